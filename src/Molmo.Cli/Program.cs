@@ -1,0 +1,17 @@
+using System.CommandLine;
+using Molmo.Cli.Commands;
+
+namespace Molmo.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args) => BuildRoot().Parse(args).Invoke();
+
+    /// <summary>The whole `molmo` command tree (tests invoke it in-process).</summary>
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("molmo: run, inspect and evaluate Molmo vision-language models in .NET");
+        // Each command group lives in Commands/<Name>Command.cs and adds itself here.
+        return root;
+    }
+}

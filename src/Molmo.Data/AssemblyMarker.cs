@@ -1,0 +1,1 @@
+namespace Molmo.Data; internal static class AssemblyMarker {}

@@ -1,0 +1,1 @@
+namespace Molmo.Eval; internal static class AssemblyMarker {}

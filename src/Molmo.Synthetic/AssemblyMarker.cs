@@ -1,0 +1,1 @@
+namespace Molmo.Synthetic; internal static class AssemblyMarker {}

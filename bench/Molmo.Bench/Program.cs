@@ -1,0 +1,24 @@
+namespace Molmo.Bench;
+
+/// <summary>
+/// Benchmarks: `dotnet run -c Release --project bench/Molmo.Bench -- NAME [args]`. Each benchmark prints its figures next to the
+/// reference/baseline and, with --append FILE, appends a Markdown table with the exact command line to that file.
+/// </summary>
+public static class Program
+{
+    // Each benchmark lives in its own file and registers here: name -> (description, entry point).
+    static readonly Dictionary<string, (string Description, Func<string[], int> Run)> Benchmarks = new()
+    {
+    };
+
+    public static int Main(string[] args)
+    {
+        if (args.Length == 0 || !Benchmarks.TryGetValue(args[0], out var b))
+        {
+            Console.WriteLine("usage: Molmo.Bench NAME [args]\n");
+            foreach (var (name, (desc, _)) in Benchmarks) Console.WriteLine($"  {name,-14} {desc}");
+            return args.Length == 0 ? 0 : 1;
+        }
+        return b.Run(args[1..]);
+    }
+}

@@ -1,0 +1,151 @@
+using System.Text.Json;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Molmo.Checkpoints;
+
+/// <summary>Progress of loading weights: bytes copied so far of the total, and the tensor just loaded.</summary>
+public readonly record struct LoadProgress(long BytesDone, long BytesTotal, int TensorsDone, int TensorsTotal, string Tensor);
+
+/// <summary>The set of safetensors files of a checkpoint directory: one <c>model.safetensors</c>, or shards listed by
+/// <c>model.safetensors.index.json</c>. Every file's header is validated when the checkpoint is opened.</summary>
+public sealed class Checkpoint : IDisposable
+{
+    readonly Dictionary<string, SafetensorsFile> _byTensor = new(StringComparer.Ordinal);
+    readonly List<SafetensorsFile> _files = [];
+
+    public string Directory { get; }
+    public IReadOnlyList<SafetensorsFile> Files => _files;
+    public IEnumerable<string> TensorNames => _byTensor.Keys;
+    public SafetensorsEntry Entry(string name) => _byTensor[name][name];
+    public bool Contains(string name) => _byTensor.ContainsKey(name);
+    public SafetensorsFile FileOf(string name) => _byTensor[name];
+    public long TotalBytes => _files.Sum(f => f.Entries.Sum(e => e.ByteLength));
+
+    Checkpoint(string dir) { Directory = dir; }
+
+    public static Checkpoint Open(string dir)
+    {
+        if (!System.IO.Directory.Exists(dir)) throw new DirectoryNotFoundException($"model directory not found: {dir}");
+        var ck = new Checkpoint(dir);
+        try
+        {
+            var index = Path.Combine(dir, "model.safetensors.index.json");
+            var single = Path.Combine(dir, "model.safetensors");
+            if (File.Exists(index)) ck.OpenSharded(index);
+            else if (File.Exists(single)) ck.Add(SafetensorsFile.Open(single), null);
+            else
+            {
+                var any = System.IO.Directory.GetFiles(dir, "*.safetensors").Order().ToArray();
+                if (any.Length == 0)
+                {
+                    var bin = System.IO.Directory.GetFiles(dir, "*.bin");
+                    throw new FileNotFoundException(bin.Length > 0
+                        ? $"{dir} holds only PyTorch pickle weights ({Path.GetFileName(bin[0])}); convert them to safetensors first"
+                        : $"no safetensors weights in {dir} (expected model.safetensors or model.safetensors.index.json)");
+                }
+                foreach (var f in any) ck.Add(SafetensorsFile.Open(f), null);
+            }
+            return ck;
+        }
+        catch { ck.Dispose(); throw; }
+    }
+
+    void OpenSharded(string indexPath)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(File.ReadAllText(indexPath)); }
+        catch (JsonException e) { throw new InvalidDataException($"{indexPath}: not valid JSON ({e.Message})"); }
+        using var _ = doc;
+        if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"{indexPath}: no \"weight_map\" object");
+        var wanted = new Dictionary<string, List<string>>();
+        foreach (var p in map.EnumerateObject())
+        {
+            var file = p.Value.GetString() ?? throw new InvalidDataException($"{indexPath}: tensor '{p.Name}' maps to no file");
+            if (file.Contains('/') || file.Contains('\\') || file.Contains(".."))
+                throw new InvalidDataException($"{indexPath}: shard name '{file}' must be a plain file name");
+            if (!wanted.TryGetValue(file, out var list)) wanted[file] = list = [];
+            list.Add(p.Name);
+        }
+        foreach (var (file, names) in wanted.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            var path = Path.Combine(Directory, file);
+            if (!File.Exists(path)) throw new FileNotFoundException($"{indexPath} lists shard {file}, which is missing", path);
+            var st = SafetensorsFile.Open(path);
+            Add(st, null);
+            var missing = names.Where(n => !st.Contains(n)).ToList();
+            if (missing.Count > 0)
+                throw new InvalidDataException($"{file} lacks {missing.Count} tensor(s) the index assigns to it: {Preview(missing)}");
+        }
+    }
+
+    void Add(SafetensorsFile f, object? _)
+    {
+        _files.Add(f);
+        foreach (var n in f.Names)
+        {
+            if (!_byTensor.TryAdd(n, f))
+                throw new InvalidDataException($"tensor '{n}' appears in both {Path.GetFileName(_byTensor[n].Path)} and {Path.GetFileName(f.Path)}");
+        }
+    }
+
+    internal static string Preview(IReadOnlyCollection<string> names, int max = 8)
+        => string.Join(", ", names.Take(max)) + (names.Count > max ? $", … ({names.Count - max} more)" : "");
+
+    public void Dispose() { foreach (var f in _files) f.Dispose(); }
+}
+
+/// <summary>
+/// Loads a checkpoint into a module whose parameter names are the checkpoint keys. Every mismatch is reported at once,
+/// by name: missing tensors, unexpected tensors, wrong shapes, unsupported dtypes. Data is copied from the memory-mapped
+/// files straight into parameter memory (converted to the module's dtype and moved to its device when they differ).
+/// </summary>
+public static class CheckpointLoader
+{
+    public static void Load(nn.Module module, Checkpoint ck, IProgress<LoadProgress>? progress = null, CancellationToken ct = default)
+    {
+        var parameters = module.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        var missing = parameters.Keys.Where(n => !ck.Contains(n)).Order().ToList();
+        var unexpected = ck.TensorNames.Where(n => !parameters.ContainsKey(n)).Order().ToList();
+        var misShaped = new List<string>();
+        var badDtype = new List<string>();
+        foreach (var (name, p) in parameters)
+        {
+            if (!ck.Contains(name)) continue;
+            var e = ck.Entry(name);
+            if (!e.Shape.SequenceEqual(p.shape))
+                misShaped.Add($"{name} has shape [{string.Join(", ", e.Shape)}], expected [{string.Join(", ", p.shape)}]");
+            if (!SafetensorsDType.IsWeightDType(e.DType))
+                badDtype.Add($"{name} is {e.DType} (only F32, BF16 and F16 weights are supported; quantised checkpoints are not)");
+        }
+        if (missing.Count + unexpected.Count + misShaped.Count + badDtype.Count > 0)
+        {
+            var parts = new List<string>();
+            if (missing.Count > 0) parts.Add($"missing {missing.Count} tensor(s): {Checkpoint.Preview(missing)}");
+            if (unexpected.Count > 0) parts.Add($"unexpected {unexpected.Count} tensor(s): {Checkpoint.Preview(unexpected)}");
+            if (misShaped.Count > 0) parts.Add($"{misShaped.Count} tensor(s) of the wrong shape: {Checkpoint.Preview(misShaped, 4)}");
+            if (badDtype.Count > 0) parts.Add($"{badDtype.Count} tensor(s) of an unsupported dtype: {Checkpoint.Preview(badDtype, 4)}");
+            throw new InvalidDataException($"checkpoint {ck.Directory} does not match the model: " + string.Join("; ", parts));
+        }
+
+        long total = parameters.Keys.Sum(n => ck.Entry(n).ByteLength), done = 0;
+        int count = 0;
+        using var _ = no_grad();
+        foreach (var (name, p) in parameters.OrderBy(kv => ck.Entry(kv.Key).Begin))
+        {
+            ct.ThrowIfCancellationRequested();
+            var e = ck.Entry(name);
+            var file = ck.FileOf(name);
+            bool direct = p.device_type == DeviceType.CPU && p.is_contiguous() && SafetensorsDType.FromScalarType(p.dtype) == e.DType;
+            if (direct) file.CopyInto(e, p);
+            else
+            {
+                using var raw = file.Read(name);
+                p.copy_(raw);
+            }
+            done += e.ByteLength;
+            progress?.Report(new LoadProgress(done, total, ++count, parameters.Count, name));
+        }
+    }
+}

@@ -1,0 +1,96 @@
+using Molmo.Checkpoints;
+using static TorchSharp.torch;
+
+namespace Molmo.Model;
+
+/// <summary>
+/// One decoder layer (spec §5.7), both released dense layouts in one class, driven by the config:
+/// Qwen2 style (7B-D, 72B): pre-norm, GQA, bias on the fused QKV; OLMo style (7B-O): q/k RMSNorm over the whole projection
+/// and norm-after branches. Keys <c>att_proj, attn_out, attn_norm, ff_norm, ff_proj, ff_out, q_norm, k_norm</c>.
+/// </summary>
+public sealed class DecoderBlock : nn.Module
+{
+#pragma warning disable IDE0044
+    Linear att_proj, attn_out, ff_proj, ff_out;
+    RMSNorm attn_norm, ff_norm;
+    RMSNorm? q_norm, k_norm;
+#pragma warning restore IDE0044
+    readonly int _d, _heads, _kvHeads, _headDim, _ffn;
+    readonly bool _normAfter;
+
+    public DecoderBlock(MolmoConfig c, ModelPlacement p) : base(nameof(DecoderBlock))
+    {
+        _d = c.HiddenSize; _heads = c.NumHeads; _kvHeads = c.NumKeyValueHeads; _headDim = c.HeadDim; _ffn = c.FfnWidth;
+        _normAfter = c.NormAfter;
+        att_proj = new Linear(_d, c.QkvWidth, c.QkvBias, p);
+        attn_out = new Linear(_d, _d, false, p);
+        ff_proj = new Linear(_d, c.IntermediateSize, false, p);
+        ff_out = new Linear(_ffn, _d, false, p);
+        attn_norm = new RMSNorm(_d, c.LayerNormEps, p);
+        ff_norm = new RMSNorm(_d, c.LayerNormEps, p);
+        if (c.AttentionLayerNorm)
+        {
+            q_norm = new RMSNorm(_d, c.LayerNormEps, p);
+            k_norm = new RMSNorm(_kvHeads * _headDim, c.LayerNormEps, p);
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// x [B, S, D] at positions given by (cos, sin) [1, 1, S, hd]. With a cache, k/v are written into it and attention runs
+    /// over everything cached; <paramref name="mask"/> (bool, true = attend, broadcastable to [B, H, S, L]) is needed only when
+    /// S &gt; 1 and the cache already holds a prefix, or for padded batches; otherwise attention is plainly causal.
+    /// </summary>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, KvCache? cache, int layer, Tensor? mask)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], s = x.shape[1];
+
+        var h = _normAfter ? x : attn_norm.forward(x);
+        var qkv = att_proj.forward(h);
+        var parts = qkv.split([_d, _kvHeads * _headDim, _kvHeads * _headDim], -1);
+        Tensor q = parts[0], k = parts[1], v = parts[2];
+        if (q_norm is not null) { q = q_norm.forward(q); k = k_norm!.forward(k); }
+        q = q.view(b, s, _heads, _headDim).transpose(1, 2);                        // [B, H, S, hd]
+        k = k.view(b, s, _kvHeads, _headDim).transpose(1, 2);                      // [B, KV, S, hd]
+        v = v.view(b, s, _kvHeads, _headDim).transpose(1, 2);
+        q = RotaryEmbedding.Apply(q, cos, sin);
+        k = RotaryEmbedding.Apply(k, cos, sin);
+        if (cache is not null) (k, v) = cache.Append(layer, k, v);
+
+        var att = Attention(q, k, v, mask, causal: cache is null || cache.Length == 0);    // [B, S, D]
+        att = attn_out.forward(att);
+        if (_normAfter) att = attn_norm.forward(att);
+        x = x + att;
+
+        h = _normAfter ? x : ff_norm.forward(x);
+        var up = ff_proj.forward(h);
+        // SwiGLU with the gate in the *second* half of ff_proj's output: silu(b) ⊙ a.
+        var halves = up.chunk(2, -1);
+        h = ff_out.forward(nn.functional.silu(halves[1]) * halves[0]);
+        if (_normAfter) h = ff_norm.forward(h);
+        return (x + h).MoveToOuterDisposeScope();
+    }
+
+    Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal)
+    {
+        long b = q.shape[0], s = q.shape[2], len = k.shape[2];
+        int groups = _heads / _kvHeads;
+        if (s == 1 && mask is null)
+        {
+            // Decode step: fold the query heads of each KV head into the query-length axis so K/V are never repeated.
+            var qg = q.reshape(b, _kvHeads, groups, _headDim);                              // [B, KV, G, hd]
+            var scores = matmul(qg, k.transpose(2, 3)) * (1.0 / Math.Sqrt(_headDim));      // [B, KV, G, L]
+            var probs = scores.to(ScalarType.Float32).softmax(-1).to(v.dtype);
+            var o = matmul(probs, v);                                                       // [B, KV, G, hd]
+            return o.reshape(b, 1, _heads * _headDim);
+        }
+        // GQA: each K/V head serves `groups` consecutive query heads (repeat_interleave).
+        var kr = groups == 1 ? k : k.repeat_interleave(groups, 1);
+        var vr = groups == 1 ? v : v.repeat_interleave(groups, 1);
+        var att = mask is null
+            ? nn.functional.scaled_dot_product_attention(q, kr, vr, is_casual: causal && s == len)
+            : nn.functional.scaled_dot_product_attention(q, kr, vr, attn_mask: mask);
+        return att.transpose(1, 2).reshape(b, s, _heads * _headDim);
+    }
+}

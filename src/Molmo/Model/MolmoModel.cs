@@ -1,0 +1,199 @@
+using Molmo.Checkpoints;
+using static TorchSharp.torch;
+
+namespace Molmo.Model;
+
+/// <summary>
+/// Model inputs for a batch (spec §3, §5.5): <c>input_ids</c> [B, S] (−1 = right padding); optionally <c>images</c>
+/// [B, T, 576, 588], <c>image_masks</c> [B, T, 576] and <c>image_input_idx</c> [B, T, 144] (negative = feature dropped).
+/// </summary>
+public sealed record ModelInputs(Tensor InputIds, Tensor? Images = null, Tensor? ImageMasks = null, Tensor? ImageInputIdx = null);
+
+/// <summary>What a forward pass returns. Logits are float32.</summary>
+public sealed class ForwardOutput : IDisposable
+{
+    public required Tensor Logits { get; init; }
+    /// <summary>Input of each block, then the output of the final norm (when requested).</summary>
+    public List<Tensor>? HiddenStates { get; init; }
+    public Tensor? TextEmbeddings { get; init; }
+    public VisionOutputs? Vision { get; init; }
+
+    public void Dispose()
+    {
+        Logits.Dispose();
+        HiddenStates?.ForEach(t => t.Dispose());
+        TextEmbeddings?.Dispose();
+        if (Vision != null) { Vision.Projected.Dispose(); Vision.Encoded?.Dispose(); Vision.FirstLayer?.Dispose(); Vision.LastLayer?.Dispose(); }
+    }
+}
+
+/// <summary>Options of one forward pass.</summary>
+public sealed record ForwardOptions
+{
+    /// <summary>Logits for every position (true) or only the last one of each sequence (false, as generation needs).</summary>
+    public bool AllLogits { get; init; } = true;
+    /// <summary>Keep hidden states, text embeddings and vision intermediates (for golden tests and inspection).</summary>
+    public bool KeepIntermediates { get; init; }
+}
+
+/// <summary>The core Molmo module (keys <c>model.transformer.*</c> and <c>model.vision_backbone.*</c>).</summary>
+public sealed class MolmoModel : nn.Module
+{
+#pragma warning disable IDE0044
+    MolmoTransformer transformer;
+    VisionBackbone vision_backbone;
+#pragma warning restore IDE0044
+
+    public MolmoTransformer Transformer => transformer;
+    public VisionBackbone VisionBackbone => vision_backbone;
+
+    public MolmoModel(MolmoConfig c, ModelPlacement p) : base(nameof(MolmoModel))
+    {
+        transformer = new MolmoTransformer(c, p);
+        vision_backbone = new VisionBackbone(c, p);
+        RegisterComponents();
+    }
+}
+
+/// <summary>
+/// Molmo for causal LM (the HF <c>MolmoForCausalLM</c> layout: every key starts with <c>model.</c>). Runs prefill and decode
+/// steps; everything allocated inside a pass is released by its dispose scope.
+/// </summary>
+public sealed class MolmoForCausalLM : nn.Module
+{
+#pragma warning disable IDE0044
+    MolmoModel model;
+#pragma warning restore IDE0044
+    readonly RotaryEmbedding _rope;
+
+    public MolmoConfig Config { get; }
+    public ModelPlacement Placement { get; }
+    public MolmoModel Model => model;
+
+    public MolmoForCausalLM(MolmoConfig config, ModelPlacement placement) : base(nameof(MolmoForCausalLM))
+    {
+        if (config.IsMixtureOfExperts)
+            throw new NotSupportedException("MolmoE (mixture-of-experts) checkpoints are recognised but not runnable yet: only the dense Molmo models (7B-D, 7B-O, 72B) are supported");
+        Config = config; Placement = placement;
+        model = new MolmoModel(config, placement);
+        // The meta device holds no data: the rotary table is only needed where the model runs.
+        _rope = new RotaryEmbedding(config.HeadDim, config.MaxPositionEmbeddings, config.RopeTheta,
+                                    placement.Device.type == TorchSharp.DeviceType.META ? CPU : placement.Device);
+        RegisterComponents();
+    }
+
+    /// <summary>Number of parameters (elements).</summary>
+    public long ParameterCount => parameters().Sum(p => p.NumberOfElements);
+
+    /// <summary>
+    /// One forward pass. Without a cache: the whole sequence, causal attention. With a cache: the new tokens at positions
+    /// cache.Length…, attending over everything cached; the cache is advanced.
+    /// </summary>
+    public ForwardOutput Forward(ModelInputs inputs, KvCache? cache = null, ForwardOptions? options = null)
+    {
+        options ??= new ForwardOptions();
+        using var scope = NewDisposeScope();
+        var dev = Placement.Device;
+        var ids = inputs.InputIds.to(ScalarType.Int64, dev);
+        if (ids.dim() != 2) throw new ArgumentException($"input_ids must be [batch, seq], got [{string.Join(", ", ids.shape)}]");
+        long b = ids.shape[0], s = ids.shape[1];
+        int start = cache?.Length ?? 0;
+
+        var x = model.Transformer.Embeddings.forward(ids);                                    // [B, S, D]
+        Tensor? textEmb = options.KeepIntermediates ? x.clone() : null;
+        VisionOutputs? vision = null;
+        if (inputs.Images is not null)
+        {
+            if (inputs.ImageMasks is null || inputs.ImageInputIdx is null)
+                throw new ArgumentException("images need image_masks and image_input_idx");
+            vision = EncodeAndMerge(ref x, inputs, b, s, options.KeepIntermediates);
+        }
+
+        var (cos, sin) = _rope.Slice(start, s);
+        Tensor? mask = BuildMask(ids, cache, start, b, s);
+        var hidden = options.KeepIntermediates ? new List<Tensor>() : null;
+        int layer = 0;
+        foreach (var block in model.Transformer.Blocks)
+        {
+            hidden?.Add(x);
+            x = block.Forward(x, cos, sin, cache, layer++, mask);
+        }
+        cache?.Advance((int)s);
+        x = model.Transformer.FinalNorm.forward(x);
+        hidden?.Add(x);
+        if (!options.AllLogits) x = LastValid(x, ids);
+        var logits = model.Transformer.LmHead.forward(x).to(ScalarType.Float32);
+
+        return new ForwardOutput
+        {
+            Logits = logits.MoveToOuterDisposeScope(),
+            HiddenStates = hidden?.Select(h => h.MoveToOuterDisposeScope()).ToList(),
+            TextEmbeddings = textEmb?.MoveToOuterDisposeScope(),
+            Vision = vision is null ? null : new VisionOutputs(vision.Projected.MoveToOuterDisposeScope(),
+                vision.Encoded?.MoveToOuterDisposeScope(), vision.FirstLayer?.MoveToOuterDisposeScope(), vision.LastLayer?.MoveToOuterDisposeScope()),
+        };
+    }
+
+    VisionOutputs EncodeAndMerge(ref Tensor x, ModelInputs inputs, long b, long s, bool keep)
+    {
+        var dev = Placement.Device;
+        var images = inputs.Images!.to(dev);
+        var masks = inputs.ImageMasks!.to(dev);
+        var idx = inputs.ImageInputIdx!.to(ScalarType.Int64, dev);
+        if (images.dim() == 3) { images = images.unsqueeze(0); masks = masks.unsqueeze(0); idx = idx.unsqueeze(0); }
+        if (images.shape[0] != b) throw new ArgumentException($"images hold {images.shape[0]} examples but input_ids {b}");
+        long t = images.shape[1];
+        var vision = model.VisionBackbone.ForwardDetailed(images.flatten(0, 1), masks.flatten(0, 1), keep);
+        var feats = vision.Projected.to(x.dtype).view(b, t * idx.shape[2], -1);               // [B, T·144, D]
+        // Add (not replace) each kept pooled feature to the embedding at its position (spec §5.5).
+        var flatIdx = idx.view(b, -1);
+        var valid = flatIdx.ge(0);
+        var offsets = arange(b, ScalarType.Int64, dev).unsqueeze(1) * s;
+        var positions = (flatIdx + offsets).masked_select(valid);
+        if (positions.NumberOfElements > 0 && positions.max().item<long>() >= b * s)
+            throw new ArgumentException("image_input_idx points past the end of input_ids");
+        var rows = feats.reshape(b * t * idx.shape[2], -1).index_select(0, valid.view(-1).nonzero().view(-1));
+        x = x.reshape(b * s, -1).index_add(0, positions, rows, 1).view(b, s, -1);
+        return vision;
+    }
+
+    /// <summary>The attention mask, or null where plain causal attention (or an unmasked decode step) is exact.</summary>
+    static Tensor? BuildMask(Tensor ids, KvCache? cache, int start, long b, long s)
+    {
+        bool padded = ids.lt(0).any().item<bool>();
+        bool prefix = start > 0 && s > 1;
+        if (!padded && !prefix) return null;
+        long len = start + s;
+        var dev = ids.device;
+        var rows = arange(start, len, ScalarType.Int64, dev).unsqueeze(1);
+        var cols = arange(0, len, ScalarType.Int64, dev).unsqueeze(0);
+        var causal = cols.le(rows).view(1, 1, s, len);
+        if (!padded || cache is not null && start > 0) return causal;  // padding of earlier steps is handled by the caller's mask
+        var keyOk = ids.ge(0).view(b, 1, 1, s);
+        // A fully padded query row would attend to nothing (NaN); let it see itself.
+        var self = eye(s, s, ScalarType.Bool, dev).view(1, 1, s, s);
+        return causal.logical_and(keyOk).logical_or(self);
+    }
+
+    /// <summary>Hidden state of the last non-padding position of each sequence: [B, S, D] → [B, 1, D].</summary>
+    static Tensor LastValid(Tensor x, Tensor ids)
+    {
+        var lengths = ids.ge(0).sum(1).clamp_min(1) - 1;                                        // [B]
+        var index = lengths.view(-1, 1, 1).expand(-1, 1, x.shape[2]);
+        return x.gather(1, index);
+    }
+
+    /// <summary>Allocates a KV cache for <paramref name="capacity"/> positions.</summary>
+    public KvCache NewCache(int batch, int capacity)
+    {
+        if (capacity > Config.MaxPositionEmbeddings)
+            throw new ArgumentException($"{capacity} positions exceed the model's maximum of {Config.MaxPositionEmbeddings}");
+        return new KvCache(Config.NumLayers, batch, Config.NumKeyValueHeads, capacity, Config.HeadDim, Placement.DType, Placement.Device);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _rope.Dispose();
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,58 @@
+using static TorchSharp.torch;
+
+namespace Molmo.Model;
+
+/// <summary>
+/// Rotate-half ("llama") rotary embeddings (spec §5.7). The sin/cos table for every position up to
+/// max_position_embeddings is computed once in float32; a step only gathers its rows.
+/// </summary>
+public sealed class RotaryEmbedding : IDisposable
+{
+    readonly Tensor _cos, _sin;   // [maxPos, headDim] float32
+    public int MaxPositions { get; }
+    public int HeadDim { get; }
+
+    public RotaryEmbedding(int headDim, int maxPositions, double theta, Device device)
+    {
+        HeadDim = headDim; MaxPositions = maxPositions;
+        using var scope = NewDisposeScope();
+        // inv_freq[k] = 1 / theta^(2k/hd) in float32, angle = p · inv_freq, table = [angle, angle].
+        var k = arange(0, headDim, 2, ScalarType.Int64).to(ScalarType.Float32);
+        var invFreq = 1.0f / pow(tensor((float)theta), k / headDim);
+        var pos = arange(0, maxPositions, ScalarType.Int64).to(ScalarType.Float32);
+        var angles = outer(pos, invFreq);
+        var emb = cat([angles, angles], -1);
+        _cos = emb.cos().to(device).DetachFromDisposeScope();
+        _sin = emb.sin().to(device).DetachFromDisposeScope();
+    }
+
+    /// <summary>cos/sin rows for <paramref name="positions"/> [S] as [1, 1, S, hd] float32.</summary>
+    public (Tensor Cos, Tensor Sin) Gather(Tensor positions)
+    {
+        var cos = _cos.index_select(0, positions).unsqueeze(0).unsqueeze(0);
+        var sin = _sin.index_select(0, positions).unsqueeze(0).unsqueeze(0);
+        return (cos, sin);
+    }
+
+    /// <summary>cos/sin rows for the contiguous positions [start, start+len) as [1, 1, len, hd] float32 (a view, no copy).</summary>
+    public (Tensor Cos, Tensor Sin) Slice(long start, long len)
+    {
+        if (start < 0 || start + len > MaxPositions)
+            throw new ArgumentOutOfRangeException(nameof(start),
+                $"positions {start}..{start + len - 1} exceed the model's {MaxPositions} rotary positions (sequence too long)");
+        return (_cos.narrow(0, start, len).unsqueeze(0).unsqueeze(0), _sin.narrow(0, start, len).unsqueeze(0).unsqueeze(0));
+    }
+
+    /// <summary><c>x·cos + rotate_half(x)·sin</c> in float32, cast back to x's dtype. x: [B, H, S, hd].</summary>
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    {
+        using var scope = NewDisposeScope();
+        var xf = x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
+        var halves = xf.chunk(2, -1);
+        var rotated = cat([-halves[1], halves[0]], -1);
+        var y = xf * cos + rotated * sin;
+        return (y.dtype == x.dtype ? y : y.to(x.dtype)).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose() { _cos.Dispose(); _sin.Dispose(); }
+}

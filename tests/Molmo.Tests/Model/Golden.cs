@@ -1,0 +1,47 @@
+using Molmo.Checkpoints;
+using Molmo.TestSupport;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Molmo.Tests.Model;
+
+/// <summary>Reads tensors from the golden safetensors files and compares within tolerances.</summary>
+internal static class Golden
+{
+    public static string TinyDir(string variant) => Path.Combine(TestPaths.Golden, variant);
+
+    public static Tensor Read(string path, string name)
+    {
+        using var f = SafetensorsFile.Open(path);
+        return f.Read(name);
+    }
+
+    public static bool Has(string path, string name)
+    {
+        using var f = SafetensorsFile.Open(path);
+        return f.Contains(name);
+    }
+
+    public static void AssertClose(Tensor expected, Tensor actual, double absTol, double relTol, string what)
+    {
+        Assert.Equal(expected.shape, actual.shape);
+        using var scope = NewDisposeScope();
+        var e = expected.to(ScalarType.Float64).cpu();
+        var a = actual.to(ScalarType.Float64).cpu();
+        var diff = (e - a).abs();
+        var allowed = absTol + relTol * e.abs();
+        var bad = diff.gt(allowed);
+        if (bad.any().item<bool>())
+        {
+            var maxDiff = diff.max().item<double>();
+            var nBad = bad.sum().item<long>();
+            Assert.Fail($"{what}: {nBad} of {e.NumberOfElements} values differ beyond tolerance (abs {absTol}, rel {relTol}); max |Δ| = {maxDiff:g4}");
+        }
+    }
+
+    public static long[] GreedyIds(string path)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
+        return doc.RootElement.GetProperty("generated").EnumerateArray().Select(x => x.GetInt64()).ToArray();
+    }
+}

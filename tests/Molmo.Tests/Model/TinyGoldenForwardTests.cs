@@ -1,0 +1,84 @@
+using Molmo.Checkpoints;
+using Molmo.Model;
+using Molmo.TestSupport;
+using static TorchSharp.torch;
+
+namespace Molmo.Tests.Model;
+
+public class TinyGoldenForwardTests
+{
+    static MolmoForCausalLM LoadTiny(string variant, bool sharded = false)
+    {
+        var dir = Golden.TinyDir(variant);
+        var cfg = MolmoConfig.Load(dir);
+        var model = new MolmoForCausalLM(cfg, ModelPlacement.CpuFloat32);
+        using var ck = Checkpoint.Open(sharded ? Path.Combine(dir, "sharded") : dir);
+        CheckpointLoader.Load(model, ck);
+        return model;
+    }
+
+    [Theory]
+    [InlineData("tiny_d_style", "text_only")]
+    [InlineData("tiny_o_style", "text_only")]
+    [InlineData("tiny_d_style", "img_100x100")]
+    [InlineData("tiny_o_style", "img_100x100")]
+    public void LogitsHiddenStatesAndVisionMatchReference(string variant, string @case)
+    {
+        using var model = LoadTiny(variant);
+        var golden = Path.Combine(Golden.TinyDir(variant), $"{@case}.golden.safetensors");
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var inputs = TinyInputs.Load(variant, @case);
+        using var output = model.Forward(inputs, options: new ForwardOptions { KeepIntermediates = true });
+        Golden.AssertClose(Golden.Read(golden, "logits"), output.Logits[0], 1e-4, 0, "logits");
+        for (int i = 0; i < output.HiddenStates!.Count; i++)
+            Golden.AssertClose(Golden.Read(golden, $"hidden_states.{i}"), output.HiddenStates[i][0], 1e-4, 1e-4, $"hidden_states.{i}");
+        if (output.Vision is { } v)
+        {
+            Golden.AssertClose(Golden.Read(golden, "vision.vit_layer0_out"), v.FirstLayer!, 1e-5, 1e-4, "vision.vit_layer0_out");
+            Golden.AssertClose(Golden.Read(golden, "vision.vit_layer_last_out"), v.LastLayer!, 1e-5, 1e-4, "vision.vit_layer_last_out");
+            Golden.AssertClose(Golden.Read(golden, "vision.encode_image"), v.Encoded!, 1e-5, 1e-4, "vision.encode_image");
+            Golden.AssertClose(Golden.Read(golden, "vision.projected"), v.Projected, 1e-5, 1e-4, "vision.projected");
+            Golden.AssertClose(Golden.Read(golden, "embeddings.text_only"), output.TextEmbeddings![0], 1e-6, 0, "embeddings.text_only");
+        }
+    }
+}
+
+public class TinyGoldenGreedyTests
+{
+    [Theory]
+    [InlineData("tiny_d_style", "text_only", false)]
+    [InlineData("tiny_o_style", "text_only", false)]
+    [InlineData("tiny_d_style", "img_100x100", false)]
+    [InlineData("tiny_o_style", "img_100x100", true)]
+    [InlineData("tiny_d_style", "img_480x640", true)]
+    public void GreedyIdsAndStepLogitsMatchReference(string variant, string @case, bool sharded)
+    {
+        var dir = Golden.TinyDir(variant);
+        var cfg = MolmoConfig.Load(dir);
+        using var model = new MolmoForCausalLM(cfg, ModelPlacement.CpuFloat32);
+        using (var ck = Checkpoint.Open(sharded ? Path.Combine(dir, "sharded") : dir)) CheckpointLoader.Load(model, ck);
+        var expected = Golden.GreedyIds(Path.Combine(dir, $"{@case}.greedy.json"));
+        var stepLogits = Golden.Read(Path.Combine(dir, $"{@case}.golden.safetensors"), "greedy.step_logits");
+        using var scope = NewDisposeScope();
+        var inputs = TinyInputs.Load(variant, @case);
+        var gen = new Molmo.Generation.Generator(model, cfg.SpecialTokens!.Eos);
+        var tokens = gen.Generate(inputs, new Molmo.Generation.GenerationOptions { MaxNewTokens = expected.Length }, keepLogits: true).ToList();
+        Assert.Equal(expected, tokens.Select(t => (long)t.Id).ToArray());
+        for (int i = 0; i < tokens.Count; i++)
+            Golden.AssertClose(stepLogits[i], tokens[i].Logits!, 1e-4, 0, $"step {i} logits");
+    }
+}
+
+/// <summary>The inputs of a tiny golden case; images come from the preprocessing goldens (same image, same processor).</summary>
+internal static class TinyInputs
+{
+    public static ModelInputs Load(string variant, string @case)
+    {
+        var path = Path.Combine(Golden.TinyDir(variant), $"{@case}.inputs.safetensors");
+        var ids = Golden.Read(path, "input_ids").unsqueeze(0);
+        if (!Golden.Has(path, "image_masks")) return new ModelInputs(ids);
+        var images = Golden.Read(Path.Combine(TestPaths.Golden, "preprocessing", $"{@case}.safetensors"), "images");
+        return new ModelInputs(ids, images.unsqueeze(0), Golden.Read(path, "image_masks").unsqueeze(0), Golden.Read(path, "image_input_idx").unsqueeze(0));
+    }
+}

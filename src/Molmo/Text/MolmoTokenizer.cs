@@ -97,6 +97,13 @@ public sealed class MolmoTokenizer
         return new MolmoTokenizer(data, SpecialTokenConfig.Read(modelDir), modelDir);
     }
 
+    /// <summary>
+    /// <see cref="FromDirectory"/> on the thread pool, so that a caller can load the model weights meanwhile
+    /// (building the BPE tables takes a few hundred milliseconds).
+    /// </summary>
+    public static Task<MolmoTokenizer> FromDirectoryAsync(string modelDir, CancellationToken cancellationToken = default) =>
+        Task.Run(() => FromDirectory(modelDir), cancellationToken);
+
     /// <summary>The file the vocabulary was read from.</summary>
     public string Source { get; }
 

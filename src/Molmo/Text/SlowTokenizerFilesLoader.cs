@@ -66,8 +66,18 @@ internal static class SlowTokenizerFilesLoader
                 added.TryAdd(id, new AddedToken(p.Name, id, false));
             }
         }
+        // The two big files are independent: read merges.txt on the thread pool while vocab.json is parsed here.
+        var mergesTask = Task.Run(() => ReadMerges(mergesPath));
         var vocab = ReadVocab(vocabPath);
-        var merges = ReadMerges(mergesPath);
+        List<string> merges;
+        try
+        {
+            merges = mergesTask.GetAwaiter().GetResult();
+        }
+        catch (IOException e)
+        {
+            throw new TokenizerLoadException(mergesPath, "cannot be read: " + e.Message, e);
+        }
         return new TokenizerModelData
         {
             Vocabulary = vocab,

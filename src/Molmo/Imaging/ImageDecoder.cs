@@ -48,7 +48,7 @@ public static class ImageDecoder
             string why = createResult switch
             {
                 SKCodecResult.IncompleteInput => "the data is truncated (the header is incomplete)",
-                SKCodecResult.Unimplemented => "the format is not supported",
+                SKCodecResult.Unimplemented => "the data is not in a recognised image format",
                 _ => $"the data is not a recognised image or its header is corrupt ({createResult})",
             };
             throw new InvalidDataException($"{src}: cannot decode image: {why}. Supported formats: PNG, JPEG, WebP, GIF, BMP.");

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
@@ -41,10 +42,53 @@ public static class AntialiasResize
         if (rgb.LongLength != (long)height * width * 3)
             throw new ArgumentException($"buffer has {rgb.LongLength} bytes, expected {height}×{width}×3 = {(long)height * width * 3}", nameof(rgb));
 
-        float[] horizontal = width == outWidth ? ToUnit(rgb) : ResizeWidth(rgb, height, width, outWidth);
-        float[] result = height == outHeight ? horizontal : ResizeHeight(horizontal, height, outHeight, outWidth * 3);
-        Clamp01(result);
+        var result = GC.AllocateUninitializedArray<float>(outHeight * outWidth * 3);
+        ResizeInto(rgb, height, width, outHeight, outWidth, result, 0, outWidth * 3, null);
         return result;
+    }
+
+    /// <summary>Receives one finished output row (clamped to [0, 1]) in place, e.g. to normalise it.</summary>
+    internal delegate void RowAction(int row, Span<float> values);
+
+    /// <summary>
+    /// Resizes into <paramref name="dst"/>: output row i (outWidth × 3 floats, clamped) goes to
+    /// dst[offset + i · rowStride ...], then <paramref name="onRow"/> (if any) is called on it. Arguments are not re-validated.
+    /// </summary>
+    internal static void ResizeInto(byte[] rgb, int height, int width, int outHeight, int outWidth,
+        float[] dst, int offset, int rowStride, RowAction? onRow)
+    {
+        int rowLen = outWidth * 3;
+        // Width pass first, into a float32 intermediate of height × outWidth × 3.
+        float[] tmp = ArrayPool<float>.Shared.Rent(height * rowLen);
+        try
+        {
+            if (width == outWidth) ToUnit(rgb, tmp);
+            else ResizeWidth(rgb, height, width, outWidth, tmp);
+
+            AxisWeights? ax = height == outHeight ? null : ComputeWeights(height, outHeight);
+            RowLoop(outHeight, i =>
+            {
+                var d = dst.AsSpan(offset + i * rowStride, rowLen);
+                if (ax is null) tmp.AsSpan(i * rowLen, rowLen).CopyTo(d); // height unchanged: passed through
+                else
+                {
+                    int n = ax.Count[i], y0 = ax.Start[i];
+                    var w = ax.Weights.AsSpan(i * ax.Stride, ax.Stride);
+                    if (n == 0) d.Clear();
+                    else
+                    {
+                        Scale(tmp.AsSpan(y0 * rowLen, rowLen), w[0], d);
+                        for (int j = 1; j < n; j++) AddScaled(tmp.AsSpan((y0 + j) * rowLen, rowLen), w[j], d);
+                    }
+                }
+                Clamp01(d);
+                onRow?.Invoke(i, d);
+            });
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(tmp);
+        }
     }
 
     /// <summary>Source ranges and normalised weights of one resized dimension (ATen <c>_compute_weights_aa</c>).</summary>
@@ -91,59 +135,45 @@ public static class AntialiasResize
         return new AxisWeights { Start = start, Count = count, Weights = weights, Stride = stride };
     }
 
-    static float[] ToUnit(byte[] rgb)
+    static void ToUnit(byte[] rgb, float[] dst)
     {
         var lut = U8ToUnit;
-        var dst = GC.AllocateUninitializedArray<float>(rgb.Length);
         for (int i = 0; i < rgb.Length; i++) dst[i] = lut[rgb[i]];
-        return dst;
     }
 
-    static float[] ResizeWidth(byte[] rgb, int height, int width, int outWidth)
+    static unsafe void ResizeWidth(byte[] rgb, int height, int width, int outWidth, float[] dst)
     {
         var ax = ComputeWeights(width, outWidth);
-        var dst = GC.AllocateUninitializedArray<float>(height * outWidth * 3);
-        var lut = U8ToUnit;
         RowLoop(height, y =>
         {
-            var src = rgb.AsSpan(y * width * 3, width * 3);
-            var d = dst.AsSpan(y * outWidth * 3, outWidth * 3);
-            for (int x = 0; x < outWidth; x++)
+            fixed (byte* srcBase = rgb)
+            fixed (float* dstBase = dst, lut = U8ToUnit, weights = ax.Weights)
+            fixed (int* starts = ax.Start, counts = ax.Count)
             {
-                int s0 = ax.Start[x] * 3, n = ax.Count[x];
-                var w = ax.Weights.AsSpan(x * ax.Stride, ax.Stride);
-                float r = 0f, g = 0f, b = 0f;
-                if (n > 0)
+                byte* src = srcBase + (long)y * width * 3;
+                float* d = dstBase + (long)y * outWidth * 3;
+                int stride = ax.Stride;
+                for (int x = 0; x < outWidth; x++, d += 3)
                 {
+                    int n = counts[x];
+                    if (n == 0) { d[0] = d[1] = d[2] = 0f; continue; }
+                    byte* s = src + starts[x] * 3;
+                    float* w = weights + x * stride;
                     // Accumulated in ascending j starting from the first product, as ATen does.
-                    r = lut[src[s0]] * w[0]; g = lut[src[s0 + 1]] * w[0]; b = lut[src[s0 + 2]] * w[0];
+                    float w0 = w[0];
+                    float r = lut[s[0]] * w0, g = lut[s[1]] * w0, b = lut[s[2]] * w0;
                     for (int j = 1; j < n; j++)
                     {
-                        int s = s0 + j * 3;
+                        s += 3;
                         float wj = w[j];
-                        r += lut[src[s]] * wj; g += lut[src[s + 1]] * wj; b += lut[src[s + 2]] * wj;
+                        r += lut[s[0]] * wj;
+                        g += lut[s[1]] * wj;
+                        b += lut[s[2]] * wj;
                     }
+                    d[0] = r; d[1] = g; d[2] = b;
                 }
-                d[x * 3] = r; d[x * 3 + 1] = g; d[x * 3 + 2] = b;
             }
         });
-        return dst;
-    }
-
-    static float[] ResizeHeight(float[] src, int height, int outHeight, int rowLength)
-    {
-        var ax = ComputeWeights(height, outHeight);
-        var dst = GC.AllocateUninitializedArray<float>(outHeight * rowLength);
-        RowLoop(outHeight, i =>
-        {
-            var d = dst.AsSpan(i * rowLength, rowLength);
-            int n = ax.Count[i], y0 = ax.Start[i];
-            var w = ax.Weights.AsSpan(i * ax.Stride, ax.Stride);
-            if (n == 0) { d.Clear(); return; }
-            Scale(src.AsSpan(y0 * rowLength, rowLength), w[0], d);
-            for (int j = 1; j < n; j++) AddScaled(src.AsSpan((y0 + j) * rowLength, rowLength), w[j], d);
-        });
-        return dst;
     }
 
     // d = s * w (elementwise, float32)
@@ -176,12 +206,19 @@ public static class AntialiasResize
         for (; k < s.Length; k++) d[k] += s[k] * w;
     }
 
-    static void Clamp01(float[] a)
+    static void Clamp01(Span<float> a)
     {
-        for (int i = 0; i < a.Length; i++)
+        int k = 0;
+        if (Vector.IsHardwareAccelerated)
         {
-            float v = a[i];
-            a[i] = v < 0f ? 0f : v > 1f ? 1f : v;
+            var v = MemoryMarshal.Cast<float, Vector<float>>(a);
+            for (int i = 0; i < v.Length; i++) v[i] = Vector.Min(Vector.Max(v[i], Vector<float>.Zero), Vector<float>.One);
+            k = v.Length * Vector<float>.Count;
+        }
+        for (; k < a.Length; k++)
+        {
+            float x = a[k];
+            a[k] = x < 0f ? 0f : x > 1f ? 1f : x;
         }
     }
 

@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
 namespace Molmo.Imaging;
 
 /// <summary>The reference <c>resize_and_pad</c> (spec §3.3): aspect-preserving antialiased resize, centred zero padding, CLIP normalisation.</summary>
@@ -28,41 +31,54 @@ public static class ResizeAndPad
         var (nh, nw) = ScaledSize(image.Height, image.Width, targetHeight, targetWidth);
         nh = Math.Clamp(nh, 1, targetHeight);
         nw = Math.Clamp(nw, 1, targetWidth);
-        float[] resized = AntialiasResize.Resize(image, nh, nw);
         int top = (targetHeight - nh) / 2, left = (targetWidth - nw) / 2;
 
-        float m0 = options.ImageMean[0], m1 = options.ImageMean[1], m2 = options.ImageMean[2];
-        float s0 = options.ImageStd[0], s1 = options.ImageStd[1], s2 = options.ImageStd[2];
+        // The per-channel constants repeated over 3 vectors (period 3 in RGB-interleaved data).
+        var mean3 = new float[3 * Vector<float>.Count];
+        var std3 = new float[3 * Vector<float>.Count];
+        for (int k = 0; k < mean3.Length; k++) { mean3[k] = options.ImageMean[k % 3]; std3[k] = options.ImageStd[k % 3]; }
         // Padding is 0 before normalisation.
-        float p0 = (0f - m0) / s0, p1 = (0f - m1) / s1, p2 = (0f - m2) / s2;
+        float p0 = (0f - mean3[0]) / std3[0], p1 = (0f - mean3[1]) / std3[1], p2 = (0f - mean3[2]) / std3[2];
+
         var canvas = GC.AllocateUninitializedArray<float>(targetHeight * targetWidth * 3);
         int rowLen = targetWidth * 3;
-
-        void Row(int y)
+        void Pad(int y, int x0, int x1)
         {
-            var d = canvas.AsSpan(y * rowLen, rowLen);
-            int x = 0;
-            if (y >= top && y < top + nh)
-            {
-                var s = resized.AsSpan((y - top) * nw * 3, nw * 3);
-                for (; x < left; x++) { d[x * 3] = p0; d[x * 3 + 1] = p1; d[x * 3 + 2] = p2; }
-                var di = d.Slice(left * 3, nw * 3);
-                for (int k = 0; k < di.Length; k += 3)
-                {
-                    di[k] = (s[k] - m0) / s0;
-                    di[k + 1] = (s[k + 1] - m1) / s1;
-                    di[k + 2] = (s[k + 2] - m2) / s2;
-                }
-                x = left + nw;
-            }
-            for (; x < targetWidth; x++) { d[x * 3] = p0; d[x * 3 + 1] = p1; d[x * 3 + 2] = p2; }
+            var d = canvas.AsSpan(y * rowLen + x0 * 3, (x1 - x0) * 3);
+            for (int k = 0; k < d.Length; k += 3) { d[k] = p0; d[k + 1] = p1; d[k + 2] = p2; }
         }
-        if (targetHeight * targetWidth < 1 << 16) { for (int y = 0; y < targetHeight; y++) Row(y); }
-        else Parallel.For(0, targetHeight, Row);
+        for (int y = 0; y < targetHeight; y++)
+        {
+            if (y < top || y >= top + nh) Pad(y, 0, targetWidth);
+            else { Pad(y, 0, left); Pad(y, left + nw, targetWidth); }
+        }
+        // The resized rows land in the canvas and are normalised there: (x − mean[c]) / std[c] in float32.
+        AntialiasResize.ResizeInto(image.Pixels, image.Height, image.Width, nh, nw, canvas, (top * targetWidth + left) * 3, rowLen,
+            (_, row) => Normalise(row, row, mean3, std3));
 
         return new PaddedImage
         {
             Height = targetHeight, Width = targetWidth, Pixels = canvas, Top = top, Left = left, ValidHeight = nh, ValidWidth = nw,
         };
+    }
+
+    /// <summary>d = (s − mean[c]) / std[c] per element, exactly (a true division, no reciprocal).</summary>
+    static void Normalise(ReadOnlySpan<float> s, Span<float> d, float[] mean3, float[] std3)
+    {
+        int k = 0, block = mean3.Length;
+        if (Vector.IsHardwareAccelerated && s.Length >= block)
+        {
+            var m = MemoryMarshal.Cast<float, Vector<float>>(mean3.AsSpan());
+            var sd = MemoryMarshal.Cast<float, Vector<float>>(std3.AsSpan());
+            for (; k + block <= s.Length; k += block)
+            {
+                var vs = MemoryMarshal.Cast<float, Vector<float>>(s.Slice(k, block));
+                var vd = MemoryMarshal.Cast<float, Vector<float>>(d.Slice(k, block));
+                vd[0] = (vs[0] - m[0]) / sd[0];
+                vd[1] = (vs[1] - m[1]) / sd[1];
+                vd[2] = (vs[2] - m[2]) / sd[2];
+            }
+        }
+        for (; k < s.Length; k++) d[k] = (s[k] - mean3[k % 3]) / std3[k % 3];
     }
 }

@@ -9,6 +9,7 @@ public static class Program
     // Each benchmark lives in its own file and registers here: name -> (description, entry point).
     static readonly Dictionary<string, (string Description, Func<string[], int> Run)> Benchmarks = new()
     {
+        ["preprocess"] = ("image decode + Molmo preprocessing, 640×480 and 1920×1080 PNG", PreprocessBench.Run),
     };
 
     public static int Main(string[] args)

@@ -12,6 +12,11 @@ public static class Program
     {
         var root = new RootCommand("molmo: run, inspect and evaluate Molmo vision-language models in .NET");
         // Each command group lives in Commands/<Name>Command.cs and adds itself here.
+        root.Subcommands.Add(AskCommand.Create());
+        root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(PreprocessCommand.Create());
+        root.Subcommands.Add(ForwardCommand.Create());
+        root.Subcommands.Add(DemoCommand.Create());
         return root;
     }
 }

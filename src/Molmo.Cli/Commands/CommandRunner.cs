@@ -25,6 +25,7 @@ public static class CommandRunner
         // Argument/IO/format errors carry messages written for users; anything else also gets its type name.
         var msg = e is ArgumentException or IOException or InvalidDataException or FormatException or NotSupportedException
                     or UnauthorizedAccessException or InvalidOperationException or System.Text.Json.JsonException
+                    or Molmo.Text.TokenizerLoadException
             ? e.Message
             : $"{e.GetType().Name}: {e.Message}";
         Console.Error.WriteLine($"error: {msg}");

@@ -133,7 +133,7 @@ public sealed record MolmoConfig
             var size = vb["image_default_input_size"] as JsonArray;
             vision = new VisionConfig
             {
-                ImageSize = size is { Count: > 0 } ? size[0]!.GetValue<int>() : vision.ImageSize,
+                ImageSize = size is { Count: > 0 } ? (int)Num(size[0]!.AsValue()) : vision.ImageSize,
                 PatchSize = Int(vb, "image_patch_size") ?? vision.PatchSize,
                 EmbDim = Int(vb, "image_emb_dim") ?? vision.EmbDim,
                 NumHeads = Int(vb, "image_num_heads") ?? vision.NumHeads,
@@ -156,7 +156,7 @@ public sealed record MolmoConfig
             int eos = Int(ext, "eos_token_id") ?? throw new InvalidDataException("molmo_ext lacks eos_token_id");
             special = new SpecialTokenIds(Id("<im_start>"), Id("<im_end>"), Id("<im_patch>"), Id("<im_col>"), Id("<|image|>"), bos, eos);
         }
-        var vit = ext["vit_layers"] is JsonArray va ? va.Select(x => x!.GetValue<int>()).ToArray() : cfg.VitLayers;
+        var vit = ext["vit_layers"] is JsonArray va ? va.Select(x => (int)Num(x!.AsValue())).ToArray() : cfg.VitLayers;
         return cfg with
         {
             Vision = vision,
@@ -219,7 +219,7 @@ public sealed record MolmoConfig
     {
         if (o[k] is not JsonValue v || v.GetValueKind() == JsonValueKind.Null) return null;
         if (v.GetValueKind() != JsonValueKind.Number) throw new InvalidDataException($"'{k}' must be a number (got {v.ToJsonString()})");
-        var d = v.GetValue<double>();
+        var d = Num(v);
         if (d != Math.Floor(d) || d > int.MaxValue || d < int.MinValue) throw new InvalidDataException($"'{k}' must be an integer (got {d})");
         return (int)d;
     }
@@ -228,8 +228,10 @@ public sealed record MolmoConfig
     {
         if (o[k] is not JsonValue v || v.GetValueKind() == JsonValueKind.Null) return null;
         if (v.GetValueKind() != JsonValueKind.Number) throw new InvalidDataException($"'{k}' must be a number (got {v.ToJsonString()})");
-        return v.GetValue<double>();
+        return Num(v);
     }
+    // Values parsed from text or built in memory (ints, doubles) alike.
+    static double Num(JsonValue v) => double.Parse(v.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);
     static bool? Bool(JsonObject o, string k)
     {
         if (o[k] is not JsonValue v || v.GetValueKind() == JsonValueKind.Null) return null;

@@ -70,6 +70,38 @@ public static class SafetensorsWriter
         }
     }
 
+    /// <summary>
+    /// Writes a Hugging Face style sharded checkpoint: <c>model-0000k-of-0000N.safetensors</c> of at most
+    /// <paramref name="maxShardBytes"/> each (a larger tensor gets a shard of its own) and <c>model.safetensors.index.json</c>.
+    /// Tensors are fetched one shard at a time through <paramref name="get"/> (the writer disposes what it returns, so return a
+    /// detached view or a copy), so the whole model need not be in memory twice.
+    /// </summary>
+    public static void SaveSharded(string dir, IReadOnlyList<(string Name, long Bytes)> layout, Func<string, torch.Tensor> get,
+                                   long maxShardBytes = 5L << 30, IProgress<(int Shard, int Shards)>? progress = null)
+    {
+        Directory.CreateDirectory(dir);
+        var shards = new List<List<(string Name, long Bytes)>> { new() };
+        long current = 0;
+        foreach (var t in layout)
+        {
+            if (current > 0 && current + t.Bytes > maxShardBytes) { shards.Add([]); current = 0; }
+            shards[^1].Add(t); current += t.Bytes;
+        }
+        var weightMap = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i < shards.Count; i++)
+        {
+            var file = $"model-{i + 1:D5}-of-{shards.Count:D5}.safetensors";
+            var tensors = shards[i].Select(t => new KeyValuePair<string, torch.Tensor>(t.Name, get(t.Name))).ToList();
+            try { Save(Path.Combine(dir, file), tensors, new Dictionary<string, string> { ["format"] = "pt" }); }
+            finally { foreach (var kv in tensors) kv.Value.Dispose(); }
+            foreach (var t in shards[i]) weightMap[t.Name] = file;
+            progress?.Report((i + 1, shards.Count));
+        }
+        var index = new { metadata = new { total_size = layout.Sum(t => t.Bytes) }, weight_map = weightMap };
+        File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"),
+            JsonSerializer.Serialize(index, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
     static unsafe void WriteTensor(Stream s, torch.Tensor t)
     {
         using var scope = torch.NewDisposeScope();

@@ -1,0 +1,44 @@
+using System.Diagnostics;
+using Molmo.Model;
+using static TorchSharp.torch;
+
+namespace Molmo.Checkpoints;
+
+/// <summary>Builds a model from a checkpoint directory (config.json + safetensors) in the requested dtype and device.</summary>
+public static class ModelLoader
+{
+    public static MolmoForCausalLM Load(string dir, ScalarType dtype, Device device, IProgress<LoadProgress>? progress = null,
+                                        CancellationToken ct = default)
+    {
+        var config = MolmoConfig.Load(dir);
+        // Open (and validate) the weights before allocating the model, so a broken checkpoint fails fast.
+        using var ck = Checkpoint.Open(dir);
+        var model = new MolmoForCausalLM(config, new ModelPlacement(dtype, device));
+        try
+        {
+            CheckpointLoader.Load(model, ck, progress, ct);
+            model.eval();
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Peak resident set size of this process so far (VmHWM), in bytes; 0 where /proc is unavailable.</summary>
+    public static long PeakRssBytes()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        }
+        catch (IOException) { }
+        return 0;
+    }
+
+    public static long CurrentRssBytes() => Process.GetCurrentProcess().WorkingSet64;
+}

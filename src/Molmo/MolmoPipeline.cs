@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Molmo.Checkpoints;
+using Molmo.Generation;
+using Molmo.Imaging;
+using Molmo.Model;
+using Molmo.Points;
+using Molmo.Text;
+using static TorchSharp.torch;
+
+namespace Molmo;
+
+/// <summary>How to load a model directory.</summary>
+public sealed record PipelineOptions
+{
+    public ScalarType DType { get; init; } = ScalarType.Float32;
+    public Device Device { get; init; } = CPU;
+    public ImageCropperOptions? Cropper { get; init; }
+}
+
+/// <summary>A question about an image (or text only).</summary>
+public sealed record AskRequest
+{
+    public RgbImage? Image { get; init; }
+    /// <summary>The user's prompt; for multi-turn, use <see cref="Messages"/> instead.</summary>
+    public string Prompt { get; init; } = "";
+    /// <summary>user, assistant, user, … ending with the message to answer (overrides <see cref="Prompt"/>).</summary>
+    public IReadOnlyList<string>? Messages { get; init; }
+    /// <summary>Style tag such as "vqa2" or "point_count" (spec §4.4); none for natural prompts.</summary>
+    public string? Style { get; init; }
+    public GenerationOptions Generation { get; init; } = new();
+}
+
+/// <summary>Timings and counts of one answer.</summary>
+public sealed class AskStats
+{
+    public int PromptTokens { get; set; }
+    public int GeneratedTokens { get; set; }
+    public int Crops { get; set; }
+    public TimeSpan Preprocess { get; set; }
+    /// <summary>Time to the first token (prefill, images included).</summary>
+    public TimeSpan Prefill { get; set; }
+    public TimeSpan Decode { get; set; }
+    public FinishReason FinishReason { get; set; }
+    public double DecodeTokensPerSecond => GeneratedTokens > 1 && Decode > TimeSpan.Zero ? (GeneratedTokens - 1) / Decode.TotalSeconds : 0;
+}
+
+/// <summary>A complete answer: text, the points in it (percent and pixels of the original image) and a count if it states one.</summary>
+public sealed record MolmoAnswer(string Text, IReadOnlyList<MolmoPoint> Points, int? Count, AskStats Stats, int ImageWidth, int ImageHeight);
+
+/// <summary>
+/// The one-call facade: load a model directory (config, tokenizer, weights), ask about an image, get streamed text or a
+/// full answer with points. Generation runs on a background thread; streaming respects UTF-8/BPE boundaries and stop strings.
+/// </summary>
+public sealed class MolmoPipeline : IDisposable
+{
+    public MolmoForCausalLM Model { get; }
+    public MolmoTokenizer Tokenizer { get; }
+    public MolmoProcessor Processor { get; }
+    public MolmoConfig Config => Model.Config;
+
+    public MolmoPipeline(MolmoForCausalLM model, MolmoTokenizer tokenizer, ImageCropperOptions? cropper = null)
+    {
+        Model = model; Tokenizer = tokenizer;
+        var special = model.Config.SpecialTokens ?? tokenizer.SpecialTokens;
+        Processor = new MolmoProcessor(tokenizer, special, cropper);
+    }
+
+    public static MolmoPipeline Load(string dir, PipelineOptions? options = null, IProgress<LoadProgress>? progress = null, CancellationToken ct = default)
+    {
+        options ??= new PipelineOptions();
+        var tokenizer = MolmoTokenizer.FromDirectory(dir);
+        var model = ModelLoader.Load(dir, options.DType, options.Device, progress, ct);
+        return new MolmoPipeline(model, tokenizer, options.Cropper);
+    }
+
+    public ProcessedInputs Prepare(AskRequest request) => request.Messages is { } msgs
+        ? Processor.Process(request.Image, msgs, request.Style)
+        : Processor.Process(request.Image, request.Prompt, request.Style);
+
+    /// <summary>Streams the answer's text as it is generated.</summary>
+    public async IAsyncEnumerable<string> AskStreamingAsync(AskRequest request, AskStats? stats = null,
+                                                            [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        stats ??= new AskStats();
+        var channel = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var producer = Task.Run(() =>
+        {
+            try { Produce(request, stats, channel.Writer, ct); channel.Writer.TryComplete(); }
+            catch (Exception e) { channel.Writer.TryComplete(e); }
+        }, CancellationToken.None);
+        await foreach (var chunk in channel.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            yield return chunk;
+        await producer.ConfigureAwait(false);
+    }
+
+    /// <summary>Generates the whole answer and parses its points and count.</summary>
+    public async Task<MolmoAnswer> AskAsync(AskRequest request, CancellationToken ct = default)
+    {
+        var stats = new AskStats();
+        var sb = new System.Text.StringBuilder();
+        await foreach (var chunk in AskStreamingAsync(request, stats, ct).ConfigureAwait(false)) sb.Append(chunk);
+        var text = sb.ToString();
+        return new MolmoAnswer(text, PointParser.Parse(text), PointParser.ExtractCount(text), stats,
+                               request.Image?.Width ?? 0, request.Image?.Height ?? 0);
+    }
+
+    void Produce(AskRequest request, AskStats stats, ChannelWriter<string> writer, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        var processed = Prepare(request);
+        stats.Preprocess = sw.Elapsed;
+        stats.PromptTokens = processed.InputIds.Length;
+        stats.Crops = processed.Image?.NumCrops ?? 0;
+        using var scope = NewDisposeScope();
+        var inputs = processed.ToModelInputs();
+        var detok = Tokenizer.CreateStreamingDetokenizer(skipSpecialTokens: true);
+        var stop = new StopStringFilter(request.Generation.StopStrings);
+        var gen = new Molmo.Generation.Generator(Model, Processor.SpecialTokens.Eos);
+        sw.Restart();
+        stats.FinishReason = FinishReason.MaxTokens;
+        try
+        {
+            foreach (var token in gen.Generate(inputs, request.Generation, keepLogits: false, ct))
+            {
+                if (token.Step == 0) { stats.Prefill = sw.Elapsed; sw.Restart(); }
+                stats.GeneratedTokens++;
+                if (token.Id == Processor.SpecialTokens.Eos && request.Generation.StopOnEos) { stats.FinishReason = FinishReason.Eos; break; }
+                var text = stop.Push(detok.Push(token.Id));
+                if (text.Length > 0) writer.TryWrite(text);
+                if (stop.Stopped) { stats.FinishReason = FinishReason.StopString; break; }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            stats.FinishReason = FinishReason.Cancelled;
+            stats.Decode = sw.Elapsed;
+            throw;
+        }
+        stats.Decode = sw.Elapsed;
+        if (!stop.Stopped)
+        {
+            var tail = stop.Push(detok.Flush()) + stop.Flush();
+            if (tail.Length > 0) writer.TryWrite(tail);
+        }
+    }
+
+    public void Dispose() => Model.Dispose();
+}

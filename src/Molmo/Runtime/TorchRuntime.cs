@@ -1,0 +1,78 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Molmo.Runtime;
+
+/// <summary>
+/// Device and dtype choices made at run time (<c>--device cpu|cuda[:N]</c>, <c>--dtype fp32|bf16</c>). CUDA needs a libtorch
+/// built with CUDA: on a machine with Python torch, point <c>MOLMO_LIBTORCH</c> at its <c>torch/lib</c> folder and run a build
+/// without the bundled CPU libtorch (see docs/gpu.md); the libraries are preloaded from there before TorchSharp starts.
+/// </summary>
+public static class TorchRuntime
+{
+    static readonly object Gate = new();
+    static bool _preloaded;
+
+    /// <summary>Preloads libtorch from <c>$MOLMO_LIBTORCH</c> (once, before any tensor is made). Returns the folder used, if any.</summary>
+    public static string? PreloadExternalLibTorch()
+    {
+        var dir = Environment.GetEnvironmentVariable("MOLMO_LIBTORCH");
+        if (string.IsNullOrEmpty(dir)) return null;
+        lock (Gate)
+        {
+            if (_preloaded) return dir;
+            if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"MOLMO_LIBTORCH points at {dir}, which does not exist");
+            foreach (var lib in new[] { "libc10.so", "libtorch_cpu.so", "libc10_cuda.so", "libtorch_cuda.so", "libtorch.so" })
+            {
+                var path = Path.Combine(dir, lib);
+                if (File.Exists(path)) NativeLibrary.Load(path);
+            }
+            _preloaded = true;
+            return dir;
+        }
+    }
+
+    /// <summary>Parses a device name and makes sure it can be used; throws a message saying what to do when it cannot.</summary>
+    public static Device ParseDevice(string name)
+    {
+        var n = name.Trim().ToLowerInvariant();
+        if (n == "cpu") return CPU;
+        if (n == "meta") return META;
+        if (n == "cuda" || n.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            int index = 0;
+            if (n.Length > 5 && !int.TryParse(n[5..], out index))
+                throw new ArgumentException($"device '{name}': expected cuda or cuda:N");
+            PreloadExternalLibTorch();
+            try { torch.InitializeDeviceType(DeviceType.CUDA); }
+            catch (Exception e)
+            {
+                throw new NotSupportedException(
+                    $"CUDA is not available ({e.Message.Split('\n')[0]}). This build runs on the CPU libtorch; to use a GPU, set MOLMO_LIBTORCH to a CUDA libtorch folder (e.g. Python torch's torch/lib) — see docs/gpu.md");
+            }
+            if (!torch.cuda.is_available())
+                throw new NotSupportedException("CUDA is not available on this machine (no GPU or no CUDA libtorch); use --device cpu");
+            if (index >= torch.cuda.device_count())
+                throw new ArgumentException($"device '{name}': only {torch.cuda.device_count()} CUDA device(s) present");
+            return new Device(DeviceType.CUDA, index);
+        }
+        throw new ArgumentException($"unknown device '{name}' (use cpu, cuda or cuda:N)");
+    }
+
+    /// <summary>fp32 | bf16 (aliases float32, bfloat16).</summary>
+    public static ScalarType ParseDType(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "fp32" or "float32" or "f32" => ScalarType.Float32,
+        "bf16" or "bfloat16" => ScalarType.BFloat16,
+        "fp16" or "float16" => throw new NotSupportedException("fp16 is not supported: it is very slow on CPUs; use bf16"),
+        _ => throw new ArgumentException($"unknown dtype '{name}' (use fp32 or bf16)"),
+    };
+
+    public static string DTypeName(ScalarType t) => t switch
+    {
+        ScalarType.Float32 => "fp32",
+        ScalarType.BFloat16 => "bf16",
+        _ => t.ToString(),
+    };
+}

@@ -5,7 +5,6 @@ using Molmo.Generation;
 using Molmo.Imaging;
 using Molmo.Points;
 using Molmo.Runtime;
-using SkiaSharp;
 using Spectre.Console;
 
 namespace Molmo.Cli.Commands;
@@ -40,7 +39,7 @@ public static class DemoCommand
                 DemoModel.Create(dir);
                 Stage("1. build model", $"random-weight Molmo written to {(saveDir ?? "a temporary folder")} (config.json, Qwen2 tokenizer, model.safetensors)", sw);
 
-                var png = DrawTestImage(640, 480);
+                var png = DemoModel.DrawTestImage(640, 480);
                 var image = ImageDecoder.Decode(png, sourceName: "demo.png");
                 Stage("2. decode image", $"drawn 640×480 scene (red circle at x=30%, y=40%), PNG {png.Length / 1024} KB → RGB {image.Width}×{image.Height}", sw);
 
@@ -97,23 +96,5 @@ public static class DemoCommand
     {
         AnsiConsole.MarkupLine($"{Markup.Escape(name),-15} [grey]{sw.Elapsed.TotalMilliseconds,7:F0} ms[/]  {Markup.Escape(what)}");
         sw.Restart();
-    }
-
-    /// <summary>A simple scene: sky gradient, ground, a red circle, a blue square and a caption.</summary>
-    internal static byte[] DrawTestImage(int w, int h)
-    {
-        using var surface = SKSurface.Create(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Premul));
-        var c = surface.Canvas;
-        using (var sky = new SKPaint { Shader = SKShader.CreateLinearGradient(new SKPoint(0, 0), new SKPoint(0, h), [new SKColor(120, 180, 240), new SKColor(230, 240, 255)], SKShaderTileMode.Clamp) })
-            c.DrawRect(0, 0, w, h, sky);
-        using (var ground = new SKPaint { Color = new SKColor(90, 160, 80) }) c.DrawRect(0, h * 0.65f, w, h * 0.35f, ground);
-        using (var red = new SKPaint { Color = new SKColor(220, 30, 40), IsAntialias = true }) c.DrawCircle(w * 0.30f, h * 0.40f, h * 0.12f, red);
-        using (var blue = new SKPaint { Color = new SKColor(40, 60, 200), IsAntialias = true }) c.DrawRect(w * 0.60f, h * 0.30f, h * 0.22f, h * 0.22f, blue);
-        using (var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true })
-        using (var font = new SKFont(SKTypeface.Default, 28))
-            c.DrawText("Molmo .NET demo", 20, h - 24, SKTextAlign.Left, font, ink);
-        using var img = surface.Snapshot();
-        using var data = img.Encode(SKEncodedImageFormat.Png, 100);
-        return data.ToArray();
     }
 }

@@ -1,0 +1,77 @@
+using Molmo.TestSupport;
+using SkiaSharp;
+
+namespace Molmo.Tests.Cli;
+
+/// <summary>The user-facing commands on the random-weight demo model: they run end to end and fail cleanly on bad input.</summary>
+[Collection("cli")]
+public class UserCommandTests
+{
+    static readonly Lazy<string> DemoDir = new(() => DemoModel.Create(TestPaths.NewTempDir("molmo-demo-model")));
+
+    static string DemoImage()
+    {
+        var path = Path.Combine(TestPaths.NewTempDir(), "scene.png");
+        File.WriteAllBytes(path, DemoModel.DrawTestImage(320, 240));
+        return path;
+    }
+
+    [Fact]
+    public void AskStreamsAnAnswerAndWritesTheOverlay()
+    {
+        var overlay = Path.Combine(TestPaths.NewTempDir(), "overlay.png");
+        var (code, output, err) = CliHarness.Run("ask", "--model", DemoDir.Value, "--image", DemoImage(), "--max-tokens", "6", "--overlay", overlay, "--stats", "Point to the red circle.");
+        Assert.True(code == 0, err);
+        Assert.False(string.IsNullOrWhiteSpace(output));
+        Assert.Contains("prefill", err);
+        using var bmp = SKBitmap.Decode(overlay);
+        Assert.Equal(320, bmp.Width);
+    }
+
+    [Fact]
+    public void SamplingIsReproducibleWithASeed()
+    {
+        string Ask(string seed) => CliHarness.Run("ask", "--model", DemoDir.Value, "--max-tokens", "8", "--temperature", "1.0", "--top-k", "50", "--seed", seed, "Hello").Out;
+        Assert.Equal(Ask("7"), Ask("7"));
+        Assert.NotEqual(Ask("7"), Ask("8"));
+    }
+
+    [Fact]
+    public void CorruptImageGivesAClearErrorNamingTheFile()
+    {
+        var bad = Path.Combine(TestPaths.NewTempDir(), "broken.png");
+        File.WriteAllBytes(bad, [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3]);
+        var (code, _, err) = CliHarness.Run("ask", "--model", DemoDir.Value, "--image", bad, "what is this?");
+        Assert.Equal(1, code);
+        Assert.Contains("broken.png", err);
+    }
+
+    [Fact]
+    public void BadOptionsAreRejected()
+    {
+        Assert.Equal(1, CliHarness.Run("ask", "--model", DemoDir.Value, "--top-p", "0", "x").Code);
+        var (code, _, err) = CliHarness.Run("ask", "--model", DemoDir.Value, "--device", "tpu", "x");
+        Assert.Equal(1, code);
+        Assert.Contains("unknown device", err);
+        var missing = CliHarness.Run("ask", "--model", Path.Combine(TestPaths.NewTempDir(), "nope"), "x");
+        Assert.Equal(1, missing.Code);
+    }
+
+    [Fact]
+    public void InspectDescribesTheReleased7BDWithoutWeights()
+    {
+        var (code, output, err) = CliHarness.Run("inspect", Path.Combine(TestPaths.Models, "molmo-7b-d-0924"));
+        Assert.True(code == 0, err);
+        Assert.Contains("8,021,025,280", output);
+        Assert.Contains("152066", output);     // <im_patch>, from the tokenizer files
+    }
+
+    [Fact]
+    public void DemoRunsTheWholePipeline()
+    {
+        var outDir = TestPaths.NewTempDir();
+        var (code, _, err) = CliHarness.Run("demo", "--max-tokens", "4", "--out", outDir);
+        Assert.True(code == 0, err);
+        Assert.True(File.Exists(Path.Combine(outDir, "demo-overlay.png")));
+    }
+}

@@ -92,7 +92,7 @@ public static class PreprocessBench
     }
 
     /// <summary>A photo-like test picture: gradients, shapes and mild noise, so the PNG is neither trivial nor incompressible.</summary>
-    static byte[] SynthesisePng(int w, int h)
+    internal static byte[] SynthesisePng(int w, int h)
     {
         using var bmp = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Opaque));
         using (var canvas = new SKCanvas(bmp))

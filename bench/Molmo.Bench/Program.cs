@@ -9,6 +9,9 @@ public static class Program
     // Each benchmark lives in its own file and registers here: name -> (description, entry point).
     static readonly Dictionary<string, (string Description, Func<string[], int> Run)> Benchmarks = new()
     {
+        ["model"] = ("load, RSS, prefill and decode of a random-weight model (--arch tiny|1b|7b-d)", ModelBench.Run),
+        ["make-weights"] = ("write random weights for `model` (run as a child process by it)", ModelBench.MakeWeights),
+        ["bandwidth"] = ("DRAM read bandwidth, 1 thread and all threads", MemoryBandwidth.Run),
         ["preprocess"] = ("image decode + Molmo preprocessing, 640×480 and 1920×1080 PNG", PreprocessBench.Run),
     };
 

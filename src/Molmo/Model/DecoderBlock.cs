@@ -57,8 +57,9 @@ public sealed class DecoderBlock : nn.Module
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
         if (cache is not null) (k, v) = cache.Append(layer, k, v);
+        if (k.dtype != q.dtype) q = q.to(k.dtype);   // float32 cache on the CPU: attend in float32
 
-        var att = Attention(q, k, v, mask, causal: cache is null || cache.Length == 0);    // [B, S, D]
+        var att = Attention(q, k, v, mask, causal: cache is null || cache.Length == 0).to(x.dtype);    // [B, S, D]
         att = attn_out.forward(att);
         if (_normAfter) att = attn_norm.forward(att);
         x = x + att;

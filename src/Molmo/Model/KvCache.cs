@@ -32,7 +32,7 @@ public sealed class KvCache : IDisposable
         long s = k.shape[2];
         if (Length + s > Capacity)
             throw new InvalidOperationException($"KV cache is full ({Capacity} positions): cannot add {s} more");
-        _k[layer].narrow(2, Length, s).copy_(k);
+        _k[layer].narrow(2, Length, s).copy_(k);   // copy_ converts dtype when the cache is float32
         _v[layer].narrow(2, Length, s).copy_(v);
         return (_k[layer].narrow(2, 0, Length + s), _v[layer].narrow(2, 0, Length + s));
     }

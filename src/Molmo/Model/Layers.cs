@@ -33,7 +33,10 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => nn.functional.linear(x, weight, bias);
+    public override Tensor forward(Tensor x)
+    {
+        return nn.functional.linear(x, weight, bias);
+    }
 }
 
 /// <summary>LayerNorm with weight and bias (ViT). Computed in float32 and cast back, like the reference's pre-LN.</summary>

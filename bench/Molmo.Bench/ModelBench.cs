@@ -1,0 +1,206 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Molmo.Checkpoints;
+using Molmo.Generation;
+using Molmo.Imaging;
+using Molmo.Model;
+using Molmo.Runtime;
+using Molmo.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Molmo.Bench;
+
+/// <summary>
+/// End-to-end model benchmark with random weights of a chosen architecture: load time, peak RSS, preprocessing, prefill of a
+/// 640×480 and a 1920×1080 prompt, decode tokens/s, and decode's achieved weight bandwidth against this machine's measured DRAM
+/// bandwidth. The checkpoint (sharded safetensors, written once by a child process so it does not inflate the measured RSS)
+/// is cached in a folder and reused.
+/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32] [--device cpu|cuda] [--decode N] [--weights DIR] [--no-1080p] [--append FILE]</c>
+/// </summary>
+public static class ModelBench
+{
+    // Reference Python implementation (HF remote code, torch, bf16, batch 1) on this machine kind (2-vCPU EPYC), from the issue.
+    const double RefCpuPrefill640S = 138.6, RefCpuDecodeTokS = 0.49, RefCpuPeakRssGB = 17.4;
+    // The same on an H200 (stack notes §8).
+    const double RefGpuPrefill640Ms = 50.5, RefGpuPrefill1080Ms = 80.4, RefGpuDecodeTokS = 14.4;
+
+    public static JsonObject ArchConfig(string arch)
+    {
+        var cfg = (JsonObject)Molmo.DemoModel.ConfigJson().DeepClone();
+        switch (arch)
+        {
+            case "tiny": break;
+            case "1b":   // Qwen2-style ~1.2B decoder with the real (hard-coded) vision backbone
+                Set(cfg, hidden: 1536, layers: 16, heads: 12, kv: 2, inter: 17920);
+                cfg.Remove("molmo_ext");
+                break;
+            case "7b-d": // the released Molmo-7B-D shapes
+                Set(cfg, hidden: 3584, layers: 28, heads: 28, kv: 4, inter: 37888);
+                cfg.Remove("molmo_ext");
+                break;
+            default: throw new ArgumentException($"unknown --arch '{arch}' (tiny, 1b, 7b-d)");
+        }
+        return cfg;
+
+        static void Set(JsonObject c, int hidden, int layers, int heads, int kv, int inter)
+        {
+            c["hidden_size"] = hidden; c["num_hidden_layers"] = layers; c["num_attention_heads"] = heads;
+            c["num_key_value_heads"] = kv; c["intermediate_size"] = inter;
+        }
+    }
+
+    /// <summary>Child-process step: writes random weights of <c>--arch</c> in <c>--dtype</c> to <c>--out</c>.</summary>
+    public static int MakeWeights(string[] args)
+    {
+        var a = Args.Parse(args);
+        string arch = a.Get("--arch", "tiny"), outDir = a.Get("--out", "")!;
+        var dtype = TorchRuntime.ParseDType(a.Get("--dtype", "bf16")!);
+        Directory.CreateDirectory(outDir);
+        var cfgJson = ArchConfig(arch);
+        var cfg = MolmoConfig.Parse(cfgJson);
+        var sw = Stopwatch.StartNew();
+        using var model = new MolmoForCausalLM(cfg, new ModelPlacement(dtype, CPU));
+        RandomWeights.Initialize(model, seed: 1);
+        Console.Error.WriteLine($"random {arch} weights ({model.ParameterCount:N0} params) initialised in {sw.Elapsed.TotalSeconds:F1} s; writing…");
+        var byName = model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        var layout = byName.Select(kv => (kv.Key, kv.Value.NumberOfElements * kv.Value.ElementSize)).OrderBy(x => x.Key, StringComparer.Ordinal).ToList();
+        SafetensorsWriter.SaveSharded(outDir, layout, n => byName[n].detach(), maxShardBytes: 4L << 30);
+        foreach (var f in Directory.GetFiles(Molmo.DemoModel.BundledTokenizerDirectory)) File.Copy(f, Path.Combine(outDir, Path.GetFileName(f)), true);
+        cfgJson["torch_dtype"] = dtype == ScalarType.BFloat16 ? "bfloat16" : "float32";
+        File.WriteAllText(Path.Combine(outDir, "config.json"), cfgJson.ToJsonString(new() { WriteIndented = true }));
+        Console.Error.WriteLine($"written to {outDir} in {sw.Elapsed.TotalSeconds:F1} s");
+        return 0;
+    }
+
+    public static int Run(string[] args)
+    {
+        var a = Args.Parse(args);
+        string arch = a.Get("--arch", "tiny")!;
+        string dtypeName = a.Get("--dtype", "bf16")!;
+        string deviceName = a.Get("--device", "cpu")!;
+        int decode = int.Parse(a.Get("--decode", "128")!, CultureInfo.InvariantCulture);
+        bool with1080 = !a.Has("--no-1080p");
+        var dtype = TorchRuntime.ParseDType(dtypeName);
+        var weights = a.Get("--weights", Path.Combine(Path.GetTempPath(), $"molmo-bench-{arch}-{TorchRuntime.DTypeName(dtype)}"))!;
+        if (!File.Exists(Path.Combine(weights, "config.json")))
+        {
+            Console.Error.WriteLine($"no checkpoint at {weights}: writing random {arch} weights in a child process…");
+            var self = Environment.GetCommandLineArgs()[0];
+            var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
+            if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") psi.ArgumentList.Add(self);
+            foreach (var x in new[] { "make-weights", "--arch", arch, "--dtype", dtypeName, "--out", weights }) psi.ArgumentList.Add(x);
+            using var p = Process.Start(psi)!;
+            p.WaitForExit();
+            if (p.ExitCode != 0) { Console.Error.WriteLine("writing weights failed"); return 1; }
+        }
+
+        var device = TorchRuntime.ParseDevice(deviceName);
+        bool cuda = device.type == TorchSharp.DeviceType.CUDA;
+        Console.Error.WriteLine("measuring DRAM bandwidth…");
+        var (bw1, bwAll) = cuda ? (0, 0) : MemoryBandwidth.Measure(1L << 30, 3);
+        GC.Collect();
+        long rssBefore = ModelLoader.CurrentRssBytes();
+
+        var sw = Stopwatch.StartNew();
+        var tokenizer = MolmoTokenizer.FromDirectory(weights);
+        using var model = ModelLoader.Load(weights, dtype, device);
+        double loadS = sw.Elapsed.TotalSeconds;
+        long rssAfterLoad = ModelLoader.PeakRssBytes();
+        var cfg = model.Config;
+        long weightBytes = model.parameters().Sum(p => p.NumberOfElements * p.ElementSize);
+        // Bytes a decode step must read: every decoder block, the final norm and the LM head (one embedding row is negligible).
+        long decodeBytes = model.named_parameters().Where(p => p.name.StartsWith("model.transformer.", StringComparison.Ordinal)
+                                                              && !p.name.Contains(".wte.")).Sum(p => p.parameter.NumberOfElements * p.parameter.ElementSize);
+        Console.Error.WriteLine($"loaded {model.ParameterCount:N0} params ({weightBytes / 1e9:F2} GB) in {loadS:F1} s");
+
+        var special = cfg.SpecialTokens ?? tokenizer.SpecialTokens;
+        var processor = new MolmoProcessor(tokenizer, special);
+        var rows = new List<string[]>();
+        double? decodeTokS = null, prefill640 = null, prefill1080 = null;
+        foreach (var (w, h) in with1080 ? new[] { (640, 480), (1920, 1080) } : new[] { (640, 480) })
+        {
+            var img = ImageDecoder.Decode(PreprocessBench.SynthesisePng(w, h));
+            sw.Restart();
+            var processed = processor.Process(img, "Describe this image.");
+            double preMs = sw.Elapsed.TotalMilliseconds;
+            using var scope = NewDisposeScope();
+            var inputs = processed.ToModelInputs();
+            var gen = new Molmo.Generation.Generator(model, special.Eos);
+            int n = w == 640 ? decode : 1;
+            var times = new List<double>();
+            sw.Restart();
+            foreach (var t in gen.Generate(inputs, new GenerationOptions { MaxNewTokens = n + 1, StopOnEos = false }))
+            {
+                if (cuda) torch.cuda.synchronize();
+                times.Add(sw.Elapsed.TotalSeconds);
+                sw.Restart();
+            }
+            double prefill = times[0];
+            if (w == 640)
+            {
+                prefill640 = prefill;
+                var steps = times.Skip(1).ToList();
+                decodeTokS = steps.Count / steps.Sum();
+            }
+            else prefill1080 = prefill;
+            Console.Error.WriteLine($"{w}×{h}: {processed.InputIds.Length} tokens, {processed.Image!.NumCrops} crops, preprocess {preMs:F0} ms, prefill {prefill:F2} s");
+            rows.Add([$"{w}×{h}", processed.InputIds.Length.ToString(CultureInfo.InvariantCulture), $"{processed.Image.NumCrops}", $"{preMs:F0} ms", $"{prefill:F2} s"]);
+        }
+        long peak = ModelLoader.PeakRssBytes();
+        double achieved = decodeTokS!.Value * decodeBytes;
+
+        var sb = new StringBuilder();
+        string dev = cuda ? $"cuda ({torch.cuda.device_count()} GPU)" : $"cpu, {Environment.ProcessorCount} threads";
+        sb.AppendLine($"Architecture **{arch}** ({cfg.DecoderStyle}, {model.ParameterCount / 1e9:F2} B params, {weightBytes / 1e9:F2} GB in {TorchRuntime.DTypeName(dtype)}), random weights, {dev}.");
+        sb.AppendLine();
+        sb.AppendLine("| measure | this engine | reference Python (same machine kind) | limit |");
+        sb.AppendLine("|---|---|---|---|");
+        bool refRow = arch == "7b-d" && dtype == ScalarType.BFloat16;
+        string R(double cpu, double gpu, string unit) => !refRow ? "–" : cuda ? $"{gpu} {unit} (H200)" : $"{cpu} {unit}";
+        sb.AppendLine($"| load time | {loadS:F1} s | – | – |");
+        sb.AppendLine($"| peak RSS | {peak / 1e9:F1} GB (after load {rssAfterLoad / 1e9:F1} GB, before {rssBefore / 1e9:F2} GB) | {(refRow && !cuda ? $"{RefCpuPeakRssGB} GB" : "–")} | weights {weightBytes / 1e9:F1} GB |");
+        foreach (var r in rows)
+            sb.AppendLine($"| prefill {r[0]} ({r[1]} tokens, {r[2]} crops; preprocess {r[3]}) | {r[4]} | " +
+                          (r[0] == "640×480" ? R(RefCpuPrefill640S, RefGpuPrefill640Ms / 1000, "s") : cuda && refRow ? $"{RefGpuPrefill1080Ms / 1000} s (H200)" : "–") + " | – |");
+        sb.AppendLine($"| decode, batch 1, {decode} tokens | {decodeTokS:F2} tok/s | {R(RefCpuDecodeTokS, RefGpuDecodeTokS, "tok/s")} | " +
+                      (cuda ? "–" : $"{bwAll / decodeBytes:F2} tok/s at {bwAll / 1e9:F1} GB/s") + " |");
+        if (!cuda)
+            sb.AppendLine($"| decode weight bandwidth ({decodeBytes / 1e9:F2} GB/token) | {achieved / 1e9:F1} GB/s = {100 * achieved / bwAll:F0} % of measured | – | DRAM {bw1 / 1e9:F1} GB/s (1 thread), {bwAll / 1e9:F1} GB/s ({Environment.ProcessorCount} threads) |");
+        var table = sb.ToString();
+        Console.WriteLine(table);
+        if (a.Get("--append", null) is { } file)
+        {
+            var md = new StringBuilder();
+            md.AppendLine();
+            md.AppendLine($"### model {arch} {TorchRuntime.DTypeName(dtype)} {deviceName}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+            md.AppendLine();
+            md.AppendLine($"`dotnet run -c Release --project bench/Molmo.Bench -- model {string.Join(' ', args)}`");
+            md.AppendLine();
+            md.Append(table);
+            File.AppendAllText(file, md.ToString());
+        }
+        return 0;
+    }
+}
+
+/// <summary>Minimal "--key value" / "--flag" argument reader for the benchmarks.</summary>
+internal sealed class Args
+{
+    readonly Dictionary<string, string?> _v = new();
+    public static Args Parse(string[] args)
+    {
+        var a = new Args();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"unexpected argument '{args[i]}'");
+            bool hasValue = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal);
+            a._v[args[i]] = hasValue ? args[++i] : null;
+        }
+        return a;
+    }
+    public bool Has(string k) => _v.ContainsKey(k);
+    public string? Get(string k, string? fallback) => _v.TryGetValue(k, out var v) && v != null ? v : fallback;
+}

@@ -83,7 +83,10 @@ public static class ModelBench
         string deviceName = a.Get("--device", "cpu")!;
         int decode = int.Parse(a.Get("--decode", "128")!, CultureInfo.InvariantCulture);
         bool with1080 = !a.Has("--no-1080p");
-        var dtype = TorchRuntime.ParseDType(dtypeName);
+        var device = TorchRuntime.ParseDevice(deviceName);
+        var placement = TorchRuntime.ParsePlacement(dtypeName, device);
+        var dtype = placement.DType;
+        // int8 is quantised at load time from a bf16 checkpoint.
         var weights = a.Get("--weights", Path.Combine(Path.GetTempPath(), $"molmo-bench-{arch}-{TorchRuntime.DTypeName(dtype)}"))!;
         if (!File.Exists(Path.Combine(weights, "config.json")))
         {
@@ -91,13 +94,12 @@ public static class ModelBench
             var self = Environment.GetCommandLineArgs()[0];
             var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
             if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") psi.ArgumentList.Add(self);
-            foreach (var x in new[] { "make-weights", "--arch", arch, "--dtype", dtypeName, "--out", weights }) psi.ArgumentList.Add(x);
+            foreach (var x in new[] { "make-weights", "--arch", arch, "--dtype", TorchRuntime.DTypeName(dtype), "--out", weights }) psi.ArgumentList.Add(x);
             using var p = Process.Start(psi)!;
             p.WaitForExit();
             if (p.ExitCode != 0) { Console.Error.WriteLine("writing weights failed"); return 1; }
         }
 
-        var device = TorchRuntime.ParseDevice(deviceName);
         bool cuda = device.type == TorchSharp.DeviceType.CUDA;
         Console.Error.WriteLine("measuring DRAM bandwidth…");
         var (bw1, bwAll) = cuda ? (0, 0) : MemoryBandwidth.Measure(1L << 30, 3);
@@ -106,7 +108,7 @@ public static class ModelBench
 
         var sw = Stopwatch.StartNew();
         var tokenizer = MolmoTokenizer.FromDirectory(weights);
-        using var model = ModelLoader.Load(weights, dtype, device);
+        using var model = ModelLoader.Load(weights, placement);
         double loadS = sw.Elapsed.TotalSeconds;
         long rssAfterLoad = ModelLoader.PeakRssBytes();
         var cfg = model.Config;
@@ -154,11 +156,11 @@ public static class ModelBench
 
         var sb = new StringBuilder();
         string dev = cuda ? $"cuda ({torch.cuda.device_count()} GPU)" : $"cpu, {Environment.ProcessorCount} threads";
-        sb.AppendLine($"Architecture **{arch}** ({cfg.DecoderStyle}, {model.ParameterCount / 1e9:F2} B params, {weightBytes / 1e9:F2} GB in {TorchRuntime.DTypeName(dtype)}), random weights, {dev}.");
+        sb.AppendLine($"Architecture **{arch}** ({cfg.DecoderStyle}, {model.ParameterCount / 1e9:F2} B params, {weightBytes / 1e9:F2} GB in {TorchRuntime.PlacementName(placement)}), random weights, {dev}.");
         sb.AppendLine();
         sb.AppendLine("| measure | this engine | reference Python (same machine kind) | limit |");
         sb.AppendLine("|---|---|---|---|");
-        bool refRow = arch == "7b-d" && dtype == ScalarType.BFloat16;
+        bool refRow = arch == "7b-d";
         string R(double cpu, double gpu, string unit) => !refRow ? "–" : cuda ? $"{gpu} {unit} (H200)" : $"{cpu} {unit}";
         sb.AppendLine($"| load time | {loadS:F1} s | – | – |");
         sb.AppendLine($"| peak RSS | {peak / 1e9:F1} GB (after load {rssAfterLoad / 1e9:F1} GB, before {rssBefore / 1e9:F2} GB) | {(refRow && !cuda ? $"{RefCpuPeakRssGB} GB" : "–")} | weights {weightBytes / 1e9:F1} GB |");
@@ -175,7 +177,7 @@ public static class ModelBench
         {
             var md = new StringBuilder();
             md.AppendLine();
-            md.AppendLine($"### model {arch} {TorchRuntime.DTypeName(dtype)} {deviceName}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+            md.AppendLine($"### model {arch} {TorchRuntime.PlacementName(placement)} {deviceName}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
             md.AppendLine();
             md.AppendLine($"`dotnet run -c Release --project bench/Molmo.Bench -- model {string.Join(' ', args)}`");
             md.AppendLine();

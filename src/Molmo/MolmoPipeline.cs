@@ -16,6 +16,8 @@ public sealed record PipelineOptions
 {
     public ScalarType DType { get; init; } = ScalarType.Float32;
     public Device Device { get; init; } = CPU;
+    /// <summary>Store the decoder's matrices as int8 (weight-only, per-row scales), quantised while loading.</summary>
+    public bool Int8 { get; init; }
     public ImageCropperOptions? Cropper { get; init; }
 }
 
@@ -71,7 +73,7 @@ public sealed class MolmoPipeline : IDisposable
     {
         options ??= new PipelineOptions();
         var tokenizer = MolmoTokenizer.FromDirectory(dir);
-        var model = ModelLoader.Load(dir, options.DType, options.Device, progress, ct);
+        var model = ModelLoader.Load(dir, new ModelPlacement(options.DType, options.Device, options.Int8), progress, ct);
         return new MolmoPipeline(model, tokenizer, options.Cropper);
     }
 

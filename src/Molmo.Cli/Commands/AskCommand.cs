@@ -50,11 +50,8 @@ public static class AskCommand
             gen.Validate();
             // Decode the image before the (slow) model load, so a bad file fails at once.
             var img = pr.GetValue(image) is { } path ? ImageDecoder.Decode(path, pr.GetValue(exif)) : null;
-            var options = new PipelineOptions
-            {
-                Device = TorchRuntime.ParseDevice(pr.GetValue(device)!),
-                DType = TorchRuntime.ParseDType(pr.GetValue(dtype)!),
-            };
+            var placement = TorchRuntime.ParsePlacement(pr.GetValue(dtype)!, TorchRuntime.ParseDevice(pr.GetValue(device)!));
+            var options = new PipelineOptions { Device = placement.Device, DType = placement.DType, Int8 = placement.Int8Decoder };
             using var pipeline = ProgressUi.WithLoadProgress("loading weights", p => MolmoPipeline.Load(pr.GetValue(model)!, options, p, ct));
             var request = new AskRequest { Image = img, Prompt = pr.GetValue(prompt)!, Style = pr.GetValue(style), Generation = gen };
             var st = new AskStats();

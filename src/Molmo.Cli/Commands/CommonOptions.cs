@@ -6,7 +6,7 @@ namespace Molmo.Cli.Commands;
 internal static class CommonOptions
 {
     public static Option<string> Device() => new("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
-    public static Option<string> DType() => new("--dtype") { Description = "fp32 or bf16", DefaultValueFactory = _ => "fp32" };
+    public static Option<string> DType() => new("--dtype") { Description = "fp32, bf16, or int8 (weight-only int8 decoder, bf16 elsewhere)", DefaultValueFactory = _ => "fp32" };
     public static Option<bool> Force() => new("--force") { Description = "overwrite the output file if it exists" };
 
     /// <summary>Refuses to overwrite an existing file unless --force, so nothing a user had is lost.</summary>

@@ -30,9 +30,8 @@ public static class ForwardCommand
             CommonOptions.CheckWritable(outPath, pr.GetValue(force));
             int n = pr.GetValue(greedy);
             if (n < 0) throw new ArgumentException("--greedy must be ≥ 0");
-            var dev = TorchRuntime.ParseDevice(pr.GetValue(device)!);
-            var dt = TorchRuntime.ParseDType(pr.GetValue(dtype)!);
-            using var m = ProgressUi.WithLoadProgress("loading weights", p => ModelLoader.Load(pr.GetValue(model)!, dt, dev, p));
+            var placement = TorchRuntime.ParsePlacement(pr.GetValue(dtype)!, TorchRuntime.ParseDevice(pr.GetValue(device)!));
+            using var m = ProgressUi.WithLoadProgress("loading weights", p => ModelLoader.Load(pr.GetValue(model)!, placement, p));
             using var scope = NewDisposeScope();
             var modelInputs = InteropInputs.Read(pr.GetValue(inputs)!);
             using var _ = no_grad();

@@ -105,7 +105,11 @@ public static class CheckpointLoader
 {
     public static void Load(nn.Module module, Checkpoint ck, IProgress<LoadProgress>? progress = null, CancellationToken ct = default)
     {
-        var parameters = module.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        var all = module.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        // int8 layers: "x.weight_scale" is derived from the float "x.weight" while loading; it is no checkpoint key.
+        var scales = all.Where(kv => kv.Key.EndsWith(".weight_scale", StringComparison.Ordinal))
+                        .ToDictionary(kv => kv.Key[..^"_scale".Length], kv => kv.Value);
+        var parameters = all.Where(kv => !kv.Key.EndsWith(".weight_scale", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
         var missing = parameters.Keys.Where(n => !ck.Contains(n)).Order().ToList();
         var unexpected = ck.TensorNames.Where(n => !parameters.ContainsKey(n)).Order().ToList();
         var misShaped = new List<string>();
@@ -138,7 +142,13 @@ public static class CheckpointLoader
             var e = ck.Entry(name);
             var file = ck.FileOf(name);
             bool direct = p.device_type == DeviceType.CPU && p.is_contiguous() && SafetensorsDType.FromScalarType(p.dtype) == e.DType;
-            if (direct) file.CopyInto(e, p);
+            if (scales.TryGetValue(name, out var scale))
+            {
+                using var raw = file.Read(name);
+                var (q, s) = Model.Int8Quantizer.Quantize(raw);
+                using (q) using (s) { p.copy_(q); scale.copy_(s); }
+            }
+            else if (direct) file.CopyInto(e, p);
             else
             {
                 using var raw = file.Read(name);

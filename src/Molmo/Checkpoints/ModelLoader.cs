@@ -9,11 +9,15 @@ public static class ModelLoader
 {
     public static MolmoForCausalLM Load(string dir, ScalarType dtype, Device device, IProgress<LoadProgress>? progress = null,
                                         CancellationToken ct = default)
+        => Load(dir, new ModelPlacement(dtype, device), progress, ct);
+
+    public static MolmoForCausalLM Load(string dir, ModelPlacement placement, IProgress<LoadProgress>? progress = null,
+                                        CancellationToken ct = default)
     {
         var config = MolmoConfig.Load(dir);
         // Open (and validate) the weights before allocating the model, so a broken checkpoint fails fast.
         using var ck = Checkpoint.Open(dir);
-        var model = new MolmoForCausalLM(config, new ModelPlacement(dtype, device));
+        var model = new MolmoForCausalLM(config, placement);
         try
         {
             CheckpointLoader.Load(model, ck, progress, ct);

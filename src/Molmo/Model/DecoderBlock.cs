@@ -22,10 +22,10 @@ public sealed class DecoderBlock : nn.Module
     {
         _d = c.HiddenSize; _heads = c.NumHeads; _kvHeads = c.NumKeyValueHeads; _headDim = c.HeadDim; _ffn = c.FfnWidth;
         _normAfter = c.NormAfter;
-        att_proj = new Linear(_d, c.QkvWidth, c.QkvBias, p);
-        attn_out = new Linear(_d, _d, false, p);
-        ff_proj = new Linear(_d, c.IntermediateSize, false, p);
-        ff_out = new Linear(_ffn, _d, false, p);
+        att_proj = new Linear(_d, c.QkvWidth, c.QkvBias, p, quantizable: true);
+        attn_out = new Linear(_d, _d, false, p, quantizable: true);
+        ff_proj = new Linear(_d, c.IntermediateSize, false, p, quantizable: true);
+        ff_out = new Linear(_ffn, _d, false, p, quantizable: true);
         attn_norm = new RMSNorm(_d, c.LayerNormEps, p);
         ff_norm = new RMSNorm(_d, c.LayerNormEps, p);
         if (c.AttentionLayerNorm)

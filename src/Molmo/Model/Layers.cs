@@ -3,8 +3,12 @@ using static TorchSharp.torch;
 
 namespace Molmo.Model;
 
-/// <summary>Where and in which precision a model's parameters live.</summary>
-public sealed record ModelPlacement(ScalarType DType, Device Device)
+/// <summary>
+/// Where and in which precision a model's parameters live. With <see cref="Int8Decoder"/>, the decoder's matrices (QKV, attention
+/// output, FFN and LM head) are stored as int8 with one float32 scale per output row, quantised while loading; everything else
+/// (vision, embeddings, norms, biases) stays in <see cref="DType"/>.
+/// </summary>
+public sealed record ModelPlacement(ScalarType DType, Device Device, bool Int8Decoder = false)
 {
     public static ModelPlacement CpuFloat32 => new(ScalarType.Float32, CPU);
 
@@ -12,30 +16,61 @@ public sealed record ModelPlacement(ScalarType DType, Device Device)
     internal TorchSharp.Modules.Parameter Empty(params long[] shape) => new(torch.empty(shape, DType, Device), requires_grad: false);
 }
 
-/// <summary><c>y = x·Wᵀ (+ b)</c> with fields <c>weight</c> [out, in] and optional <c>bias</c> [out], as in the checkpoints.</summary>
+/// <summary>
+/// <c>y = x·Wᵀ (+ b)</c> with fields <c>weight</c> [out, in] and optional <c>bias</c> [out], as in the checkpoints.
+/// A quantisable layer of an int8 placement stores <c>weight</c> as int8 and adds <c>weight_scale</c> [out] (float32), which the
+/// checkpoint loader fills from the float weights (<see cref="Int8Quantizer"/>); it is not a checkpoint key.
+/// </summary>
 public sealed class Linear : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE0044
     TorchSharp.Modules.Parameter weight;
     TorchSharp.Modules.Parameter? bias;
+    TorchSharp.Modules.Parameter? weight_scale;
 #pragma warning restore IDE0044
 
     public long InFeatures { get; }
     public long OutFeatures { get; }
     public Tensor Weight => weight;
     public Tensor? Bias => bias;
+    public bool IsInt8 => weight_scale is not null;
 
-    public Linear(long inFeatures, long outFeatures, bool hasBias, ModelPlacement p) : base(nameof(Linear))
+    public Linear(long inFeatures, long outFeatures, bool hasBias, ModelPlacement p, bool quantizable = false) : base(nameof(Linear))
     {
         InFeatures = inFeatures; OutFeatures = outFeatures;
-        weight = p.Empty(outFeatures, inFeatures);
+        if (quantizable && p.Int8Decoder)
+        {
+            weight = new(torch.empty([outFeatures, inFeatures], ScalarType.Int8, p.Device), requires_grad: false);
+            weight_scale = new(torch.empty([outFeatures], ScalarType.Float32, p.Device), requires_grad: false);
+        }
+        else weight = p.Empty(outFeatures, inFeatures);
         bias = hasBias ? p.Empty(outFeatures) : null;
         RegisterComponents();
     }
 
     public override Tensor forward(Tensor x)
     {
-        return nn.functional.linear(x, weight, bias);
+        if (weight_scale is null) return nn.functional.linear(x, weight, bias);
+        // int8: decode-sized inputs on the CPU stream the int8 rows through the GEMV kernel (1 byte per weight read);
+        // larger inputs (prefill) and other devices dequantise to the activation dtype and use the regular GEMM.
+        if (weight.device_type == TorchSharp.DeviceType.CPU && Kernels.CpuGemv.IsSupported && x.NumberOfElements / InFeatures <= Kernels.CpuGemv.MaxRows)
+            return Kernels.CpuGemv.LinearInt8(x, weight, weight_scale, bias);
+        using var scope = NewDisposeScope();
+        var w = weight.to(x.dtype) * weight_scale.to(x.dtype).unsqueeze(1);
+        return nn.functional.linear(x, w, bias).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Symmetric per-output-channel int8 quantisation: scale = max|w_row| / 127, q = round(w / scale) in [−127, 127].</summary>
+public static class Int8Quantizer
+{
+    public static (Tensor Q, Tensor Scale) Quantize(Tensor w)
+    {
+        using var scope = NewDisposeScope();
+        var wf = w.to(ScalarType.Float32);
+        var scale = wf.abs().amax([1L]).div(127.0).clamp_min(1e-12);
+        var q = wf.div(scale.unsqueeze(1)).round().clamp(-127, 127).to(ScalarType.Int8);
+        return (q.MoveToOuterDisposeScope(), scale.MoveToOuterDisposeScope());
     }
 }
 

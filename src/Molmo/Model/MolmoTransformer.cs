@@ -65,7 +65,7 @@ public sealed class MolmoTransformer : nn.Module
         blocks = new TorchSharp.Modules.ModuleList<DecoderBlock>();
         for (int i = 0; i < c.NumLayers; i++) blocks.Add(new DecoderBlock(c, p));
         ln_f = new RMSNorm(c.HiddenSize, c.LayerNormEps, p);
-        ff_out = new Linear(c.HiddenSize, c.EmbeddingSize, false, p);
+        ff_out = new Linear(c.HiddenSize, c.EmbeddingSize, false, p, quantizable: true);
         Blocks = blocks.ToList();
         RegisterComponents();
     }

@@ -60,13 +60,23 @@ public static class TorchRuntime
         throw new ArgumentException($"unknown device '{name}' (use cpu, cuda or cuda:N)");
     }
 
+    /// <summary>
+    /// Placement for a <c>--dtype</c> name: fp32, bf16, or int8 (decoder matrices int8 with per-row scales, the rest bf16).
+    /// </summary>
+    public static Model.ModelPlacement ParsePlacement(string dtype, Device device) =>
+        dtype.Trim().ToLowerInvariant() is "int8" or "i8"
+            ? new Model.ModelPlacement(ScalarType.BFloat16, device, Int8Decoder: true)
+            : new Model.ModelPlacement(ParseDType(dtype), device);
+
+    public static string PlacementName(Model.ModelPlacement p) => p.Int8Decoder ? "int8" : DTypeName(p.DType);
+
     /// <summary>fp32 | bf16 (aliases float32, bfloat16).</summary>
     public static ScalarType ParseDType(string name) => name.Trim().ToLowerInvariant() switch
     {
         "fp32" or "float32" or "f32" => ScalarType.Float32,
         "bf16" or "bfloat16" => ScalarType.BFloat16,
         "fp16" or "float16" => throw new NotSupportedException("fp16 is not supported: it is very slow on CPUs; use bf16"),
-        _ => throw new ArgumentException($"unknown dtype '{name}' (use fp32 or bf16)"),
+        _ => throw new ArgumentException($"unknown dtype '{name}' (use fp32, bf16 or int8)"),
     };
 
     public static string DTypeName(ScalarType t) => t switch

@@ -10,16 +10,16 @@ namespace Molmo.Eval.Scoring;
 public sealed class MaskReference
 {
     readonly Func<BinaryMask> _load;
-    BinaryMask? _mask;
 
     /// <summary>A short description for error messages ("RLE 480x640", a path, "inline 480x640").</summary>
     public string Description { get; }
 
     public MaskReference(string description, Func<BinaryMask> load) { Description = description; _load = load; }
 
-    public static MaskReference FromMask(BinaryMask mask) => new($"inline {mask.Height}x{mask.Width}", () => mask) { _mask = mask };
+    public static MaskReference FromMask(BinaryMask mask) => new($"inline {mask.Height}x{mask.Width}", () => mask);
 
-    public BinaryMask Load() => _mask ??= _load();
+    /// <summary>Decodes the mask. Not cached: full-resolution masks of a whole benchmark would not fit in memory.</summary>
+    public BinaryMask Load() => _load();
 
     /// <summary>Parses one entry of a <c>masks</c> array; <paramref name="baseDir"/> resolves relative paths.</summary>
     public static MaskReference Parse(JsonElement e, string baseDir, string where)

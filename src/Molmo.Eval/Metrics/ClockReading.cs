@@ -14,7 +14,7 @@ public static class ClockReading
 {
     /// <summary>
     /// Split on ':'; the hour is the last whitespace token before the first colon and the minute the first token after
-    /// it. (Our only addition: non-digit characters around those tokens are trimmed, so "(7:05)" reads as 7:05.)
+    /// it. (Our only addition: punctuation around those tokens is trimmed, so "(7:05)" reads as 7:05.)
     /// Returns null when there is no colon or either token is not a number.
     /// </summary>
     public static ClockTime? Parse(string? text)
@@ -31,11 +31,12 @@ public static class ClockReading
         return new ClockTime(hour, minute);
     }
 
+    /// <summary>Trims punctuation (not letters) around a token: "(10" → "10", but "1O" stays and fails.</summary>
     static string TrimNonDigits(string s)
     {
         int a = 0, b = s.Length;
-        while (a < b && !char.IsAsciiDigit(s[a])) a++;
-        while (b > a && !char.IsAsciiDigit(s[b - 1])) b--;
+        while (a < b && !char.IsLetterOrDigit(s[a])) a++;
+        while (b > a && !char.IsLetterOrDigit(s[b - 1])) b--;
         return s[a..b];
     }
 

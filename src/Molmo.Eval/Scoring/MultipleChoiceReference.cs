@@ -14,7 +14,7 @@ public static class MultipleChoiceReference
 
     /// <summary>
     /// Option names: <c>option_names</c> if given; else the options themselves when they are letters; else "A", "B", ….
-    /// The answer may be the option text, the option name (e.g. "B") or a 0-based index.
+    /// The answer may be the option text, the option name, the option's letter ("B") or a 0-based index, tried in that order.
     /// </summary>
     public static (IReadOnlyList<string> Names, int AnswerIndex) Resolve(BenchmarkItem r)
     {
@@ -29,9 +29,12 @@ public static class MultipleChoiceReference
             if (string.Equals(r.Options[i].Trim(), a, StringComparison.OrdinalIgnoreCase)) return (names, i);
         for (int i = 0; i < names.Count; i++)
             if (string.Equals(names[i].Trim(), a, StringComparison.OrdinalIgnoreCase)) return (names, i);
+        var letters = MultipleChoice.Letters(r.Options.Count);
+        for (int i = 0; i < letters.Count; i++)
+            if (string.Equals(letters[i], a, StringComparison.OrdinalIgnoreCase)) return (names, i);
         if (int.TryParse(a, NumberStyles.Integer, CultureInfo.InvariantCulture, out var idx) && idx >= 0 && idx < r.Options.Count)
             return (names, idx);
         throw new InvalidDataException(
-            $"{where}: answer '{r.Answer}' is not one of the options [{string.Join(", ", r.Options)}], their names or a 0-based index");
+            $"{where}: answer '{r.Answer}' is not one of the options [{string.Join(", ", r.Options)}], their names, letters or a 0-based index");
     }
 }

@@ -72,9 +72,10 @@ public class ScoreFilesTests
             ["{\"id\": 1, \"prediction\": \"B\"}", "{\"id\": 2, \"prediction\": \"the moon\"}", "{\"id\": 3, \"prediction\": \"C\"}", "{\"id\": 4, \"prediction\": \"a\"}"],
             ["{\"id\": 1, \"answer\": \"moon\", \"options\": [\"sun\", \"moon\"]}",
              "{\"id\": 2, \"answer\": \"B\", \"options\": [\"the sun\", \"the moon\"], \"option_names\": [\"the sun\", \"the moon\"]}",
-             "{\"id\": 3, \"answer\": 2, \"options\": [\"x\", \"y\", \"z\"]}",
+             "{\"id\": 3, \"answer\": 2, \"options\": [\"xx\", \"yy\", \"zz\"]}",
              "{\"id\": 4, \"answer\": \"A\", \"options\": [\"A\", \"B\", \"C\"]}"]);
         var mc = ScoreFiles.Score(MetricKind.MultipleChoice, p3, r3);
+        Assert.Equal([1.0, 1.0, 1.0, 1.0], mc.Items.Select(i => i.Score));
         Assert.Equal(100, mc.Summary.Score);
         Assert.Equal("B", mc.Items[0].Parsed);
     }

@@ -11,7 +11,7 @@ public static class ScoreChart
     /// <summary>The bars: (label, value 0–100, whether it is a published figure).</summary>
     public static IReadOnlyList<(string Label, double Value, bool Published)> Bars(RunReport r)
     {
-        var bars = new List<(string, double, bool)> { ($"{r.ModelName}: {r.Summary.Metric}", r.Summary.Score, false) };
+        var bars = new List<(string, double, bool)> { ($"{r.ModelName}: score ({r.Summary.Metric})", r.Summary.Score, false) };
         foreach (var (k, v) in r.Summary.SubScores.Take(16)) bars.Add(($"{r.ModelName}: {k}", v, false));
         foreach (var p in r.Published.Where(p => p.Value is >= 0 and <= 100))
             bars.Add(($"paper T{p.Table} {p.Model}: {p.Metric}", p.Value, true));

@@ -43,6 +43,7 @@ public sealed class EvalRunner(IEvalModel model)
         var items = options.Limit is int lim ? allItems.Take(lim).ToList() : allItems.ToList();
         items = items.Select(i => CompleteItem(task, i)).ToList();
         var prompts = items.ToDictionary(i => i.Id, i => EvalTasks.BuildPrompt(task, i), StringComparer.Ordinal);
+        ValidateReferences(task, items, options.Scoring);
 
         Directory.CreateDirectory(outDir);
         CheckOrWriteRunFile(Path.Combine(outDir, RunFile), task, options);
@@ -94,6 +95,21 @@ public sealed class EvalRunner(IEvalModel model)
         var paths = WriteOutputs(outDir, task, options, items, predictions, prompts, ordered, summary);
         return new EvalRunResult(summary, ordered, generated, resumed, Path.GetFullPath(outDir),
             paths.Predictions, paths.Results, paths.Summary, paths.Report, paths.Chart);
+    }
+
+    /// <summary>Fails before any generation when a reference lacks what the metric needs (masks are checked when scored).</summary>
+    static void ValidateReferences(EvalTask task, List<BenchmarkItem> items, ScoringOptions scoring)
+    {
+        foreach (var item in items)
+        {
+            if (task.Metric == MetricKind.Points)
+            {
+                if (item.Points == null) throw new InvalidDataException($"item {item.Id}: task {task.Name} needs \"points\" (an empty list when the object is absent)");
+                if (item.Masks != null && item.Masks.Count != item.Points.Count)
+                    throw new InvalidDataException($"item {item.Id}: {item.Masks.Count} masks for {item.Points.Count} points; give one mask per point");
+            }
+            else ItemScorer.Score(task.Metric, "", item, scoring);
+        }
     }
 
     static double Running(Dictionary<string, ItemScore> scores) => scores.Count == 0 ? 0 : 100 * scores.Values.Average(s => s.Score);

@@ -183,6 +183,23 @@ public class EvalRunnerTests
     }
 
     [Fact]
+    public async Task Bad_references_fail_before_any_generation()
+    {
+        var dir = TestPaths.NewTempDir("molmo-eval-run");
+        var png = Png(dir, "a.png");
+        var model = new FakeModel(new Dictionary<string, string>());
+        var e = await Assert.ThrowsAsync<InvalidDataException>(() => new EvalRunner(model).RunAsync(
+            [new BenchmarkItem { Id = "ok", ImagePath = png, Question = "q", Answers = ["x"] },
+             new BenchmarkItem { Id = "bad", ImagePath = png, Question = "q" }],
+            EvalTasks.Get("docvqa"), Path.Combine(dir, "o")));
+        Assert.Contains("bad", e.Message);
+        Assert.Empty(model.Requests);
+        var e2 = await Assert.ThrowsAsync<InvalidDataException>(() => new EvalRunner(model).RunAsync(
+            [new BenchmarkItem { Id = "nolabel", ImagePath = png }], EvalTasks.Get("pointing"), Path.Combine(dir, "o2")));
+        Assert.Contains("\"label\"", e2.Message);
+    }
+
+    [Fact]
     public void Task_table_is_complete()
     {
         Assert.Equal(EvalTasks.All.Count, EvalTasks.All.Select(t => t.Name).Distinct().Count());

@@ -84,7 +84,7 @@ public static class BenchmarkJson
 
     /// <summary>
     /// Writes one object in the local format. Image paths are written relative to <paramref name="baseDir"/> when they lie
-    /// below it; inline images become base64 "image_bytes". Masks are not written (converters do not produce them).
+    /// below it; inline images become base64 "image_bytes". Masks are written as paths, so only file masks can be written.
     /// </summary>
     public static void Write(Utf8JsonWriter w, BenchmarkItem item, string baseDir)
     {
@@ -106,6 +106,18 @@ public static class BenchmarkJson
         {
             w.WriteStartArray("points");
             foreach (var p in item.Points) { w.WriteStartObject(); w.WriteNumber("x", p.X); w.WriteNumber("y", p.Y); w.WriteEndObject(); }
+            w.WriteEndArray();
+        }
+        if (item.Masks != null)
+        {
+            if (item.Masks.Any(m => m.FilePath == null))
+                throw new NotSupportedException($"item {item.Id}: only masks stored as image files can be written to the local format");
+            w.WriteStartArray("masks");
+            foreach (var m in item.Masks)
+            {
+                var rel = Path.GetRelativePath(baseDir, m.FilePath!);
+                w.WriteStringValue(rel.StartsWith("..", StringComparison.Ordinal) ? m.FilePath : rel);
+            }
             w.WriteEndArray();
         }
         if (item.Width != null) w.WriteNumber("width", item.Width.Value);

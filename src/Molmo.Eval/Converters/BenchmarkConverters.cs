@@ -15,6 +15,7 @@ public static class BenchmarkConverters
         ("ai2d", "--input ai2d.parquet (lmms-lab)", Ai2dConverter.Convert),
         ("countbenchqa", "--input countbench.parquet --questions countbench_paired_questions.json", CountBenchQaConverter.Convert),
         ("pixmo_count", "--input pixmo-count-test.parquet --images DIR (images named by sha256)", PixMoCountConverter.Convert),
+        ("pixmo_points_eval", "--input pixmo-points-eval.parquet --images DIR (images named by sha256)", PixMoPointsEvalConverter.Convert),
     ];
 
     public static IReadOnlyList<(string Name, string Help)> Formats { get; } = Table.Select(t => (t.Name, t.Help)).ToArray();

@@ -13,12 +13,7 @@ public static class PixMoCountConverter
     public static ConversionResult Convert(ConvertRequest r)
     {
         var images = ConverterIo.NeedDir(r.ImagesDir, "pixmo_count");
-        var byStem = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var f in Directory.EnumerateFiles(images))
-        {
-            byStem.TryAdd(Path.GetFileNameWithoutExtension(f), f);
-            byStem.TryAdd(Path.GetFileName(f), f);
-        }
+        var index = new ImageIndex(images);
         var items = new List<BenchmarkItem>();
         int skipped = 0;
         foreach (var input in r.Inputs)
@@ -27,15 +22,7 @@ public static class PixMoCountConverter
             foreach (var row in ParquetRows.Read(input))
             {
                 var id = $"{Path.GetFileNameWithoutExtension(input)}-{n++}";
-                var sha = ParquetRows.Text(row, "image_sha256");
-                var url = ParquetRows.Text(row, "image_url");
-                string? path = null;
-                if (sha != null) byStem.TryGetValue(sha, out path);
-                if (path == null && url != null)
-                {
-                    var name = Uri.TryCreate(url, UriKind.Absolute, out var u) ? Path.GetFileName(u.LocalPath) : Path.GetFileName(url);
-                    if (name.Length > 0) byStem.TryGetValue(name, out path);
-                }
+                var path = index.Find(ParquetRows.Text(row, "image_sha256"), ParquetRows.Text(row, "image_url"));
                 if (path == null) { skipped++; continue; }
                 var count = ParquetRows.Integer(row, "count") ?? throw new InvalidDataException($"{input} row {n}: no \"count\"");
                 items.Add(new BenchmarkItem

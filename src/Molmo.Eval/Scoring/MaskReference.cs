@@ -14,9 +14,19 @@ public sealed class MaskReference
     /// <summary>A short description for error messages ("RLE 480x640", a path, "inline 480x640").</summary>
     public string Description { get; }
 
+    /// <summary>The mask image's full path when the mask is a file, else null.</summary>
+    public string? FilePath { get; init; }
+
     public MaskReference(string description, Func<BinaryMask> load) { Description = description; _load = load; }
 
     public static MaskReference FromMask(BinaryMask mask) => new($"inline {mask.Height}x{mask.Width}", () => mask);
+
+    /// <summary>A mask stored as an image file (pixel on: mean RGB ≥ 128 and alpha ≥ 128).</summary>
+    public static MaskReference FromFile(string path)
+    {
+        var full = Path.GetFullPath(path);
+        return new MaskReference(full, () => BinaryMask.FromImageFile(full)) { FilePath = full };
+    }
 
     /// <summary>Decodes the mask. Not cached: full-resolution masks of a whole benchmark would not fit in memory.</summary>
     public BinaryMask Load() => _load();
@@ -29,7 +39,7 @@ public sealed class MaskReference
             case JsonValueKind.String:
             {
                 var path = Path.GetFullPath(Path.Combine(baseDir, e.GetString()!));
-                return new MaskReference(path, () => BinaryMask.FromImageFile(path));
+                return FromFile(path);
             }
             case JsonValueKind.Object:
             {

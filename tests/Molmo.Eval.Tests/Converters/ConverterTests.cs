@@ -190,6 +190,46 @@ public class ConverterTests
         Assert.Equal("How many apples are there?", Molmo.Eval.Runner.EvalTasks.BuildPrompt(Molmo.Eval.Runner.EvalTasks.Get("pixmo_count"), items[0]));
     }
 
+    public sealed class Pt { [JsonPropertyName("x")] public double X { get; set; } [JsonPropertyName("y")] public double Y { get; set; } }
+    public sealed class PointsEvalRow
+    {
+        [JsonPropertyName("image_url")] public string Url { get; set; } = "";
+        [JsonPropertyName("image_sha256")] public string Sha { get; set; } = "";
+        [JsonPropertyName("label")] public string Label { get; set; } = "";
+        [JsonPropertyName("points")] public List<Pt> Points { get; set; } = [];
+        [JsonPropertyName("masks")] public List<List<List<bool>>> Masks { get; set; } = [];
+    }
+
+    [Fact]
+    public async Task Pixmo_points_eval_writes_mask_pngs_that_score()
+    {
+        var dir = TestPaths.NewTempDir("molmo-eval-conv");
+        var images = Directory.CreateDirectory(Path.Combine(dir, "imgs")).FullName;
+        File.WriteAllBytes(Path.Combine(images, "s1.png"), PngBytes()); // 4×3
+        // One object: the 2×2 block in the top-left corner of a 4-wide, 3-high image.
+        var mask = new List<List<bool>> { new() { true, true, false, false }, new() { true, true, false, false }, new() { false, false, false, false } };
+        var pq = Path.Combine(dir, "pe.parquet");
+        await ParquetSerializer.SerializeAsync(new[]
+        {
+            new PointsEvalRow { Url = "u", Sha = "s1", Label = "Cat", Points = [new Pt { X = 25, Y = 33 }], Masks = [mask] },
+            new PointsEvalRow { Url = "u2", Sha = "s1", Label = "dog", Points = [], Masks = [] },
+        }, pq);
+        var res = Run("pixmo_points_eval", dir, [pq], images);
+        var items = BenchmarkReader.Read(res.OutputPath);
+        Assert.Equal(2, items.Count);
+        Assert.Equal((4, 3), (items[0].Width, items[0].Height));
+        var m = Assert.Single(items[0].Masks!).Load();
+        Assert.True(m.Contains(1, 1));
+        Assert.False(m.Contains(2, 0));
+        Assert.Empty(items[1].Points!);
+        Assert.Equal((4, 3), (items[1].Width, items[1].Height)); // from the image header
+
+        var hit = Molmo.Eval.Scoring.ItemScorer.Score(Molmo.Eval.Scoring.MetricKind.Points, "<point x=\"30.0\" y=\"40.0\" alt=\"cat\">cat</point>", items[0]);
+        Assert.Equal(1, hit.Score, 6);
+        var miss = Molmo.Eval.Scoring.ItemScorer.Score(Molmo.Eval.Scoring.MetricKind.Points, "<point x=\"80.0\" y=\"40.0\" alt=\"cat\">cat</point>", items[0]);
+        Assert.Equal(0, miss.Score);
+    }
+
     [Fact]
     public void Unknown_format_and_missing_inputs()
     {

@@ -129,10 +129,11 @@ public class EvalCommandTests
         Directory.CreateDirectory(Path.Combine(dir, "png"));
         File.WriteAllBytes(Path.Combine(dir, "png", "1.png"), [0x89, (byte)'P', (byte)'N', (byte)'G']);
         File.WriteAllText(Path.Combine(dir, "test_human.json"), "[{\"imgname\": \"1.png\", \"query\": \"How many?\", \"label\": \"14\"}]");
+        File.WriteAllText(Path.Combine(dir, "test_augmented.json"), "[{\"imgname\": \"1.png\", \"query\": \"Max?\", \"label\": \"3\"}]");
         var (code, stdout, _) = Invoke("eval", "convert", "--format", "chartqa", "--input", Path.Combine(dir, "test_human.json"),
-            "--images", Path.Combine(dir, "png"), "--out", Path.Combine(dir, "chartqa.jsonl"));
+            "--input", Path.Combine(dir, "test_augmented.json"), "--images", Path.Combine(dir, "png"), "--out", Path.Combine(dir, "chartqa.jsonl"));
         Assert.Equal(0, code);
-        Assert.Contains("1 items written", stdout);
-        Assert.Single(File.ReadAllLines(Path.Combine(dir, "chartqa.jsonl")));
+        Assert.Contains("2 items written", stdout);
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(dir, "chartqa.jsonl")).Length);
     }
 }

@@ -68,12 +68,22 @@ public class PointingTests
     [Fact]
     public void Matching_is_optimal_not_greedy()
     {
-        // Greedy nearest-first would pair prediction 0 with truth 1 (distance 1) and leave prediction 1 far from truth 0.
-        var truth = new[] { new PixelPoint(0, 0), new PixelPoint(10, 0) };
-        var cost = new double[,] { { 9, 1 }, { 10, 20 } };
-        var pairs = LinearAssignment.Solve(cost);
-        Assert.Equal([(0, 1), (1, 0)], pairs);
-        Assert.Equal(2, truth.Length);
+        // Greedy would take the cheapest pair (0,1) = 1 first and be left with (1,0) = 10: total 11, which happens to be
+        // optimal here; in the second matrix greedy takes (0,0) = 1 and must then pay (1,1) = 50, while the optimum is 2 + 3.
+        Assert.Equal([(0, 1), (1, 0)], LinearAssignment.Solve(new double[,] { { 9, 1 }, { 10, 20 } }));
+        Assert.Equal([(0, 1), (1, 0)], LinearAssignment.Solve(new double[,] { { 1, 2 }, { 3, 50 } }));
+
+        // The same through the metric: two objects side by side, masks as columns; greedy would pair the middle
+        // prediction with the nearer object and leave the other prediction outside both masks.
+        var left = new bool[10 * 1]; var right = new bool[10 * 1];
+        for (int x = 0; x <= 4; x++) left[x] = true;
+        for (int x = 5; x <= 9; x++) right[x] = true;
+        var masks = new[] { new BinaryMask(10, 1, left), new BinaryMask(10, 1, right) };
+        var truth = new[] { new PixelPoint(4, 0), new PixelPoint(9, 0) };
+        // Predictions at x = 1 and x = 5: nearest-first pairs 5 with truth 4 (distance 1) and 1 with truth 9 (miss);
+        // the optimum (1→4, 5→9: 3 + 4 = 7 < 1 + 8 = 9) gives two hits.
+        var j = PointingScore.Judge("(10.0, 0.0)\n(50.0, 0.0)", truth, 10, 1, masks);
+        Assert.Equal(2, j.Hits);
     }
 
     [Fact]

@@ -104,6 +104,20 @@ public class EvalRunnerTests
     }
 
     [Fact]
+    public void Generation_log_rejects_a_damaged_line_in_the_middle()
+    {
+        var dir = TestPaths.NewTempDir("molmo-eval-run");
+        var path = Path.Combine(dir, EvalRunner.GenerationsFile);
+        File.WriteAllLines(path, ["{\"id\": \"a\", \"prediction\": \"x\"}", "garbage", "{\"id\": \"b\", \"prediction\": \"y\"}"]);
+        Assert.Contains(":2:", Assert.Throws<InvalidDataException>(() => GenerationLog.Open(path)).Message);
+        File.WriteAllText(path, "{\"id\": \"a\", \"prediction\": \"x\"}"); // no final newline
+        using (var log = GenerationLog.Open(path)) log.Append("b", "ünï \"q\"", 0.5);
+        using var again = GenerationLog.Open(path);
+        Assert.Equal("ünï \"q\"", again.Existing["b"]);
+        Assert.Equal(2, again.Existing.Count);
+    }
+
+    [Fact]
     public async Task Refuses_an_out_folder_of_another_task()
     {
         var dir = TestPaths.NewTempDir("molmo-eval-run");

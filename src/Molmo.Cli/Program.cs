@@ -5,6 +5,9 @@ namespace Molmo.Cli;
 
 public static class Program
 {
+    // `molmo eval run` evaluates with this engine; the Molmo.Eval library itself does not depend on it.
+    static Program() => EvalCommand.ModelFactory = EngineEvalModel.Create;
+
     public static int Main(string[] args) => BuildRoot().Parse(args).Invoke();
 
     /// <summary>The whole `molmo` command tree (tests invoke it in-process).</summary>
@@ -17,6 +20,7 @@ public static class Program
         root.Subcommands.Add(PreprocessCommand.Create());
         root.Subcommands.Add(ForwardCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
         return root;
     }
 }

@@ -1,0 +1,41 @@
+using Molmo.Eval.Runner;
+using Molmo.Generation;
+using Molmo.Imaging;
+using Molmo.Runtime;
+
+namespace Molmo.Cli.Commands;
+
+/// <summary>The engine behind <c>molmo eval run</c>: a loaded <see cref="MolmoPipeline"/> answering greedy, as the reference evaluates.</summary>
+public sealed class EngineEvalModel : IEvalModel, IDisposable
+{
+    readonly MolmoPipeline _pipeline;
+
+    public string Name { get; }
+
+    EngineEvalModel(MolmoPipeline pipeline, string name) { _pipeline = pipeline; Name = name; }
+
+    public static IEvalModel Create(string modelDir, string device, string dtype)
+    {
+        var placement = TorchRuntime.ParsePlacement(dtype, TorchRuntime.ParseDevice(device));
+        var pipeline = ProgressUi.WithLoadProgress("loading weights", p => MolmoPipeline.Load(modelDir,
+            new PipelineOptions { DType = placement.DType, Device = placement.Device, Int8 = placement.Int8Decoder }, p));
+        return new EngineEvalModel(pipeline, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDir))));
+    }
+
+    public async Task<string> GenerateAsync(EvalRequest request, CancellationToken ct)
+    {
+        var image = request.ImageBytes is { } bytes ? ImageDecoder.Decode(bytes, sourceName: request.Id)
+                  : request.ImagePath is { } path ? ImageDecoder.Decode(path)
+                  : null;
+        // The runner's prompt already carries the task's style prefix ("vqa2: …"), so no style is added here.
+        var answer = await _pipeline.AskAsync(new AskRequest
+        {
+            Image = image,
+            Prompt = request.Prompt,
+            Generation = new GenerationOptions { MaxNewTokens = request.MaxNewTokens },
+        }, ct).ConfigureAwait(false);
+        return answer.Text.Trim();
+    }
+
+    public void Dispose() => _pipeline.Dispose();
+}

@@ -1,1 +1,0 @@
-namespace Molmo.Eval; internal static class AssemblyMarker {}

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 using Molmo.Text.Normalization;
 
@@ -22,7 +21,7 @@ public sealed class MolmoTokenizer
     static readonly UTF8Encoding Utf8Replacing = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
 
     readonly BpeTokenizer _bpe;
-    readonly Regex _split;
+    readonly WordSplitter _splitter;
     readonly bool _nfc;
     readonly bool _ignoreMerges;
     readonly AddedTokenMatcher _matcher;
@@ -37,7 +36,7 @@ public sealed class MolmoTokenizer
         Source = data.Source;
         _nfc = data.Nfc;
         _ignoreMerges = data.IgnoreMerges;
-        _split = PreTokenizerPatterns.Get(data.PreTokenizerPattern);
+        _splitter = WordSplitter.For(data.PreTokenizerPattern);
 
         int maxId = -1;
         foreach (var kv in data.Vocabulary) maxId = Math.Max(maxId, kv.Value);
@@ -153,9 +152,11 @@ public sealed class MolmoTokenizer
     void EncodePlain(string text, List<int> ids)
     {
         if (_nfc) text = NfcNormalizer.Normalize(text);
-        foreach (var match in _split.EnumerateMatches(text))
+        var words = new List<(int Start, int Length)>();
+        _splitter.Split(text, words);
+        foreach (var (start, length) in words)
         {
-            var word = text.AsSpan(match.Index, match.Length);
+            var word = text.AsSpan(start, length);
             if (_ignoreMerges && TryWholeWord(word, out int id))
             {
                 ids.Add(id);
@@ -163,6 +164,15 @@ public sealed class MolmoTokenizer
             }
             ids.AddRange(_bpe.EncodeToIds(word, considerPreTokenization: false, considerNormalization: false));
         }
+    }
+
+    /// <summary>The words the pre-tokenizer regex splits (normalised) plain text into; for tests and diagnostics.</summary>
+    internal IEnumerable<string> PreTokenize(string text)
+    {
+        if (_nfc) text = NfcNormalizer.Normalize(text);
+        var words = new List<(int Start, int Length)>();
+        _splitter.Split(text, words);
+        return words.Select(w => text.Substring(w.Start, w.Length)).ToList();
     }
 
     bool TryWholeWord(ReadOnlySpan<char> word, out int id)

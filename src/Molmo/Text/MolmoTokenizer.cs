@@ -79,6 +79,7 @@ public sealed class MolmoTokenizer
         int bos = config.Bos is { } b && TokenToId(b) is int bosId ? bosId : eos;
         int Molmo(string s) => TokenToId(s) ?? throw new TokenizerLoadException(dir,
             $"the tokenizer has no \"{s}\" token; a Molmo tokenizer defines {ImStartToken} {ImEndToken} {ImPatchToken} {ImColToken} {ImageToken} as added tokens.");
+        CleanUpTokenizationSpaces = config.CleanUpTokenizationSpaces;
         SpecialTokens = new SpecialTokenIds(Molmo(ImStartToken), Molmo(ImEndToken), Molmo(ImPatchToken), Molmo(ImColToken), Molmo(ImageToken), bos, eos);
     }
 
@@ -198,6 +199,24 @@ public sealed class MolmoTokenizer
             buffer.AddRange(TokenBytes(id));
         }
         return Utf8Replacing.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(buffer));
+    }
+
+    /// <summary>
+    /// tokenizer_config.json's <c>clean_up_tokenization_spaces</c> (7B-D: false; MolmoE-1B: true). When true, the
+    /// Hugging Face <c>decode</c> also applies <see cref="CleanUpSpaces"/>; <see cref="Decode"/> does not, so that
+    /// decoding stays the exact inverse of encoding and streaming: apply it to a finished answer to match the reference.
+    /// </summary>
+    public bool CleanUpTokenizationSpaces { get; }
+
+    /// <summary>
+    /// Hugging Face <c>clean_up_tokenization</c>: removes the space before . ? ! , and English contractions
+    /// (" ." → ".", " ' " → "'", " n't" → "n't", " 's" → "'s", …), one replacement pass per pattern, in that order.
+    /// </summary>
+    public static string CleanUpSpaces(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text.Replace(" .", ".").Replace(" ?", "?").Replace(" !", "!").Replace(" ,", ",").Replace(" ' ", "'")
+            .Replace(" n't", "n't").Replace(" 'm", "'m").Replace(" 's", "'s").Replace(" 've", "'ve").Replace(" 're", "'re");
     }
 
     /// <summary>A new incremental decoder for streaming generation.</summary>

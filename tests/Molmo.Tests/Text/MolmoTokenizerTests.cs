@@ -87,6 +87,16 @@ public class MolmoTokenizerTests
     }
 
     [Fact]
+    public void EveryByteValueRoundTripsInBothTokenizers()
+    {
+        // All of Latin-1 (control characters included) and a few 2-, 3- and 4-byte characters: every UTF-8 byte value
+        // must be reachable through the byte-level alphabet.
+        var text = new string(Enumerable.Range(0, 256).Select(i => (char)i).ToArray()) + "\u07FF\u0800\uFFFD\U0010FFFF";
+        foreach (var tok in new[] { TokenizerFixtures.Qwen, TokenizerFixtures.MolmoE })
+            Assert.Equal(text, tok.Decode(tok.Encode(text), skipSpecialTokens: false));
+    }
+
+    [Fact]
     public void EmptyTextHasNoTokens() => Assert.Empty(Tok.Encode(""));
 
     [Fact]

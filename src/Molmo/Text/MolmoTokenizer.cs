@@ -41,6 +41,9 @@ public sealed class MolmoTokenizer
         int maxId = -1;
         foreach (var kv in data.Vocabulary) maxId = Math.Max(maxId, kv.Value);
         foreach (var a in data.AddedTokens) maxId = Math.Max(maxId, a.Id);
+        // Guards against a corrupt id sizing the lookup arrays (the largest real vocabularies are ~260 K).
+        if (maxId >= 16_000_000) throw new TokenizerLoadException(data.Source, $"token id {maxId} is implausibly large.");
+        if (maxId < 0) throw new TokenizerLoadException(data.Source, "the vocabulary is empty.");
         VocabSize = maxId + 1;
 
         _idToToken = new string?[VocabSize];

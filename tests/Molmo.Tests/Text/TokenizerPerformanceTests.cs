@@ -28,6 +28,24 @@ public class TokenizerPerformanceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void LongMixedTextRoundTripsAndThroughputIsReported()
+    {
+        // The shared docs (English, tables, code, formulas) plus every golden string (CJK, emoji, specials) 200 times.
+        var docs = string.Concat(Directory.GetFiles(Path.Combine(Molmo.TestSupport.TestPaths.Shared, "docs"), "*.md").Order().Select(File.ReadAllText));
+        var text = docs + string.Concat(Enumerable.Repeat(string.Concat(TokenizerFixtures.GoldenTokenizerCases().Select(c => c.Text + "\n")), 200));
+        var tok = TokenizerFixtures.Qwen;
+        tok.Encode(text[..2000]); // warm-up
+        var sw = Stopwatch.StartNew();
+        var ids = tok.Encode(text);
+        double encodeMs = sw.Elapsed.TotalMilliseconds;
+        sw.Restart();
+        var back = tok.Decode(ids, skipSpecialTokens: false);
+        double decodeMs = sw.Elapsed.TotalMilliseconds;
+        output.WriteLine($"{text.Length} chars -> {ids.Length} tokens: encode {encodeMs:F0} ms ({ids.Length / encodeMs / 1000:F2} M tokens/s), decode {decodeMs:F0} ms");
+        Assert.Equal(Molmo.Text.Normalization.NfcNormalizer.Normalize(text), back);
+    }
+
+    [Fact]
     public void EncodeAndDecodeAreSafeToCallConcurrently()
     {
         var tok = TokenizerFixtures.Qwen;

@@ -87,13 +87,15 @@ public sealed class MolmoTokenizer
     }
 
     /// <summary>
-    /// Loads the tokenizer of a model folder: <c>tokenizer.json</c> when present, otherwise <c>vocab.json</c> +
+    /// Loads the tokenizer of a model folder (or of the folder holding the given file): <c>tokenizer.json</c> when present, otherwise <c>vocab.json</c> +
     /// <c>merges.txt</c> + <c>tokenizer_config.json</c> (+ <c>added_tokens.json</c>, <c>special_tokens_map.json</c>).
     /// Throws <see cref="TokenizerLoadException"/> naming the missing or broken file.
     /// </summary>
     public static MolmoTokenizer FromDirectory(string modelDir)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelDir);
+        // A path to one of the tokenizer files (tokenizer.json, vocab.json, …) means its folder.
+        if (File.Exists(modelDir)) modelDir = Path.GetDirectoryName(Path.GetFullPath(modelDir))!;
         if (!Directory.Exists(modelDir)) throw new TokenizerLoadException(modelDir, "model folder not found.");
         var json = Path.Combine(modelDir, "tokenizer.json");
         var data = File.Exists(json) ? HuggingFaceTokenizerJsonLoader.Load(json) : SlowTokenizerFilesLoader.Load(modelDir);

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 using Molmo.Text.Normalization;
 
@@ -22,7 +21,7 @@ public sealed class MolmoTokenizer
     static readonly UTF8Encoding Utf8Replacing = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
 
     readonly BpeTokenizer _bpe;
-    readonly Regex _split;
+    readonly WordSplitter _splitter;
     readonly bool _nfc;
     readonly bool _ignoreMerges;
     readonly AddedTokenMatcher _matcher;
@@ -37,11 +36,14 @@ public sealed class MolmoTokenizer
         Source = data.Source;
         _nfc = data.Nfc;
         _ignoreMerges = data.IgnoreMerges;
-        _split = PreTokenizerPatterns.Get(data.PreTokenizerPattern);
+        _splitter = WordSplitter.For(data.PreTokenizerPattern);
 
         int maxId = -1;
         foreach (var kv in data.Vocabulary) maxId = Math.Max(maxId, kv.Value);
         foreach (var a in data.AddedTokens) maxId = Math.Max(maxId, a.Id);
+        // Guards against a corrupt id sizing the lookup arrays (the largest real vocabularies are ~260 K).
+        if (maxId >= 16_000_000) throw new TokenizerLoadException(data.Source, $"token id {maxId} is implausibly large.");
+        if (maxId < 0) throw new TokenizerLoadException(data.Source, "the vocabulary is empty.");
         VocabSize = maxId + 1;
 
         _idToToken = new string?[VocabSize];
@@ -80,17 +82,20 @@ public sealed class MolmoTokenizer
         int bos = config.Bos is { } b && TokenToId(b) is int bosId ? bosId : eos;
         int Molmo(string s) => TokenToId(s) ?? throw new TokenizerLoadException(dir,
             $"the tokenizer has no \"{s}\" token; a Molmo tokenizer defines {ImStartToken} {ImEndToken} {ImPatchToken} {ImColToken} {ImageToken} as added tokens.");
+        CleanUpTokenizationSpaces = config.CleanUpTokenizationSpaces;
         SpecialTokens = new SpecialTokenIds(Molmo(ImStartToken), Molmo(ImEndToken), Molmo(ImPatchToken), Molmo(ImColToken), Molmo(ImageToken), bos, eos);
     }
 
     /// <summary>
-    /// Loads the tokenizer of a model folder: <c>tokenizer.json</c> when present, otherwise <c>vocab.json</c> +
+    /// Loads the tokenizer of a model folder (or of the folder holding the given file): <c>tokenizer.json</c> when present, otherwise <c>vocab.json</c> +
     /// <c>merges.txt</c> + <c>tokenizer_config.json</c> (+ <c>added_tokens.json</c>, <c>special_tokens_map.json</c>).
     /// Throws <see cref="TokenizerLoadException"/> naming the missing or broken file.
     /// </summary>
     public static MolmoTokenizer FromDirectory(string modelDir)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelDir);
+        // A path to one of the tokenizer files (tokenizer.json, vocab.json, …) means its folder.
+        if (File.Exists(modelDir)) modelDir = Path.GetDirectoryName(Path.GetFullPath(modelDir))!;
         if (!Directory.Exists(modelDir)) throw new TokenizerLoadException(modelDir, "model folder not found.");
         var json = Path.Combine(modelDir, "tokenizer.json");
         var data = File.Exists(json) ? HuggingFaceTokenizerJsonLoader.Load(json) : SlowTokenizerFilesLoader.Load(modelDir);
@@ -153,9 +158,11 @@ public sealed class MolmoTokenizer
     void EncodePlain(string text, List<int> ids)
     {
         if (_nfc) text = NfcNormalizer.Normalize(text);
-        foreach (var match in _split.EnumerateMatches(text))
+        var words = new List<(int Start, int Length)>();
+        _splitter.Split(text, words);
+        foreach (var (start, length) in words)
         {
-            var word = text.AsSpan(match.Index, match.Length);
+            var word = text.AsSpan(start, length);
             if (_ignoreMerges && TryWholeWord(word, out int id))
             {
                 ids.Add(id);
@@ -163,6 +170,15 @@ public sealed class MolmoTokenizer
             }
             ids.AddRange(_bpe.EncodeToIds(word, considerPreTokenization: false, considerNormalization: false));
         }
+    }
+
+    /// <summary>The words the pre-tokenizer regex splits (normalised) plain text into; for tests and diagnostics.</summary>
+    internal IEnumerable<string> PreTokenize(string text)
+    {
+        if (_nfc) text = NfcNormalizer.Normalize(text);
+        var words = new List<(int Start, int Length)>();
+        _splitter.Split(text, words);
+        return words.Select(w => text.Substring(w.Start, w.Length)).ToList();
     }
 
     bool TryWholeWord(ReadOnlySpan<char> word, out int id)
@@ -188,6 +204,24 @@ public sealed class MolmoTokenizer
             buffer.AddRange(TokenBytes(id));
         }
         return Utf8Replacing.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(buffer));
+    }
+
+    /// <summary>
+    /// tokenizer_config.json's <c>clean_up_tokenization_spaces</c> (7B-D: false; MolmoE-1B: true). When true, the
+    /// Hugging Face <c>decode</c> also applies <see cref="CleanUpSpaces"/>; <see cref="Decode"/> does not, so that
+    /// decoding stays the exact inverse of encoding and streaming: apply it to a finished answer to match the reference.
+    /// </summary>
+    public bool CleanUpTokenizationSpaces { get; }
+
+    /// <summary>
+    /// Hugging Face <c>clean_up_tokenization</c>: removes the space before . ? ! , and English contractions
+    /// (" ." → ".", " ' " → "'", " n't" → "n't", " 's" → "'s", …), one replacement pass per pattern, in that order.
+    /// </summary>
+    public static string CleanUpSpaces(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text.Replace(" .", ".").Replace(" ?", "?").Replace(" !", "!").Replace(" ,", ",").Replace(" ' ", "'")
+            .Replace(" n't", "n't").Replace(" 'm", "'m").Replace(" 's", "'s").Replace(" 've", "'ve").Replace(" 're", "'re");
     }
 
     /// <summary>A new incremental decoder for streaming generation.</summary>

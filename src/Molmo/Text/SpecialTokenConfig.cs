@@ -13,6 +13,9 @@ internal sealed class SpecialTokenConfig
     public string? Bos { get; private set; }
     public HashSet<string> SpecialNames { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>tokenizer_config.json <c>clean_up_tokenization_spaces</c> (false when absent).</summary>
+    public bool CleanUpTokenizationSpaces { get; private set; }
+
     public static SpecialTokenConfig Read(string dir)
     {
         var result = new SpecialTokenConfig();
@@ -23,6 +26,8 @@ internal sealed class SpecialTokenConfig
             using var doc = TokenizerJson.Parse(path);
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new TokenizerLoadException(path, "the top level should be a JSON object.");
+            if (name == "tokenizer_config.json" && root.TryGetProperty("clean_up_tokenization_spaces", out var cleanUp))
+                result.CleanUpTokenizationSpaces = cleanUp.ValueKind == JsonValueKind.True;
             result.Eos ??= TokenizerJson.TokenContent(root, "eos_token");
             result.Bos ??= TokenizerJson.TokenContent(root, "bos_token");
             foreach (var field in new[] { "bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token", "mask_token" })

@@ -40,8 +40,9 @@ public sealed class StreamingDetokenizer
 
     string DecodeBytes(ReadOnlySpan<byte> bytes, bool flush)
     {
-        // The Decoder keeps an incomplete trailing sequence between calls; it emits at most bytes + 3 chars here.
-        int needed = bytes.Length + 4;
+        // The Decoder keeps an incomplete trailing sequence (at most 3 bytes) between calls and completes it with the
+        // next bytes, so one call can produce chars for those held-back bytes as well.
+        int needed = Utf8Replacing.GetMaxCharCount(bytes.Length + 3);
         if (_chars.Length < needed) _chars = new char[Math.Max(needed, _chars.Length * 2)];
         int n = _decoder.GetChars(bytes, _chars, flush);
         return n == 0 ? string.Empty : new string(_chars, 0, n);

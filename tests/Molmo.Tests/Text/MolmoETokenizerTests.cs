@@ -97,4 +97,19 @@ public class MolmoETokenizerTests
         var s = tok.SpecialTokens;
         Assert.Equal(" Hi", tok.Decode([s.ImStart, s.ImPatch, .. tok.Encode(" Hi"), s.Eos]));
     }
+
+    [Fact]
+    public void CleanUpFlagComesFromTokenizerConfig()
+    {
+        using var cfg = ReadJson("tokenizer_config.json");
+        Assert.Equal(cfg.RootElement.GetProperty("clean_up_tokenization_spaces").GetBoolean(), TokenizerFixtures.MolmoE.CleanUpTokenizationSpaces);
+        Assert.False(TokenizerFixtures.Qwen.CleanUpTokenizationSpaces); // 7B-D's tokenizer_config says false
+    }
+
+    [Fact]
+    public void CleanUpSpacesFollowsTheHuggingFaceReplacements()
+    {
+        Assert.Equal("Yes. No? Hi! a, b I'm it's we've they're don't'x", MolmoTokenizer.CleanUpSpaces("Yes . No ? Hi ! a , b I 'm it 's we 've they 're do n't ' x"));
+        Assert.Equal(" .", MolmoTokenizer.CleanUpSpaces("  ."));
+    }
 }

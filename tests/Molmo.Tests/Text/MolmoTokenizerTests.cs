@@ -87,6 +87,16 @@ public class MolmoTokenizerTests
     }
 
     [Fact]
+    public void EveryByteValueRoundTripsInBothTokenizers()
+    {
+        // All of Latin-1 (control characters included) and a few 2-, 3- and 4-byte characters: every UTF-8 byte value
+        // must be reachable through the byte-level alphabet.
+        var text = new string(Enumerable.Range(0, 256).Select(i => (char)i).ToArray()) + "\u07FF\u0800\uFFFD\U0010FFFF";
+        foreach (var tok in new[] { TokenizerFixtures.Qwen, TokenizerFixtures.MolmoE })
+            Assert.Equal(text, tok.Decode(tok.Encode(text), skipSpecialTokens: false));
+    }
+
+    [Fact]
     public void EmptyTextHasNoTokens() => Assert.Empty(Tok.Encode(""));
 
     [Fact]
@@ -99,5 +109,61 @@ public class MolmoTokenizerTests
         // A lone continuation byte token (0x80 is "Ā"+… in the byte alphabet) decodes to U+FFFD, as errors="replace" does.
         int cont = Tok.TokenToId(ByteLevelAlphabet.ByteToChar(0x80).ToString())!.Value;
         Assert.Equal("a\uFFFDb", Tok.Decode([.. Tok.Encode("a"), cont, .. Tok.Encode("b")]));
+    }
+}
+
+/// <summary>Pre-tokenisation of characters outside the BMP, which .NET regexes see as two surrogates.</summary>
+public class AstralPreTokenizationTests
+{
+    [Fact]
+    public void AstralLettersJoinTheirWordAsInTheReference()
+    {
+        // U+1D400 MATHEMATICAL BOLD CAPITAL A and U+20000 (CJK ext. B) are letters (\p{L}) for the reference regex.
+        Assert.Equal(["a𝐀b", " 𝐀", "."], TokenizerFixtures.Qwen.PreTokenize("a𝐀b 𝐀."));
+        Assert.Equal(["中𠀀文"], TokenizerFixtures.Qwen.PreTokenize("中𠀀文"));
+        Assert.Equal(["a𝐀b", " 𝐀", "."], TokenizerFixtures.MolmoE.PreTokenize("a𝐀b 𝐀."));
+    }
+
+    [Fact]
+    public void EmojiStayWithPunctuationAndAreNeverSplit()
+    {
+        Assert.Equal(["Hi", " 😀!", " ok"], TokenizerFixtures.Qwen.PreTokenize("Hi 😀! ok"));
+    }
+
+    [Fact]
+    public void AstralDigitsGroupInGpt2()
+    {
+        // U+1D7CF MATHEMATICAL BOLD DIGIT ONE is \p{N}: GPT-2's " ?\p{N}+" keeps a run of digits together.
+        Assert.Equal(["x", " 𝟏1"], TokenizerFixtures.MolmoE.PreTokenize("x 𝟏1"));
+    }
+
+    [Fact]
+    public void Qwen2SplitsAstralDigitsSinglyAndJoinsASymbolToTheFollowingWord()
+    {
+        // Qwen2: "\p{N}" is one code point; "[^\r\n\p{L}\p{N}]?\p{L}+" takes one whole emoji as the optional prefix.
+        Assert.Equal(["𝟏", "𝟐", "1"], TokenizerFixtures.Qwen.PreTokenize("𝟏𝟐1"));
+        Assert.Equal(["😀áK"], TokenizerFixtures.Qwen.PreTokenize("😀áK"));
+        Assert.Equal(["😀", "áK"], TokenizerFixtures.MolmoE.PreTokenize("😀áK"));
+    }
+
+    [Fact]
+    public void ContractionsAreCaseInsensitiveOnlyInQwen2()
+    {
+        Assert.Equal(["I", "'M", " it", "'s"], TokenizerFixtures.Qwen.PreTokenize("I'M it's"));
+        Assert.Equal(["I", "'", "M", " it", "'s"], TokenizerFixtures.MolmoE.PreTokenize("I'M it's"));
+    }
+
+    [Fact]
+    public void WhitespaceRunsGiveTheirLastSpaceToTheNextWord()
+    {
+        Assert.Equal(["a", "  ", " b", "\n \n", " ", " c", "  "], TokenizerFixtures.Qwen.PreTokenize("a   b\n \n  c  "));
+    }
+
+    [Theory]
+    [InlineData("a𝐀b 𝐀. 中𠀀文 x 𝟏1 😀")]
+    public void AstralTextRoundTrips(string text)
+    {
+        Assert.Equal(text, TokenizerFixtures.Qwen.Decode(TokenizerFixtures.Qwen.Encode(text)));
+        Assert.Equal(text, TokenizerFixtures.MolmoE.Decode(TokenizerFixtures.MolmoE.Encode(text)));
     }
 }

@@ -103,6 +103,13 @@ public class TokenizerLoadErrorTests
     }
 
     [Fact]
+    public void AFilePathMeansItsFolder()
+    {
+        var tok = MolmoTokenizer.FromDirectory(Path.Combine(TokenizerFixtures.MolmoEDir, "tokenizer.json"));
+        Assert.Equal(TokenizerFixtures.MolmoE.SpecialTokens, tok.SpecialTokens);
+    }
+
+    [Fact]
     public async Task AsyncLoadGivesTheSameTokenizer()
     {
         var tok = await MolmoTokenizer.FromDirectoryAsync(TokenizerFixtures.QwenDir);

@@ -1,0 +1,82 @@
+using SkiaSharp;
+
+namespace Molmo.Synthetic;
+
+/// <summary>Varied light/dark backgrounds: solid, gradient, stripes, checks, paper noise, soft blobs.</summary>
+public static class Backgrounds
+{
+    public static readonly IReadOnlyList<string> Kinds = ["solid", "linear_gradient", "radial_gradient", "stripes", "checks", "noise", "blobs"];
+
+    /// <summary>Fills the whole canvas. <paramref name="light"/> keeps the background light enough for saturated objects.</summary>
+    public static string Draw(SKCanvas canvas, int width, int height, SyntheticRandom rng, bool light = true, string? kind = null)
+    {
+        kind ??= rng.Pick(Kinds);
+        double hue = rng.Uniform(0, 360);
+        SKColor Base(double dv = 0) => light
+            ? NamedColor.Hsv(hue, rng.Uniform(0.03, 0.22), Math.Clamp(rng.Uniform(0.86, 0.99) + dv, 0, 1))
+            : NamedColor.Hsv(hue, rng.Uniform(0.1, 0.6), Math.Clamp(rng.Uniform(0.12, 0.35) + dv, 0, 1));
+        var c1 = Base();
+        var c2 = Base(-0.06);
+        using var paint = new SKPaint { IsAntialias = true };
+        switch (kind)
+        {
+            case "solid":
+                canvas.Clear(c1);
+                break;
+            case "linear_gradient":
+                paint.Shader = SKShader.CreateLinearGradient(new SKPoint(0, 0), new SKPoint(width * rng.UniformF(0, 1), height),
+                    [c1, c2], SKShaderTileMode.Clamp);
+                canvas.DrawRect(0, 0, width, height, paint);
+                break;
+            case "radial_gradient":
+                paint.Shader = SKShader.CreateRadialGradient(new SKPoint(width * rng.UniformF(0.2f, 0.8f), height * rng.UniformF(0.2f, 0.8f)),
+                    Math.Max(width, height) * 0.8f, [c1, c2], SKShaderTileMode.Clamp);
+                canvas.DrawRect(0, 0, width, height, paint);
+                break;
+            case "stripes":
+            {
+                canvas.Clear(c1);
+                float w = Math.Max(width, height) * rng.UniformF(0.03f, 0.08f);
+                paint.Color = c2;
+                canvas.Save();
+                canvas.RotateDegrees(rng.UniformF(-60, 60), width / 2f, height / 2f);
+                float ext = width + height;
+                for (float x = -ext; x < ext; x += 2 * w) canvas.DrawRect(x, -ext, w, 3 * ext, paint);
+                canvas.Restore();
+                break;
+            }
+            case "checks":
+            {
+                canvas.Clear(c1);
+                float w = Math.Max(width, height) * rng.UniformF(0.05f, 0.12f);
+                paint.Color = c2;
+                for (int i = 0; i * w < width; i++)
+                    for (int j = 0; j * w < height; j++)
+                        if ((i + j) % 2 == 0) canvas.DrawRect(i * w, j * w, w, w, paint);
+                break;
+            }
+            case "noise":
+            {
+                canvas.Clear(c1);
+                paint.Shader = SKShader.CreatePerlinNoiseFractalNoise(rng.UniformF(0.005f, 0.05f), rng.UniformF(0.005f, 0.05f), 3, rng.UniformF(0, 100));
+                paint.BlendMode = SKBlendMode.Overlay;
+                paint.Color = paint.Color.WithAlpha(90);
+                canvas.DrawRect(0, 0, width, height, paint);
+                break;
+            }
+            default: // blobs
+            {
+                canvas.Clear(c1);
+                paint.MaskFilter = SKMaskFilter.CreateBlur(SKBlurStyle.Normal, Math.Max(width, height) * 0.05f);
+                int n = rng.Int(3, 8);
+                for (int i = 0; i < n; i++)
+                {
+                    paint.Color = Base(-rng.Uniform(0, 0.1)).WithAlpha(200);
+                    canvas.DrawCircle(rng.UniformF(0, width), rng.UniformF(0, height), Math.Max(width, height) * rng.UniformF(0.08f, 0.3f), paint);
+                }
+                break;
+            }
+        }
+        return kind;
+    }
+}

@@ -102,7 +102,8 @@ public static class ChartGenerator
             case ChartKind.GroupedBar:
             case ChartKind.Line:
             {
-                var names = rng.Pick(Vocabulary.SeriesNames);
+                // Series names never repeat a category name ("2022 for 2022" would be ambiguous).
+                var names = rng.Pick(Vocabulary.SeriesNames.Where(n => !n.Intersect(cats).Any()).ToList());
                 int k = kind == ChartKind.Line ? rng.Int(1, Math.Min(3, names.Length + 1)) : rng.Int(2, Math.Min(4, names.Length + 1));
                 var series = new ChartSeries[k];
                 for (int s = 0; s < k; s++)

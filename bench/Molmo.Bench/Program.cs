@@ -9,6 +9,7 @@ public static class Program
     // Each benchmark lives in its own file and registers here: name -> (description, entry point).
     static readonly Dictionary<string, (string Description, Func<string[], int> Run)> Benchmarks = new()
     {
+        ["synthetic"] = ("synthetic data generators: images/s/core at 336 and 1024 px", SyntheticBench.Run),
     };
 
     public static int Main(string[] args)

@@ -21,7 +21,7 @@ public static class CountSceneGenerator
     ];
     static readonly string[] PointTemplates =
     [
-        "Point to the {0}.", "Point to all the {0}.", "Where are the {0}?", "Locate every {0} in the image.",
+        "Point to the {0}.", "Point to all the {0}.", "Where are the {0}?", "Locate all the {0} in the image.",
         "Show me where the {0} are.", "Mark each of the {0}.", "point at the {0}", "Find all {0} and point to them.",
     ];
     static readonly string[] RefexpTemplates = ["Point to the {0}.", "Where is the {0}?", "Show me the {0}.", "Locate the {0}.", "Point at the {0} in the image."];

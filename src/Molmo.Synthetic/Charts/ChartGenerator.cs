@@ -55,7 +55,14 @@ public static class ChartGenerator
             : rng.Sample(topic.Categories, n).ToArray();
         string catTitle = char.ToUpperInvariant(topic.Noun[0]) + topic.Noun[1..];
         string measureName = measure.Split(" (")[0];
-        double scale = rng.Pick(new[] { 10.0, 50.0, 100.0, 500.0, 1000.0 });
+        // Plausible magnitudes for the measure (temperatures, prices and yields stay small).
+        double scale = measure switch
+        {
+            _ when measure.Contains("°C", StringComparison.Ordinal) => 40.0,
+            _ when measure.Contains("t/ha", StringComparison.Ordinal) || measure.Contains("$/kg", StringComparison.Ordinal) => 12.0,
+            _ when measure.Contains("($M)", StringComparison.Ordinal) || measure.Contains("($B)", StringComparison.Ordinal) => rng.Pick(new[] { 10.0, 50.0, 100.0 }),
+            _ => rng.Pick(new[] { 10.0, 50.0, 100.0, 500.0, 1000.0 }),
+        };
         double Value() => Math.Round(rng.Uniform(scale * 0.08, scale), decimals);
 
         switch (kind)

@@ -61,9 +61,15 @@ public static class TableGenerator
         if (text) foreach (var r in rows) r.Add(rng.Pick(k.TextValues));
         foreach (var m in measures)
         {
-            int hi = rng.Pick(new[] { 20, 100, 1000 });
+            int hi = m switch
+            {
+                "Age" => 70, "Years" => 40, "Projects" or "Sick days" or "Parks" or "Museums" or "Bus lines" => 60,
+                "Rain days" => 250, "Rating (x10)" => 50, "Wins" or "Losses" or "Draws" => 38, "Goals" or "Points" => 120,
+                "Math" or "Physics" or "History" or "Art" or "Biology" => 100,
+                _ => rng.Pick(new[] { 100, 1000 }),
+            };
             // Distinct values per column keep every extremum unique.
-            var vals = rng.Sample(Enumerable.Range(1, hi).ToList(), nRows);
+            var vals = rng.Sample(Enumerable.Range(m == "Age" ? 18 : 1, m == "Age" ? hi - 17 : hi).ToList(), nRows);
             for (int i = 0; i < nRows; i++) rows[i].Add(vals[i].ToString(CultureInfo.InvariantCulture));
         }
         int first = text ? 2 : 1;

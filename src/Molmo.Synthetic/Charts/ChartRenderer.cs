@@ -35,7 +35,8 @@ public static class ChartRenderer
         using var ink = new SKPaint { IsAntialias = true, Color = style.Ink };
         canvas.DrawText(spec.Title, DW / 2, 28, SKTextAlign.Center, titleFont, ink);
         var plot = new SKRect(70, 50, DW - 20, DH - 55);
-        if (spec.Series.Length > 1 || spec.Kind == ChartKind.Scatter) plot.Top = 72;
+        // Charts whose questions name a series show a legend (line charts even with one series).
+        if (spec.Series.Length > 1 || spec.Kind is ChartKind.Scatter or ChartKind.Line) plot.Top = 72;
         switch (spec.Kind)
         {
             case ChartKind.Pie: DrawPie(canvas, spec, style); break;
@@ -129,7 +130,7 @@ public static class ChartRenderer
         float slot = plot.Width / n;
         float Y(double v) => plot.Bottom - (float)(v / top) * plot.Height;
         using var ink = new SKPaint { IsAntialias = true, Color = s.Ink };
-        if (k > 1) DrawLegend(canvas, s, spec.Series.Select(x => x.Name).ToList(), 54);
+        if (k > 1 || spec.Kind == ChartKind.Line) DrawLegend(canvas, s, spec.Series.Select(x => x.Name).ToList(), 54);
         if (spec.Kind == ChartKind.Line)
         {
             for (int si = 0; si < k; si++)

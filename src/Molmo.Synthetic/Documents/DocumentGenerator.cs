@@ -137,8 +137,11 @@ public static class DocumentGenerator
             qs.Add(new($"What is entered in the field \"{f.Labels[i]}\"?", f.Values[i], "text_lookup"));
         qs.Add(new("How many fields are filled in on the form?", f.Labels.Length.ToString(CultureInfo.InvariantCulture), "count"));
         var uniqueValues = Enumerable.Range(0, f.Labels.Length).Where(i => f.Values.Count(v => v == f.Values[i]) == 1).ToList();
-        int j = rng.Pick(uniqueValues);
-        qs.Add(new($"Which field contains the value \"{f.Values[j]}\"?", f.Labels[j], "text_lookup"));
+        if (uniqueValues.Count > 0)
+        {
+            int j = rng.Pick(uniqueValues);
+            qs.Add(new($"Which field contains the value \"{f.Values[j]}\"?", f.Labels[j], "text_lookup"));
+        }
         qs.Add(new("What is the title of the form?", f.Title, "text_lookup"));
         return qs;
     }

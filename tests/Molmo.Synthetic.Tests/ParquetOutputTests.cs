@@ -40,6 +40,7 @@ public class ParquetOutputTests
 
         var file = await ImageParquetFile.OpenAsync(a);
         Assert.Equal(7, file.RowCount);
+        var read = new List<ImageRow>();
         for (int i = 0; i < 7; i++)
         {
             var row = await file.ReadRowAsync(i);
@@ -53,7 +54,12 @@ public class ParquetOutputTests
             using var bmp = SKBitmap.Decode(row.ImageBytes);
             Assert.Equal(80, bmp.Width);
             Assert.NotEmpty(row.QuestionAnswers);
+            read.Add(row);
         }
+        // The contact sheet lays the rows out 4 per line, each cell with its caption.
+        using var sheet = ContactSheet.Render(read, 4, 100);
+        Assert.Equal(4 * 100 + 5 * 6, sheet.Width);
+        Assert.True(sheet.Height > 2 * 100);
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => file.ReadRowAsync(7));
     }
 

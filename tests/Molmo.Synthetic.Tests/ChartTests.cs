@@ -102,3 +102,38 @@ public class ChartTests
         throw new Xunit.Sdk.XunitException($"unexpected question type {qa.Type}: {q}");
     }
 }
+
+public class ChartPixelTests
+{
+    [Fact]
+    public void BarHeightsInTheImageMatchTheValues()
+    {
+        int checkedCharts = 0;
+        for (int i = 0; checkedCharts < 12 && i < 400; i++)
+        {
+            var ex = ChartGenerator.Generate(13, i, 280);
+            var c = ex.Spec;
+            if (c.Kind != ChartKind.Bar) continue;
+            checkedCharts++;
+            using var bmp = SkiaSharp.SKBitmap.Decode(ex.Row.Image.Bytes);
+            float s = bmp.Width / ChartRenderer.DesignWidth;
+            var plot = ChartRenderer.PlotRect(c);
+            double top = ChartRenderer.AxisTop(c.Series[0].Values.Max());
+            float slot = plot.Width / c.Categories.Length;
+            for (int k = 0; k < c.Categories.Length; k++)
+            {
+                // Walk up from just above the x axis while the pixel keeps the bar's colour.
+                int x = (int)((plot.Left + slot * (k + 0.5f)) * s);
+                int y0 = (int)(plot.Bottom * s) - 3;
+                var bar = bmp.GetPixel(x, y0);
+                int y = y0;
+                while (y > 0 && Close(bmp.GetPixel(x, y - 1), bar)) y--;
+                double expectedTop = (plot.Bottom - c.Series[0].Values[k] / top * plot.Height) * s;
+                Assert.True(Math.Abs(y - expectedTop) <= 2.5, $"chart {i} bar {k} ({c.Categories[k]} = {c.Series[0].Values[k]}): top at {y}px, expected {expectedTop:F1}px");
+            }
+        }
+        Assert.Equal(12, checkedCharts);
+    }
+
+    static bool Close(SkiaSharp.SKColor a, SkiaSharp.SKColor b) => Math.Abs(a.Red - b.Red) + Math.Abs(a.Green - b.Green) + Math.Abs(a.Blue - b.Blue) < 30;
+}

@@ -30,6 +30,8 @@ public class ClockTests
             Assert.Equal(6.0 * (row.MinuteVisible + row.SecondDrawn / 60.0), row.MinuteHandAngle, 6);
             Assert.Equal(row.ShowsSeconds ? row.SecondDrawn : -1, row.SecondVisible);
             Assert.Equal(ex.Style.SecondsHand, row.ShowsSeconds);
+            var read = ClockTime.FromHandAngles(row.HourHandAngle, row.MinuteHandAngle, row.SecondHandAngle);
+            Assert.Equal(ex.Time with { Second = row.ShowsSeconds ? ex.Time.Second : 0 }, read);
             Assert.Equal(64, ex.Pose.RadiusPx > 0 ? row.ImageWidth : -1);
         }
     }

@@ -34,9 +34,7 @@ public static class ChartRenderer
         using var titleFont = new SKFont(style.Bold, TextLayout.FitSize(spec.Title, style.Bold, 18, DW - 30));
         using var ink = new SKPaint { IsAntialias = true, Color = style.Ink };
         canvas.DrawText(spec.Title, DW / 2, 28, SKTextAlign.Center, titleFont, ink);
-        var plot = new SKRect(70, 50, DW - 20, DH - 55);
-        // Charts whose questions name a series show a legend (line charts even with one series).
-        if (spec.Series.Length > 1 || spec.Kind is ChartKind.Scatter or ChartKind.Line) plot.Top = 72;
+        var plot = PlotRect(spec);
         switch (spec.Kind)
         {
             case ChartKind.Pie: DrawPie(canvas, spec, style); break;
@@ -45,6 +43,25 @@ public static class ChartRenderer
             default: DrawCategorical(canvas, spec, style, plot); break;
         }
         canvas.Restore();
+    }
+
+    /// <summary>Design-space size; the image is this scaled by width / 560 (both axes).</summary>
+    public const float DesignWidth = DW, DesignHeight = DH;
+
+    /// <summary>The plot area (axes box) of vertical bar, grouped bar, line and scatter charts in design units.</summary>
+    public static SKRect PlotRect(ChartSpec spec)
+    {
+        var plot = new SKRect(70, 50, DW - 20, DH - 55);
+        // Charts whose questions name a series show a legend (line charts even with one series).
+        if (spec.Series.Length > 1 || spec.Kind is ChartKind.Scatter or ChartKind.Line) plot.Top = 72;
+        return plot;
+    }
+
+    /// <summary>The top of the value axis for a maximum value (a nice step above it, with 8 % headroom).</summary>
+    public static double AxisTop(double max)
+    {
+        double step = NiceStep(max);
+        return Math.Ceiling(max * 1.08 / step) * step;
     }
 
     static SKColor SeriesColor(Style s, int i) => s.Palette[i % s.Palette.Length];
@@ -74,7 +91,7 @@ public static class ChartRenderer
 
     static double DrawValueAxis(SKCanvas canvas, Style s, SKRect plot, double max, string label, bool vertical = true)
     {
-        double step = NiceStep(max), top = Math.Ceiling(max * 1.08 / step) * step;
+        double step = NiceStep(max), top = AxisTop(max);
         using var font = new SKFont(s.Face, 11);
         using var ink = new SKPaint { IsAntialias = true, Color = new SKColor(80, 80, 80) };
         using var grid = new SKPaint { Color = new SKColor(215, 215, 215), StrokeWidth = 1 };

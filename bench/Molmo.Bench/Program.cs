@@ -13,6 +13,7 @@ public static class Program
         ["make-weights"] = ("write random weights for `model` (run as a child process by it)", ModelBench.MakeWeights),
         ["bandwidth"] = ("DRAM read bandwidth, 1 thread and all threads", MemoryBandwidth.Run),
         ["preprocess"] = ("image decode + Molmo preprocessing, 640×480 and 1920×1080 PNG", PreprocessBench.Run),
+        ["synthetic"] = ("synthetic data generators: images/s/core at 336 and 1024 px", SyntheticBench.Run),
     };
 
     public static int Main(string[] args)

@@ -21,6 +21,9 @@ public static class Program
         root.Subcommands.Add(ForwardCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        var data = new Command("data", "PixMo datasets: read, fetch images, generate, inspect");
+        foreach (var c in SyntheticCommand.Subcommands()) data.Subcommands.Add(c);
+        root.Subcommands.Add(data);
         return root;
     }
 }

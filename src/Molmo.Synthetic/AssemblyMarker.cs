@@ -1,1 +1,0 @@
-namespace Molmo.Synthetic; internal static class AssemblyMarker {}

@@ -56,7 +56,7 @@ public static class ModelBench
     public static int MakeWeights(string[] args)
     {
         var a = Args.Parse(args);
-        string arch = a.Get("--arch", "tiny"), outDir = a.Get("--out", "")!;
+        string arch = a.Get("--arch", "tiny")!, outDir = a.Get("--out", "")!;
         var dtype = TorchRuntime.ParseDType(a.Get("--dtype", "bf16")!);
         Directory.CreateDirectory(outDir);
         var cfgJson = ArchConfig(arch);

@@ -77,12 +77,14 @@ public sealed class DecoderBlock : nn.Module
     {
         long b = q.shape[0], s = q.shape[2], len = k.shape[2];
         int groups = _heads / _kvHeads;
-        if (s == 1 && mask is null)
+        if (s == 1 && (mask is null || mask.shape[2] == 1))
         {
             // Decode step: fold the query heads of each KV head into the query-length axis so K/V are never repeated.
+            // A mask here is [B, 1, 1, L]: the unused tail of shorter rows in a batch of different lengths.
             var qg = q.reshape(b, _kvHeads, groups, _headDim);                              // [B, KV, G, hd]
-            var scores = matmul(qg, k.transpose(2, 3)) * (1.0 / Math.Sqrt(_headDim));      // [B, KV, G, L]
-            var probs = scores.to(ScalarType.Float32).softmax(-1).to(v.dtype);
+            var scores = (matmul(qg, k.transpose(2, 3)) * (1.0 / Math.Sqrt(_headDim))).to(ScalarType.Float32);   // [B, KV, G, L]
+            if (mask is not null) scores = scores.masked_fill(mask.logical_not(), float.NegativeInfinity);
+            var probs = scores.softmax(-1).to(v.dtype);
             var o = matmul(probs, v);                                                       // [B, KV, G, hd]
             return o.reshape(b, 1, _heads * _headDim);
         }

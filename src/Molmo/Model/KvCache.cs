@@ -4,19 +4,28 @@ namespace Molmo.Model;
 
 /// <summary>
 /// Preallocated key/value cache: per layer K and V of shape [B, KV heads, capacity, head dim] holding post-RoPE keys.
-/// A step writes its new rows in place (no concatenation) and attends over the first <see cref="Length"/> + new rows.
+/// A step writes its new rows in place (no concatenation) and attends over what each sequence has cached so far.
+/// Sequences of a batch may have different lengths (batched decoding of independent requests): each row keeps its own
+/// length, a decode step writes row b at position <c>RowLength(b)</c>, and attention masks each row's unused tail.
 /// </summary>
 public sealed class KvCache : IDisposable
 {
     readonly Tensor[] _k, _v;
+    readonly int[] _len;
+
     public int Capacity { get; }
-    public int Batch { get; }
-    /// <summary>Number of positions already stored (the next step's first position).</summary>
-    public int Length { get; private set; }
+    public int Batch => _len.Length;
+    /// <summary>Positions stored in the longest row (the next step's first position when all rows are equal).</summary>
+    public int Length => _len.Max();
+    /// <summary>True when all rows hold the same number of positions.</summary>
+    public bool IsUniform => _len.All(l => l == _len[0]);
+    public int RowLength(int b) => _len[b];
+    public IReadOnlyList<int> RowLengths => _len;
 
     public KvCache(int layers, int batch, int kvHeads, int capacity, int headDim, ScalarType dtype, Device device)
     {
-        Capacity = capacity; Batch = batch;
+        Capacity = capacity;
+        _len = new int[batch];
         _k = new Tensor[layers]; _v = new Tensor[layers];
         for (int i = 0; i < layers; i++)
         {
@@ -25,23 +34,59 @@ public sealed class KvCache : IDisposable
         }
     }
 
-    /// <summary>Writes k, v [B, KV, S, hd] of layer <paramref name="layer"/> at the current length and returns views of
-    /// everything cached so far including them ([B, KV, Length + S, hd]).</summary>
+    KvCache(Tensor[] k, Tensor[] v, int capacity, int length)
+    {
+        _k = k; _v = v; Capacity = capacity; _len = [length];
+    }
+
+    /// <summary>A one-row cache sharing row <paramref name="b"/>'s storage (to prefill one request of a batch); call
+    /// <see cref="SetRowLength"/> afterwards with its length.</summary>
+    public KvCache Row(int b)
+    {
+        var k = _k.Select(t => t.narrow(0, b, 1).DetachFromDisposeScope()).ToArray();
+        var v = _v.Select(t => t.narrow(0, b, 1).DetachFromDisposeScope()).ToArray();
+        return new KvCache(k, v, Capacity, _len[b]);
+    }
+
+    public void SetRowLength(int b, int length)
+    {
+        if (length < 0 || length > Capacity) throw new ArgumentOutOfRangeException(nameof(length));
+        _len[b] = length;
+    }
+
+    /// <summary>
+    /// Writes k, v [B, KV, S, hd] of layer <paramref name="layer"/> after what each row holds and returns views of the cache
+    /// up to the longest row including them ([B, KV, Length + S, hd]). Rows of different lengths take one position (S = 1).
+    /// </summary>
     public (Tensor K, Tensor V) Append(int layer, Tensor k, Tensor v)
     {
         long s = k.shape[2];
         if (Length + s > Capacity)
             throw new InvalidOperationException($"KV cache is full ({Capacity} positions): cannot add {s} more");
-        _k[layer].narrow(2, Length, s).copy_(k);   // copy_ converts dtype when the cache is float32
-        _v[layer].narrow(2, Length, s).copy_(v);
-        return (_k[layer].narrow(2, 0, Length + s), _v[layer].narrow(2, 0, Length + s));
+        if (IsUniform)
+        {
+            int start = _len[0];
+            _k[layer].narrow(2, start, s).copy_(k);   // copy_ converts dtype when the cache is float32
+            _v[layer].narrow(2, start, s).copy_(v);
+            return (_k[layer].narrow(2, 0, start + s), _v[layer].narrow(2, 0, start + s));
+        }
+        if (s != 1) throw new InvalidOperationException("rows of different lengths can only be extended one position at a time");
+        using (var scope = NewDisposeScope())
+        {
+            var rows = arange(Batch, ScalarType.Int64, k.device);
+            var pos = tensor(_len.Select(l => (long)l).ToArray(), ScalarType.Int64).to(k.device);
+            // cache[b, :, len_b, :] = k[b, :, 0, :] for every row at once.
+            _k[layer].index_put_(k.select(2, 0).to(_k[layer].dtype), [TensorIndex.Tensor(rows), TensorIndex.Colon, TensorIndex.Tensor(pos)]);
+            _v[layer].index_put_(v.select(2, 0).to(_v[layer].dtype), [TensorIndex.Tensor(rows), TensorIndex.Colon, TensorIndex.Tensor(pos)]);
+        }
+        return (_k[layer].narrow(2, 0, Length + 1), _v[layer].narrow(2, 0, Length + 1));
     }
 
-    /// <summary>Marks <paramref name="n"/> more positions as stored (call once per step, after every layer appended).</summary>
-    public void Advance(int n) => Length += n;
+    /// <summary>Marks <paramref name="n"/> more positions as stored in every row (call once per step, after every layer appended).</summary>
+    public void Advance(int n) { for (int b = 0; b < _len.Length; b++) _len[b] += n; }
 
-    /// <summary>Forgets everything after <paramref name="length"/> positions (reuse of a shared prefix).</summary>
-    public void Truncate(int length) => Length = Math.Clamp(length, 0, Length);
+    /// <summary>Forgets everything after <paramref name="length"/> positions in every row (reuse of a shared prefix).</summary>
+    public void Truncate(int length) { for (int b = 0; b < _len.Length; b++) _len[b] = Math.Clamp(length, 0, _len[b]); }
 
     public void Dispose()
     {

@@ -109,8 +109,21 @@ public sealed class MolmoForCausalLM : nn.Module
             vision = EncodeAndMerge(ref x, inputs, b, s, options.KeepIntermediates);
         }
 
-        var (cos, sin) = _rope.Slice(start, s);
-        Tensor? mask = BuildMask(ids, cache, start, b, s);
+        Tensor cos, sin;
+        Tensor? mask;
+        if (cache is { IsUniform: false })
+        {
+            // Batched decoding of sequences of different lengths: row b sits at position len_b and sees keys 0…len_b.
+            if (s != 1) throw new ArgumentException("sequences of different lengths advance one token per step");
+            var pos = tensor(cache.RowLengths.Select(l => (long)l).ToArray(), ScalarType.Int64).to(dev);
+            (cos, sin) = _rope.GatherRows(pos);
+            mask = arange(cache.Length + 1, ScalarType.Int64, dev).unsqueeze(0).le(pos.unsqueeze(1)).view(b, 1, 1, -1);
+        }
+        else
+        {
+            (cos, sin) = _rope.Slice(start, s);
+            mask = BuildMask(ids, cache, start, b, s);
+        }
         var hidden = options.KeepIntermediates ? new List<Tensor>() : null;
         int layer = 0;
         foreach (var block in model.Transformer.Blocks)

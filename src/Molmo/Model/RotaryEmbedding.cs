@@ -34,6 +34,15 @@ public sealed class RotaryEmbedding : IDisposable
         return (cos, sin);
     }
 
+    /// <summary>cos/sin for one position per batch row (<paramref name="positions"/> [B]) as [B, 1, 1, hd] float32.</summary>
+    public (Tensor Cos, Tensor Sin) GatherRows(Tensor positions)
+    {
+        if (positions.max().item<long>() >= MaxPositions)
+            throw new ArgumentOutOfRangeException(nameof(positions), $"a position exceeds the model's {MaxPositions} rotary positions (sequence too long)");
+        long b = positions.shape[0];
+        return (_cos.index_select(0, positions).view(b, 1, 1, HeadDim), _sin.index_select(0, positions).view(b, 1, 1, HeadDim));
+    }
+
     /// <summary>cos/sin rows for the contiguous positions [start, start+len) as [1, 1, len, hd] float32 (a view, no copy).</summary>
     public (Tensor Cos, Tensor Sin) Slice(long start, long len)
     {

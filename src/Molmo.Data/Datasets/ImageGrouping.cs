@@ -1,0 +1,54 @@
+using System.Runtime.CompilerServices;
+using Molmo.Data.Parquet;
+
+namespace Molmo.Data.Datasets;
+
+/// <summary>
+/// Groups rows per image URL like the official loader (<c>filter_and_group_data</c>), without loading the file:
+/// a first pass reads only the <c>image_url</c> column to count rows per URL; the second pass streams the rows and
+/// yields a group as soon as its last row has been read. Only groups still waiting for rows are held in memory
+/// (rows of one image are usually adjacent, so that is little).
+/// Groups therefore come out in the order of their <em>last</em> row. Rows the reader drops (e.g. a null answer)
+/// are left out of their group; a group with no rows left is not yielded.
+/// </summary>
+public static class ImageGrouping
+{
+    public static async IAsyncEnumerable<ImageGroup<TRow>> ReadGroupedAsync<TRow>(this PixmoReader<TRow> reader, string path,
+        [EnumeratorCancellation] CancellationToken ct = default) where TRow : IImageRow
+    {
+        await using var file = await reader.OpenAsync(path, ct).ConfigureAwait(false);
+        var remaining = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int g = 0; g < file.RowGroupCount; g++)
+        {
+            var urls = await file.ReadRowGroupAsync(g, ["image_url"], ct).ConfigureAwait(false);
+            for (int i = 0; i < urls.RowCount; i++)
+            {
+                var url = urls.Row(i).NullableString("image_url") ?? "";
+                remaining[url] = remaining.GetValueOrDefault(url) + 1;
+            }
+        }
+
+        var pending = new Dictionary<string, List<TRow>>(StringComparer.Ordinal);
+        // Re-read the URL column alongside the mapped rows so dropped rows still count towards completion.
+        for (int g = 0; g < file.RowGroupCount; g++)
+        {
+            var batch = await file.ReadRowGroupAsync(g, reader.Columns.Where(c => file.ColumnTypeOf(c.Name) is not null).Select(c => c.Name).ToList(), ct)
+                .ConfigureAwait(false);
+            for (int i = 0; i < batch.RowCount; i++)
+            {
+                var view = batch.Row(i);
+                var url = view.NullableString("image_url") ?? "";
+                var row = reader.Map(view);
+                if (!pending.TryGetValue(url, out var rows)) pending[url] = rows = [];
+                if (row is not null) rows.Add(row);
+                if (--remaining[url] == 0)
+                {
+                    pending.Remove(url);
+                    remaining.Remove(url);
+                    if (rows.Count > 0)
+                        yield return new ImageGroup<TRow>(url, rows.Select(r => r.ImageSha256).FirstOrDefault(s => s is not null), rows);
+                }
+            }
+        }
+    }
+}

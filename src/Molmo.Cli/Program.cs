@@ -12,6 +12,7 @@ public static class Program
     {
         var root = new RootCommand("molmo: run, inspect and evaluate Molmo vision-language models in .NET");
         // Each command group lives in Commands/<Name>Command.cs and adds itself here.
+        var data = new Command("data", "PixMo datasets: read, fetch images, generate, inspect"); foreach (var c in DataCommand.Subcommands()) data.Subcommands.Add(c); root.Subcommands.Add(data);
         return root;
     }
 }

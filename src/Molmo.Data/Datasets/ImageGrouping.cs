@@ -29,11 +29,11 @@ public static class ImageGrouping
         }
 
         var pending = new Dictionary<string, List<TRow>>(StringComparer.Ordinal);
-        // Re-read the URL column alongside the mapped rows so dropped rows still count towards completion.
+        // The URL is read again with the mapped columns so that dropped rows still count towards completion.
+        var columns = reader.ColumnsToRead(file).Append("image_url").Distinct().ToList();
         for (int g = 0; g < file.RowGroupCount; g++)
         {
-            var batch = await file.ReadRowGroupAsync(g, reader.Columns.Where(c => file.ColumnTypeOf(c.Name) is not null).Select(c => c.Name).ToList(), ct)
-                .ConfigureAwait(false);
+            var batch = await file.ReadRowGroupAsync(g, columns, ct).ConfigureAwait(false);
             for (int i = 0; i < batch.RowCount; i++)
             {
                 var view = batch.Row(i);

@@ -34,7 +34,7 @@ public sealed class PixmoDocsReader(PixmoDocsConfig? config = null) : PixmoReade
         return null;
     }
 
-    protected override IReadOnlyCollection<string> ColumnsToRead(ParquetDatasetFile file)
+    protected internal override IReadOnlyCollection<string> ColumnsToRead(ParquetDatasetFile file)
     {
         _current = config ?? ConfigFromPath(file.Path)
             ?? throw new ArgumentException($"{file.Path}: cannot tell which pixmo-docs config (charts, diagrams, tables, other) this file is; name it explicitly");

@@ -37,7 +37,7 @@ public sealed class PixmoPointsEvalReader(bool loadMasks = true) : PixmoReader<P
 {
     public override PixmoDatasetKind Kind => PixmoDatasetKind.PointsEval;
 
-    protected override IReadOnlyCollection<string> ColumnsToRead(ParquetDatasetFile file) =>
+    protected internal override IReadOnlyCollection<string> ColumnsToRead(ParquetDatasetFile file) =>
         base.ColumnsToRead(file).Where(c => loadMasks || c != "masks").ToList();
 
     protected internal override PixmoPointsEvalRow? Map(RowView row) =>

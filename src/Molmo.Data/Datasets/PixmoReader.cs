@@ -57,6 +57,6 @@ public abstract class PixmoReader<TRow>
     }
 
     /// <summary>The top-level columns to read: the expected ones the file has (optional ones may be absent).</summary>
-    protected virtual IReadOnlyCollection<string> ColumnsToRead(ParquetDatasetFile file) =>
+    protected internal virtual IReadOnlyCollection<string> ColumnsToRead(ParquetDatasetFile file) =>
         Columns.Where(c => file.ColumnTypeOf(c.Name) is not null).Select(c => c.Name).ToList();
 }

@@ -111,6 +111,8 @@ public class ReaderTests
         var noMasks = await ReadAll(new PixmoPointsEvalReader(loadMasks: false), path);
         Assert.Empty(noMasks[0].Masks);
         Assert.Equal("cup", noMasks[0].Label);
+        await foreach (var g in new PixmoPointsEvalReader(loadMasks: false).ReadGroupedAsync(path))
+            Assert.All(g.Rows, r => Assert.Empty(r.Masks));
     }
 
     [Fact]

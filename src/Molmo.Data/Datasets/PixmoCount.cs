@@ -7,10 +7,9 @@ namespace Molmo.Data.Datasets;
 /// (box centres from the detector), and they are empty in the validation and test splits (those carry only the count).
 /// Use <see cref="PercentPoints"/> with the downloaded image's size to get the 0–100 coordinates the model is trained on.
 /// </summary>
-public sealed record PixmoCountRow(string ImageUrl, string ImageSha256, long Count, IReadOnlyList<PixmoPoint> Points, string Label) : IImageRow
+public sealed record PixmoCountRow(string ImageUrl, string? ImageSha256, long Count, IReadOnlyList<PixmoPoint> Points, string Label) : IImageRow
 {
     public CoordinateUnit Unit => CoordinateUnit.Pixels;
-    string? IImageRow.ImageSha256 => ImageSha256;
 
     public IReadOnlyList<PixmoPoint> PercentPoints(int imageWidth, int imageHeight) =>
         Points.Select(p => p.PixelsToPercent(imageWidth, imageHeight)).ToArray();
@@ -21,5 +20,5 @@ public sealed class PixmoCountReader : PixmoReader<PixmoCountRow>
     public override PixmoDatasetKind Kind => PixmoDatasetKind.Count;
 
     protected internal override PixmoCountRow? Map(RowView row) =>
-        new(row.String("image_url"), row.String("image_sha256"), row.Int64("count"), PointColumns.Points(row, "points"), row.String("label"));
+        new(row.String("image_url"), row.NullableString("image_sha256"), row.Int64("count"), PointColumns.Points(row, "points"), row.String("label"));
 }

@@ -6,12 +6,11 @@ namespace Molmo.Data.Datasets;
 /// A <c>pixmo-point-explanations</c> row. <see cref="ParsedResponse"/> contains one literal <c>&lt;|POINT|&gt;</c> placeholder per
 /// annotation; annotation k is (<see cref="Points"/>[k] in percent, <see cref="InlineText"/>[k], <see cref="AltText"/>[k]).
 /// </summary>
-public sealed record PixmoPointExplanationsRow(string ImageUrl, string ImageSha256, string Question, string ParsedResponse,
+public sealed record PixmoPointExplanationsRow(string ImageUrl, string? ImageSha256, string Question, string ParsedResponse,
     IReadOnlyList<string> InlineText, IReadOnlyList<string> AltText, IReadOnlyList<IReadOnlyList<PixmoPoint>> Points) : IImageRow
 {
     public const string Placeholder = "<|POINT|>";
     public CoordinateUnit Unit => CoordinateUnit.Percent;
-    string? IImageRow.ImageSha256 => ImageSha256;
 }
 
 /// <summary>Reads point explanations; like the official loader it drops rows whose <c>parsed_response</c> is null.</summary>
@@ -23,7 +22,7 @@ public sealed class PixmoPointExplanationsReader : PixmoReader<PixmoPointExplana
     {
         var response = row.NullableString("parsed_response");
         if (response is null) return null;
-        return new(row.String("image_url"), row.String("image_sha256"), row.String("question"), response,
+        return new(row.String("image_url"), row.NullableString("image_sha256"), row.String("question"), response,
             row.StringList("inline_text"), row.StringList("alt_text"), PointColumns.PointLists(row, "points"));
     }
 }

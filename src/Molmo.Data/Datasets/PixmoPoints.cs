@@ -8,11 +8,10 @@ namespace Molmo.Data.Datasets;
 /// <c>point_scale=100</c>). <see cref="Count"/> 0 with no points is a "not present" example.
 /// <see cref="CollectionMethod"/> is <c>pointing</c> or <c>counting</c>.
 /// </summary>
-public sealed record PixmoPointsRow(string ImageUrl, string ImageSha256, IReadOnlyList<PixmoPoint> Points, long Count, string Label,
+public sealed record PixmoPointsRow(string ImageUrl, string? ImageSha256, IReadOnlyList<PixmoPoint> Points, long Count, string Label,
     string CollectionMethod) : IImageRow
 {
     public CoordinateUnit Unit => CoordinateUnit.Percent;
-    string? IImageRow.ImageSha256 => ImageSha256;
 }
 
 public sealed class PixmoPointsReader : PixmoReader<PixmoPointsRow>
@@ -20,6 +19,6 @@ public sealed class PixmoPointsReader : PixmoReader<PixmoPointsRow>
     public override PixmoDatasetKind Kind => PixmoDatasetKind.Points;
 
     protected internal override PixmoPointsRow? Map(RowView row) =>
-        new(row.String("image_url"), row.String("image_sha256"), PointColumns.Points(row, "points"), row.Int64("count"),
+        new(row.String("image_url"), row.NullableString("image_sha256"), PointColumns.Points(row, "points"), row.Int64("count"),
             row.String("label"), row.String("collection_method"));
 }

@@ -25,11 +25,10 @@ public sealed class PointMask(int height, int width, bool[] pixels)
 /// A <c>pixmo-points-eval</c> row: the label, the percent points and one mask per point.
 /// Some rows have no points (the target is absent). <see cref="Masks"/> is empty when the reader was told not to load them.
 /// </summary>
-public sealed record PixmoPointsEvalRow(string ImageUrl, string ImageSha256, string Label, IReadOnlyList<PixmoPoint> Points,
+public sealed record PixmoPointsEvalRow(string ImageUrl, string? ImageSha256, string Label, IReadOnlyList<PixmoPoint> Points,
     IReadOnlyList<PointMask> Masks) : IImageRow
 {
     public CoordinateUnit Unit => CoordinateUnit.Percent;
-    string? IImageRow.ImageSha256 => ImageSha256;
 }
 
 /// <param name="loadMasks">Masks are full-resolution boolean images; pass false to skip that (large) column.</param>
@@ -41,7 +40,7 @@ public sealed class PixmoPointsEvalReader(bool loadMasks = true) : PixmoReader<P
         base.ColumnsToRead(file).Where(c => loadMasks || c != "masks").ToList();
 
     protected internal override PixmoPointsEvalRow? Map(RowView row) =>
-        new(row.String("image_url"), row.String("image_sha256"), row.String("label"), PointColumns.Points(row, "points"),
+        new(row.String("image_url"), row.NullableString("image_sha256"), row.String("label"), PointColumns.Points(row, "points"),
             loadMasks ? Masks(row) : []);
 
     static IReadOnlyList<PointMask> Masks(RowView row)

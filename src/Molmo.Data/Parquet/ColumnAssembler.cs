@@ -9,7 +9,8 @@ namespace Molmo.Data.Parquet;
 /// </summary>
 internal static class ColumnAssembler
 {
-    /// <param name="values">One slot per level entry (Parquet.Net aligns values with levels; undefined slots hold default).</param>
+    /// <param name="values">The defined (non-null) values, densely packed in order: value j belongs to the j-th entry whose
+    /// definition level is the maximum. Parquet.Net sizes this buffer by the number of entries, so the tail is unused.</param>
     /// <param name="definitionLevels">Empty when the column has max definition level 0.</param>
     /// <param name="repetitionLevels">Empty when the column has no repeated ancestor.</param>
     /// <param name="maxDefinitionLevel">Definition level of a present leaf value.</param>
@@ -20,19 +21,21 @@ internal static class ColumnAssembler
         int maxDefinitionLevel, int[] elementDefinitionLevels, long rowCount, Func<TIn, TOut> convert, string column)
     {
         int depth = elementDefinitionLevels.Length;
-        int n = values.Length;
+        // Number of level entries: the levels when present, else one per value.
+        int n = definitionLevels.Length != 0 ? definitionLevels.Length : repetitionLevels.Length != 0 ? repetitionLevels.Length : values.Length;
         if (definitionLevels.Length != 0 && definitionLevels.Length != n || repetitionLevels.Length != 0 && repetitionLevels.Length != n)
-            throw new InvalidDataException($"column '{column}': {n} values but {definitionLevels.Length} definition and {repetitionLevels.Length} repetition levels");
+            throw new InvalidDataException($"column '{column}': {definitionLevels.Length} definition levels but {repetitionLevels.Length} repetition levels");
         var rows = new object?[rowCount];
+        int next = 0; // index of the next defined value
 
         if (depth == 0)
         {
             if (n != rowCount)
-                throw new InvalidDataException($"column '{column}' has {n} values for {rowCount} rows");
+                throw new InvalidDataException($"column '{column}' has {n} entries for {rowCount} rows");
             for (int i = 0; i < n; i++)
             {
                 bool present = definitionLevels.Length == 0 || definitionLevels[i] == maxDefinitionLevel;
-                rows[i] = present ? convert(values[i]) : null;
+                rows[i] = present ? convert(Next(values, ref next, column)) : null;
             }
             return rows;
         }
@@ -67,7 +70,7 @@ internal static class ColumnAssembler
                 if (d < elementDefinitionLevels[k - 1]) break; // the list at depth k is empty (or null)
                 if (k == depth)
                 {
-                    ((List<TOut>)stack[k]).Add(d == maxDefinitionLevel ? convert(values[i]) : default!);
+                    ((List<TOut>)stack[k]).Add(d == maxDefinitionLevel ? convert(Next(values, ref next, column)) : default!);
                 }
                 else
                 {
@@ -80,6 +83,13 @@ internal static class ColumnAssembler
         if (row + 1 != rowCount)
             throw new InvalidDataException($"column '{column}' has {row + 1} rows, the row group says {rowCount}");
         return rows;
+    }
+
+    static TIn Next<TIn>(ReadOnlySpan<TIn> values, ref int next, string column)
+    {
+        if (next >= values.Length)
+            throw new InvalidDataException($"column '{column}': more defined entries than the {values.Length} values read");
+        return values[next++];
     }
 
     static object NewList<TOut>(int level, int depth) => level == depth ? new List<TOut>() : new List<object?>();

@@ -13,7 +13,7 @@ public class ImageCacheTests : IDisposable
 
     static readonly ImageCacheOptions Fast = new()
     {
-        MaxConcurrency = 4, RequestTimeout = TimeSpan.FromMilliseconds(700), MaxAttempts = 4,
+        MaxConcurrency = 4, RequestTimeout = TimeSpan.FromSeconds(10), MaxAttempts = 4,
         InitialBackoff = TimeSpan.FromMilliseconds(10), MaxBackoff = TimeSpan.FromMilliseconds(50),
     };
 
@@ -127,8 +127,8 @@ public class ImageCacheTests : IDisposable
     public async Task Slow_response_times_out_and_is_retried()
     {
         var img = Png(5, 5, 30);
-        var url = _server.Script("/slow", Reply.Slow(img, 3000), Reply.Ok(img));
-        using var cache = new ImageCache(_dir, Fast);
+        var url = _server.Script("/slow", Reply.Slow(img, 8000), Reply.Ok(img));
+        using var cache = new ImageCache(_dir, Fast with { RequestTimeout = TimeSpan.FromSeconds(1.5) });
         var r = await cache.FetchAsync(new ImageRequest(url, Sha(img)));
         Assert.Equal((ImageFetchStatus.Downloaded, 2), (r.Status, r.Attempts));
         AssertCacheClean((url, img));
@@ -175,7 +175,7 @@ public class ImageCacheTests : IDisposable
         var dead = _server.Script("/dead", Reply.Error(410));
         var requests = urls.Select(u => new ImageRequest(u, Sha(img))).Append(new ImageRequest(dead)).Append(new ImageRequest(urls[0], Sha(img))).ToList();
         var reports = new List<ImageCacheProgress>();
-        using (var cache = new ImageCache(_dir, Fast with { MaxConcurrency = 2, RequestTimeout = TimeSpan.FromSeconds(5) }))
+        using (var cache = new ImageCache(_dir, Fast with { MaxConcurrency = 2 }))
         {
             var results = await cache.FetchAllAsync(requests, new SyncProgress<ImageCacheProgress>(reports.Add));
             Assert.Equal(9, results.Count); // duplicates removed
@@ -198,7 +198,7 @@ public class ImageCacheTests : IDisposable
         var urls = Enumerable.Range(0, 6).Select(i => _server.Script($"/c{i}", Reply.Slow(img, 400))).ToList();
         var requests = urls.Select(u => new ImageRequest(u, Sha(img))).ToList();
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(600));
-        using (var cache = new ImageCache(_dir, Fast with { MaxConcurrency = 2, RequestTimeout = TimeSpan.FromSeconds(5) }))
+        using (var cache = new ImageCache(_dir, Fast with { MaxConcurrency = 2 }))
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cache.FetchAllAsync(requests, null, cts.Token));
         Assert.Empty(Directory.EnumerateFiles(_dir, "*.tmp"));
         foreach (var f in Directory.EnumerateFiles(_dir)) Assert.Equal(img, File.ReadAllBytes(f));
@@ -206,7 +206,7 @@ public class ImageCacheTests : IDisposable
         int before = Directory.EnumerateFiles(_dir).Count();
         Assert.InRange(before, 0, 5);
 
-        using (var cache = new ImageCache(_dir, Fast with { RequestTimeout = TimeSpan.FromSeconds(5) }))
+        using (var cache = new ImageCache(_dir, Fast))
         {
             var results = await cache.FetchAllAsync(requests);
             Assert.All(results, r => Assert.True(r.IsOk));

@@ -20,7 +20,11 @@ public static class DataCommand
 
     static Command FetchImages()
     {
-        var file = new Argument<string>("file") { Description = "PixMo Parquet file with an image_url column (and image_sha256 where released)" };
+        var file = new Argument<string[]>("files")
+        {
+            Description = "PixMo Parquet file(s) with an image_url column (and image_sha256 where released); several shards may be given",
+            Arity = ArgumentArity.OneOrMore,
+        };
         var cache = new Option<string>("--cache") { Description = "Image cache directory (files named by the sha256 of the URL)", Required = true };
         var jobs = new Option<int>("--jobs") { Description = "Downloads at the same time", DefaultValueFactory = _ => 16 };
         var timeout = new Option<double>("--timeout") { Description = "Seconds allowed per attempt", DefaultValueFactory = _ => 15 };
@@ -41,8 +45,7 @@ public static class DataCommand
                 AllowInvalidCertificates = parse.GetValue(insecure),
             };
             var console = Terminal();
-            var path = parse.GetValue(file)!;
-            var requests = await ImageRequests.FromParquetAsync(path, ct);
+            var requests = await ImageRequests.FromParquetAsync(parse.GetValue(file)!, ct);
             using var imageCache = new ImageCache(parse.GetValue(cache)!, options);
             ImageCacheProgress last = new(0, 0, 0, 0, 0);
             IReadOnlyList<ImageFetchResult> results = [];

@@ -9,6 +9,14 @@ public static class ImageRequests
     /// Reads only the URL and sha columns, row group by row group. Fails with a clear message for files without image URLs
     /// (pixmo-docs embeds its images; pixmo-clocks has none).
     /// </summary>
+    public static async Task<IReadOnlyList<ImageRequest>> FromParquetAsync(IEnumerable<string> paths, CancellationToken ct = default)
+    {
+        var all = new List<ImageRequest>();
+        foreach (var path in paths) all.AddRange(await FromParquetAsync(path, ct).ConfigureAwait(false));
+        return all;
+    }
+
+    /// <inheritdoc cref="FromParquetAsync(IEnumerable{string}, CancellationToken)"/>
     public static async Task<IReadOnlyList<ImageRequest>> FromParquetAsync(string path, CancellationToken ct = default)
     {
         await using var file = await ParquetDatasetFile.OpenAsync(path, ct).ConfigureAwait(false);

@@ -55,6 +55,15 @@ public class ReaderTests
         Assert.Equal(["u2", "u1"], groups.Select(g => g.ImageUrl));
         Assert.Equal(["q1", "q3"], groups[1].Rows.Select(r => r.Question));
         Assert.Equal("aa", groups[1].ImageSha256);
+
+        // Shards: u1's rows are split over two files and still form one group.
+        var second = PixmoFixtures.TempFile("ama-2.parquet");
+        await WriteAsync(second, PixmoFixtures.AskModelAnything,
+            [new() { ["image_url"] = "u1", ["image_sha256"] = "aa", ["question"] = "q4", ["answer"] = "a4" }]);
+        var sharded = new List<ImageGroup<PixmoAskModelAnythingRow>>();
+        await foreach (var g in new PixmoAskModelAnythingReader().ReadGroupedAsync([path, second])) sharded.Add(g);
+        Assert.Equal(["u2", "u1"], sharded.Select(g => g.ImageUrl));
+        Assert.Equal(["q1", "q3", "q4"], sharded[1].Rows.Select(r => r.Question));
     }
 
     [Fact]

@@ -30,10 +30,11 @@ public static class DataCommand
         var timeout = new Option<double>("--timeout") { Description = "Seconds allowed per attempt", DefaultValueFactory = _ => 15 };
         var attempts = new Option<int>("--attempts") { Description = "Attempts per URL on 429/5xx/timeouts", DefaultValueFactory = _ => 4 };
         var retryFailed = new Option<bool>("--retry-failed") { Description = "Try again URLs that failed in an earlier run" };
+        var verifyExisting = new Option<bool>("--verify-existing") { Description = "Check files already cached and fetch again those that are not the image" };
         var insecure = new Option<bool>("--insecure") { Description = "Accept invalid TLS certificates (the official pixmo-count download does)" };
         var cmd = new Command("fetch-images", "Download the images of a PixMo Parquet file into a cache; resumable");
         cmd.Arguments.Add(file);
-        foreach (var o in new Option[] { cache, jobs, timeout, attempts, retryFailed, insecure }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { cache, jobs, timeout, attempts, retryFailed, verifyExisting, insecure }) cmd.Options.Add(o);
         cmd.SetAction((parse, ct) => CommandRunner.RunAsync(async () =>
         {
             var options = new ImageCacheOptions
@@ -43,6 +44,7 @@ public static class DataCommand
                 MaxAttempts = parse.GetValue(attempts),
                 RetryRecordedFailures = parse.GetValue(retryFailed),
                 AllowInvalidCertificates = parse.GetValue(insecure),
+                VerifyExisting = parse.GetValue(verifyExisting),
             };
             var console = Terminal();
             var requests = await ImageRequests.FromParquetAsync(parse.GetValue(file)!, ct);

@@ -119,7 +119,12 @@ public sealed class ImageCache : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(request.Url);
         var target = PathFor(request.Url);
-        if (File.Exists(target)) return new(request.Url, target, ImageFetchStatus.AlreadyCached, 0);
+        if (File.Exists(target))
+        {
+            if (!_options.VerifyExisting || await IsValidAsync(target, request.ExpectedSha256, ct).ConfigureAwait(false))
+                return new(request.Url, target, ImageFetchStatus.AlreadyCached, 0);
+            TryDelete(target); // not the image (e.g. an error text left by another downloader): fetch it again
+        }
         if (!_options.RetryRecordedFailures && GetFailure(request.Url) is { } old)
             return new(request.Url, target, ImageFetchStatus.KnownFailure, 0, old.Reason);
         if (!Uri.TryCreate(request.Url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
@@ -223,6 +228,14 @@ public sealed class ImageCache : IDisposable
         {
             TryDelete(temp);
         }
+    }
+
+    static async Task<bool> IsValidAsync(string path, string? expectedSha, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(expectedSha)) return ImageVerifier.IsCompleteImage(path, out _);
+        await using var stream = File.OpenRead(path);
+        var sha = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, ct).ConfigureAwait(false));
+        return string.Equals(sha, expectedSha.Trim(), StringComparison.OrdinalIgnoreCase);
     }
 
     static TimeSpan? RetryAfter(HttpResponseMessage response)

@@ -27,6 +27,12 @@ public sealed record ImageCacheOptions
     /// <summary>Download again URLs that failed in an earlier run (by default they are skipped).</summary>
     public bool RetryRecordedFailures { get; init; }
 
+    /// <summary>
+    /// Check files already in the cache (sha256 where known, else a complete decode) and download again the ones that fail.
+    /// Use it on a folder filled by the official downloader, which writes error text into the image file on failure.
+    /// </summary>
+    public bool VerifyExisting { get; init; }
+
     /// <summary>Accept any TLS certificate. The official PixMo-Count download does this; off by default here.</summary>
     public bool AllowInvalidCertificates { get; init; }
 

@@ -216,6 +216,25 @@ public class ImageCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task VerifyExisting_replaces_error_text_left_in_the_image_path()
+    {
+        var img = Png(4, 4, 80);
+        var withSha = _server.Script("/old1", Reply.Ok(img));
+        var noSha = _server.Script("/old2", Reply.Ok(img));
+        Directory.CreateDirectory(_dir);
+        // What the official downloader leaves behind on failure: the exception text in the image file.
+        foreach (var u in new[] { withSha, noSha })
+            File.WriteAllText(ImageCache.PathFor(_dir, u), "HTTPSConnectionPool: Max retries exceeded");
+        using (var trusting = new ImageCache(_dir, Fast))
+            Assert.Equal(ImageFetchStatus.AlreadyCached, (await trusting.FetchAsync(new ImageRequest(withSha, Sha(img)))).Status);
+        using var cache = new ImageCache(_dir, Fast with { VerifyExisting = true });
+        Assert.Equal(ImageFetchStatus.Downloaded, (await cache.FetchAsync(new ImageRequest(withSha, Sha(img)))).Status);
+        Assert.Equal(ImageFetchStatus.Downloaded, (await cache.FetchAsync(new ImageRequest(noSha))).Status);
+        Assert.Equal(ImageFetchStatus.AlreadyCached, (await cache.FetchAsync(new ImageRequest(noSha))).Status); // now valid
+        AssertCacheClean((withSha, img), (noSha, img));
+    }
+
+    [Fact]
     public void Order_deduplicates_sorts_and_shuffles_deterministically()
     {
         var reqs = new[] { "b", "a", "c", "a", "d" }.Select(u => new ImageRequest("http://h/" + u)).ToList();

@@ -101,6 +101,18 @@ public static class TrainingExamples
         Conversation.SingleTurn("point_qa", StylePrefix.Always("point_qa", row.Question),
             PointFormatter.ExplainPoints(row.ParsedResponse, row.Points, row.InlineText, row.AltText));
 
+    /// <summary>
+    /// Point explanations of one image as training examples: like the reference, an image with more than one question is
+    /// split into two examples (here the first ⌈n/2⌉ questions and the rest), each a list of conversations.
+    /// </summary>
+    public static IReadOnlyList<IReadOnlyList<Conversation>> PointExplanationExamples(IReadOnlyList<PixmoPointExplanationsRow> rowsOfOneImage)
+    {
+        var conversations = rowsOfOneImage.Select(PointExplanation).ToList();
+        if (conversations.Count <= 1) return conversations.Count == 0 ? [] : [conversations];
+        int half = (conversations.Count + 1) / 2;
+        return [conversations.Take(half).ToList(), conversations.Skip(half).ToList()];
+    }
+
     /// <summary>PixMo-Docs: every Q/A of the image as its own conversation, tagged <c>pixmo_docs_&lt;config&gt;:</c>.</summary>
     public static IReadOnlyList<Conversation> Docs(PixmoDocsRow row) =>
         row.Questions.Select(q => Conversation.SingleTurn(row.Style, StylePrefix.Always(row.Style, q.Question), q.Answer)).ToList();

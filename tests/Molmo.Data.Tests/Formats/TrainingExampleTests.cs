@@ -145,6 +145,17 @@ public class TrainingExampleTests
     }
 
     [Fact]
+    public void Point_explanations_of_one_image_split_into_two_examples()
+    {
+        PixmoPointExplanationsRow Row(string q) => new("u", "s", q, "It is here <|POINT|>.", ["it"], ["it"], [[new PixmoPoint(1, 2)]]);
+        var three = TrainingExamples.PointExplanationExamples([Row("a?"), Row("b?"), Row("c?")]);
+        Assert.Equal([2, 1], three.Select(e => e.Count));
+        Assert.Equal("point_qa: c?", three[1][0].Messages[0].Text);
+        Assert.Single(TrainingExamples.PointExplanationExamples([Row("only?")]));
+        Assert.Empty(TrainingExamples.PointExplanationExamples([]));
+    }
+
+    [Fact]
     public void Fine_tune_caption_uses_a_natural_prompt()
     {
         var conv = TrainingExamples.CaptionFineTune(new PixmoCapRow("u", "A long caption.", []), new Random(4));

@@ -39,9 +39,22 @@ public static class PixmoFixtures
     public static readonly ParquetSchema CountListOfStructs = new(Str("image_url"), Str("image_sha256"), I32("count"),
         List("points", XY32()), Str("label"));
 
+    static readonly string Root = Path.Combine(Path.GetTempPath(), "molmo-data-tests");
+    static readonly Lazy<bool> Swept = new(() =>
+    {
+        // Remove what earlier test runs left behind (older than an hour, so a concurrent run is not disturbed).
+        if (Directory.Exists(Root))
+            foreach (var d in Directory.EnumerateDirectories(Root))
+                if (Directory.GetLastWriteTimeUtc(d) < DateTime.UtcNow.AddHours(-1))
+                    try { Directory.Delete(d, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        return true;
+    });
+
+    /// <summary>A path in a fresh temporary directory.</summary>
     public static string TempFile(string name)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "molmo-data-tests", Guid.NewGuid().ToString("N"));
+        _ = Swept.Value;
+        var dir = Path.Combine(Root, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         return Path.Combine(dir, name);
     }

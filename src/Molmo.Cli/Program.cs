@@ -22,7 +22,7 @@ public static class Program
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         var data = new Command("data", "PixMo datasets: read, fetch images, generate, inspect");
-        foreach (var c in SyntheticCommand.Subcommands()) data.Subcommands.Add(c);
+        foreach (var c in DataCommand.Subcommands().Concat(SyntheticCommand.Subcommands())) data.Subcommands.Add(c);
         root.Subcommands.Add(data);
         return root;
     }

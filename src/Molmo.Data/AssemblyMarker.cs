@@ -1,1 +1,0 @@
-namespace Molmo.Data; internal static class AssemblyMarker {}

@@ -1,3 +1,5 @@
+using Molmo.Data.Datasets;
+using Molmo.Data.Formats;
 using Molmo.Synthetic.Parquet;
 
 namespace Molmo.Synthetic.Counting;
@@ -69,7 +71,7 @@ public static class CountSceneGenerator
             label = re.Expression;
             answerObjs = [re.Target];
             question = string.Format(System.Globalization.CultureInfo.InvariantCulture, rng.Pick(RefexpTemplates), label);
-            answer = PointText.Points(answerObjs.Select(o => Percent(o, w, h)), label);
+            answer = PointFormatter.PointingAnswer(answerObjs.Select(o => Percent(o, w, h)).ToList(), label);
         }
         else
         {
@@ -83,7 +85,7 @@ public static class CountSceneGenerator
             answerObjs = targetObjs;
             var pts = answerObjs.Select(o => Percent(o, w, h)).ToList();
             question = string.Format(System.Globalization.CultureInfo.InvariantCulture, rng.Pick(method == "counting" ? CountTemplates : PointTemplates), label);
-            answer = method == "counting" ? PointText.Count(pts, label) : PointText.Points(pts, label);
+            answer = method == "counting" ? PointFormatter.CountingAnswer(pts, label) : PointFormatter.PointingAnswer(pts, label);
         }
 
         var row = new CountRow
@@ -94,7 +96,7 @@ public static class CountSceneGenerator
             ImageHeight = h,
             Label = label,
             Count = answerObjs.Count,
-            Points = PointText.Sorted(answerObjs.Select(o => Percent(o, w, h))).Select(p => new PointCell { X = p.X, Y = p.Y }).ToList(),
+            Points = PointFormatter.Sort(answerObjs.Select(o => Percent(o, w, h)).ToList()).Select(p => new PointCell { X = p.X, Y = p.Y }).ToList(),
             CollectionMethod = method,
             Question = question,
             Answer = answer,
@@ -104,7 +106,7 @@ public static class CountSceneGenerator
         return new CountExample(row, objects, answerObjs, w, h);
     }
 
-    public static PercentPoint Percent(SceneObject o, int w, int h) => new(o.X / w * 100.0, o.Y / h * 100.0);
+    public static PixmoPoint Percent(SceneObject o, int w, int h) => new(o.X / w * 100.0, o.Y / h * 100.0);
 
     /// <summary>Random non-overlapping placement (disjoint bounding circles with a gap); shrinks objects when the scene is crowded.</summary>
     static List<SceneObject> Place(List<(ShapeKind Shape, NamedColor Color, bool Target)> specs, int w, int h, SyntheticRandom rng, out bool[] isTarget)

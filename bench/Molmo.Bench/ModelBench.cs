@@ -18,7 +18,7 @@ namespace Molmo.Bench;
 /// 640×480 and a 1920×1080 prompt, decode tokens/s, and decode's achieved weight bandwidth against this machine's measured DRAM
 /// bandwidth. The checkpoint (sharded safetensors, written once by a child process so it does not inflate the measured RSS)
 /// is cached in a folder and reused.
-/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32] [--device cpu|cuda] [--decode N] [--weights DIR] [--no-1080p] [--append FILE]</c>
+/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--weights DIR] [--no-1080p] [--append FILE]</c>
 /// </summary>
 public static class ModelBench
 {
@@ -120,6 +120,11 @@ public static class ModelBench
 
         var special = cfg.SpecialTokens ?? tokenizer.SpecialTokens;
         var processor = new MolmoProcessor(tokenizer, special);
+        // Warm-up (JIT, kernel selection) on a small image so the timed runs are steady-state.
+        using (var warm = NewDisposeScope())
+            new Molmo.Generation.Generator(model, special.Eos).Generate(
+                processor.Process(ImageDecoder.Decode(PreprocessBench.SynthesisePng(100, 100)), "Hi").ToModelInputs(),
+                new GenerationOptions { MaxNewTokens = 3, StopOnEos = false }).ToList();
         var rows = new List<string[]>();
         double? decodeTokS = null, prefill640 = null, prefill1080 = null;
         foreach (var (w, h) in with1080 ? new[] { (640, 480), (1920, 1080) } : new[] { (640, 480) })
@@ -151,6 +156,24 @@ public static class ModelBench
             Console.Error.WriteLine($"{w}×{h}: {processed.InputIds.Length} tokens, {processed.Image!.NumCrops} crops, preprocess {preMs:F0} ms, prefill {prefill:F2} s");
             rows.Add([$"{w}×{h}", processed.InputIds.Length.ToString(CultureInfo.InvariantCulture), $"{processed.Image.NumCrops}", $"{preMs:F0} ms", $"{prefill:F2} s"]);
         }
+        // Batched decoding of independent text requests of different lengths: aggregate decode tokens/s.
+        var batchRows = new List<string>();
+        foreach (var bs in (a.Get("--batch", null) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture)))
+        {
+            using var scope = NewDisposeScope();
+            var requests = Enumerable.Range(0, bs).Select(i => processor.Process(null,
+                $"Request {i}: write a story about " + string.Join(" and ", Enumerable.Repeat("a red fox", 1 + i % 5)) + ".").ToModelInputs()).ToList();
+            int steps = Math.Max(8, decode / 4), produced = 0;
+            var clock = Stopwatch.StartNew();
+            double prefillDone = 0;
+            new BatchGenerator(model, special.Eos).Generate(requests, new GenerationOptions { MaxNewTokens = steps + 1, StopOnEos = false },
+                (_, _) => { if (++produced == bs) { if (cuda) torch.cuda.synchronize(); prefillDone = clock.Elapsed.TotalSeconds; } });
+            if (cuda) torch.cuda.synchronize();
+            double tokS = (produced - bs) / (clock.Elapsed.TotalSeconds - prefillDone);
+            Console.Error.WriteLine($"batch {bs}: {tokS:F2} tok/s aggregate decode");
+            batchRows.Add($"| decode, batch {bs} (independent text requests, {steps} steps) | {tokS:F2} tok/s aggregate ({tokS / bs:F2} per request) | – | – |");
+        }
+
         long peak = ModelLoader.PeakRssBytes();
         double achieved = decodeTokS!.Value * decodeBytes;
 
@@ -169,6 +192,7 @@ public static class ModelBench
                           (r[0] == "640×480" ? R(RefCpuPrefill640S, RefGpuPrefill640Ms / 1000, "s") : cuda && refRow ? $"{RefGpuPrefill1080Ms / 1000} s (H200)" : "–") + " | – |");
         sb.AppendLine($"| decode, batch 1, {decode} tokens | {decodeTokS:F2} tok/s | {R(RefCpuDecodeTokS, RefGpuDecodeTokS, "tok/s")} | " +
                       (cuda ? "–" : $"{bwAll / decodeBytes:F2} tok/s at {bwAll / 1e9:F1} GB/s") + " |");
+        foreach (var r in batchRows) sb.AppendLine(r);
         if (!cuda)
             sb.AppendLine($"| decode weight bandwidth ({decodeBytes / 1e9:F2} GB/token) | {achieved / 1e9:F1} GB/s = {100 * achieved / bwAll:F0} % of measured | – | DRAM {bw1 / 1e9:F1} GB/s (1 thread), {bwAll / 1e9:F1} GB/s ({Environment.ProcessorCount} threads) |");
         var table = sb.ToString();

@@ -1,0 +1,29 @@
+using Molmo.Runtime;
+using static TorchSharp.torch;
+
+namespace Molmo.Tests.Runtime;
+
+public class TorchRuntimeTests
+{
+    [Fact]
+    public void CpuAndDtypesParse()
+    {
+        Assert.Equal(TorchSharp.DeviceType.CPU, TorchRuntime.ParseDevice("cpu").type);
+        Assert.Equal(ScalarType.BFloat16, TorchRuntime.ParseDType("bf16"));
+        var p = TorchRuntime.ParsePlacement("int8", CPU);
+        Assert.True(p.Int8Decoder);
+        Assert.Equal("int8", TorchRuntime.PlacementName(p));
+        Assert.Throws<NotSupportedException>(() => TorchRuntime.ParseDType("fp16"));
+        Assert.Contains("unknown dtype", Assert.Throws<ArgumentException>(() => TorchRuntime.ParseDType("fp8")).Message);
+        Assert.Contains("cuda:N", Assert.Throws<ArgumentException>(() => TorchRuntime.ParseDevice("cuda:x")).Message);
+    }
+
+    [Fact]
+    public void CudaWithoutAGpuFailsWithAnActionableMessage()
+    {
+        if (cuda.is_available()) return;  // on a GPU machine this path is exercised by the real run instead
+        var e = Assert.Throws<NotSupportedException>(() => TorchRuntime.ParseDevice("cuda"));
+        Assert.Contains("CUDA", e.Message);
+        Assert.True(e.Message.Contains("MOLMO_LIBTORCH") || e.Message.Contains("--device cpu"), e.Message);
+    }
+}

@@ -15,7 +15,7 @@ public class BatchGenerationTests
     {
         var dir = Golden.TinyDir(variant);
         var cfg = MolmoConfig.Load(dir);
-        using var model = ModelLoader.Load(dir, ScalarType.Float32, CPU);
+        using var model = ModelLoader.Load(dir, Golden.Float32);
         using var scope = NewDisposeScope();
         var cases = new[] { "img_100x100", "text_only", "img_480x640", "text_only" };
         var requests = cases.Select(c => TinyInputs.Load(variant, c)).ToList();
@@ -35,7 +35,7 @@ public class BatchGenerationTests
     {
         var dir = Golden.TinyDir("tiny_d_style");
         var cfg = MolmoConfig.Load(dir);
-        using var model = ModelLoader.Load(dir, ScalarType.Float32, CPU);
+        using var model = ModelLoader.Load(dir, Golden.Float32);
         using var scope = NewDisposeScope();
         var requests = new[] { "text_only", "img_100x100" }.Select(c => TinyInputs.Load("tiny_d_style", c)).ToList();
         var opts = new GenerationOptions { MaxNewTokens = 10, Temperature = 1.0, TopK = 40, Seed = 123, StopOnEos = false };

@@ -8,6 +8,14 @@ namespace Molmo.Tests.Model;
 /// <summary>Reads tensors from the golden safetensors files and compares within tolerances.</summary>
 internal static class Golden
 {
+    /// <summary>
+    /// Device the golden model tests run on: <c>MOLMO_TEST_DEVICE</c> (e.g. <c>cuda</c> on a GPU machine, with a CUDA libtorch, see
+    /// docs/gpu.md), else the CPU. Tolerances are the same on every device.
+    /// </summary>
+    public static Device TestDevice { get; } = Molmo.Runtime.TorchRuntime.ParseDevice(Environment.GetEnvironmentVariable("MOLMO_TEST_DEVICE") is { Length: > 0 } d ? d : "cpu");
+
+    public static Molmo.Model.ModelPlacement Float32 => new(ScalarType.Float32, TestDevice);
+
     public static string TinyDir(string variant) => Path.Combine(TestPaths.Golden, variant);
 
     public static Tensor Read(string path, string name)

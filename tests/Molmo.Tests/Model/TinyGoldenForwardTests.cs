@@ -11,7 +11,7 @@ public class TinyGoldenForwardTests
     {
         var dir = Golden.TinyDir(variant);
         var cfg = MolmoConfig.Load(dir);
-        var model = new MolmoForCausalLM(cfg, ModelPlacement.CpuFloat32);
+        var model = new MolmoForCausalLM(cfg, Golden.Float32);
         using var ck = Checkpoint.Open(sharded ? Path.Combine(dir, "sharded") : dir);
         CheckpointLoader.Load(model, ck);
         return model;
@@ -56,7 +56,7 @@ public class TinyGoldenGreedyTests
     {
         var dir = Golden.TinyDir(variant);
         var cfg = MolmoConfig.Load(dir);
-        using var model = new MolmoForCausalLM(cfg, ModelPlacement.CpuFloat32);
+        using var model = new MolmoForCausalLM(cfg, Golden.Float32);
         using (var ck = Checkpoint.Open(sharded ? Path.Combine(dir, "sharded") : dir)) CheckpointLoader.Load(model, ck);
         var expected = Golden.GreedyIds(Path.Combine(dir, $"{@case}.greedy.json"));
         var stepLogits = Golden.Read(Path.Combine(dir, $"{@case}.golden.safetensors"), "greedy.step_logits");

@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 namespace Molmo.Imaging;
 
 /// <summary>
-/// Antialiased bilinear resize, bit-for-bit the maths of torchvision <c>Resize(BILINEAR, antialias=True)</c> on a float tensor
+/// Antialiased bilinear resize with the index/weight maths of torchvision <c>Resize(BILINEAR, antialias=True)</c> on a float tensor
 /// (ATen <c>_upsample_bilinear2d_aa</c>, align_corners=False), spec §3.3 step 3. Separable: width first, then height, with a float32
 /// intermediate; a dimension whose size does not change is passed through. Input is uint8 RGB, converted to float32 as x / 255.
 /// Agreement with torch: bit-exact on most inputs, otherwise within 1–3 ulp (≤ 2e-7), because the reference's compiled loop fuses

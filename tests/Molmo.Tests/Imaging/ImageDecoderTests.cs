@@ -82,8 +82,9 @@ public class ImageDecoderTests
         var px = bmp.GetPixelSpan();
         for (int i = 3; i < px.Length; i += 4) px[i] = 255;
         var src = px.ToArray();
-        using var pixmap = bmp.PeekPixels();
-        using var data = pixmap.Encode(new SKWebpEncoderOptions(SKWebpEncoderCompression.Lossless, 100));
+        using var pixmap = bmp.PeekPixels() ?? throw new InvalidOperationException("bitmap has no pixels");
+        using var data = pixmap.Encode(new SKWebpEncoderOptions(SKWebpEncoderCompression.Lossless, 100))
+            ?? throw new InvalidOperationException("WebP encoding failed");
         var webp = data.ToArray();
         Assert.Equal("WEBP", Encoding.ASCII.GetString(webp, 8, 4));
 
@@ -265,7 +266,7 @@ public class ImageDecoderTests
         {
             ms.Write([0x21, 0xF9, 4, 0b0000_0100, 10, 0, 0, 0]); // graphic control: keep the frame, 0.1 s
             ms.WriteByte(0x2C);
-            Span<byte> desc = stackalloc byte[9];
+            var desc = new byte[9];
             BinaryPrimitives.WriteUInt16LittleEndian(desc[4..], (ushort)w);
             BinaryPrimitives.WriteUInt16LittleEndian(desc[6..], (ushort)h);
             ms.Write(desc);

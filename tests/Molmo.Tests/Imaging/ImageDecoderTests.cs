@@ -267,8 +267,8 @@ public class ImageDecoderTests
             ms.Write([0x21, 0xF9, 4, 0b0000_0100, 10, 0, 0, 0]); // graphic control: keep the frame, 0.1 s
             ms.WriteByte(0x2C);
             var desc = new byte[9];
-            BinaryPrimitives.WriteUInt16LittleEndian(desc[4..], (ushort)w);
-            BinaryPrimitives.WriteUInt16LittleEndian(desc[6..], (ushort)h);
+            BinaryPrimitives.WriteUInt16LittleEndian(desc.AsSpan(4), (ushort)w);
+            BinaryPrimitives.WriteUInt16LittleEndian(desc.AsSpan(6), (ushort)h);
             ms.Write(desc);
             var indices = Enumerable.Range(0, w * h).Select(i => frame == 0 ? i % 3 : 3).ToArray();
             ms.WriteByte(2); // LZW minimum code size

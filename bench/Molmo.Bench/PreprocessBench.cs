@@ -38,6 +38,8 @@ public static class PreprocessBench
             }
         }
 
+        // The VM is shared: record how busy it was when the run started.
+        string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
         var cropper = new ImageCropper();
         var rows = new List<(string Name, string Tiling, double Decode, double Pre, double MinTotal, double Reference)>();
         foreach (var (w, h, reference) in new[] { (640, 480, Reference640x480Ms), (1920, 1080, Reference1920x1080Ms) })
@@ -70,7 +72,7 @@ public static class PreprocessBench
         foreach (var r in rows)
             sb.AppendLine($"| {r.Name} | {r.Tiling} | {r.Decode:F1} | {r.Pre:F1} | {r.Decode + r.Pre:F1} | {r.MinTotal:F1} | {r.Reference:F0} | {r.Reference / (r.Decode + r.Pre):F1}× |");
         string table = sb.ToString();
-        string note = $"decode and preprocess: median of {runs} runs after 3 warm-up runs (fastest total also shown), {Environment.ProcessorCount} logical CPUs";
+        string note = $"decode and preprocess: median of {runs} runs after 3 warm-up runs (fastest total also shown), {Environment.ProcessorCount} logical CPUs, 1-min load average at start {load}";
         Console.WriteLine(note + "\n");
         Console.Write(table);
 

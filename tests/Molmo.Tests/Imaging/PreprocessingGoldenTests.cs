@@ -69,6 +69,7 @@ public class PreprocessingGoldenTests(ITestOutputHelper output)
         }
         output.WriteLine($"{name}: tiling {p.Rows}×{p.Cols}, images max |Δ| = {maxDiff:E2}");
         Assert.True(maxDiff <= 5e-6, $"{name}: images max |Δ| = {maxDiff:E3} at {where}");
+        Assert.True(maxDiff == 0, $"{name}: images within tolerance but not bit-exact (max |Δ| = {maxDiff:E3} at {where})");
 
         Assert.Equal(g.Shape("image_masks"), p.ImageMasksShape.Select(x => (long)x).ToArray());
         Assert.Equal(g.F32("image_masks"), p.ImageMasks);

@@ -5,9 +5,11 @@ using System.Runtime.InteropServices;
 namespace Molmo.Imaging;
 
 /// <summary>
-/// Antialiased bilinear resize, bit-for-bit the maths of torchvision <c>Resize(BILINEAR, antialias=True)</c> on a float tensor
+/// Antialiased bilinear resize with the index/weight maths of torchvision <c>Resize(BILINEAR, antialias=True)</c> on a float tensor
 /// (ATen <c>_upsample_bilinear2d_aa</c>, align_corners=False), spec §3.3 step 3. Separable: width first, then height, with a float32
 /// intermediate; a dimension whose size does not change is passed through. Input is uint8 RGB, converted to float32 as x / 255.
+/// The sums follow the rounding order of the reference's compiled loop (<see cref="SumOrder"/>), which makes the results bit-exact
+/// on every golden file.
 /// </summary>
 public static class AntialiasResize
 {
@@ -78,7 +80,8 @@ public static class AntialiasResize
                     else
                     {
                         Scale(tmp.AsSpan(y0 * rowLen, rowLen), w[0], d);
-                        for (int j = 1; j < n; j++) AddScaled(tmp.AsSpan((y0 + j) * rowLen, rowLen), w[j], d);
+                        int plainEnd = SumOrder.PlainEnd(n);
+                        for (int j = 1; j < n; j++) AddScaled(tmp.AsSpan((y0 + j) * rowLen, rowLen), w[j], d, fused: j >= plainEnd);
                     }
                 }
                 Clamp01(d);
@@ -159,16 +162,25 @@ public static class AntialiasResize
                     if (n == 0) { d[0] = d[1] = d[2] = 0f; continue; }
                     byte* s = src + starts[x] * 3;
                     float* w = weights + x * stride;
-                    // Accumulated in ascending j starting from the first product, as ATen does.
+                    // Ascending j from the first product, rounded the way the reference kernel is (see SumOrder).
                     float w0 = w[0];
                     float r = lut[s[0]] * w0, g = lut[s[1]] * w0, b = lut[s[2]] * w0;
-                    for (int j = 1; j < n; j++)
+                    int j = 1, plainEnd = SumOrder.PlainEnd(n);
+                    for (; j < plainEnd; j++)
                     {
-                        s += 3;
+                        byte* sj = s + j * 3;
                         float wj = w[j];
-                        r += lut[s[0]] * wj;
-                        g += lut[s[1]] * wj;
-                        b += lut[s[2]] * wj;
+                        r += lut[sj[0]] * wj;
+                        g += lut[sj[1]] * wj;
+                        b += lut[sj[2]] * wj;
+                    }
+                    for (; j < n; j++)
+                    {
+                        byte* sj = s + j * 3;
+                        float wj = w[j];
+                        r = MathF.FusedMultiplyAdd(lut[sj[0]], wj, r);
+                        g = MathF.FusedMultiplyAdd(lut[sj[1]], wj, g);
+                        b = MathF.FusedMultiplyAdd(lut[sj[2]], wj, b);
                     }
                     d[0] = r; d[1] = g; d[2] = b;
                 }
@@ -191,8 +203,8 @@ public static class AntialiasResize
         for (; k < s.Length; k++) d[k] = s[k] * w;
     }
 
-    // d += s * w (a separate multiply and add, no fused multiply-add)
-    static void AddScaled(ReadOnlySpan<float> s, float w, Span<float> d)
+    // d += s * w elementwise: with the product rounded first, or fused (one rounding), see SumOrder.
+    static void AddScaled(ReadOnlySpan<float> s, float w, Span<float> d, bool fused)
     {
         int k = 0;
         if (Vector.IsHardwareAccelerated && s.Length >= Vector<float>.Count)
@@ -200,10 +212,23 @@ public static class AntialiasResize
             var vs = MemoryMarshal.Cast<float, Vector<float>>(s);
             var vd = MemoryMarshal.Cast<float, Vector<float>>(d);
             var vw = new Vector<float>(w);
-            for (int v = 0; v < vs.Length; v++) vd[v] += vs[v] * vw;
+            if (fused) for (int v = 0; v < vs.Length; v++) vd[v] = Vector.FusedMultiplyAdd(vs[v], vw, vd[v]);
+            else for (int v = 0; v < vs.Length; v++) vd[v] += vs[v] * vw;
             k = vs.Length * Vector<float>.Count;
         }
-        for (; k < s.Length; k++) d[k] += s[k] * w;
+        if (fused) for (; k < s.Length; k++) d[k] = MathF.FusedMultiplyAdd(s[k], w, d[k]);
+        else for (; k < s.Length; k++) d[k] += s[k] * w;
+    }
+
+    /// <summary>
+    /// The order of roundings in the reference's compiled accumulation loop <c>out = t[0]·w[0]; for j ≥ 1: out += t[j]·w[j]</c>:
+    /// the loop body is vectorised 4 taps at a time (products rounded, then added in order) and the remaining 0–3 taps run as
+    /// fused multiply-adds. Reproducing this makes all resize goldens bit-exact; a plain or an all-fused sum is off by 1–3 ulp.
+    /// </summary>
+    internal static class SumOrder
+    {
+        /// <summary>Taps 1 … PlainEnd − 1 are product-then-add; taps PlainEnd … n − 1 are fused.</summary>
+        public static int PlainEnd(int taps) => taps <= 1 ? 1 : 1 + (taps - 1) / 4 * 4;
     }
 
     static void Clamp01(Span<float> a)

@@ -45,6 +45,23 @@ public class ImageDecoderTests
     }
 
     [Fact]
+    public void GammaChunkDoesNotChangeTheStoredValues()
+    {
+        // PIL applies no colour management; a gAMA chunk (gamma 1.0 here, far from sRGB) must not alter the decoded bytes.
+        using var bmp = Noise(16, 9, SKColorType.Rgba8888, SKAlphaType.Opaque, 8);
+        var src = bmp.GetPixelSpan().ToArray();
+        var png = Encode(bmp, SKEncodedImageFormat.Png);
+        int ihdrEnd = 8 + 12 + 13;
+        var gama = PngBytes.Chunk("gAMA", [0, 1, 0x86, 0xA0]); // 100000 = gamma 1.0
+        var withGamma = png.Take(ihdrEnd).Concat(gama).Concat(png.Skip(ihdrEnd)).ToArray();
+
+        var img = ImageDecoder.Decode(withGamma);
+
+        for (int i = 0; i < 16 * 9; i++)
+            Assert.Equal((src[i * 4], src[i * 4 + 1], src[i * 4 + 2]), (img.Pixels[i * 3], img.Pixels[i * 3 + 1], img.Pixels[i * 3 + 2]));
+    }
+
+    [Fact]
     public void GreyscalePngIsReplicatedToRgb()
     {
         using var bmp = Noise(19, 11, SKColorType.Gray8, SKAlphaType.Opaque, 2);
@@ -65,9 +82,10 @@ public class ImageDecoderTests
         var px = bmp.GetPixelSpan();
         for (int i = 3; i < px.Length; i += 4) px[i] = 255;
         var src = px.ToArray();
-        using var pixmap = bmp.PeekPixels();
-        using var data = pixmap!.Encode(new SKWebpEncoderOptions(SKWebpEncoderCompression.Lossless, 100));
-        var webp = data!.ToArray();
+        using var pixmap = bmp.PeekPixels() ?? throw new InvalidOperationException("bitmap has no pixels");
+        using var data = pixmap.Encode(new SKWebpEncoderOptions(SKWebpEncoderCompression.Lossless, 100))
+            ?? throw new InvalidOperationException("WebP encoding failed");
+        var webp = data.ToArray();
         Assert.Equal("WEBP", Encoding.ASCII.GetString(webp, 8, 4));
 
         var img = ImageDecoder.Decode(webp);

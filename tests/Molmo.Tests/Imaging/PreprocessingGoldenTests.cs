@@ -1,8 +1,9 @@
 using Molmo.Imaging;
+using Xunit.Abstractions;
 
 namespace Molmo.Tests.Imaging;
 
-public class PreprocessingGoldenTests
+public class PreprocessingGoldenTests(ITestOutputHelper output)
 {
     static readonly ImageCropper Cropper = new();
 
@@ -66,7 +67,9 @@ public class PreprocessingGoldenTests
                 if (d > maxDiff) { maxDiff = d; where = $"crop {t}, patch {q * step}, value {k}: expected {e[k]}, got {a[k]}"; }
             }
         }
+        output.WriteLine($"{name}: tiling {p.Rows}×{p.Cols}, images max |Δ| = {maxDiff:E2}");
         Assert.True(maxDiff <= 5e-6, $"{name}: images max |Δ| = {maxDiff:E3} at {where}");
+        Assert.True(maxDiff == 0, $"{name}: images within tolerance but not bit-exact (max |Δ| = {maxDiff:E3} at {where})");
 
         Assert.Equal(g.Shape("image_masks"), p.ImageMasksShape.Select(x => (long)x).ToArray());
         Assert.Equal(g.F32("image_masks"), p.ImageMasks);

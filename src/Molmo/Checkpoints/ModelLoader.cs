@@ -38,7 +38,7 @@ public static class ModelLoader
         {
             foreach (var line in File.ReadLines("/proc/self/status"))
                 if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+                    return long.Parse(line["VmHWM:".Length..].Trim().Split(' ', '\t')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
         }
         catch (IOException) { }
         return 0;

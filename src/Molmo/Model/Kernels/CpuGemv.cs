@@ -80,8 +80,16 @@ public static unsafe class CpuGemv
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<float> LoadInt8(sbyte* p) => Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(p));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> LoadBf16x16(ushort* p) =>
+        Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Avx.LoadVector256(p)), 16).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> LoadInt8x16(sbyte* p) => Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(p)));
+
     static void RowBf16(ushort* w, float* x, int k, int m, float* dots)
     {
+        if (Avx512F.IsSupported) { RowBf16x512(w, x, k, m, dots); return; }
         for (int i = 0; i < m; i++)
         {
             float* xi = x + (long)i * k;
@@ -101,8 +109,51 @@ public static unsafe class CpuGemv
         }
     }
 
+    static void RowBf16x512(ushort* w, float* x, int k, int m, float* dots)
+    {
+        for (int i = 0; i < m; i++)
+        {
+            float* xi = x + (long)i * k;
+            var a0 = Vector512<float>.Zero; var a1 = Vector512<float>.Zero; var a2 = Vector512<float>.Zero; var a3 = Vector512<float>.Zero;
+            int j = 0;
+            for (; j + 64 <= k; j += 64)
+            {
+                a0 = Avx512F.FusedMultiplyAdd(LoadBf16x16(w + j), Avx512F.LoadVector512(xi + j), a0);
+                a1 = Avx512F.FusedMultiplyAdd(LoadBf16x16(w + j + 16), Avx512F.LoadVector512(xi + j + 16), a1);
+                a2 = Avx512F.FusedMultiplyAdd(LoadBf16x16(w + j + 32), Avx512F.LoadVector512(xi + j + 32), a2);
+                a3 = Avx512F.FusedMultiplyAdd(LoadBf16x16(w + j + 48), Avx512F.LoadVector512(xi + j + 48), a3);
+            }
+            for (; j + 16 <= k; j += 16) a0 = Avx512F.FusedMultiplyAdd(LoadBf16x16(w + j), Avx512F.LoadVector512(xi + j), a0);
+            float s = Vector512.Sum((a0 + a1) + (a2 + a3));
+            for (; j < k; j++) s += BitConverter.Int32BitsToSingle(w[j] << 16) * xi[j];
+            dots[i] = s;
+        }
+    }
+
+    static void RowInt8x512(sbyte* w, float* x, int k, int m, float* dots)
+    {
+        for (int i = 0; i < m; i++)
+        {
+            float* xi = x + (long)i * k;
+            var a0 = Vector512<float>.Zero; var a1 = Vector512<float>.Zero; var a2 = Vector512<float>.Zero; var a3 = Vector512<float>.Zero;
+            int j = 0;
+            for (; j + 64 <= k; j += 64)
+            {
+                a0 = Avx512F.FusedMultiplyAdd(LoadInt8x16(w + j), Avx512F.LoadVector512(xi + j), a0);
+                a1 = Avx512F.FusedMultiplyAdd(LoadInt8x16(w + j + 16), Avx512F.LoadVector512(xi + j + 16), a1);
+                a2 = Avx512F.FusedMultiplyAdd(LoadInt8x16(w + j + 32), Avx512F.LoadVector512(xi + j + 32), a2);
+                a3 = Avx512F.FusedMultiplyAdd(LoadInt8x16(w + j + 48), Avx512F.LoadVector512(xi + j + 48), a3);
+            }
+            for (; j + 16 <= k; j += 16) a0 = Avx512F.FusedMultiplyAdd(LoadInt8x16(w + j), Avx512F.LoadVector512(xi + j), a0);
+            float s = Vector512.Sum((a0 + a1) + (a2 + a3));
+            for (; j < k; j++) s += w[j] * xi[j];
+            dots[i] = s;
+        }
+    }
+
     static void RowInt8(sbyte* w, float* x, int k, int m, float* dots)
     {
+        if (Avx512F.IsSupported) { RowInt8x512(w, x, k, m, dots); return; }
         for (int i = 0; i < m; i++)
         {
             float* xi = x + (long)i * k;

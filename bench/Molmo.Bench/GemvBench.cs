@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using System.Globalization;
+using Molmo.Model;
+using Molmo.Model.Kernels;
+using static TorchSharp.torch;
+
+namespace Molmo.Bench;
+
+/// <summary>
+/// Decode-shaped matrix–vector products with 7B-D's matrices (1 input row): libtorch's <c>linear</c> in fp32/bf16 against the
+/// engine's streaming kernels (bf16, int8), as achieved weight bandwidth. Usage: <c>gemv [--rows 1] [--reps 20]</c>.
+/// </summary>
+public static class GemvBench
+{
+    public static int Run(string[] args)
+    {
+        var a = Args.Parse(args);
+        int m = int.Parse(a.Get("--rows", "1")!, CultureInfo.InvariantCulture);
+        int reps = int.Parse(a.Get("--reps", "20")!, CultureInfo.InvariantCulture);
+        var shapes = new (string Name, int N, int K)[] { ("att_proj", 4608, 3584), ("ff_proj", 37888, 3584), ("ff_out", 3584, 18944), ("lm_head", 152064, 3584) };
+        Console.WriteLine($"| matrix [N, K] | fp32 linear | bf16 linear | bf16 kernel | int8 kernel |   ({m} input row(s), GB/s of weights read, median of {reps})");
+        Console.WriteLine("|---|---|---|---|---|");
+        foreach (var (name, n, k) in shapes)
+        {
+            using var scope = NewDisposeScope();
+            var w32 = randn(n, k);
+            var wbf = w32.to(ScalarType.BFloat16);
+            var (q, s) = Int8Quantizer.Quantize(w32);
+            var x = randn(m, k);
+            var xb = x.to(ScalarType.BFloat16);
+            string Gb(Func<Tensor> f, long bytes) => $"{bytes / Median(f, reps) / 1e9:F1}";
+            var r32 = Gb(() => nn.functional.linear(x, w32), 4L * n * k);
+            w32.Dispose();
+            var rbf = Gb(() => nn.functional.linear(xb, wbf), 2L * n * k);
+            var rk = Gb(() => CpuGemv.LinearBf16(x, wbf, null), 2L * n * k);
+            var r8 = Gb(() => CpuGemv.LinearInt8(x, q, s, null), 1L * n * k);
+            Console.WriteLine($"| {name} [{n}, {k}] | {r32} | {rbf} | {rk} | {r8} |");
+        }
+        return 0;
+    }
+
+    static double Median(Func<Tensor> f, int reps)
+    {
+        for (int i = 0; i < 3; i++) f().Dispose();
+        var t = new List<double>();
+        for (int i = 0; i < reps; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            f().Dispose();
+            t.Add(sw.Elapsed.TotalSeconds);
+        }
+        t.Sort();
+        return t[t.Count / 2];
+    }
+}

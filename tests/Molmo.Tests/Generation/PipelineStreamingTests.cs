@@ -1,0 +1,69 @@
+using Molmo.Generation;
+using Molmo.TestSupport;
+
+namespace Molmo.Tests.Generation;
+
+/// <summary>Streaming, cancellation and stop conditions of the pipeline, on the random-weight demo model.</summary>
+public class PipelineStreamingTests : IClassFixture<PipelineStreamingTests.DemoPipeline>
+{
+    public sealed class DemoPipeline : IDisposable
+    {
+        public MolmoPipeline Pipeline { get; } = MolmoPipeline.Load(DemoModel.Create(TestPaths.NewTempDir("molmo-demo-stream")));
+        public void Dispose() => Pipeline.Dispose();
+    }
+
+    readonly MolmoPipeline _p;
+    public PipelineStreamingTests(DemoPipeline fixture) => _p = fixture.Pipeline;
+
+    [Fact]
+    public async Task StreamedChunksEqualTheDecodedAnswer()
+    {
+        var stats = new AskStats();
+        var chunks = new List<string>();
+        var req = new AskRequest { Prompt = "Describe a cat.", Generation = new GenerationOptions { MaxNewTokens = 12, StopOnEos = false } };
+        await foreach (var c in _p.AskStreamingAsync(req, stats)) chunks.Add(c);
+        Assert.Equal(12, stats.GeneratedTokens);
+        Assert.Equal(FinishReason.MaxTokens, stats.FinishReason);
+        var answer = await _p.AskAsync(req);
+        Assert.Equal(answer.Text, string.Concat(chunks));
+        Assert.True(stats.Prefill > TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task CancellationStopsGenerationPromptly()
+    {
+        using var cts = new CancellationTokenSource();
+        var req = new AskRequest { Prompt = "Count to a thousand.", Generation = new GenerationOptions { MaxNewTokens = 500, StopOnEos = false } };
+        var stats = new AskStats();
+        int seen = 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var _ in _p.AskStreamingAsync(req, stats, cts.Token))
+                if (++seen == 2) cts.Cancel();
+        });
+        Assert.True(stats.GeneratedTokens < 500);
+        Assert.Equal(FinishReason.Cancelled, stats.FinishReason);
+    }
+
+    [Fact]
+    public async Task AStopStringEndsTheAnswerBeforeIt()
+    {
+        var req = new AskRequest { Prompt = "Say something.", Generation = new GenerationOptions { MaxNewTokens = 10, StopOnEos = false } };
+        var full = (await _p.AskAsync(req)).Text;
+        Assert.True(full.Length > 4, full);
+        var stop = full.Substring(full.Length / 2, 2);
+        var cut = await _p.AskAsync(req with { Generation = req.Generation with { StopStrings = [stop] } });
+        Assert.Equal(full[..full.IndexOf(stop, StringComparison.Ordinal)], cut.Text);
+        Assert.Equal(FinishReason.StopString, cut.Stats.FinishReason);
+    }
+
+    [Fact]
+    public async Task MultiTurnPromptsPutEosAfterEachAssistantTurn()
+    {
+        var req = new AskRequest { Messages = ["Hi", "Hello!", "How are you?"], Generation = new GenerationOptions { MaxNewTokens = 2 } };
+        var processed = _p.Prepare(req);
+        var eos = _p.Processor.SpecialTokens.Eos;
+        Assert.Equal(2, processed.InputIds.Count(id => id == eos));   // the BOS (= EOS id) and the one after "Hello!"
+        Assert.False(string.IsNullOrEmpty((await _p.AskAsync(req)).Text));
+    }
+}

@@ -30,6 +30,7 @@ public sealed class ImageCropper
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(ids);
+        if (blockOffset < 0) throw new ArgumentOutOfRangeException(nameof(blockOffset), blockOffset, "block offset must be ≥ 0");
         var o = Options;
         var (rows, cols) = SelectTiling(image.Height, image.Width);
         int crops = rows * cols, total = 1 + crops;

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
@@ -61,7 +60,7 @@ public static class AntialiasResize
     {
         int rowLen = outWidth * 3;
         // Width pass first, into a float32 intermediate of height × outWidth × 3.
-        float[] tmp = ArrayPool<float>.Shared.Rent(height * rowLen);
+        float[] tmp = ScratchBuffers.Rent(height * rowLen);
         try
         {
             if (width == outWidth) ToUnit(rgb, tmp);
@@ -90,7 +89,7 @@ public static class AntialiasResize
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(tmp);
+            ScratchBuffers.Return(tmp);
         }
     }
 

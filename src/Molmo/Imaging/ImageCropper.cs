@@ -30,6 +30,7 @@ public sealed class ImageCropper
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(ids);
+        if (blockOffset < 0) throw new ArgumentOutOfRangeException(nameof(blockOffset), blockOffset, "block offset must be ≥ 0");
         var o = Options;
         var (rows, cols) = SelectTiling(image.Height, image.Width);
         int crops = rows * cols, total = 1 + crops;
@@ -39,11 +40,12 @@ public sealed class ImageCropper
         var masks = new float[total * patchesPerCrop];
 
         // Global image first (spec §3.5).
-        var global = ResizeAndPad.Apply(image, o.BaseImageSize, o.BaseImageSize, o);
+        var global = ResizeAndPad.Apply(image, o.BaseImageSize, o.BaseImageSize, o, pooled: true);
         Patchify(global, 0, 0, images.AsSpan(0, patchesPerCrop * perPatch));
+        ScratchBuffers.Return(global.Pixels);
 
         // High-res canvas and its crops, row-major (spec §3.4).
-        var canvas = ResizeAndPad.Apply(image, rows * o.WindowPixels + o.MarginPixels, cols * o.WindowPixels + o.MarginPixels, o);
+        var canvas = ResizeAndPad.Apply(image, rows * o.WindowPixels + o.MarginPixels, cols * o.WindowPixels + o.MarginPixels, o, pooled: true);
         Parallel.For(0, crops, k =>
         {
             int y0 = k / cols * o.WindowPixels, x0 = k % cols * o.WindowPixels;
@@ -51,6 +53,7 @@ public sealed class ImageCropper
             // Legacy layout: crop k's mask is row k (the global image has none), spec §3.7.
             FillMask(canvas, y0, x0, masks.AsSpan(k * patchesPerCrop, patchesPerCrop));
         });
+        ScratchBuffers.Return(canvas.Pixels);
         masks.AsSpan(crops * patchesPerCrop).Fill(-1f);
 
         return new PreprocessedImage

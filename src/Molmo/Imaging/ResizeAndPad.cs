@@ -22,7 +22,11 @@ public static class ResizeAndPad
     /// and normalises each channel as (x − mean) / std in float32.
     /// </summary>
     /// <remarks>An extreme aspect ratio that would give a side of 0 pixels (the reference fails there) is given 1 pixel instead.</remarks>
-    public static PaddedImage Apply(RgbImage image, int targetHeight, int targetWidth, ImageCropperOptions? options = null)
+    public static PaddedImage Apply(RgbImage image, int targetHeight, int targetWidth, ImageCropperOptions? options = null) =>
+        Apply(image, targetHeight, targetWidth, options, pooled: false);
+
+    /// <summary>With <paramref name="pooled"/>, the canvas comes from <see cref="ScratchBuffers"/> (may be longer than needed) and the caller returns it.</summary>
+    internal static PaddedImage Apply(RgbImage image, int targetHeight, int targetWidth, ImageCropperOptions? options, bool pooled)
     {
         ArgumentNullException.ThrowIfNull(image);
         options ??= ImageCropperOptions.Default;
@@ -40,7 +44,7 @@ public static class ResizeAndPad
         // Padding is 0 before normalisation.
         float p0 = (0f - mean3[0]) / std3[0], p1 = (0f - mean3[1]) / std3[1], p2 = (0f - mean3[2]) / std3[2];
 
-        var canvas = GC.AllocateUninitializedArray<float>(targetHeight * targetWidth * 3);
+        var canvas = pooled ? ScratchBuffers.Rent(targetHeight * targetWidth * 3) : GC.AllocateUninitializedArray<float>(targetHeight * targetWidth * 3);
         int rowLen = targetWidth * 3;
         void Pad(int y, int x0, int x1)
         {

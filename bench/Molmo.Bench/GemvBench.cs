@@ -8,13 +8,14 @@ namespace Molmo.Bench;
 
 /// <summary>
 /// Decode-shaped matrix–vector products with 7B-D's matrices (1 input row): libtorch's <c>linear</c> in fp32/bf16 against the
-/// engine's streaming kernels (bf16, int8), as achieved weight bandwidth. Usage: <c>gemv [--rows 1] [--reps 20]</c>.
+/// engine's streaming kernels (bf16, int8), as achieved weight bandwidth. Usage: <c>gemv [--rows 1] [--reps 20] [--gemv-threads N]</c>.
 /// </summary>
 public static class GemvBench
 {
     public static int Run(string[] args)
     {
         var a = Args.Parse(args);
+        if (a.Get("--gemv-threads", null) is { } gt) CpuGemv.MaxThreads = int.Parse(gt, CultureInfo.InvariantCulture);
         int m = int.Parse(a.Get("--rows", "1")!, CultureInfo.InvariantCulture);
         int reps = int.Parse(a.Get("--reps", "20")!, CultureInfo.InvariantCulture);
         var shapes = new (string Name, int N, int K)[] { ("att_proj", 4608, 3584), ("ff_proj", 37888, 3584), ("ff_out", 3584, 18944), ("lm_head", 152064, 3584) };
@@ -23,17 +24,20 @@ public static class GemvBench
         foreach (var (name, n, k) in shapes)
         {
             using var scope = NewDisposeScope();
-            var w32 = randn(n, k);
-            var wbf = w32.to(ScalarType.BFloat16);
-            var (q, s) = Int8Quantizer.Quantize(w32);
+            // Enough copies of each matrix to exceed the 32 MB L3 cache, cycled, so every product streams from DRAM.
+            int copies = (int)Math.Max(1, Math.Ceiling(160e6 / (1.0 * n * k)));
+            var w32 = Enumerable.Range(0, copies).Select(_ => randn(n, k)).ToArray();
+            var wbf = w32.Select(w => w.to(ScalarType.BFloat16)).ToArray();
+            var q8 = w32.Select(Int8Quantizer.Quantize).ToArray();
             var x = randn(m, k);
             var xb = x.to(ScalarType.BFloat16);
-            string Gb(Func<Tensor> f, long bytes) => $"{bytes / Median(f, reps) / 1e9:F1}";
-            var r32 = Gb(() => nn.functional.linear(x, w32), 4L * n * k);
-            w32.Dispose();
-            var rbf = Gb(() => nn.functional.linear(xb, wbf), 2L * n * k);
-            var rk = Gb(() => CpuGemv.LinearBf16(x, wbf, null), 2L * n * k);
-            var r8 = Gb(() => CpuGemv.LinearInt8(x, q, s, null), 1L * n * k);
+            int c = 0;
+            string Gb(Func<int, Tensor> f, long bytes) => $"{bytes / Median(() => f(c++ % copies), reps) / 1e9:F1}";
+            var r32 = Gb(i => nn.functional.linear(x, w32[i]), 4L * n * k);
+            foreach (var w in w32) w.Dispose();
+            var rbf = Gb(i => nn.functional.linear(xb, wbf[i]), 2L * n * k);
+            var rk = Gb(i => CpuGemv.LinearBf16(x, wbf[i], null), 2L * n * k);
+            var r8 = Gb(i => CpuGemv.LinearInt8(x, q8[i].Q, q8[i].Scale, null), 1L * n * k);
             Console.WriteLine($"| {name} [{n}, {k}] | {r32} | {rbf} | {rk} | {r8} |");
         }
         return 0;

@@ -18,7 +18,7 @@ namespace Molmo.Bench;
 /// 640×480 and a 1920×1080 prompt, decode tokens/s, and decode's achieved weight bandwidth against this machine's measured DRAM
 /// bandwidth. The checkpoint (sharded safetensors, written once by a child process so it does not inflate the measured RSS)
 /// is cached in a folder and reused.
-/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--weights DIR] [--no-1080p] [--append FILE]</c>
+/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--gemv-threads N] [--weights DIR] [--no-1080p] [--append FILE]</c>
 /// </summary>
 public static class ModelBench
 {
@@ -83,6 +83,7 @@ public static class ModelBench
         string deviceName = a.Get("--device", "cpu")!;
         int decode = int.Parse(a.Get("--decode", "128")!, CultureInfo.InvariantCulture);
         bool with1080 = !a.Has("--no-1080p");
+        if (a.Get("--gemv-threads", null) is { } gt) Molmo.Model.Kernels.CpuGemv.MaxThreads = int.Parse(gt, CultureInfo.InvariantCulture);
         var device = TorchRuntime.ParseDevice(deviceName);
         var placement = TorchRuntime.ParsePlacement(dtypeName, device);
         var dtype = placement.DType;

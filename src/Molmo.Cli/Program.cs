@@ -5,8 +5,6 @@ namespace Molmo.Cli;
 
 public static class Program
 {
-    // `molmo eval run` evaluates with this engine; the Molmo.Eval library itself does not depend on it.
-    static Program() => EvalCommand.ModelFactory = EngineEvalModel.Create;
 
     public static int Main(string[] args) => BuildRoot().Parse(args).Invoke();
 

@@ -87,14 +87,29 @@ public sealed class MolmoPipeline : IDisposable
     {
         stats ??= new AskStats();
         var channel = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        // The producer stops when the caller cancels, and also when the caller stops reading early.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var producer = Task.Run(() =>
         {
-            try { Produce(request, stats, channel.Writer, ct); channel.Writer.TryComplete(); }
-            catch (Exception e) { channel.Writer.TryComplete(e); }
+            try { Produce(request, stats, channel.Writer, linked.Token); }
+            finally { channel.Writer.TryComplete(); }
         }, CancellationToken.None);
-        await foreach (var chunk in channel.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
-            yield return chunk;
-        await producer.ConfigureAwait(false);
+        bool readAll = false;
+        try
+        {
+            await foreach (var chunk in channel.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+                yield return chunk;
+            readAll = true;
+        }
+        finally
+        {
+            if (!readAll)
+            {
+                linked.Cancel();
+                try { await producer.ConfigureAwait(false); } catch (OperationCanceledException) { }
+            }
+        }
+        await producer.ConfigureAwait(false);   // rethrows a failure or the caller's cancellation
     }
 
     /// <summary>Generates the whole answer and parses its points and count.</summary>

@@ -16,7 +16,7 @@ public static class EvalCommand
     /// Creates the model <c>eval run</c> evaluates, from the model folder, the device ("cpu", "cuda", "cuda:N") and the dtype ("fp32", "bf16", "int8").
     /// Set by the application that links the engine; when null, <c>eval run</c> fails with a clear message.
     /// </summary>
-    public static Func<string, string, string, IEvalModel>? ModelFactory { get; set; }
+    public static Func<string, string, string, IEvalModel>? ModelFactory { get; set; } = EngineEvalModel.Create;
 
     static readonly JsonSerializerOptions Json = new()
     {

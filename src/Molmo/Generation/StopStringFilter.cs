@@ -32,7 +32,7 @@ public sealed class StopStringFilter(IReadOnlyList<string> stopStrings)
             _emitted = Math.Max(_emitted, cut);
             return last;
         }
-        int safe = all.Length - _hold;
+        int safe = Math.Max(_emitted, all.Length - _hold);
         // Hold back only a tail that could still grow into a stop string.
         while (safe < all.Length && !stopStrings.Any(s => s.StartsWith(all[safe..], StringComparison.Ordinal))) safe++;
         if (safe <= _emitted) return "";

@@ -33,7 +33,9 @@ public class PipelineStreamingTests : IClassFixture<PipelineStreamingTests.DemoP
     public async Task CancellationStopsGenerationPromptly()
     {
         using var cts = new CancellationTokenSource();
-        var req = new AskRequest { Prompt = "Count to a thousand.", Generation = new GenerationOptions { MaxNewTokens = 500, StopOnEos = false } };
+        // An image prompt and a long budget: far more work than the reader needs to see two chunks and cancel.
+        var image = Molmo.Imaging.ImageDecoder.Decode(DemoModel.DrawTestImage(640, 480));
+        var req = new AskRequest { Image = image, Prompt = "Count to a thousand.", Generation = new GenerationOptions { MaxNewTokens = 3000, StopOnEos = false } };
         var stats = new AskStats();
         int seen = 0;
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
@@ -41,8 +43,26 @@ public class PipelineStreamingTests : IClassFixture<PipelineStreamingTests.DemoP
             await foreach (var _ in _p.AskStreamingAsync(req, stats, cts.Token))
                 if (++seen == 2) cts.Cancel();
         });
-        Assert.True(stats.GeneratedTokens < 500);
+        Assert.True(stats.GeneratedTokens < 3000);
         Assert.Equal(FinishReason.Cancelled, stats.FinishReason);
+
+        // A token cancelled before the call: nothing is generated.
+        var before = new AskStats();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var _ in _p.AskStreamingAsync(req, before, cts.Token)) { }
+        });
+        Assert.Equal(0, before.GeneratedTokens);
+    }
+
+    [Fact]
+    public async Task AReaderThatStopsEarlyStopsGeneration()
+    {
+        var req = new AskRequest { Prompt = "Count to a thousand.", Generation = new GenerationOptions { MaxNewTokens = 2000, StopOnEos = false } };
+        var stats = new AskStats();
+        await foreach (var _ in _p.AskStreamingAsync(req, stats)) break;
+        Assert.Equal(FinishReason.Cancelled, stats.FinishReason);
+        Assert.True(stats.GeneratedTokens < 2000);
     }
 
     [Fact]

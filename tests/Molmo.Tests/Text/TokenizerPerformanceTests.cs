@@ -11,20 +11,21 @@ namespace Molmo.Tests.Text;
 public class TokenizerPerformanceTests(ITestOutputHelper output)
 {
     [Fact]
-    public void SevenBDTokenizerLoadsQuickly()
+    public void SevenBDTokenizerReloadsIdenticallyAndReportsLoadTime()
     {
-        MolmoTokenizer.FromDirectory(TokenizerFixtures.QwenDir); // warm-up: JIT and file cache
+        var first = MolmoTokenizer.FromDirectory(TokenizerFixtures.QwenDir); // warm-up: JIT and file cache
+        var prompt = PromptBuilder.UserTurn("Describe this image.");
         var times = new List<double>();
         for (int i = 0; i < 2; i++)
         {
             var sw = Stopwatch.StartNew();
             var tok = MolmoTokenizer.FromDirectory(TokenizerFixtures.QwenDir);
-            tok.Encode(PromptBuilder.UserTurn("Describe this image."));
+            var ids = tok.Encode(prompt);
             times.Add(sw.Elapsed.TotalMilliseconds);
+            Assert.Equal(first.Encode(prompt), ids);
         }
+        // Timing is reported, never asserted (unit tests do not depend on the machine's speed).
         output.WriteLine($"7B-D load + first encode: {string.Join(", ", times.Select(t => $"{t:F0} ms"))}");
-        // Generous bound for a busy 2-core CI machine; typical is a few hundred ms.
-        Assert.True(times.Min() < 3000, $"loading took {times.Min():F0} ms");
     }
 
     [Fact]

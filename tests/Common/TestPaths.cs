@@ -28,11 +28,21 @@ public static class TestPaths
     public static string Golden => Path.Combine(Shared, "golden");
     public static string Models => Path.Combine(Shared, "models");
 
-    /// <summary>A fresh empty temporary directory, removed by the OS cleaner eventually.</summary>
+    static readonly List<string> Created = [];
+
+    static TestPaths() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        lock (Created)
+            foreach (var d in Created)
+                try { Directory.Delete(d, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    };
+
+    /// <summary>A fresh empty temporary directory, deleted when the test process exits.</summary>
     public static string NewTempDir(string prefix = "molmo-test")
     {
         var d = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(d);
+        lock (Created) Created.Add(d);
         return d;
     }
 }

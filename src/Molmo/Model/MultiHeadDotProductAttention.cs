@@ -3,7 +3,8 @@ using static TorchSharp.torch;
 namespace Molmo.Model;
 
 /// <summary>
-/// The ViT's bidirectional multi-head attention with biases on wq/wk/wv/wo (checkpoint keys <c>attention.wq</c> …).
+/// Bidirectional multi-head attention with biases on wq/wk/wv/wo: the ViT blocks' <c>attention</c> and the pooling's
+/// <c>image_pooling_2d</c> (whose input is the two concatenated ViT layers).
 /// q, k and v run in float32 like the reference (<c>float32_attention</c>), scale 1/√head_dim.
 /// </summary>
 public sealed class MultiHeadDotProductAttention : nn.Module<Tensor, Tensor>

@@ -14,7 +14,7 @@ public sealed class VisionBackbone : nn.Module
 {
 #pragma warning disable IDE0044
     VisionTransformer image_vit;
-    AttentionPool2x2 image_pooling_2d;
+    MultiHeadDotProductAttention image_pooling_2d;   // used by AttentionPool2x2
     ImageProjector image_projector;
     TorchSharp.Modules.Parameter pad_embed;
 #pragma warning restore IDE0044
@@ -26,7 +26,7 @@ public sealed class VisionBackbone : nn.Module
         var v = cfg.Vision;
         int featDim = v.EmbDim * cfg.VitLayers.Length;
         image_vit = new VisionTransformer(v, p);
-        image_pooling_2d = new AttentionPool2x2(featDim, v.NumHeads, v.HeadDim, v.EmbDim, p);
+        image_pooling_2d = new MultiHeadDotProductAttention(featDim, v.NumHeads, v.HeadDim, v.EmbDim, p);
         image_projector = new ImageProjector(v.EmbDim, cfg.FfnWidth, cfg.HiddenSize, p);
         pad_embed = p.Empty(2, featDim);
         RegisterComponents();
@@ -57,7 +57,7 @@ public sealed class VisionBackbone : nn.Module
         var padded = features.to(ScalarType.Float32) + pe[0] * allPad + pe[1] * partialPad;
         features = padded.to(features.dtype);
 
-        var pooled = image_pooling_2d.forward(features);                                         // [T, 144, E]
+        var pooled = AttentionPool2x2.Forward(image_pooling_2d, features);                                         // [T, 144, E]
         var projected = image_projector.forward(pooled);                                         // [T, 144, D]
         return keepIntermediates
             ? new VisionOutputs(projected.MoveToOuterDisposeScope(), encoded.MoveToOuterDisposeScope(),

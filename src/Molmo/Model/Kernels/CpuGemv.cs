@@ -68,8 +68,8 @@ public static unsafe class CpuGemv
             var dots = stackalloc float[MaxRows];
             for (int r = r0; r < r1; r++)
             {
-                if (int8) RowInt8((sbyte*)wp + (long)r * k, (float*)xp, k, m, dots);
-                else RowBf16((ushort*)wp + (long)r * k, (float*)xp, k, m, dots);
+                if (int8) Row<Int8Weights>((byte*)wp + (long)r * k, (float*)xp, k, m, dots);
+                else Row<Bf16Weights>((byte*)wp + 2L * r * k, (float*)xp, k, m, dots);
                 float s = sp == 0 ? 1f : ((float*)sp)[r];
                 float b = bp == 0 ? 0f : ((float*)bp)[r];
                 for (int i = 0; i < m; i++) ((float*)yp)[(long)i * n + r] = dots[i] * s + b;
@@ -79,103 +79,68 @@ public static unsafe class CpuGemv
         else Parallel.For(0, threads, Body);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> LoadBf16(ushort* p) =>
-        // bf16 is the top half of a float32: widen to 32 bits and shift into place.
-        Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Sse2.LoadVector128(p)), 16).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> LoadInt8(sbyte* p) => Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(p));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<float> LoadBf16x16(ushort* p) =>
-        Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Avx.LoadVector256(p)), 16).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<float> LoadInt8x16(sbyte* p) => Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(p)));
-
-    static void RowBf16(ushort* w, float* x, int k, int m, float* dots)
+    /// <summary>How one weight format turns into float32 lanes (the JIT specialises <see cref="Row{T}"/> per format).</summary>
+    interface IWeights
     {
-        if (Avx512F.IsSupported) { RowBf16x512(w, x, k, m, dots); return; }
-        for (int i = 0; i < m; i++)
-        {
-            float* xi = x + (long)i * k;
-            var a0 = Vector256<float>.Zero; var a1 = Vector256<float>.Zero; var a2 = Vector256<float>.Zero; var a3 = Vector256<float>.Zero;
-            int j = 0;
-            for (; j + 32 <= k; j += 32)
-            {
-                a0 = Fma.MultiplyAdd(LoadBf16(w + j), Avx.LoadVector256(xi + j), a0);
-                a1 = Fma.MultiplyAdd(LoadBf16(w + j + 8), Avx.LoadVector256(xi + j + 8), a1);
-                a2 = Fma.MultiplyAdd(LoadBf16(w + j + 16), Avx.LoadVector256(xi + j + 16), a2);
-                a3 = Fma.MultiplyAdd(LoadBf16(w + j + 24), Avx.LoadVector256(xi + j + 24), a3);
-            }
-            for (; j + 8 <= k; j += 8) a0 = Fma.MultiplyAdd(LoadBf16(w + j), Avx.LoadVector256(xi + j), a0);
-            float s = Vector256.Sum((a0 + a1) + (a2 + a3));
-            for (; j < k; j++) s += BitConverter.Int32BitsToSingle(w[j] << 16) * xi[j];
-            dots[i] = s;
-        }
+        static abstract Vector512<float> Load16(byte* row, int j);
+        static abstract Vector256<float> Load8(byte* row, int j);
+        static abstract float Load1(byte* row, int j);
     }
 
-    static void RowBf16x512(ushort* w, float* x, int k, int m, float* dots)
+    /// <summary>bf16 is the top half of a float32: widen each 16-bit value to 32 bits and shift it into place.</summary>
+    readonly struct Bf16Weights : IWeights
     {
-        for (int i = 0; i < m; i++)
-        {
-            float* xi = x + (long)i * k;
-            var a0 = Vector512<float>.Zero; var a1 = Vector512<float>.Zero; var a2 = Vector512<float>.Zero; var a3 = Vector512<float>.Zero;
-            int j = 0;
-            for (; j + 64 <= k; j += 64)
-            {
-                a0 = Avx512F.FusedMultiplyAdd(LoadBf16x16(w + j), Avx512F.LoadVector512(xi + j), a0);
-                a1 = Avx512F.FusedMultiplyAdd(LoadBf16x16(w + j + 16), Avx512F.LoadVector512(xi + j + 16), a1);
-                a2 = Avx512F.FusedMultiplyAdd(LoadBf16x16(w + j + 32), Avx512F.LoadVector512(xi + j + 32), a2);
-                a3 = Avx512F.FusedMultiplyAdd(LoadBf16x16(w + j + 48), Avx512F.LoadVector512(xi + j + 48), a3);
-            }
-            for (; j + 16 <= k; j += 16) a0 = Avx512F.FusedMultiplyAdd(LoadBf16x16(w + j), Avx512F.LoadVector512(xi + j), a0);
-            float s = Vector512.Sum((a0 + a1) + (a2 + a3));
-            for (; j < k; j++) s += BitConverter.Int32BitsToSingle(w[j] << 16) * xi[j];
-            dots[i] = s;
-        }
+        public static Vector512<float> Load16(byte* row, int j) =>
+            Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Avx.LoadVector256((ushort*)row + j)), 16).AsSingle();
+        public static Vector256<float> Load8(byte* row, int j) =>
+            Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Sse2.LoadVector128((ushort*)row + j)), 16).AsSingle();
+        public static float Load1(byte* row, int j) => BitConverter.Int32BitsToSingle(((ushort*)row)[j] << 16);
     }
 
-    static void RowInt8x512(sbyte* w, float* x, int k, int m, float* dots)
+    /// <summary>int8: sign-extend to 32 bits and convert (the row's scale is applied once, to the finished dot product).</summary>
+    readonly struct Int8Weights : IWeights
     {
-        for (int i = 0; i < m; i++)
-        {
-            float* xi = x + (long)i * k;
-            var a0 = Vector512<float>.Zero; var a1 = Vector512<float>.Zero; var a2 = Vector512<float>.Zero; var a3 = Vector512<float>.Zero;
-            int j = 0;
-            for (; j + 64 <= k; j += 64)
-            {
-                a0 = Avx512F.FusedMultiplyAdd(LoadInt8x16(w + j), Avx512F.LoadVector512(xi + j), a0);
-                a1 = Avx512F.FusedMultiplyAdd(LoadInt8x16(w + j + 16), Avx512F.LoadVector512(xi + j + 16), a1);
-                a2 = Avx512F.FusedMultiplyAdd(LoadInt8x16(w + j + 32), Avx512F.LoadVector512(xi + j + 32), a2);
-                a3 = Avx512F.FusedMultiplyAdd(LoadInt8x16(w + j + 48), Avx512F.LoadVector512(xi + j + 48), a3);
-            }
-            for (; j + 16 <= k; j += 16) a0 = Avx512F.FusedMultiplyAdd(LoadInt8x16(w + j), Avx512F.LoadVector512(xi + j), a0);
-            float s = Vector512.Sum((a0 + a1) + (a2 + a3));
-            for (; j < k; j++) s += w[j] * xi[j];
-            dots[i] = s;
-        }
+        public static Vector512<float> Load16(byte* row, int j) =>
+            Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128((sbyte*)row + j)));
+        public static Vector256<float> Load8(byte* row, int j) => Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32((sbyte*)row + j));
+        public static float Load1(byte* row, int j) => ((sbyte*)row)[j];
     }
 
-    static void RowInt8(sbyte* w, float* x, int k, int m, float* dots)
+    /// <summary>dots[i] = Σ_j row[j]·x[i, j] for the m input rows, four independent accumulators, float32.</summary>
+    static void Row<T>(byte* w, float* x, int k, int m, float* dots) where T : struct, IWeights
     {
-        if (Avx512F.IsSupported) { RowInt8x512(w, x, k, m, dots); return; }
         for (int i = 0; i < m; i++)
         {
             float* xi = x + (long)i * k;
-            var a0 = Vector256<float>.Zero; var a1 = Vector256<float>.Zero; var a2 = Vector256<float>.Zero; var a3 = Vector256<float>.Zero;
             int j = 0;
-            for (; j + 32 <= k; j += 32)
+            float s;
+            if (Avx512F.IsSupported)
             {
-                a0 = Fma.MultiplyAdd(LoadInt8(w + j), Avx.LoadVector256(xi + j), a0);
-                a1 = Fma.MultiplyAdd(LoadInt8(w + j + 8), Avx.LoadVector256(xi + j + 8), a1);
-                a2 = Fma.MultiplyAdd(LoadInt8(w + j + 16), Avx.LoadVector256(xi + j + 16), a2);
-                a3 = Fma.MultiplyAdd(LoadInt8(w + j + 24), Avx.LoadVector256(xi + j + 24), a3);
+                var a0 = Vector512<float>.Zero; var a1 = Vector512<float>.Zero; var a2 = Vector512<float>.Zero; var a3 = Vector512<float>.Zero;
+                for (; j + 64 <= k; j += 64)
+                {
+                    a0 = Avx512F.FusedMultiplyAdd(T.Load16(w, j), Avx512F.LoadVector512(xi + j), a0);
+                    a1 = Avx512F.FusedMultiplyAdd(T.Load16(w, j + 16), Avx512F.LoadVector512(xi + j + 16), a1);
+                    a2 = Avx512F.FusedMultiplyAdd(T.Load16(w, j + 32), Avx512F.LoadVector512(xi + j + 32), a2);
+                    a3 = Avx512F.FusedMultiplyAdd(T.Load16(w, j + 48), Avx512F.LoadVector512(xi + j + 48), a3);
+                }
+                for (; j + 16 <= k; j += 16) a0 = Avx512F.FusedMultiplyAdd(T.Load16(w, j), Avx512F.LoadVector512(xi + j), a0);
+                s = Vector512.Sum((a0 + a1) + (a2 + a3));
             }
-            for (; j + 8 <= k; j += 8) a0 = Fma.MultiplyAdd(LoadInt8(w + j), Avx.LoadVector256(xi + j), a0);
-            float s = Vector256.Sum((a0 + a1) + (a2 + a3));
-            for (; j < k; j++) s += w[j] * xi[j];
+            else
+            {
+                var a0 = Vector256<float>.Zero; var a1 = Vector256<float>.Zero; var a2 = Vector256<float>.Zero; var a3 = Vector256<float>.Zero;
+                for (; j + 32 <= k; j += 32)
+                {
+                    a0 = Fma.MultiplyAdd(T.Load8(w, j), Avx.LoadVector256(xi + j), a0);
+                    a1 = Fma.MultiplyAdd(T.Load8(w, j + 8), Avx.LoadVector256(xi + j + 8), a1);
+                    a2 = Fma.MultiplyAdd(T.Load8(w, j + 16), Avx.LoadVector256(xi + j + 16), a2);
+                    a3 = Fma.MultiplyAdd(T.Load8(w, j + 24), Avx.LoadVector256(xi + j + 24), a3);
+                }
+                for (; j + 8 <= k; j += 8) a0 = Fma.MultiplyAdd(T.Load8(w, j), Avx.LoadVector256(xi + j), a0);
+                s = Vector256.Sum((a0 + a1) + (a2 + a3));
+            }
+            for (; j < k; j++) s += T.Load1(w, j) * xi[j];
             dots[i] = s;
         }
     }

@@ -3,13 +3,15 @@ using System.Text.Json.Serialization;
 
 namespace Molmo.Eval.Reporting;
 
-/// <summary>One published number. <see cref="Metric"/> is "overall" for a benchmark's main score, or a sub-score name.</summary>
+/// <summary>One published number. <see cref="Metric"/> is "overall" for a benchmark's main score, or a sub-score name.
+/// <see cref="Source"/> names where it was taken from when that is not the paper transcription of the project notes.</summary>
 public sealed record PaperResult(
     [property: JsonPropertyName("model")] string Model,
     [property: JsonPropertyName("benchmark")] string Benchmark,
     [property: JsonPropertyName("metric")] string Metric,
     [property: JsonPropertyName("value")] double Value,
-    [property: JsonPropertyName("note")] string? Note)
+    [property: JsonPropertyName("note")] string? Note,
+    [property: JsonPropertyName("source")] string? Source = null)
 {
     /// <summary>The paper table it comes from (filled by the loader).</summary>
     [JsonIgnore] public string Table { get; init; } = "";

@@ -6,7 +6,13 @@ namespace Molmo.Cli;
 public static class Program
 {
 
-    public static int Main(string[] args) => BuildRoot().Parse(args).Invoke();
+    public static int Main(string[] args)
+    {
+        // A libtorch supplied at run time (MOLMO_LIBTORCH, e.g. a CUDA build; docs/gpu.md) must be loaded before TorchSharp starts.
+        try { Molmo.Runtime.TorchRuntime.PreloadExternalLibTorch(); }
+        catch (Exception e) { Console.Error.WriteLine($"error: {e.Message}"); return 1; }
+        return BuildRoot().Parse(args).Invoke();
+    }
 
     /// <summary>The whole `molmo` command tree (tests invoke it in-process).</summary>
     public static RootCommand BuildRoot()

@@ -22,6 +22,13 @@ public static class CommandRunner
 
     static int Fail(Exception e)
     {
+        if (e is TypeInitializationException { TypeName: "TorchSharp.torch" })
+        {
+            Console.Error.WriteLine("error: libtorch could not be loaded. This build has no bundled libtorch: set MOLMO_LIBTORCH to a libtorch " +
+                                    "folder (e.g. Python torch's torch/lib, see docs/gpu.md), or use the default build, which bundles the CPU libtorch.");
+            if (Environment.GetEnvironmentVariable("MOLMO_DEBUG") == "1") Console.Error.WriteLine(e);
+            return 1;
+        }
         // Argument/IO/format errors carry messages written for users; anything else also gets its type name.
         var msg = e is ArgumentException or IOException or InvalidDataException or FormatException or NotSupportedException
                     or UnauthorizedAccessException or InvalidOperationException or System.Text.Json.JsonException

@@ -129,7 +129,9 @@ public sealed class MolmoForCausalLM : nn.Module
         foreach (var block in model.Transformer.Blocks)
         {
             hidden?.Add(x);
-            x = block.Forward(x, cos, sin, cache, layer++, mask);
+            var next = block.Forward(x, cos, sin, cache, layer++, mask);
+            if (hidden is null) x.Dispose();   // release each block's input at once (prefill activations add up over 28–80 layers)
+            x = next;
         }
         cache?.Advance((int)s);
         x = model.Transformer.FinalNorm.forward(x);

@@ -38,10 +38,13 @@ public sealed class VisionBackbone : nn.Module
     public VisionOutputs ForwardDetailed(Tensor images, Tensor imageMasks, bool keepIntermediates)
     {
         using var scope = NewDisposeScope();
-        var layers = image_vit.Encode(images);
-        int n = layers.Count;
+        int n = _cfg.Vision.NumLayers;
+        var wanted = _cfg.VitLayers.Select(l => l < 0 ? n + l : l).ToList();
+        var keep = new HashSet<int>(wanted);
+        if (keepIntermediates) { keep.Add(0); keep.Add(n - 1); }
+        var layers = image_vit.Encode(images, keep);
         // Concatenate the chosen block outputs (−2 then −9) along channels and drop the class token.
-        var picked = _cfg.VitLayers.Select(l => layers[l < 0 ? n + l : l]).ToArray();
+        var picked = wanted.Select(l => layers[l]).ToArray();
         var features = cat(picked, -1).narrow(1, 1, images.shape[1]);                           // [T, 576, 2E]
         // Crops that are entirely −1 are batch padding: their features are zeroed.
         var isPadCrop = images.eq(-1.0).all(2).all(1).view(-1, 1, 1);
@@ -61,7 +64,7 @@ public sealed class VisionBackbone : nn.Module
         var projected = image_projector.forward(pooled);                                         // [T, 144, D]
         return keepIntermediates
             ? new VisionOutputs(projected.MoveToOuterDisposeScope(), encoded.MoveToOuterDisposeScope(),
-                                layers[0].MoveToOuterDisposeScope(), layers[^1].MoveToOuterDisposeScope())
+                                layers[0].MoveToOuterDisposeScope(), layers[n - 1].MoveToOuterDisposeScope())
             : new VisionOutputs(projected.MoveToOuterDisposeScope(), null, null, null);
     }
 }

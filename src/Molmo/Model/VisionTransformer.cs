@@ -96,8 +96,11 @@ public sealed class VisionTransformer : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>patches [T, 576, 588] → the output of each of the blocks, each [T, 577, E].</summary>
-    public List<Tensor> Encode(Tensor patches)
+    /// <summary>
+    /// patches [T, 576, 588] → the outputs of the blocks listed in <paramref name="keep"/> (0-based), each [T, 577, E].
+    /// Other block outputs are released as soon as the next block has consumed them (only two layers are ever needed).
+    /// </summary>
+    public Dictionary<int, Tensor> Encode(Tensor patches, IReadOnlySet<int> keep)
     {
         long t = patches.shape[0], n = patches.shape[1];
         if (n + 1 != _c.NumPos)
@@ -106,11 +109,15 @@ public sealed class VisionTransformer : nn.Module
         var cls = class_embedding.view(1, 1, -1).expand(t, 1, -1).to(x.dtype);
         x = cat([cls, x], 1) + positional_embedding.unsqueeze(0).to(x.dtype);                  // [T, 577, E]
         x = pre_ln.forward(x);
-        var outs = new List<Tensor>(_c.NumLayers);
+        var outs = new Dictionary<int, Tensor>();
+        int j = 0;
         foreach (var block in transformer.Blocks)
         {
-            x = block.forward(x);
-            outs.Add(x);
+            var next = block.forward(x);
+            if (j > 0 && !keep.Contains(j - 1)) x.Dispose();
+            x = next;
+            if (keep.Contains(j)) outs[j] = x;
+            j++;
         }
         return outs;
     }

@@ -19,7 +19,6 @@ public sealed class KvCache : IDisposable
     public int Length => _len.Max();
     /// <summary>True when all rows hold the same number of positions.</summary>
     public bool IsUniform => _len.All(l => l == _len[0]);
-    public int RowLength(int b) => _len[b];
     public IReadOnlyList<int> RowLengths => _len;
 
     public KvCache(int layers, int batch, int kvHeads, int capacity, int headDim, ScalarType dtype, Device device)
@@ -84,9 +83,6 @@ public sealed class KvCache : IDisposable
 
     /// <summary>Marks <paramref name="n"/> more positions as stored in every row (call once per step, after every layer appended).</summary>
     public void Advance(int n) { for (int b = 0; b < _len.Length; b++) _len[b] += n; }
-
-    /// <summary>Forgets everything after <paramref name="length"/> positions in every row (reuse of a shared prefix).</summary>
-    public void Truncate(int length) { for (int b = 0; b < _len.Length; b++) _len[b] = Math.Clamp(length, 0, _len[b]); }
 
     public void Dispose()
     {

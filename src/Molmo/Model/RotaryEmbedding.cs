@@ -26,14 +26,6 @@ public sealed class RotaryEmbedding : IDisposable
         _sin = emb.sin().to(device).DetachFromDisposeScope();
     }
 
-    /// <summary>cos/sin rows for <paramref name="positions"/> [S] as [1, 1, S, hd] float32.</summary>
-    public (Tensor Cos, Tensor Sin) Gather(Tensor positions)
-    {
-        var cos = _cos.index_select(0, positions).unsqueeze(0).unsqueeze(0);
-        var sin = _sin.index_select(0, positions).unsqueeze(0).unsqueeze(0);
-        return (cos, sin);
-    }
-
     /// <summary>cos/sin for one position per batch row (<paramref name="positions"/> [B]) as [B, 1, 1, hd] float32.</summary>
     public (Tensor Cos, Tensor Sin) GatherRows(Tensor positions)
     {

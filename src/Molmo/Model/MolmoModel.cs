@@ -175,6 +175,8 @@ public sealed class MolmoForCausalLM : nn.Module
     /// <summary>The attention mask, or null where plain causal attention (or an unmasked decode step) is exact.</summary>
     static Tensor? BuildMask(Tensor ids, KvCache? cache, int start, long b, long s)
     {
+        // A decode step feeds generated ids (never padding): skip the host sync of the padding check.
+        if (s == 1 && cache is not null) return null;
         bool padded = ids.lt(0).any().item<bool>();
         bool prefix = start > 0 && s > 1;
         if (!padded && !prefix) return null;

@@ -31,8 +31,8 @@ public sealed class WordEmbedding : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var safe = ids.clamp_min(0);
         var isNew = safe.ge(_base);
+        // Both lookups are a few rows; doing both avoids a host sync (any().item()) on every decode step.
         var fromBase = Lookup(embedding, safe.clamp_max(_base - 1));
-        if (!isNew.any().item<bool>()) return fromBase.MoveToOuterDisposeScope();
         var fromNew = Lookup(new_embedding, (safe - _base).clamp(0, new_embedding.shape[0] - 1));
         return where(isNew.unsqueeze(-1), fromNew, fromBase).MoveToOuterDisposeScope();
     }

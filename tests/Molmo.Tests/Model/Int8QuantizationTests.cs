@@ -50,6 +50,19 @@ public class Int8QuantizationTests
     }
 
     [Fact]
+    public void FastQuantizerEqualsTheTensorArithmetic()
+    {
+        using var scope = NewDisposeScope();
+        foreach (var w in new[] { randn(40, 333) * 2, randn(17, 64).to(ScalarType.BFloat16), zeros(3, 8) })
+        {
+            var (q, s) = Int8Quantizer.Quantize(w);                       // one-pass CPU path
+            var (qRef, sRef) = Int8Quantizer.Quantize(w.t().contiguous().t());  // non-contiguous input: the tensor path
+            Assert.True(q.equal(qRef).all().item<bool>());
+            Assert.True(s.equal(sRef).all().item<bool>());
+        }
+    }
+
+    [Fact]
     public void Int8GemvMatchesDequantisedLinear()
     {
         using var scope = NewDisposeScope();

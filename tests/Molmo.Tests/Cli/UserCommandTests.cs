@@ -75,3 +75,31 @@ public class UserCommandTests
         Assert.True(File.Exists(Path.Combine(outDir, "demo-overlay.png")));
     }
 }
+
+[Collection("cli")]
+public class CropOverlayTests
+{
+    [Fact]
+    public void CropWindowsTileTheImageAndAreDrawn()
+    {
+        // 640×480 → 2×3 crops (tiling from the golden index); every kept region lies inside its window, and together the
+        // kept regions cover the image's width exactly once along a row.
+        var windows = Molmo.Imaging.CropOverlay.Windows(480, 640);
+        Assert.Equal(6, windows.Count);
+        Assert.All(windows, w => Assert.True(w.Window.Contains(w.Kept)));
+        var row0 = windows.Take(3).Select(w => w.Kept).ToList();
+        Assert.Equal(row0[0].Right, row0[1].Left, 3);
+        Assert.Equal(row0[1].Right, row0[2].Left, 3);
+
+        var png = Path.Combine(TestPaths.NewTempDir(), "crops.png");
+        var pre = Path.Combine(TestPaths.Golden, "preprocessing");
+        var (code, _, err) = CliHarness.Run("preprocess", "--model", Path.Combine(TestPaths.Models, "molmo-7b-d-0924"), "--image", Path.Combine(pre, "img_480x640.png"),
+                                             "--prompt", "x", "--out", Path.Combine(TestPaths.NewTempDir(), "in.safetensors"), "--crops-png", png);
+        Assert.True(code == 0, err);
+        using var bmp = SKBitmap.Decode(png);
+        Assert.Equal((640, 480), (bmp.Width, bmp.Height));
+        var edge = windows[0].Window;   // crop 0's outline is drawn in the first palette colour (red)
+        var px = bmp.GetPixel((int)((edge.Left + edge.Right) / 2), (int)Math.Clamp(Math.Round(edge.Top), 0, 479));
+        Assert.True(px.Red > 150 && px.Green < 120, $"outline colour expected, got {px}");
+    }
+}

@@ -12,27 +12,17 @@ public static class PixMoCountConverter
 {
     public static ConversionResult Convert(ConvertRequest r)
     {
-        var images = ConverterIo.NeedDir(r.ImagesDir, "pixmo_count");
-        var index = new ImageIndex(images);
+        var source = new PixmoImageRows(r, "pixmo_count");
         var items = new List<BenchmarkItem>();
-        int skipped = 0;
-        foreach (var input in r.Inputs)
+        foreach (var (id, where, path, row) in source.Rows())
         {
-            int n = 0;
-            foreach (var row in ParquetRows.Read(input))
+            var count = ParquetRows.Integer(row, "count") ?? throw new InvalidDataException($"{where}: no \"count\"");
+            items.Add(new BenchmarkItem
             {
-                var id = $"{Path.GetFileNameWithoutExtension(input)}-{n++}";
-                var path = index.Find(ParquetRows.Text(row, "image_sha256"), ParquetRows.Text(row, "image_url"));
-                if (path == null) { skipped++; continue; }
-                var count = ParquetRows.Integer(row, "count") ?? throw new InvalidDataException($"{input} row {n}: no \"count\"");
-                items.Add(new BenchmarkItem
-                {
-                    Id = id, ImagePath = path, Label = ParquetRows.Text(row, "label"),
-                    Answer = count.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                });
-            }
+                Id = id, ImagePath = path, Label = ParquetRows.Text(row, "label"),
+                Answer = count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            });
         }
-        var notes = skipped > 0 ? new List<string> { $"{skipped} row(s) skipped: image not found in {images} (by sha256 or URL file name)" } : [];
-        return BenchmarkConverters.Finish(r, items, skipped, notes);
+        return BenchmarkConverters.Finish(r, items, source.Skipped, source.Notes());
     }
 }

@@ -15,45 +15,34 @@ public static class PixMoPointsEvalConverter
 {
     public static ConversionResult Convert(ConvertRequest r)
     {
-        var images = ConverterIo.NeedDir(r.ImagesDir, "pixmo_points_eval");
-        var index = new ImageIndex(images);
+        var source = new PixmoImageRows(r, "pixmo_points_eval");
         var maskDir = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(r.OutputPath))!, Path.GetFileNameWithoutExtension(r.OutputPath) + "_masks");
         var items = new List<BenchmarkItem>();
-        int skipped = 0;
-        foreach (var input in r.Inputs)
+        foreach (var (id, where, path, row) in source.Rows())
         {
-            int n = 0;
-            foreach (var row in ParquetRows.Read(input))
+            var points = ReadPoints(row, where);
+            var masks = new List<MaskReference>();
+            int? width = null, height = null;
+            if (row.TryGetValue("masks", out var mv) && mv is IEnumerable maskList and not string)
             {
-                var id = $"{Path.GetFileNameWithoutExtension(input)}-{n++}";
-                var where = $"{input} row {n - 1}";
-                var path = index.Find(ParquetRows.Text(row, "image_sha256"), ParquetRows.Text(row, "image_url"));
-                if (path == null) { skipped++; continue; }
-                var points = ReadPoints(row, where);
-                var masks = new List<MaskReference>();
-                int? width = null, height = null;
-                if (row.TryGetValue("masks", out var mv) && mv is IEnumerable maskList and not string)
+                int k = 0;
+                foreach (var m in maskList)
                 {
-                    int k = 0;
-                    foreach (var m in maskList)
-                    {
-                        var (w, h, file) = WriteMask(m, Path.Combine(maskDir, $"{id}_{k++}.png"), where);
-                        width ??= w; height ??= h;
-                        masks.Add(MaskReference.FromFile(file));
-                    }
-                    if (masks.Count != points.Count)
-                        throw new InvalidDataException($"{where}: {masks.Count} masks for {points.Count} points");
+                    var (w, h, file) = WriteMask(m, Path.Combine(maskDir, $"{id}_{k++}.png"), where);
+                    width ??= w; height ??= h;
+                    masks.Add(MaskReference.FromFile(file));
                 }
-                if (width == null) (width, height) = ImageSize.Read(new BenchmarkItem { Id = id, ImagePath = path });
-                items.Add(new BenchmarkItem
-                {
-                    Id = id, ImagePath = path, Label = ParquetRows.Text(row, "label"), Points = points,
-                    Width = width, Height = height, Masks = masks.Count > 0 ? masks : null,
-                });
+                if (masks.Count != points.Count)
+                    throw new InvalidDataException($"{where}: {masks.Count} masks for {points.Count} points");
             }
+            if (width == null) (width, height) = ImageSize.Read(new BenchmarkItem { Id = id, ImagePath = path });
+            items.Add(new BenchmarkItem
+            {
+                Id = id, ImagePath = path, Label = ParquetRows.Text(row, "label"), Points = points,
+                Width = width, Height = height, Masks = masks.Count > 0 ? masks : null,
+            });
         }
-        var notes = skipped > 0 ? new List<string> { $"{skipped} row(s) skipped: image not found in {images} (by sha256 or URL file name)" } : [];
-        return BenchmarkConverters.Finish(r, items, skipped, notes);
+        return BenchmarkConverters.Finish(r, items, source.Skipped, source.Notes());
     }
 
     static List<PercentPoint> ReadPoints(IDictionary<string, object?> row, string where)

@@ -119,7 +119,7 @@ public static class ModelBench
                                                               && !p.name.Contains(".wte.")).Sum(p => p.parameter.NumberOfElements * p.parameter.ElementSize);
         Console.Error.WriteLine($"loaded {model.ParameterCount:N0} params ({weightBytes / 1e9:F2} GB) in {loadS:F1} s");
 
-        var special = cfg.SpecialTokens ?? tokenizer.SpecialTokens;
+        var special = SpecialIds.Resolve(cfg, tokenizer);
         var processor = new MolmoProcessor(tokenizer, special);
         // Warm-up (JIT, kernel selection) on a small image so the timed runs are steady-state.
         using (var warm = NewDisposeScope())

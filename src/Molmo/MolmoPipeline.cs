@@ -65,7 +65,7 @@ public sealed class MolmoPipeline : IDisposable
     public MolmoPipeline(MolmoForCausalLM model, MolmoTokenizer tokenizer, ImageCropperOptions? cropper = null)
     {
         Model = model; Tokenizer = tokenizer;
-        var special = model.Config.SpecialTokens ?? tokenizer.SpecialTokens;
+        var special = SpecialIds.Resolve(model.Config, tokenizer);
         Processor = new MolmoProcessor(tokenizer, special, cropper);
     }
 

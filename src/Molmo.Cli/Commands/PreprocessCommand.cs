@@ -34,7 +34,7 @@ public static class PreprocessCommand
             var dir = pr.GetValue(model)!;
             var cfg = MolmoConfig.Load(dir);
             var tok = MolmoTokenizer.FromDirectory(dir);
-            var special = cfg.SpecialTokens ?? tok.SpecialTokens;
+            var special = SpecialIds.Resolve(cfg, tok);
             var proc = new MolmoProcessor(tok, special, ImageCropperOptions.Default with { MaxCrops = pr.GetValue(maxCrops) });
             var img = pr.GetValue(image) is { } path ? ImageDecoder.Decode(path, pr.GetValue(exif)) : null;
             var processed = proc.Process(img, pr.GetValue(prompt)!, pr.GetValue(style));

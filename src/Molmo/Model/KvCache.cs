@@ -12,6 +12,7 @@ public sealed class KvCache : IDisposable
 {
     readonly Tensor[] _k, _v;
     readonly int[] _len;
+    Tensor? _positions;   // RowLengths as a tensor, made once per step (every layer of a ragged step needs it)
 
     public int Capacity { get; }
     public int Batch => _len.Length;
@@ -20,6 +21,19 @@ public sealed class KvCache : IDisposable
     /// <summary>True when all rows hold the same number of positions.</summary>
     public bool IsUniform => _len.All(l => l == _len[0]);
     public IReadOnlyList<int> RowLengths => _len;
+
+    /// <summary>Each row's next position as an int64 tensor [B] on <paramref name="device"/>, cached until the lengths change.</summary>
+    public Tensor RowPositions(Device device)
+    {
+        if (_positions is null || _positions.device != device)
+        {
+            _positions?.Dispose();
+            _positions = tensor(_len.Select(l => (long)l).ToArray(), ScalarType.Int64, device).DetachFromDisposeScope();
+        }
+        return _positions;
+    }
+
+    void LengthsChanged() { _positions?.Dispose(); _positions = null; }
 
     public KvCache(int layers, int batch, int kvHeads, int capacity, int headDim, ScalarType dtype, Device device)
     {
@@ -51,6 +65,7 @@ public sealed class KvCache : IDisposable
     {
         if (length < 0 || length > Capacity) throw new ArgumentOutOfRangeException(nameof(length));
         _len[b] = length;
+        LengthsChanged();
     }
 
     /// <summary>
@@ -73,7 +88,7 @@ public sealed class KvCache : IDisposable
         using (var scope = NewDisposeScope())
         {
             var rows = arange(Batch, ScalarType.Int64, k.device);
-            var pos = tensor(_len.Select(l => (long)l).ToArray(), ScalarType.Int64).to(k.device);
+            var pos = RowPositions(k.device);
             // cache[b, :, len_b, :] = k[b, :, 0, :] for every row at once.
             _k[layer].index_put_(k.select(2, 0).to(_k[layer].dtype), [TensorIndex.Tensor(rows), TensorIndex.Colon, TensorIndex.Tensor(pos)]);
             _v[layer].index_put_(v.select(2, 0).to(_v[layer].dtype), [TensorIndex.Tensor(rows), TensorIndex.Colon, TensorIndex.Tensor(pos)]);
@@ -82,11 +97,12 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>Marks <paramref name="n"/> more positions as stored in every row (call once per step, after every layer appended).</summary>
-    public void Advance(int n) { for (int b = 0; b < _len.Length; b++) _len[b] += n; }
+    public void Advance(int n) { for (int b = 0; b < _len.Length; b++) _len[b] += n; LengthsChanged(); }
 
     public void Dispose()
     {
         foreach (var t in _k) t.Dispose();
         foreach (var t in _v) t.Dispose();
+        _positions?.Dispose();
     }
 }

@@ -115,7 +115,7 @@ public sealed class MolmoForCausalLM : nn.Module
         {
             // Batched decoding of sequences of different lengths: row b sits at position len_b and sees keys 0…len_b.
             if (s != 1) throw new ArgumentException("sequences of different lengths advance one token per step");
-            var pos = tensor(cache.RowLengths.Select(l => (long)l).ToArray(), ScalarType.Int64).to(dev);
+            var pos = cache.RowPositions(dev);
             (cos, sin) = _rope.GatherRows(pos);
             mask = arange(cache.Length + 1, ScalarType.Int64, dev).unsqueeze(0).le(pos.unsqueeze(1)).view(b, 1, 1, -1);
         }

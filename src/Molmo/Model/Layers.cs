@@ -30,14 +30,10 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
 #pragma warning restore IDE0044
 
     public long InFeatures { get; }
-    public long OutFeatures { get; }
-    public Tensor Weight => weight;
-    public Tensor? Bias => bias;
-    public bool IsInt8 => weight_scale is not null;
 
     public Linear(long inFeatures, long outFeatures, bool hasBias, ModelPlacement p, bool quantizable = false) : base(nameof(Linear))
     {
-        InFeatures = inFeatures; OutFeatures = outFeatures;
+        InFeatures = inFeatures;
         if (quantizable && p.Int8Decoder)
         {
             weight = new(torch.empty([outFeatures, inFeatures], ScalarType.Int8, p.Device), requires_grad: false);

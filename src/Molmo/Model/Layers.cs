@@ -31,6 +31,9 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
 
     public long InFeatures { get; }
 
+    /// <summary>Whether bf16 decode-sized products on the CPU use <see cref="Kernels.CpuGemv"/> (default) or libtorch's linear.</summary>
+    public static bool UseCpuKernelForBf16 { get; set; } = true;
+
     public Linear(long inFeatures, long outFeatures, bool hasBias, ModelPlacement p, bool quantizable = false) : base(nameof(Linear))
     {
         InFeatures = inFeatures;
@@ -46,10 +49,18 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        if (weight_scale is null) return nn.functional.linear(x, weight, bias);
+        bool cpuKernel = weight.device_type == TorchSharp.DeviceType.CPU && Kernels.CpuGemv.IsSupported && !x.requires_grad
+                         && x.NumberOfElements / InFeatures <= Kernels.CpuGemv.MaxRows;
+        if (weight_scale is null)
+        {
+            // bf16 decode steps on the CPU stream the weights through the GEMV kernel: libtorch's bf16 path for one row reads
+            // well below DRAM bandwidth (docs/benchmarks.md, gemv); prefill-sized inputs use libtorch's GEMM.
+            if (cpuKernel && weight.dtype == ScalarType.BFloat16 && UseCpuKernelForBf16) return Kernels.CpuGemv.LinearBf16(x, weight, bias);
+            return nn.functional.linear(x, weight, bias);
+        }
         // int8: decode-sized inputs on the CPU stream the int8 rows through the GEMV kernel (1 byte per weight read);
         // larger inputs (prefill) and other devices dequantise to the activation dtype and use the regular GEMM.
-        if (weight.device_type == TorchSharp.DeviceType.CPU && Kernels.CpuGemv.IsSupported && x.NumberOfElements / InFeatures <= Kernels.CpuGemv.MaxRows)
+        if (cpuKernel)
             return Kernels.CpuGemv.LinearInt8(x, weight, weight_scale, bias);
         using var scope = NewDisposeScope();
         var w = weight.to(x.dtype) * weight_scale.to(x.dtype).unsqueeze(1);

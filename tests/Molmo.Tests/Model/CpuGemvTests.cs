@@ -1,0 +1,126 @@
+using Molmo.Checkpoints;
+using Molmo.Generation;
+using Molmo.Model;
+using Molmo.Model.Kernels;
+using static TorchSharp.torch;
+
+namespace Molmo.Tests.Model;
+
+/// <summary>
+/// The CPU decode kernels against a float64 product of the same (dequantised) weights, on shapes that reach every code path:
+/// widths with and without vector tails, the one-row and the four-rows-per-x-load paths (x wider than 24 KB), row counts that
+/// are not multiples of the block, 1–8 input rows, bias, and every thread split (which must not change a single bit).
+/// </summary>
+public class CpuGemvTests
+{
+    public static TheoryData<int, int, int> Shapes => new()
+    {
+        { 77, 100, 1 }, { 50, 129, 2 }, { 256, 3584, 1 }, { 13, 6200, 1 }, { 13, 6200, 3 }, { 9, 8225, 8 }, { 130, 64, 5 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Bf16KernelMatchesFloat64Product(int n, int k, int m)
+    {
+        using var scope = NewDisposeScope();
+        var w = randn(n, k).to(ScalarType.BFloat16);
+        var bias = randn(n);
+        var x = randn(m, k);
+        var got = CpuGemv.LinearBf16(x, w, bias);
+        var want = nn.functional.linear(x.to(ScalarType.Float64), w.to(ScalarType.Float64), bias.to(ScalarType.Float64));
+        AssertClose(want, got, k);
+        // bf16 activations in, bf16 out (what a bf16 model passes), still within one bf16 rounding of the product.
+        var gotB = CpuGemv.LinearBf16(x.to(ScalarType.BFloat16), w, null);
+        Assert.Equal(ScalarType.BFloat16, gotB.dtype);
+        var wantB = nn.functional.linear(x.to(ScalarType.BFloat16).to(ScalarType.Float64), w.to(ScalarType.Float64));
+        Assert.True(((gotB.to(ScalarType.Float64) - wantB).abs() - wantB.abs() * (1.0 / 128) - 1e-3).max().item<double>() <= 0);
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Int8KernelMatchesFloat64Product(int n, int k, int m)
+    {
+        using var scope = NewDisposeScope();
+        var (q, s) = Int8Quantizer.Quantize(randn(n, k));
+        var bias = randn(n);
+        var x = randn(m, k);
+        var got = CpuGemv.LinearInt8(x, q, s, bias);
+        var w = q.to(ScalarType.Float64) * s.to(ScalarType.Float64).unsqueeze(1);
+        AssertClose(nn.functional.linear(x.to(ScalarType.Float64), w, bias.to(ScalarType.Float64)), got, k);
+    }
+
+    [Fact]
+    public void ThreadSplitDoesNotChangeResults()
+    {
+        using var scope = NewDisposeScope();
+        var w = randn(203, 6300).to(ScalarType.BFloat16);
+        var (q, s) = Int8Quantizer.Quantize(randn(203, 300));
+        var x = randn(2, 6300);
+        var x8 = randn(2, 300);
+        int saved = CpuGemv.MaxThreads;
+        try
+        {
+            CpuGemv.MaxThreads = 1;
+            var one = CpuGemv.LinearBf16(x, w, null);
+            var one8 = CpuGemv.LinearInt8(x8, q, s, null);
+            foreach (var t in new[] { 2, 3 })
+            {
+                CpuGemv.MaxThreads = t;
+                Assert.True(CpuGemv.LinearBf16(x, w, null).equal(one).all().item<bool>(), $"bf16, {t} threads");
+                Assert.True(CpuGemv.LinearInt8(x8, q, s, null).equal(one8).all().item<bool>(), $"int8, {t} threads");
+            }
+        }
+        finally { CpuGemv.MaxThreads = saved; }
+    }
+
+    [Fact]
+    public void RejectsMismatchedInputs()
+    {
+        using var scope = NewDisposeScope();
+        var w = randn(8, 16).to(ScalarType.BFloat16);
+        Assert.Contains("does not match", Assert.Throws<ArgumentException>(() => CpuGemv.LinearBf16(randn(1, 15), w, null)).Message);
+        Assert.Contains("dtype", Assert.Throws<ArgumentException>(() => CpuGemv.LinearBf16(randn(1, 16), randn(8, 16), null)).Message);
+        Assert.Contains("input rows", Assert.Throws<ArgumentException>(() => CpuGemv.LinearBf16(randn(9, 16), w, null)).Message);
+    }
+
+    /// <summary>Float32 accumulation of k products of unit-scale terms: error well under 1e-5·k, relative to the magnitude.</summary>
+    static void AssertClose(Tensor want, Tensor got, int k)
+    {
+        var err = (got.to(ScalarType.Float64) - want).abs().max().item<double>();
+        Assert.True(err <= 1e-5 * Math.Sqrt(k) * 10, $"max error {err} for width {k}");
+    }
+}
+
+/// <summary>
+/// bf16 decode through the CPU kernel on the tiny golden checkpoints, teacher-forced along the reference's greedy ids (bf16 can
+/// flip the near-ties of these random models, which would make later steps incomparable): every step's logits stay within the
+/// bf16 bound of <see cref="Bf16GoldenTests"/> (0.25 absolute) of the float32 reference.
+/// </summary>
+public class Bf16KernelDecodeTests
+{
+    [Theory]
+    [InlineData("tiny_d_style", "img_100x100")]
+    [InlineData("tiny_o_style", "text_only")]
+    public void DecodeStepsStayWithinTheBf16Bound(string variant, string @case)
+    {
+        var dir = Golden.TinyDir(variant);
+        Assert.True(Linear.UseCpuKernelForBf16);
+        using var model = ModelLoader.Load(dir, new ModelPlacement(ScalarType.BFloat16, CPU));
+        var expected = Golden.GreedyIds(Path.Combine(dir, $"{@case}.greedy.json"));
+        var stepLogits = Golden.Read(Path.Combine(dir, $"{@case}.golden.safetensors"), "greedy.step_logits");
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var inputs = TinyInputs.Load(variant, @case);
+        using var cache = model.NewCache(1, (int)inputs.InputIds.shape[1] + expected.Length);
+        var options = new ForwardOptions { AllLogits = false };
+        var step = model.Forward(inputs, cache, options);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            var dev = (step.Logits[0, -1].to(ScalarType.Float32) - stepLogits[i]).abs().max().item<float>();
+            Assert.True(dev <= 0.25, $"step {i}: bf16 logits deviate by {dev}");
+            step.Dispose();
+            step = model.Forward(new ModelInputs(tensor(new[] { expected[i] }).view(1, 1)), cache, options);
+        }
+        step.Dispose();
+    }
+}

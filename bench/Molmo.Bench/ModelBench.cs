@@ -18,7 +18,9 @@ namespace Molmo.Bench;
 /// 640×480 and a 1920×1080 prompt, decode tokens/s, and decode's achieved weight bandwidth against this machine's measured DRAM
 /// bandwidth. The checkpoint (sharded safetensors, written once by a child process so it does not inflate the measured RSS)
 /// is cached in a folder and reused.
-/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--gemv-threads N] [--weights DIR] [--no-1080p] [--append FILE]</c>
+/// With <c>--compare-libtorch</c> (CPU, bf16) decode is timed a second time with libtorch's <c>linear</c> in place of the engine's
+/// GEMV kernel, the engine's earlier path, as a baseline measured in the same run.
+/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--gemv-threads N] [--weights DIR] [--no-1080p] [--compare-libtorch] [--append FILE]</c>
 /// </summary>
 public static class ModelBench
 {
@@ -75,6 +77,22 @@ public static class ModelBench
         return 0;
     }
 
+    /// <summary>Decode tokens/s after a short text prompt (steps after the first token).</summary>
+    static double TimeDecode(MolmoForCausalLM model, MolmoProcessor processor, int eos, int steps, bool cuda)
+    {
+        using var scope = NewDisposeScope();
+        var inputs = processor.Process(null, "Write a long story about a red fox.").ToModelInputs();
+        var times = new List<double>();
+        var sw = Stopwatch.StartNew();
+        foreach (var _ in new Molmo.Generation.Generator(model, eos).Generate(inputs, new GenerationOptions { MaxNewTokens = steps + 1, StopOnEos = false }))
+        {
+            if (cuda) torch.cuda.synchronize();
+            times.Add(sw.Elapsed.TotalSeconds);
+            sw.Restart();
+        }
+        return (times.Count - 1) / times.Skip(1).Sum();
+    }
+
     public static int Run(string[] args)
     {
         var a = Args.Parse(args);
@@ -103,7 +121,9 @@ public static class ModelBench
 
         bool cuda = device.type == TorchSharp.DeviceType.CUDA;
         Console.Error.WriteLine("measuring DRAM bandwidth…");
-        var (bw1, bwAll) = cuda ? (0, 0) : MemoryBandwidth.Measure(1L << 30, 3);
+        // The probe runs before loading and again after decoding (this VM's bandwidth moves with its neighbours' load); the
+        // limit is the best of the two.
+        var (bw1, bwAll) = cuda ? (0, 0) : MemoryBandwidth.Measure(2L << 30, 5);
         GC.Collect();
         long rssBefore = ModelLoader.CurrentRssBytes();
 
@@ -119,6 +139,7 @@ public static class ModelBench
                                                               && !p.name.Contains(".wte.")).Sum(p => p.parameter.NumberOfElements * p.parameter.ElementSize);
         Console.Error.WriteLine($"loaded {model.ParameterCount:N0} params ({weightBytes / 1e9:F2} GB) in {loadS:F1} s");
 
+        long gpuPeak = cuda ? GpuMemory.UsedBytes() ?? 0 : 0;
         var special = SpecialIds.Resolve(cfg, tokenizer);
         var processor = new MolmoProcessor(tokenizer, special);
         // Warm-up (JIT, kernel selection) on a small image so the timed runs are steady-state.
@@ -146,6 +167,7 @@ public static class ModelBench
                 times.Add(sw.Elapsed.TotalSeconds);
                 sw.Restart();
             }
+            if (cuda) gpuPeak = Math.Max(gpuPeak, GpuMemory.UsedBytes() ?? 0);
             double prefill = times[0];
             if (w == 640)
             {
@@ -156,6 +178,14 @@ public static class ModelBench
             else prefill1080 = prefill;
             Console.Error.WriteLine($"{w}×{h}: {processed.InputIds.Length} tokens, {processed.Image!.NumCrops} crops, preprocess {preMs:F0} ms, prefill {prefill:F2} s");
             rows.Add([$"{w}×{h}", processed.InputIds.Length.ToString(CultureInfo.InvariantCulture), $"{processed.Image.NumCrops}", $"{preMs:F0} ms", $"{prefill:F2} s"]);
+        }
+        double? libtorchTokS = null;
+        if (a.Has("--compare-libtorch") && !cuda && dtype == ScalarType.BFloat16 && !placement.Int8Decoder)
+        {
+            Linear.UseCpuKernelForBf16 = false;
+            try { libtorchTokS = TimeDecode(model, processor, special.Eos, Math.Max(8, decode / 4), cuda); }
+            finally { Linear.UseCpuKernelForBf16 = true; }
+            Console.Error.WriteLine($"decode with libtorch linear: {libtorchTokS:F2} tok/s");
         }
         // Batched decoding of independent text requests of different lengths: aggregate decode tokens/s.
         var batchRows = new List<string>();
@@ -176,7 +206,16 @@ public static class ModelBench
         }
 
         long peak = ModelLoader.PeakRssBytes();
+        if (cuda) gpuPeak = Math.Max(gpuPeak, GpuMemory.UsedBytes() ?? 0);
         double achieved = decodeTokS!.Value * decodeBytes;
+        double bwAfter1 = 0, bwAfterAll = 0, gpuBw = 0;
+        if (!cuda)
+        {
+            (bwAfter1, bwAfterAll) = MemoryBandwidth.Measure(2L << 30, 5);
+            Console.Error.WriteLine($"DRAM bandwidth before {bwAll / 1e9:F1} GB/s, after {bwAfterAll / 1e9:F1} GB/s");
+        }
+        else gpuBw = MemoryBandwidth.MeasureDevice(device);
+        double limitBw = cuda ? gpuBw : Math.Max(bwAll, bwAfterAll);
 
         var sb = new StringBuilder();
         string dev = cuda ? $"cuda ({torch.cuda.device_count()} GPU)" : $"cpu, {Environment.ProcessorCount} threads";
@@ -188,14 +227,20 @@ public static class ModelBench
         string R(double cpu, double gpu, string unit) => !refRow ? "–" : cuda ? $"{gpu} {unit} (H200)" : $"{cpu} {unit}";
         sb.AppendLine($"| load time | {loadS:F1} s | – | – |");
         sb.AppendLine($"| peak RSS | {peak / 1e9:F1} GB (after load {rssAfterLoad / 1e9:F1} GB, before {rssBefore / 1e9:F2} GB) | {(refRow && !cuda ? $"{RefCpuPeakRssGB} GB" : "–")} | weights {weightBytes / 1e9:F1} GB |");
+        if (cuda)
+            sb.AppendLine($"| GPU memory in use, peak of samples (incl. the caching allocator) | {(gpuPeak > 0 ? $"{gpuPeak / 1e9:F1} GB" : "not readable (no libcudart)")} | – | weights {weightBytes / 1e9:F1} GB |");
         foreach (var r in rows)
             sb.AppendLine($"| prefill {r[0]} ({r[1]} tokens, {r[2]} crops; preprocess {r[3]}) | {r[4]} | " +
                           (r[0] == "640×480" ? R(RefCpuPrefill640S, RefGpuPrefill640Ms / 1000, "s") : cuda && refRow ? $"{RefGpuPrefill1080Ms / 1000} s (H200)" : "–") + " | – |");
         sb.AppendLine($"| decode, batch 1, {decode} tokens | {decodeTokS:F2} tok/s | {R(RefCpuDecodeTokS, RefGpuDecodeTokS, "tok/s")} | " +
-                      (cuda ? "–" : $"{bwAll / decodeBytes:F2} tok/s at {bwAll / 1e9:F1} GB/s") + " |");
+                      $"{limitBw / decodeBytes:F2} tok/s at {limitBw / 1e9:F1} GB/s |");
+        if (libtorchTokS is { } lt)
+            sb.AppendLine($"| decode, batch 1, libtorch `linear` instead of the GEMV kernel (same run) | {lt:F2} tok/s ({lt * decodeBytes / 1e9:F1} GB/s) | – | – |");
         foreach (var r in batchRows) sb.AppendLine(r);
         if (!cuda)
-            sb.AppendLine($"| decode weight bandwidth ({decodeBytes / 1e9:F2} GB/token) | {achieved / 1e9:F1} GB/s = {100 * achieved / bwAll:F0} % of measured | – | DRAM {bw1 / 1e9:F1} GB/s (1 thread), {bwAll / 1e9:F1} GB/s ({Environment.ProcessorCount} threads) |");
+            sb.AppendLine($"| decode weight bandwidth ({decodeBytes / 1e9:F2} GB/token) | {achieved / 1e9:F1} GB/s = {100 * achieved / limitBw:F0} % of measured | – | DRAM read, {Environment.ProcessorCount} threads: {bwAll / 1e9:F1} GB/s before loading, {bwAfterAll / 1e9:F1} GB/s after decoding (1 thread: {bw1 / 1e9:F1} / {bwAfter1 / 1e9:F1}) |");
+        else
+            sb.AppendLine($"| decode weight bandwidth ({decodeBytes / 1e9:F2} GB/token) | {achieved / 1e9:F1} GB/s = {100 * achieved / limitBw:F0} % of measured | – | device memory read {gpuBw / 1e9:F0} GB/s (torch sum over 2 GiB) |");
         var table = sb.ToString();
         Console.WriteLine(table);
         if (a.Get("--append", null) is { } file)

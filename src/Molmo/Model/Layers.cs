@@ -53,9 +53,11 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
                          && x.NumberOfElements / InFeatures <= Kernels.CpuGemv.MaxRows;
         if (weight_scale is null)
         {
-            // bf16 decode steps on the CPU stream the weights through the GEMV kernel: libtorch's bf16 path for one row reads
-            // well below DRAM bandwidth (docs/benchmarks.md, gemv); prefill-sized inputs use libtorch's GEMM.
-            if (cpuKernel && weight.dtype == ScalarType.BFloat16 && UseCpuKernelForBf16) return Kernels.CpuGemv.LinearBf16(x, weight, bias);
+            // A bf16 decode step of one sequence on the CPU streams the weights through the GEMV kernel: libtorch's bf16 path for
+            // one row reads well below DRAM bandwidth. From two rows on (batched decoding, prefill) libtorch's GEMM is faster: it
+            // has the AVX512-BF16 dot-product instructions, which .NET does not expose (docs/benchmarks.md, gemv).
+            if (cpuKernel && weight.dtype == ScalarType.BFloat16 && UseCpuKernelForBf16 && x.NumberOfElements == InFeatures)
+                return Kernels.CpuGemv.LinearBf16(x, weight, bias);
             return nn.functional.linear(x, weight, bias);
         }
         // int8: decode-sized inputs on the CPU stream the int8 rows through the GEMV kernel (1 byte per weight read);

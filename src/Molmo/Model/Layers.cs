@@ -60,10 +60,22 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
                 return Kernels.CpuGemv.LinearBf16(x, weight, bias);
             return nn.functional.linear(x, weight, bias);
         }
-        // int8: decode-sized inputs on the CPU stream the int8 rows through the GEMV kernel (1 byte per weight read);
-        // larger inputs (prefill) and other devices dequantise to the activation dtype and use the regular GEMM.
+        // int8: decode-sized inputs on the CPU stream the int8 rows through the GEMV kernel (1 byte per weight read); batched
+        // decode steps of up to 64 rows go through it in groups of 8 (reading the weights once per group still beats writing
+        // and reading a dequantised copy); prefill-sized inputs and other devices dequantise to the activation dtype and use
+        // the regular GEMM.
         if (cpuKernel)
             return Kernels.CpuGemv.LinearInt8(x, weight, weight_scale, bias);
+        long rows = x.NumberOfElements / InFeatures;
+        if (weight.device_type == TorchSharp.DeviceType.CPU && Kernels.CpuGemv.IsSupported && !x.requires_grad && rows <= 8 * Kernels.CpuGemv.MaxRows)
+        {
+            using var chunks = NewDisposeScope();
+            var flat = x.reshape(-1, InFeatures);
+            var parts = flat.split(Kernels.CpuGemv.MaxRows, 0).Select(c => Kernels.CpuGemv.LinearInt8(c, weight, weight_scale, bias)).ToArray();
+            var shape = x.shape.ToArray();
+            shape[^1] = weight.shape[0];
+            return cat(parts, 0).view(shape).MoveToOuterDisposeScope();
+        }
         using var scope = NewDisposeScope();
         var w = weight.to(x.dtype) * weight_scale.to(x.dtype).unsqueeze(1);
         return nn.functional.linear(x, w, bias).MoveToOuterDisposeScope();

@@ -83,6 +83,26 @@ public class CpuGemvTests
         Assert.Contains("input rows", Assert.Throws<ArgumentException>(() => CpuGemv.LinearBf16(randn(9, 16), w, null)).Message);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(8)]
+    [InlineData(20)]    // batched decode: groups of 8 through the kernel
+    [InlineData(70)]    // prefill-sized: dequantised GEMM
+    public void Int8LinearAgreesWithItsDequantisedWeightsForEveryRowCount(int rows)
+    {
+        using var scope = NewDisposeScope();
+        var layer = new Linear(96, 40, hasBias: true, new ModelPlacement(ScalarType.Float32, CPU, Int8Decoder: true), quantizable: true);
+        var (q, s) = Int8Quantizer.Quantize(randn(40, 96));
+        var bias = randn(40);
+        var p = layer.named_parameters().ToDictionary(x => x.name, x => x.parameter);
+        using (no_grad()) { p["weight"].copy_(q); p["weight_scale"].copy_(s); p["bias"].copy_(bias); }
+        var x = randn(rows, 96).view(1, rows, 96);
+        var got = layer.forward(x);
+        Assert.Equal(new long[] { 1, rows, 40 }, got.shape);
+        var want = nn.functional.linear(x, q.to(ScalarType.Float32) * s.unsqueeze(1), bias);
+        Assert.True((got - want).abs().max().item<float>() < 1e-4);
+    }
+
     /// <summary>Float32 accumulation of k products of unit-scale terms: error well under 1e-5·k, relative to the magnitude.</summary>
     static void AssertClose(Tensor want, Tensor got, int k)
     {

@@ -65,7 +65,7 @@ public static unsafe class CpuGemv
     internal static void Run(byte* w, bool int8, int n, int k, float* x, int m, float* y, float* bias, float* scales)
     {
         if (m < 1 || m > MaxRows) throw new ArgumentException($"1 to {MaxRows} input rows, not {m}");
-        // bf16 on AVX-512 reads x as its even and odd elements (see Bf16Rows); split them once per call.
+        // bf16 on AVX-512 reads x as its even and odd elements (see Bf16Dot); split them once per call.
         bool split = !int8 && Avx512F.IsSupported;
         float* xs = split ? (float*)NativeMemory.AlignedAlloc((nuint)(4L * m * k), 64) : null;
         try

@@ -144,3 +144,32 @@ public class Bf16KernelDecodeTests
         step.Dispose();
     }
 }
+
+/// <summary>
+/// A decode step leaves nothing behind: the number of live tensors on this thread is the same after step 5 and after step 40
+/// (the KV cache is preallocated and written in place; masks and RoPE tables are not rebuilt per step), on every CPU dtype.
+/// </summary>
+public class DecodeStepAllocationTests
+{
+    [Theory]
+    [InlineData("fp32")]
+    [InlineData("bf16")]
+    [InlineData("int8")]
+    public void LiveTensorCountDoesNotGrowWithSteps(string dtype)
+    {
+        var dir = Golden.TinyDir("tiny_d_style");
+        var cfg = MolmoConfig.Load(dir);
+        using var model = ModelLoader.Load(dir, Molmo.Runtime.TorchRuntime.ParsePlacement(dtype, CPU));
+        using var scope = NewDisposeScope();
+        var counts = new Dictionary<int, long>();
+        int step = 0;
+        foreach (var _ in new Molmo.Generation.Generator(model, cfg.SpecialTokens!.Eos)
+                     .Generate(TinyInputs.Load("tiny_d_style", "img_100x100"), new GenerationOptions { MaxNewTokens = 40, StopOnEos = false }))
+        {
+            step++;
+            if (step is 5 or 40) counts[step] = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        }
+        Assert.Equal(40, step);
+        Assert.Equal(counts[5], counts[40]);
+    }
+}

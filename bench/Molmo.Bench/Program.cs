@@ -26,6 +26,11 @@ public static class Program
             foreach (var (name, (desc, _)) in Benchmarks) Console.WriteLine($"  {name,-14} {desc}");
             return args.Length == 0 ? 0 : 1;
         }
-        return b.Run(args[1..]);
+        try { return b.Run(args[1..]); }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or IOException or FormatException or InvalidOperationException)
+        {
+            Console.Error.WriteLine($"{args[0]}: {e.Message}");
+            return 2;
+        }
     }
 }

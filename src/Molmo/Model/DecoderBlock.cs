@@ -48,14 +48,25 @@ public sealed class DecoderBlock : nn.Module
 
         var h = _normAfter ? x : attn_norm.forward(x);
         var qkv = att_proj.forward(h);
-        var parts = qkv.split([_d, _kvHeads * _headDim, _kvHeads * _headDim], -1);
-        Tensor q = parts[0], k = parts[1], v = parts[2];
-        if (q_norm is not null) { q = q_norm.forward(q); k = k_norm!.forward(k); }
-        q = q.view(b, s, _heads, _headDim).transpose(1, 2);                        // [B, H, S, hd]
-        k = k.view(b, s, _kvHeads, _headDim).transpose(1, 2);                      // [B, KV, S, hd]
-        v = v.view(b, s, _kvHeads, _headDim).transpose(1, 2);
-        q = RotaryEmbedding.Apply(q, cos, sin);
-        k = RotaryEmbedding.Apply(k, cos, sin);
+        long kvWidth = _kvHeads * _headDim;
+        Tensor q, k, v = qkv.narrow(-1, _d + kvWidth, kvWidth).view(b, s, _kvHeads, _headDim).transpose(1, 2);   // [B, KV, S, hd]
+        if (q_norm is null)
+        {
+            // q and k are adjacent in the fused projection: rotate them as one [B, S, H + KV, hd] tensor (half the ops of a
+            // decode step's RoPE; the tables are transposed to that layout).
+            var qk = qkv.narrow(-1, 0, _d + kvWidth).view(b, s, _heads + _kvHeads, _headDim);
+            qk = RotaryEmbedding.Apply(qk, cos.transpose(1, 2), sin.transpose(1, 2));
+            q = qk.narrow(2, 0, _heads).transpose(1, 2);                             // [B, H, S, hd]
+            k = qk.narrow(2, _heads, _kvHeads).transpose(1, 2);                      // [B, KV, S, hd]
+        }
+        else
+        {
+            // OLMo style: q/k RMSNorm over each whole projection first, then RoPE.
+            q = q_norm.forward(qkv.narrow(-1, 0, _d)).view(b, s, _heads, _headDim).transpose(1, 2);
+            k = k_norm!.forward(qkv.narrow(-1, _d, kvWidth)).view(b, s, _kvHeads, _headDim).transpose(1, 2);
+            q = RotaryEmbedding.Apply(q, cos, sin);
+            k = RotaryEmbedding.Apply(k, cos, sin);
+        }
         if (cache is not null) (k, v) = cache.Append(layer, k, v);
         if (k.dtype != q.dtype) q = q.to(k.dtype);   // float32 cache on the CPU: attend in float32
 

@@ -4,7 +4,9 @@ namespace Molmo.Model;
 
 /// <summary>
 /// Rotate-half ("llama") rotary embeddings (spec §5.7). The sin/cos table for every position up to
-/// max_position_embeddings is computed once in float32; a step only gathers its rows.
+/// max_position_embeddings is computed once in float32; a step only gathers its rows. The sin table is stored with the sign of
+/// rotate_half folded in (first half negated), so that applying it is x·cos + swap_halves(x)·sin — the same products and sums
+/// as the reference's x·cos + cat(−x₂, x₁)·sin, bit for bit, in fewer ops.
 /// </summary>
 public sealed class RotaryEmbedding : IDisposable
 {
@@ -23,7 +25,8 @@ public sealed class RotaryEmbedding : IDisposable
         var angles = outer(pos, invFreq);
         var emb = cat([angles, angles], -1);
         _cos = emb.cos().to(device).DetachFromDisposeScope();
-        _sin = emb.sin().to(device).DetachFromDisposeScope();
+        var sin = emb.sin();
+        _sin = cat([-sin.narrow(1, 0, headDim / 2), sin.narrow(1, headDim / 2, headDim / 2)], 1).to(device).DetachFromDisposeScope();
     }
 
     /// <summary>cos/sin for one position per batch row (<paramref name="positions"/> [B]) as [B, 1, 1, hd] float32.</summary>
@@ -44,14 +47,17 @@ public sealed class RotaryEmbedding : IDisposable
         return (_cos.narrow(0, start, len).unsqueeze(0).unsqueeze(0), _sin.narrow(0, start, len).unsqueeze(0).unsqueeze(0));
     }
 
-    /// <summary><c>x·cos + rotate_half(x)·sin</c> in float32, cast back to x's dtype. x: [B, H, S, hd].</summary>
+    /// <summary>
+    /// <c>x·cos + rotate_half(x)·sin</c> in float32, cast back to x's dtype, with the tables of <see cref="Slice"/> or
+    /// <see cref="GatherRows"/> (their sin has rotate_half's sign folded in). x: [..., hd], any layout the tables broadcast over
+    /// ([B, H, S, hd] as given, or [B, S, H, hd] with the tables transposed).
+    /// </summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
     {
         using var scope = NewDisposeScope();
         var xf = x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
-        var halves = xf.chunk(2, -1);
-        var rotated = cat([-halves[1], halves[0]], -1);
-        var y = xf * cos + rotated * sin;
+        var swapped = xf.roll(xf.shape[^1] / 2, -1);    // [x₂, x₁]
+        var y = xf * cos + swapped * sin;
         return (y.dtype == x.dtype ? y : y.to(x.dtype)).MoveToOuterDisposeScope();
     }
 

@@ -1,0 +1,62 @@
+using Molmo.Model;
+using static TorchSharp.torch;
+
+namespace Molmo.Tests.Model;
+
+/// <summary>
+/// The rotary embedding against the reference formula written out (x·cos + cat(−x₂, x₁)·sin with the plain tables), bit for
+/// bit: in the [B, H, S, hd] layout, in the [B, S, H, hd] layout the decoder uses for q and k together, for gathered rows,
+/// and in bf16.
+/// </summary>
+public class RotaryEmbeddingTests
+{
+    const int Hd = 16, MaxPos = 64;
+    const double Theta = 1_000_000;
+
+    static (Tensor Cos, Tensor Sin) ReferenceTables()
+    {
+        var k = arange(0, Hd, 2, ScalarType.Int64).to(ScalarType.Float32);
+        var invFreq = 1.0f / pow(tensor((float)Theta), k / Hd);
+        var angles = outer(arange(0, MaxPos, ScalarType.Int64).to(ScalarType.Float32), invFreq);
+        var emb = cat([angles, angles], -1);
+        return (emb.cos(), emb.sin());
+    }
+
+    static Tensor Reference(Tensor x, Tensor cos, Tensor sin)
+    {
+        var xf = x.to(ScalarType.Float32);
+        var h = xf.chunk(2, -1);
+        return (xf * cos + cat([-h[1], h[0]], -1) * sin).to(x.dtype);
+    }
+
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.BFloat16)]
+    public void MatchesTheReferenceFormulaBitForBit(ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        using var rope = new RotaryEmbedding(Hd, MaxPos, Theta, CPU);
+        var (rc, rs) = ReferenceTables();
+        var x = randn(2, 3, 5, Hd).to(dtype);                       // [B, H, S, hd] at positions 7..11
+        var (cos, sin) = rope.Slice(7, 5);
+        var want = Reference(x, rc.narrow(0, 7, 5), rs.narrow(0, 7, 5));
+        Assert.True(RotaryEmbedding.Apply(x, cos, sin).equal(want).all().item<bool>());
+
+        var xs = x.transpose(1, 2);                                  // [B, S, H, hd], tables transposed
+        Assert.True(RotaryEmbedding.Apply(xs, cos.transpose(1, 2), sin.transpose(1, 2)).equal(want.transpose(1, 2)).all().item<bool>());
+
+        var pos = tensor(new long[] { 3, 40 });                     // one position per row
+        var (gc, gs) = rope.GatherRows(pos);
+        var x1 = randn(2, 3, 1, Hd).to(dtype);
+        var want1 = Reference(x1, rc.index_select(0, pos).view(2, 1, 1, Hd), rs.index_select(0, pos).view(2, 1, 1, Hd));
+        Assert.True(RotaryEmbedding.Apply(x1, gc, gs).equal(want1).all().item<bool>());
+    }
+
+    [Fact]
+    public void PositionsBeyondTheTableAreRefused()
+    {
+        using var rope = new RotaryEmbedding(Hd, MaxPos, Theta, CPU);
+        Assert.Throws<ArgumentOutOfRangeException>(() => rope.Slice(60, 5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => rope.GatherRows(tensor(new long[] { 64 })));
+    }
+}

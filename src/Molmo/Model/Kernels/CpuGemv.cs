@@ -135,17 +135,12 @@ public static unsafe class CpuGemv
     static float Bf16Dot(ushort* w, float* x, float* xe, float* xo, int len)
     {
         int body = len / 64 * 32;    // pairs handled by vectors; the rest by scalars
-        var hi = Vector512.Create(0xFFFF0000u);
         uint* row = (uint*)w;
         Vector512<float> e0 = default, o0 = default, e1 = default, o1 = default;
         for (int j = 0; j < body; j += 32)
         {
-            var a = Avx512F.LoadVector512(row + j);
-            var b = Avx512F.LoadVector512(row + j + 16);
-            e0 = Avx512F.FusedMultiplyAdd(Avx512F.ShiftLeftLogical(a, 16).AsSingle(), Avx512F.LoadVector512(xe + j), e0);
-            o0 = Avx512F.FusedMultiplyAdd(Avx512F.And(a, hi).AsSingle(), Avx512F.LoadVector512(xo + j), o0);
-            e1 = Avx512F.FusedMultiplyAdd(Avx512F.ShiftLeftLogical(b, 16).AsSingle(), Avx512F.LoadVector512(xe + j + 16), e1);
-            o1 = Avx512F.FusedMultiplyAdd(Avx512F.And(b, hi).AsSingle(), Avx512F.LoadVector512(xo + j + 16), o1);
+            (e0, o0) = PairFma(Avx512F.LoadVector512(row + j), Avx512F.LoadVector512(xe + j), Avx512F.LoadVector512(xo + j), e0, o0);
+            (e1, o1) = PairFma(Avx512F.LoadVector512(row + j + 16), Avx512F.LoadVector512(xe + j + 16), Avx512F.LoadVector512(xo + j + 16), e1, o1);
         }
         float s = Vector512.Sum((e0 + o0) + (e1 + o1));
         for (int j = 2 * body; j < len; j++) s += Bf16(w[j]) * x[j];
@@ -157,30 +152,27 @@ public static unsafe class CpuGemv
     static void Bf16Dot4(ushort* w, long k, float* x, float* xe, float* xo, float* d)
     {
         int len = (int)k, body = len / 32 * 16;
-        var hi = Vector512.Create(0xFFFF0000u);
         uint* w0 = (uint*)w, w1 = (uint*)(w + k), w2 = (uint*)(w + 2 * k), w3 = (uint*)(w + 3 * k);
         Vector512<float> e0 = default, o0 = default, e1 = default, o1 = default, e2 = default, o2 = default, e3 = default, o3 = default;
         for (int j = 0; j < body; j += 16)
         {
             var ve = Avx512F.LoadVector512(xe + j);
             var vo = Avx512F.LoadVector512(xo + j);
-            var a = Avx512F.LoadVector512(w0 + j);
-            e0 = Avx512F.FusedMultiplyAdd(Avx512F.ShiftLeftLogical(a, 16).AsSingle(), ve, e0);
-            o0 = Avx512F.FusedMultiplyAdd(Avx512F.And(a, hi).AsSingle(), vo, o0);
-            var b = Avx512F.LoadVector512(w1 + j);
-            e1 = Avx512F.FusedMultiplyAdd(Avx512F.ShiftLeftLogical(b, 16).AsSingle(), ve, e1);
-            o1 = Avx512F.FusedMultiplyAdd(Avx512F.And(b, hi).AsSingle(), vo, o1);
-            var c = Avx512F.LoadVector512(w2 + j);
-            e2 = Avx512F.FusedMultiplyAdd(Avx512F.ShiftLeftLogical(c, 16).AsSingle(), ve, e2);
-            o2 = Avx512F.FusedMultiplyAdd(Avx512F.And(c, hi).AsSingle(), vo, o2);
-            var e = Avx512F.LoadVector512(w3 + j);
-            e3 = Avx512F.FusedMultiplyAdd(Avx512F.ShiftLeftLogical(e, 16).AsSingle(), ve, e3);
-            o3 = Avx512F.FusedMultiplyAdd(Avx512F.And(e, hi).AsSingle(), vo, o3);
+            (e0, o0) = PairFma(Avx512F.LoadVector512(w0 + j), ve, vo, e0, o0);
+            (e1, o1) = PairFma(Avx512F.LoadVector512(w1 + j), ve, vo, e1, o1);
+            (e2, o2) = PairFma(Avx512F.LoadVector512(w2 + j), ve, vo, e2, o2);
+            (e3, o3) = PairFma(Avx512F.LoadVector512(w3 + j), ve, vo, e3, o3);
         }
         d[0] = Vector512.Sum(e0 + o0); d[1] = Vector512.Sum(e1 + o1); d[2] = Vector512.Sum(e2 + o2); d[3] = Vector512.Sum(e3 + o3);
         for (int q = 0; q < 4; q++)
             for (int j = 2 * body; j < len; j++) d[q] += Bf16(w[q * k + j]) * x[j];
     }
+
+    /// <summary>One 64-byte bf16 vector (32 weights as 16 pairs) into the even and odd accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector512<float> E, Vector512<float> O) PairFma(Vector512<uint> w, Vector512<float> xe, Vector512<float> xo, Vector512<float> e, Vector512<float> o) =>
+        (Avx512F.FusedMultiplyAdd(Avx512F.ShiftLeftLogical(w, 16).AsSingle(), xe, e),
+         Avx512F.FusedMultiplyAdd(Avx512F.And(w, Vector512.Create(0xFFFF0000u)).AsSingle(), xo, o));
 
     /// <summary>Four consecutive int8 rows against one x, each load of x serving all four.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step

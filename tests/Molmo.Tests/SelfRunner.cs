@@ -57,6 +57,7 @@ public static class SelfRunner
             }
         if (skipped > 0) Console.WriteLine($"({skipped} test methods skipped: marked Skip, or their class needs constructor arguments)");
         Console.WriteLine($"{passed} passed, {failed} failed");
+        if (passed + failed == 0) { Console.WriteLine("no test matched the filters"); return 3; }
         return failed == 0 ? 0 : 1;
     }
 }

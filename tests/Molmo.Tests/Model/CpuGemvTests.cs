@@ -103,6 +103,34 @@ public class CpuGemvTests
         Assert.True((got - want).abs().max().item<float>() < 1e-4);
     }
 
+    [Fact]
+    public void Int8DequantisationToBf16IsTheRoundedFloat32Product()
+    {
+        using var scope = NewDisposeScope();
+        foreach (var (n, k) in new[] { (70, 333), (3, 16), (129, 1000) })
+        {
+            var (q, s) = Int8Quantizer.Quantize(randn(n, k) * 3);
+            var got = Int8Quantizer.DequantizeBf16(q, s);
+            var want = (q.to(ScalarType.Float32) * s.unsqueeze(1)).to(ScalarType.BFloat16);
+            Assert.Equal(ScalarType.BFloat16, got.dtype);
+            Assert.True(got.equal(want).all().item<bool>(), $"[{n}, {k}]");
+        }
+        Assert.Throws<ArgumentException>(() => Int8Quantizer.DequantizeBf16(randn(3, 4), ones(3)));
+    }
+
+    [Fact]
+    public void Int8LinearWithBf16ActivationsUsesTheDequantisedWeightsForPrefill()
+    {
+        using var scope = NewDisposeScope();
+        var layer = new Linear(96, 40, hasBias: false, new ModelPlacement(ScalarType.BFloat16, CPU, Int8Decoder: true), quantizable: true);
+        var (q, s) = Int8Quantizer.Quantize(randn(40, 96));
+        var p = layer.named_parameters().ToDictionary(x => x.name, x => x.parameter);
+        using (no_grad()) { p["weight"].copy_(q); p["weight_scale"].copy_(s); }
+        var x = randn(1, 100, 96).to(ScalarType.BFloat16);
+        var want = nn.functional.linear(x, (q.to(ScalarType.Float32) * s.unsqueeze(1)).to(ScalarType.BFloat16));
+        Assert.True(layer.forward(x).equal(want).all().item<bool>());
+    }
+
     /// <summary>Float32 accumulation of k products of unit-scale terms: error well under 1e-5·k, relative to the magnitude.</summary>
     static void AssertClose(Tensor want, Tensor got, int k)
     {

@@ -79,10 +79,12 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
             return cat(parts, 0).view(shape).MoveToOuterDisposeScope();
         }
         using var scope = NewDisposeScope();
-        var w = x.dtype == ScalarType.BFloat16 && weight.device_type == TorchSharp.DeviceType.CPU && Kernels.CpuGemv.IsSupported
-            ? Int8Quantizer.DequantizeBf16(weight, weight_scale)
-            : weight.to(x.dtype) * weight_scale.to(x.dtype).unsqueeze(1);
-        return nn.functional.linear(x, w, bias).MoveToOuterDisposeScope();
+        if (x.dtype == ScalarType.BFloat16 && weight.device_type == TorchSharp.DeviceType.CPU && Kernels.CpuGemv.IsSupported)
+            return nn.functional.linear(x, Int8Quantizer.DequantizeBf16(weight, weight_scale), bias).MoveToOuterDisposeScope();
+        // Elsewhere (CUDA, fp32): the integers converted exactly (|q| ≤ 127), the GEMM, then each output column times its
+        // row's scale — one full-size pass over the weights instead of two (convert, then scale).
+        var y = nn.functional.linear(x, weight.to(x.dtype)) * weight_scale.to(x.dtype);
+        return (bias is null ? y : y + bias).MoveToOuterDisposeScope();
     }
 }
 

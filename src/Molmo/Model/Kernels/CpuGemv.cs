@@ -84,9 +84,18 @@ public static unsafe class CpuGemv
             // interleaved rows measured 30–40 % slower here), except when x is too large to stay in L1 (ff_out: 18944 columns,
             // 74 KB in float32): then re-reading x from L2 for every row is the bottleneck, and four rows share each load of x.
             bool four = 4L * k > WideX;
+            // Threads take chunks of about 1 MB of weights in turn rather than fixed halves: on a shared VM one core is often
+            // slower than the other, and with fixed halves the step waits for the slow one.
+            long rowBytes = (long)k * (int8 ? 1 : 2);
+            int chunk = threads == 1 ? n : (int)Math.Clamp((1L << 20) / rowBytes / Block * Block, Block, (long)perThread * Block);
+            int chunks = (n + chunk - 1) / chunk, next = 0;
             void Body(int t)
             {
-                int r0 = t * perThread * Block, r1 = Math.Min(n, r0 + perThread * Block);
+                for (int c = threads == 1 ? 0 : Interlocked.Increment(ref next) - 1; c < chunks; c = threads == 1 ? c + 1 : Interlocked.Increment(ref next) - 1)
+                    Rows(c * chunk, Math.Min(n, (c + 1) * chunk));
+            }
+            void Rows(int r0, int r1)
+            {
                 float* yy = (float*)yp;
                 var d = stackalloc float[Block];
                 for (int r = r0; r < r1; r += four ? Block : 1)

@@ -201,3 +201,22 @@ public class DecodeStepAllocationTests
         Assert.Equal(counts[5], counts[40]);
     }
 }
+
+/// <summary>The kernel threads run every part exactly once, also when called from several threads at once or nested.</summary>
+public class KernelThreadsTests
+{
+    [Fact]
+    public void EveryPartRunsOnceUnderConcurrentAndNestedCalls()
+    {
+        var counts = new int[8 * 4];
+        Parallel.For(0, 8, call => Molmo.Model.Kernels.KernelThreads.Run(4, part =>
+        {
+            Interlocked.Increment(ref counts[call * 4 + part]);
+            if (part == 0) Molmo.Model.Kernels.KernelThreads.Run(2, _ => { });   // nested: runs inline
+        }));
+        Assert.All(counts, c => Assert.Equal(1, c));
+        // A failing part surfaces (wrapped when it ran on a kernel thread, as is when the split ran inline).
+        var e = Record.Exception(() => Molmo.Model.Kernels.KernelThreads.Run(2, p => { if (p == 1) throw new InvalidOperationException("boom"); }));
+        Assert.Contains("boom", ((e as AggregateException)?.InnerException ?? e)!.Message);
+    }
+}

@@ -4,7 +4,8 @@ namespace Molmo.Model.Kernels;
 /// A few dedicated threads for the decode kernels. <see cref="Parallel.For(int, int, Action{int})"/> hands the second half of
 /// a product to a thread-pool worker only when one is free at that moment, so a 2-way split often ran on one core (the same
 /// call measured 40 or 72 GB/s from run to run). Here part 0 runs on the caller and parts 1… on threads that are always there.
-/// One split runs at a time; a caller that finds the threads busy runs all parts itself.
+/// One split runs at a time; a caller that finds the threads busy (another thread's split, or its own, nested) runs all parts
+/// itself.
 /// </summary>
 internal static class KernelThreads
 {
@@ -14,7 +15,7 @@ internal static class KernelThreads
         public int Part;
     }
 
-    static readonly object Gate = new();
+    static int _busy;                 // 1 while a split runs (not a Monitor: that would let a nested call on the same thread in)
     static Worker[] _workers = [];
     static Action<int>? _job;
     static CountdownEvent? _done;
@@ -23,7 +24,7 @@ internal static class KernelThreads
     /// <summary>Runs body(0) … body(parts − 1), in parallel where threads are available; rethrows the first failure.</summary>
     public static void Run(int parts, Action<int> body)
     {
-        if (parts <= 1 || !Monitor.TryEnter(Gate))
+        if (parts <= 1 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
             for (int p = 0; p < parts; p++) body(p);
             return;
@@ -39,7 +40,7 @@ internal static class KernelThreads
             finally { _done.Wait(); _job = null; }
             if (_error is not null) throw new AggregateException(_error);
         }
-        finally { Monitor.Exit(Gate); }
+        finally { Volatile.Write(ref _busy, 0); }
     }
 
     static void EnsureWorkers(int count)

@@ -51,35 +51,33 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        bool cpuKernel = weight.device_type == TorchSharp.DeviceType.CPU && Kernels.CpuGemv.IsSupported && !x.requires_grad
-                         && x.NumberOfElements / InFeatures <= Kernels.CpuGemv.MaxRows;
+        // The engine's CPU kernels serve inference only (no autograd) and AVX2/AVX-512 machines.
+        bool cpu = weight.device_type == TorchSharp.DeviceType.CPU && Kernels.CpuGemv.IsSupported && !x.requires_grad;
+        long rows = x.NumberOfElements / InFeatures;
         if (weight_scale is null)
         {
             // A bf16 decode step of one sequence on the CPU streams the weights through the GEMV kernel: libtorch's bf16 path for
             // one row reads well below DRAM bandwidth. From two rows on (batched decoding, prefill) libtorch's GEMM is faster: it
             // has the AVX512-BF16 dot-product instructions, which .NET does not expose (docs/benchmarks.md, gemv).
-            if (cpuKernel && weight.dtype == ScalarType.BFloat16 && UseCpuKernelForBf16 && x.NumberOfElements == InFeatures)
+            if (cpu && rows == 1 && weight.dtype == ScalarType.BFloat16 && UseCpuKernelForBf16)
                 return Kernels.CpuGemv.LinearBf16(x, weight, bias);
             return nn.functional.linear(x, weight, bias);
         }
-        // int8: decode-sized inputs on the CPU stream the int8 rows through the GEMV kernel (1 byte per weight read); batched
+        // int8 on the CPU: decode-sized inputs stream the int8 rows through the GEMV kernel (1 byte per weight read); batched
         // decode steps of up to 64 rows go through it in groups of 8 (reading the weights once per group still beats writing
-        // and reading a dequantised copy); prefill-sized inputs and other devices dequantise to the activation dtype and use
-        // the regular GEMM.
-        if (cpuKernel)
+        // and reading a dequantised copy); prefill-sized inputs dequantise to bf16 in one pass for libtorch's GEMM.
+        if (cpu && rows <= Kernels.CpuGemv.MaxRows)
             return Kernels.CpuGemv.LinearInt8(x, weight, weight_scale, bias);
-        long rows = x.NumberOfElements / InFeatures;
-        if (weight.device_type == TorchSharp.DeviceType.CPU && Kernels.CpuGemv.IsSupported && !x.requires_grad && rows <= 8 * Kernels.CpuGemv.MaxRows)
+        using var scope = NewDisposeScope();
+        if (cpu && rows <= 8 * Kernels.CpuGemv.MaxRows)
         {
-            using var chunks = NewDisposeScope();
-            var flat = x.reshape(-1, InFeatures);
-            var parts = flat.split(Kernels.CpuGemv.MaxRows, 0).Select(c => Kernels.CpuGemv.LinearInt8(c, weight, weight_scale, bias)).ToArray();
+            var parts = x.reshape(-1, InFeatures).split(Kernels.CpuGemv.MaxRows, 0)
+                         .Select(c => Kernels.CpuGemv.LinearInt8(c, weight, weight_scale, bias)).ToArray();
             var shape = x.shape.ToArray();
             shape[^1] = weight.shape[0];
             return cat(parts, 0).view(shape).MoveToOuterDisposeScope();
         }
-        using var scope = NewDisposeScope();
-        if (x.dtype == ScalarType.BFloat16 && weight.device_type == TorchSharp.DeviceType.CPU && Kernels.CpuGemv.IsSupported)
+        if (cpu && x.dtype == ScalarType.BFloat16)
             return nn.functional.linear(x, Int8Quantizer.DequantizeBf16(weight, weight_scale), bias).MoveToOuterDisposeScope();
         // Elsewhere (CUDA, fp32): the integers converted exactly (|q| ≤ 127), the GEMM, then each output column times its
         // row's scale — one full-size pass over the weights instead of two (convert, then scale).
@@ -138,17 +136,10 @@ public static class Int8Quantizer
                         Avx.Store(o + j, Avx512F.ConvertToVector256UInt16(rounded.AsUInt32()));
                     }
                 }
-                for (; j < k; j++) o[j] = ToBf16(row[j] * s);
+                for (; j < k; j++) o[j] = Kernels.CpuGemv.FloatToBf16(row[j] * s);
             }
         });
         return w;
-    }
-
-    /// <summary>float32 → bf16 bits, round to nearest even (finite values).</summary>
-    static ushort ToBf16(float f)
-    {
-        int bits = BitConverter.SingleToInt32Bits(f);
-        return (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >>> 16);
     }
 
     /// <summary>
@@ -167,7 +158,7 @@ public static class Int8Quantizer
             long per = (n + Environment.ProcessorCount - 1) / Environment.ProcessorCount;
             for (long r = t * per; r < Math.Min(n, (t + 1) * per); r++)
             {
-                float Get(long j) => bf16 ? BitConverter.Int32BitsToSingle(((ushort*)src)[r * k + j] << 16) : ((float*)src)[r * k + j];
+                float Get(long j) => bf16 ? Kernels.CpuGemv.Bf16ToFloat(((ushort*)src)[r * k + j]) : ((float*)src)[r * k + j];
                 float max = 0;
                 for (long j = 0; j < k; j++) max = Math.Max(max, Math.Abs(Get(j)));
                 float s = Math.Max(max / 127f, 1e-12f);

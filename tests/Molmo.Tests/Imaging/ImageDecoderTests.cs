@@ -40,8 +40,7 @@ public class ImageDecoderTests
         var img = ImageDecoder.Decode(png, sourceName: "rgba.png");
 
         Assert.Equal((37, 23), (img.Width, img.Height));
-        for (int i = 0; i < 37 * 23; i++)
-            Assert.Equal((src[i * 4], src[i * 4 + 1], src[i * 4 + 2]), (img.Pixels[i * 3], img.Pixels[i * 3 + 1], img.Pixels[i * 3 + 2]));
+        AssertRgbOfRgba(src, img.Pixels, 37 * 23);
     }
 
     [Fact]
@@ -57,8 +56,7 @@ public class ImageDecoderTests
 
         var img = ImageDecoder.Decode(withGamma);
 
-        for (int i = 0; i < 16 * 9; i++)
-            Assert.Equal((src[i * 4], src[i * 4 + 1], src[i * 4 + 2]), (img.Pixels[i * 3], img.Pixels[i * 3 + 1], img.Pixels[i * 3 + 2]));
+        AssertRgbOfRgba(src, img.Pixels, 16 * 9);
     }
 
     [Fact]
@@ -91,8 +89,7 @@ public class ImageDecoderTests
         var img = ImageDecoder.Decode(webp);
 
         Assert.Equal((33, 17), (img.Width, img.Height));
-        for (int i = 0; i < 33 * 17; i++)
-            Assert.Equal((src[i * 4], src[i * 4 + 1], src[i * 4 + 2]), (img.Pixels[i * 3], img.Pixels[i * 3 + 1], img.Pixels[i * 3 + 2]));
+        AssertRgbOfRgba(src, img.Pixels, 33 * 17);
     }
 
     [Fact]
@@ -350,5 +347,12 @@ public class ImageDecoderTests
         BinaryPrimitives.WriteUInt16BigEndian(seg.AsSpan(2), (ushort)(payload.Length + 2));
         payload.CopyTo(seg, 4);
         return jpeg.Take(2).Concat(seg).Concat(jpeg.Skip(2)).ToArray();
+    }
+
+    /// <summary>Each RGB pixel equals the RGB of the matching RGBA source pixel.</summary>
+    static void AssertRgbOfRgba(byte[] rgba, byte[] rgb, int pixels)
+    {
+        for (int i = 0; i < pixels; i++)
+            Assert.Equal((rgba[i * 4], rgba[i * 4 + 1], rgba[i * 4 + 2]), (rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]));
     }
 }

@@ -78,7 +78,6 @@ public static unsafe class CpuGemv
                 }
             int blocks = (n + Block - 1) / Block;
             int threads = Math.Max(1, Math.Min(MaxThreads, blocks / 16));
-            int perThread = (blocks + threads - 1) / threads;
             nint wp = (nint)w, xp = (nint)x, xsp = (nint)xs, yp = (nint)y, bp = (nint)bias, sp = (nint)scales;
             // Rows are streamed one at a time (one sequential stream per thread keeps the hardware prefetcher ahead; two or four
             // interleaved rows measured 30–40 % slower here), except when x is too large to stay in L1 (ff_out: 18944 columns,
@@ -87,11 +86,11 @@ public static unsafe class CpuGemv
             // Threads take chunks of about 1 MB of weights in turn rather than fixed halves: on a shared VM one core is often
             // slower than the other, and with fixed halves the step waits for the slow one.
             long rowBytes = (long)k * (int8 ? 1 : 2);
-            int chunk = threads == 1 ? n : (int)Math.Clamp((1L << 20) / rowBytes / Block * Block, Block, (long)perThread * Block);
+            int chunk = (int)Math.Clamp((1L << 20) / rowBytes / Block * Block, Block, (long)blocks * Block);
             int chunks = (n + chunk - 1) / chunk, next = 0;
-            void Body(int t)
+            void Body(int _)
             {
-                for (int c = threads == 1 ? 0 : Interlocked.Increment(ref next) - 1; c < chunks; c = threads == 1 ? c + 1 : Interlocked.Increment(ref next) - 1)
+                for (int c; (c = Interlocked.Increment(ref next) - 1) < chunks;)
                     Rows(c * chunk, Math.Min(n, (c + 1) * chunk));
             }
             void Rows(int r0, int r1)
@@ -152,7 +151,7 @@ public static unsafe class CpuGemv
             (e1, o1) = PairFma(Avx512F.LoadVector512(row + j + 16), Avx512F.LoadVector512(xe + j + 16), Avx512F.LoadVector512(xo + j + 16), e1, o1);
         }
         float s = Vector512.Sum((e0 + o0) + (e1 + o1));
-        for (int j = 2 * body; j < len; j++) s += Bf16(w[j]) * x[j];
+        for (int j = 2 * body; j < len; j++) s += Bf16ToFloat(w[j]) * x[j];
         return s;
     }
 
@@ -174,7 +173,7 @@ public static unsafe class CpuGemv
         }
         d[0] = Vector512.Sum(e0 + o0); d[1] = Vector512.Sum(e1 + o1); d[2] = Vector512.Sum(e2 + o2); d[3] = Vector512.Sum(e3 + o3);
         for (int q = 0; q < 4; q++)
-            for (int j = 2 * body; j < len; j++) d[q] += Bf16(w[q * k + j]) * x[j];
+            for (int j = 2 * body; j < len; j++) d[q] += Bf16ToFloat(w[q * k + j]) * x[j];
     }
 
     /// <summary>One 64-byte bf16 vector (32 weights as 16 pairs) into the even and odd accumulators.</summary>
@@ -235,7 +234,7 @@ public static unsafe class CpuGemv
             }
             s = Vector256.Sum(a0 + a1);
         }
-        for (; j < len; j++) s += Bf16(w[j]) * x[j];
+        for (; j < len; j++) s += Bf16ToFloat(w[j]) * x[j];
         return s;
     }
 
@@ -273,5 +272,13 @@ public static unsafe class CpuGemv
         return s;
     }
 
-    static float Bf16(ushort v) => BitConverter.Int32BitsToSingle(v << 16);
+    /// <summary>bf16 bits → float32 (exact: bf16 is the top half of a float32).</summary>
+    internal static float Bf16ToFloat(ushort v) => BitConverter.Int32BitsToSingle(v << 16);
+
+    /// <summary>float32 → bf16 bits, rounded to nearest even (finite values).</summary>
+    internal static ushort FloatToBf16(float f)
+    {
+        int bits = BitConverter.SingleToInt32Bits(f);
+        return (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >>> 16);
+    }
 }

@@ -84,21 +84,22 @@ public static class ModelBench
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Console.Error.WriteLine("note: could not reset the peak-RSS mark; peak RSS includes the bandwidth probe"); }
     }
 
-    /// <summary>Decode tokens/s after a short text prompt (steps after the first token).</summary>
-    static double TimeDecode(MolmoForCausalLM model, MolmoProcessor processor, int eos, int steps, bool cuda)
+    /// <summary>Seconds per generated token (the first entry is the prefill), greedy, <paramref name="tokens"/> tokens.</summary>
+    static List<double> TokenTimes(MolmoForCausalLM model, ModelInputs inputs, int eos, int tokens, bool cuda)
     {
-        using var scope = NewDisposeScope();
-        var inputs = processor.Process(null, "Write a long story about a red fox.").ToModelInputs();
         var times = new List<double>();
         var sw = Stopwatch.StartNew();
-        foreach (var _ in new Molmo.Generation.Generator(model, eos).Generate(inputs, new GenerationOptions { MaxNewTokens = steps + 1, StopOnEos = false }))
+        foreach (var _ in new Molmo.Generation.Generator(model, eos).Generate(inputs, new GenerationOptions { MaxNewTokens = tokens, StopOnEos = false }))
         {
             if (cuda) torch.cuda.synchronize();
             times.Add(sw.Elapsed.TotalSeconds);
             sw.Restart();
         }
-        return (times.Count - 1) / times.Skip(1).Sum();
+        return times;
     }
+
+    /// <summary>Decode tokens/s: the steps after the first token.</summary>
+    static double DecodeRate(List<double> times) => (times.Count - 1) / times.Skip(1).Sum();
 
     public static int Run(string[] args)
     {
@@ -153,19 +154,14 @@ public static class ModelBench
         var processor = new MolmoProcessor(tokenizer, special);
         // Warm-up (JIT, kernel selection) on a small image so the timed runs are steady-state.
         using (var warm = NewDisposeScope())
-            new Molmo.Generation.Generator(model, special.Eos).Generate(
-                processor.Process(ImageDecoder.Decode(PreprocessBench.SynthesisePng(100, 100)), "Hi").ToModelInputs(),
-                new GenerationOptions { MaxNewTokens = 3, StopOnEos = false }).ToList();
+            TokenTimes(model, processor.Process(ImageDecoder.Decode(PreprocessBench.SynthesisePng(100, 100)), "Hi").ToModelInputs(), special.Eos, 3, cuda);
         // On CUDA, also one untimed pass over each timed prompt: libtorch's SDPA pays ~40 ms the first time it sees a sequence
         // length (stack notes §8.1), a one-off per shape that a server pays once; the reference's figures are warm too.
         if (cuda)
             foreach (var (w, h) in with1080 ? new[] { (640, 480), (1920, 1080) } : new[] { (640, 480) })
             {
                 using var warm = NewDisposeScope();
-                new Molmo.Generation.Generator(model, special.Eos).Generate(
-                    processor.Process(ImageDecoder.Decode(PreprocessBench.SynthesisePng(w, h)), "Describe this image.").ToModelInputs(),
-                    new GenerationOptions { MaxNewTokens = 2, StopOnEos = false }).ToList();
-                torch.cuda.synchronize();
+                TokenTimes(model, processor.Process(ImageDecoder.Decode(PreprocessBench.SynthesisePng(w, h)), "Describe this image.").ToModelInputs(), special.Eos, 2, cuda);
             }
         var rows = new List<string[]>();
         double? decodeTokS = null, prefill640 = null, prefill1080 = null;
@@ -177,23 +173,13 @@ public static class ModelBench
             double preMs = sw.Elapsed.TotalMilliseconds;
             using var scope = NewDisposeScope();
             var inputs = processed.ToModelInputs();
-            var gen = new Molmo.Generation.Generator(model, special.Eos);
-            int n = w == 640 ? decode : 1;
-            var times = new List<double>();
-            sw.Restart();
-            foreach (var t in gen.Generate(inputs, new GenerationOptions { MaxNewTokens = n + 1, StopOnEos = false }))
-            {
-                if (cuda) torch.cuda.synchronize();
-                times.Add(sw.Elapsed.TotalSeconds);
-                sw.Restart();
-            }
+            var times = TokenTimes(model, inputs, special.Eos, (w == 640 ? decode : 1) + 1, cuda);
             if (cuda) gpuPeak = Math.Max(gpuPeak, GpuMemory.UsedBytes() ?? 0);
             double prefill = times[0];
             if (w == 640)
             {
                 prefill640 = prefill;
-                var steps = times.Skip(1).ToList();
-                decodeTokS = steps.Count / steps.Sum();
+                decodeTokS = DecodeRate(times);
             }
             else prefill1080 = prefill;
             Console.Error.WriteLine($"{w}×{h}: {processed.InputIds.Length} tokens, {processed.Image!.NumCrops} crops, preprocess {preMs:F0} ms, prefill {prefill:F2} s");
@@ -203,7 +189,12 @@ public static class ModelBench
         if (a.Has("--compare-libtorch") && !cuda && dtype == ScalarType.BFloat16 && !placement.Int8Decoder)
         {
             Linear.UseCpuKernelForBf16 = false;
-            try { libtorchTokS = TimeDecode(model, processor, special.Eos, Math.Max(8, decode / 4), cuda); }
+            try
+            {
+                using var scope = NewDisposeScope();
+                var text = processor.Process(null, "Write a long story about a red fox.").ToModelInputs();
+                libtorchTokS = DecodeRate(TokenTimes(model, text, special.Eos, Math.Max(8, decode / 4) + 1, cuda));
+            }
             finally { Linear.UseCpuKernelForBf16 = true; }
             Console.Error.WriteLine($"decode with libtorch linear: {libtorchTokS:F2} tok/s");
         }

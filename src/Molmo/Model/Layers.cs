@@ -36,6 +36,9 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
     /// <summary>Whether bf16 decode-sized products on the CPU use <see cref="Kernels.CpuGemv"/> (default) or libtorch's linear.</summary>
     public static bool UseCpuKernelForBf16 { get; set; } = true;
 
+    /// <summary>Most input rows a bf16 product sends to the CPU kernel (measured crossover with libtorch's GEMM: 4 to 8 rows).</summary>
+    public const int Bf16KernelMaxRows = 4;
+
     public Linear(long inFeatures, long outFeatures, bool hasBias, ModelPlacement p, bool quantizable = false) : base(nameof(Linear))
     {
         InFeatures = inFeatures;
@@ -56,27 +59,18 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
         long rows = x.NumberOfElements / InFeatures;
         if (weight_scale is null)
         {
-            // A bf16 decode step of one sequence on the CPU streams the weights through the GEMV kernel: libtorch's bf16 path for
-            // one row reads well below DRAM bandwidth. From two rows on (batched decoding, prefill) libtorch's GEMM is faster: it
-            // has the AVX512-BF16 dot-product instructions, which .NET does not expose (docs/benchmarks.md, gemv).
-            if (cpu && rows == 1 && weight.dtype == ScalarType.BFloat16 && UseCpuKernelForBf16)
+            // bf16 decode steps on the CPU stream the weights through the GEMV kernel: libtorch's bf16 path for a few rows reads
+            // well below DRAM bandwidth. From five rows on (larger batches, prefill) libtorch's GEMM is faster: it has the
+            // AVX512-BF16 dot-product instructions, which .NET does not expose (docs/benchmarks.md, gemv).
+            if (cpu && rows <= Bf16KernelMaxRows && weight.dtype == ScalarType.BFloat16 && UseCpuKernelForBf16)
                 return Kernels.CpuGemv.LinearBf16(x, weight, bias);
             return nn.functional.linear(x, weight, bias);
         }
-        // int8 on the CPU: decode-sized inputs stream the int8 rows through the GEMV kernel (1 byte per weight read); batched
-        // decode steps of up to 64 rows go through it in groups of 8 (reading the weights once per group still beats writing
-        // and reading a dequantised copy); prefill-sized inputs dequantise to bf16 in one pass for libtorch's GEMM.
+        // int8 on the CPU: decode steps of up to 64 rows (batched decoding) stream the int8 rows through the kernel, 1 byte per
+        // weight read once per step; prefill-sized inputs dequantise to bf16 in one pass for libtorch's GEMM.
         if (cpu && rows <= Kernels.CpuGemv.MaxRows)
             return Kernels.CpuGemv.LinearInt8(x, weight, weight_scale, bias);
         using var scope = NewDisposeScope();
-        if (cpu && rows <= 8 * Kernels.CpuGemv.MaxRows)
-        {
-            var parts = x.reshape(-1, InFeatures).split(Kernels.CpuGemv.MaxRows, 0)
-                         .Select(c => Kernels.CpuGemv.LinearInt8(c, weight, weight_scale, bias)).ToArray();
-            var shape = x.shape.ToArray();
-            shape[^1] = weight.shape[0];
-            return cat(parts, 0).view(shape).MoveToOuterDisposeScope();
-        }
         if (cpu && x.dtype == ScalarType.BFloat16)
             return nn.functional.linear(x, Int8Quantizer.DequantizeBf16(weight, weight_scale), bias).MoveToOuterDisposeScope();
         // Elsewhere (CUDA, fp32): the integers converted exactly (|q| ≤ 127), the GEMM, then each output column times its

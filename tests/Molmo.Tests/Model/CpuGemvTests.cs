@@ -9,13 +9,15 @@ namespace Molmo.Tests.Model;
 /// <summary>
 /// The CPU decode kernels against a float64 product of the same (dequantised) weights, on shapes that reach every code path:
 /// widths with and without vector tails, the one-row and the four-rows-per-x-load paths (x wider than 24 KB), row counts that
-/// are not multiples of the block, 1–8 input rows, bias, and every thread split (which must not change a single bit).
+/// are not multiples of the block, 1–64 input rows (batched steps: 4 × 4 register blocks, partial blocks of 1–3 input rows and
+/// the leftover weight rows), bias, and every thread split (which must not change a single bit).
 /// </summary>
 public class CpuGemvTests
 {
     public static TheoryData<int, int, int> Shapes => new()
     {
         { 77, 100, 1 }, { 50, 129, 2 }, { 256, 3584, 1 }, { 13, 6200, 1 }, { 13, 6200, 3 }, { 9, 8225, 8 }, { 130, 64, 5 },
+        { 67, 200, 4 }, { 70, 47, 7 }, { 41, 515, 16 }, { 23, 1000, 33 }, { 6, 31, 64 },
     };
 
     [Theory]
@@ -55,19 +57,22 @@ public class CpuGemvTests
         using var scope = NewDisposeScope();
         var w = randn(203, 6300).to(ScalarType.BFloat16);
         var (q, s) = Int8Quantizer.Quantize(randn(203, 300));
-        var x = randn(2, 6300);
-        var x8 = randn(2, 300);
         int saved = CpuGemv.MaxThreads;
         try
         {
-            CpuGemv.MaxThreads = 1;
-            var one = CpuGemv.LinearBf16(x, w, null);
-            var one8 = CpuGemv.LinearInt8(x8, q, s, null);
-            foreach (var t in new[] { 2, 3 })
+            foreach (var m in new[] { 1, 2, 6 })   // the one-row path and the batched blocks
             {
-                CpuGemv.MaxThreads = t;
-                Assert.True(CpuGemv.LinearBf16(x, w, null).equal(one).all().item<bool>(), $"bf16, {t} threads");
-                Assert.True(CpuGemv.LinearInt8(x8, q, s, null).equal(one8).all().item<bool>(), $"int8, {t} threads");
+                var x = randn(m, 6300);
+                var x8 = randn(m, 300);
+                CpuGemv.MaxThreads = 1;
+                var one = CpuGemv.LinearBf16(x, w, null);
+                var one8 = CpuGemv.LinearInt8(x8, q, s, null);
+                foreach (var t in new[] { 2, 3 })
+                {
+                    CpuGemv.MaxThreads = t;
+                    Assert.True(CpuGemv.LinearBf16(x, w, null).equal(one).all().item<bool>(), $"bf16, {m} rows, {t} threads");
+                    Assert.True(CpuGemv.LinearInt8(x8, q, s, null).equal(one8).all().item<bool>(), $"int8, {m} rows, {t} threads");
+                }
             }
         }
         finally { CpuGemv.MaxThreads = saved; }
@@ -80,13 +85,14 @@ public class CpuGemvTests
         var w = randn(8, 16).to(ScalarType.BFloat16);
         Assert.Contains("does not match", Assert.Throws<ArgumentException>(() => CpuGemv.LinearBf16(randn(1, 15), w, null)).Message);
         Assert.Contains("dtype", Assert.Throws<ArgumentException>(() => CpuGemv.LinearBf16(randn(1, 16), randn(8, 16), null)).Message);
-        Assert.Contains("input rows", Assert.Throws<ArgumentException>(() => CpuGemv.LinearBf16(randn(9, 16), w, null)).Message);
+        Assert.Contains("input rows", Assert.Throws<ArgumentException>(() => CpuGemv.LinearBf16(randn(CpuGemv.MaxRows + 1, 16), w, null)).Message);
     }
 
     [Theory]
     [InlineData(1)]
     [InlineData(8)]
-    [InlineData(20)]    // batched decode: groups of 8 through the kernel
+    [InlineData(20)]    // batched decode: through the kernel
+    [InlineData(64)]
     [InlineData(70)]    // prefill-sized: dequantised GEMM
     public void Int8LinearAgreesWithItsDequantisedWeightsForEveryRowCount(int rows)
     {

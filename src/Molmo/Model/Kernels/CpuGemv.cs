@@ -15,8 +15,11 @@ namespace Molmo.Model.Kernels;
 /// </summary>
 public static unsafe class CpuGemv
 {
-    /// <summary>Most input rows the kernel handles; more rows are compute-bound and go to libtorch's GEMM.</summary>
-    public const int MaxRows = 8;
+    /// <summary>
+    /// Most input rows one call takes (a batched decode step). Each weight row is read from DRAM once for all of them and
+    /// converted to float32 once per 4 rows; prefill-sized inputs are compute-bound and belong to a GEMM.
+    /// </summary>
+    public const int MaxRows = 64;
 
     /// <summary>Rows of W per unit of work split over threads.</summary>
     const int Block = 4;
@@ -95,6 +98,7 @@ public static unsafe class CpuGemv
             }
             void Rows(int r0, int r1)
             {
+                if (m > 1 && Avx512F.IsSupported) { RowsOfBatch(r0, r1); return; }
                 float* yy = (float*)yp;
                 var d = stackalloc float[Block];
                 for (int r = r0; r < r1; r += four ? Block : 1)
@@ -123,6 +127,38 @@ public static unsafe class CpuGemv
                         }
                     }
                 }
+            }
+            // Several input rows (a batched decode step): blocks of 4 weight rows × 4 input rows, so each weight vector is
+            // converted once per 4 input rows and each load of x serves 4 weight rows (see Int8Block4).
+            void RowsOfBatch(int r0, int r1)
+            {
+                float* yy = (float*)yp;
+                var d4 = stackalloc float[4 * 4];
+                int r = r0;
+                for (; r + 4 <= r1; r += 4)
+                    for (int g = 0; g < m; g += 4)
+                    {
+                        int count = Math.Min(4, m - g);
+                        float* xg = (float*)xp + (long)g * k;
+                        if (int8) Int8Block4((sbyte*)wp + (long)r * k, k, xg, count, d4);
+                        else Bf16Block4((ushort*)wp + (long)r * k, k, xg, (float*)xsp + (long)g * k, count, d4);
+                        for (int q = 0; q < count; q++)
+                            for (int t = 0; t < 4; t++)
+                            {
+                                float s = sp == 0 ? 1f : ((float*)sp)[r + t];
+                                float b = bp == 0 ? 0f : ((float*)bp)[r + t];
+                                yy[(long)(g + q) * n + r + t] = d4[q * 4 + t] * s + b;
+                            }
+                    }
+                // The last n mod 4 weight rows, one x row at a time.
+                for (; r < r1; r++)
+                    for (int i = 0; i < m; i++)
+                    {
+                        float* xi = (float*)xp + (long)i * k;
+                        float* xe = (float*)xsp + (long)i * k;
+                        float dot = int8 ? Int8Dot((sbyte*)wp + (long)r * k, xi, k) : Bf16Dot((ushort*)wp + (long)r * k, xi, xe, xe + k / 2, k);
+                        yy[(long)i * n + r] = dot * (sp == 0 ? 1f : ((float*)sp)[r]) + (bp == 0 ? 0f : ((float*)bp)[r]);
+                    }
             }
             if (threads == 1) Body(0);
             else KernelThreads.Run(threads, Body);
@@ -271,6 +307,155 @@ public static unsafe class CpuGemv
         for (; j < len; j++) s += row[j] * x[j];
         return s;
     }
+
+    /// <summary>Four int8 weight rows (stride <paramref name="k"/>) against <paramref name="count"/> (1–4) x rows: d[q·4 + t].</summary>
+    static void Int8Block4(sbyte* w, int k, float* x, int count, float* d)
+    {
+        switch (count)
+        {
+            case 1: Int8Block4<R1>(w, k, x, d); break;
+            case 2: Int8Block4<R2>(w, k, x, d); break;
+            case 3: Int8Block4<R3>(w, k, x, d); break;
+            default: Int8Block4<R4>(w, k, x, d); break;
+        }
+    }
+
+    /// <summary>
+    /// The int8 register block for batched steps: 4 weight rows × up to 4 x rows, 16 accumulators. Each converted weight vector
+    /// serves every x row and each x load serves all four weight rows. (With one weight row against eight x rows, the x rows —
+    /// 57 KB at 3584 columns — no longer fit in L1 and the kernel ran at the speed of L2, a third of this.)
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
+    static void Int8Block4<TM>(sbyte* w, int k, float* x, float* d) where TM : struct, IRowCount
+    {
+        sbyte* w0 = w, w1 = w + k, w2 = w + 2L * k, w3 = w + 3L * k;
+        float* x0 = x, x1 = x + k, x2 = x + 2L * k, x3 = x + 3L * k;
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+        int j = 0;
+        for (; j + 16 <= k; j += 16)
+        {
+            if ((j & 63) == 0)
+            {
+                Sse.Prefetch0(w0 + j + PrefetchAhead); Sse.Prefetch0(w1 + j + PrefetchAhead);
+                Sse.Prefetch0(w2 + j + PrefetchAhead); Sse.Prefetch0(w3 + j + PrefetchAhead);
+            }
+            var c0 = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(w0 + j)));
+            var c1 = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(w1 + j)));
+            var c2 = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(w2 + j)));
+            var c3 = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(w3 + j)));
+            var v = Avx512F.LoadVector512(x0 + j);
+            a00 = Avx512F.FusedMultiplyAdd(c0, v, a00); a01 = Avx512F.FusedMultiplyAdd(c1, v, a01); a02 = Avx512F.FusedMultiplyAdd(c2, v, a02); a03 = Avx512F.FusedMultiplyAdd(c3, v, a03);
+            if (TM.N > 1)
+            {
+                v = Avx512F.LoadVector512(x1 + j);
+                a10 = Avx512F.FusedMultiplyAdd(c0, v, a10); a11 = Avx512F.FusedMultiplyAdd(c1, v, a11); a12 = Avx512F.FusedMultiplyAdd(c2, v, a12); a13 = Avx512F.FusedMultiplyAdd(c3, v, a13);
+            }
+            if (TM.N > 2)
+            {
+                v = Avx512F.LoadVector512(x2 + j);
+                a20 = Avx512F.FusedMultiplyAdd(c0, v, a20); a21 = Avx512F.FusedMultiplyAdd(c1, v, a21); a22 = Avx512F.FusedMultiplyAdd(c2, v, a22); a23 = Avx512F.FusedMultiplyAdd(c3, v, a23);
+            }
+            if (TM.N > 3)
+            {
+                v = Avx512F.LoadVector512(x3 + j);
+                a30 = Avx512F.FusedMultiplyAdd(c0, v, a30); a31 = Avx512F.FusedMultiplyAdd(c1, v, a31); a32 = Avx512F.FusedMultiplyAdd(c2, v, a32); a33 = Avx512F.FusedMultiplyAdd(c3, v, a33);
+            }
+        }
+        Store4(d, a00, a01, a02, a03);
+        if (TM.N > 1) Store4(d + 4, a10, a11, a12, a13);
+        if (TM.N > 2) Store4(d + 8, a20, a21, a22, a23);
+        if (TM.N > 3) Store4(d + 12, a30, a31, a32, a33);
+        for (int q = 0; q < TM.N; q++)
+            for (int t = 0; t < 4; t++)
+                for (int jj = j; jj < k; jj++) d[q * 4 + t] += w[(long)t * k + jj] * x[(long)q * k + jj];
+    }
+
+    /// <summary>Four bf16 weight rows against <paramref name="count"/> (1–4) x rows, whole (x) and split (xs): d[q·4 + t].</summary>
+    static void Bf16Block4(ushort* w, int k, float* x, float* xs, int count, float* d)
+    {
+        switch (count)
+        {
+            case 1: Bf16Block4<R1>(w, k, x, xs, d); break;
+            case 2: Bf16Block4<R2>(w, k, x, xs, d); break;
+            case 3: Bf16Block4<R3>(w, k, x, xs, d); break;
+            default: Bf16Block4<R4>(w, k, x, xs, d); break;
+        }
+    }
+
+    /// <summary>
+    /// The bf16 register block for batched steps: 4 weight rows × up to 4 x rows. Each 64-byte load of a weight row is split
+    /// into its even and odd halves once (see <see cref="Bf16Dot"/>); both halves go into one accumulator per (row, x row).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
+    static void Bf16Block4<TM>(ushort* w, int k, float* x, float* xs, float* d) where TM : struct, IRowCount
+    {
+        uint* w0 = (uint*)w, w1 = (uint*)(w + k), w2 = (uint*)(w + 2L * k), w3 = (uint*)(w + 3L * k);
+        long half = k / 2;
+        float* x0 = xs, x1 = xs + k, x2 = xs + 2L * k, x3 = xs + 3L * k;
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+        var mask = Vector512.Create(0xFFFF0000u);
+        int body = k / 32 * 16;    // pairs handled by vectors
+        for (int j = 0; j < body; j += 16)
+        {
+            Sse.Prefetch0(w0 + j + PrefetchAhead / 4); Sse.Prefetch0(w1 + j + PrefetchAhead / 4);
+            Sse.Prefetch0(w2 + j + PrefetchAhead / 4); Sse.Prefetch0(w3 + j + PrefetchAhead / 4);
+            var p0 = Avx512F.LoadVector512(w0 + j); var p1 = Avx512F.LoadVector512(w1 + j);
+            var p2 = Avx512F.LoadVector512(w2 + j); var p3 = Avx512F.LoadVector512(w3 + j);
+            var l0 = Avx512F.ShiftLeftLogical(p0, 16).AsSingle(); var h0 = Avx512F.And(p0, mask).AsSingle();
+            var l1 = Avx512F.ShiftLeftLogical(p1, 16).AsSingle(); var h1 = Avx512F.And(p1, mask).AsSingle();
+            var l2 = Avx512F.ShiftLeftLogical(p2, 16).AsSingle(); var h2 = Avx512F.And(p2, mask).AsSingle();
+            var l3 = Avx512F.ShiftLeftLogical(p3, 16).AsSingle(); var h3 = Avx512F.And(p3, mask).AsSingle();
+            var e = Avx512F.LoadVector512(x0 + j); var o = Avx512F.LoadVector512(x0 + half + j);
+            a00 = Avx512F.FusedMultiplyAdd(h0, o, Avx512F.FusedMultiplyAdd(l0, e, a00)); a01 = Avx512F.FusedMultiplyAdd(h1, o, Avx512F.FusedMultiplyAdd(l1, e, a01));
+            a02 = Avx512F.FusedMultiplyAdd(h2, o, Avx512F.FusedMultiplyAdd(l2, e, a02)); a03 = Avx512F.FusedMultiplyAdd(h3, o, Avx512F.FusedMultiplyAdd(l3, e, a03));
+            if (TM.N > 1)
+            {
+                e = Avx512F.LoadVector512(x1 + j); o = Avx512F.LoadVector512(x1 + half + j);
+                a10 = Avx512F.FusedMultiplyAdd(h0, o, Avx512F.FusedMultiplyAdd(l0, e, a10)); a11 = Avx512F.FusedMultiplyAdd(h1, o, Avx512F.FusedMultiplyAdd(l1, e, a11));
+                a12 = Avx512F.FusedMultiplyAdd(h2, o, Avx512F.FusedMultiplyAdd(l2, e, a12)); a13 = Avx512F.FusedMultiplyAdd(h3, o, Avx512F.FusedMultiplyAdd(l3, e, a13));
+            }
+            if (TM.N > 2)
+            {
+                e = Avx512F.LoadVector512(x2 + j); o = Avx512F.LoadVector512(x2 + half + j);
+                a20 = Avx512F.FusedMultiplyAdd(h0, o, Avx512F.FusedMultiplyAdd(l0, e, a20)); a21 = Avx512F.FusedMultiplyAdd(h1, o, Avx512F.FusedMultiplyAdd(l1, e, a21));
+                a22 = Avx512F.FusedMultiplyAdd(h2, o, Avx512F.FusedMultiplyAdd(l2, e, a22)); a23 = Avx512F.FusedMultiplyAdd(h3, o, Avx512F.FusedMultiplyAdd(l3, e, a23));
+            }
+            if (TM.N > 3)
+            {
+                e = Avx512F.LoadVector512(x3 + j); o = Avx512F.LoadVector512(x3 + half + j);
+                a30 = Avx512F.FusedMultiplyAdd(h0, o, Avx512F.FusedMultiplyAdd(l0, e, a30)); a31 = Avx512F.FusedMultiplyAdd(h1, o, Avx512F.FusedMultiplyAdd(l1, e, a31));
+                a32 = Avx512F.FusedMultiplyAdd(h2, o, Avx512F.FusedMultiplyAdd(l2, e, a32)); a33 = Avx512F.FusedMultiplyAdd(h3, o, Avx512F.FusedMultiplyAdd(l3, e, a33));
+            }
+        }
+        Store4(d, a00, a01, a02, a03);
+        if (TM.N > 1) Store4(d + 4, a10, a11, a12, a13);
+        if (TM.N > 2) Store4(d + 8, a20, a21, a22, a23);
+        if (TM.N > 3) Store4(d + 12, a30, a31, a32, a33);
+        for (int q = 0; q < TM.N; q++)
+            for (int t = 0; t < 4; t++)
+                for (int jj = 2 * body; jj < k; jj++) d[q * 4 + t] += Bf16ToFloat(w[(long)t * k + jj]) * x[(long)q * k + jj];
+    }
+
+    /// <summary>
+    /// How far ahead (bytes) the four-row blocks prefetch each weight row. Four interleaved rows are four streams per thread,
+    /// which the hardware prefetcher alone keeps fed at about 25 GB/s here; with this, 30–40 (docs/benchmarks.md, gemv).
+    /// </summary>
+    const int PrefetchAhead = 1024;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store4(float* d, Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> e)
+    {
+        d[0] = Vector512.Sum(a); d[1] = Vector512.Sum(b); d[2] = Vector512.Sum(c); d[3] = Vector512.Sum(e);
+    }
+
+    /// <summary>A row count fixed at JIT time (the kernels above are specialised per count).</summary>
+    interface IRowCount { static abstract int N { get; } }
+    readonly struct R1 : IRowCount { public static int N => 1; }
+    readonly struct R2 : IRowCount { public static int N => 2; }
+    readonly struct R3 : IRowCount { public static int N => 3; }
+    readonly struct R4 : IRowCount { public static int N => 4; }
 
     /// <summary>bf16 bits → float32 (exact: bf16 is the top half of a float32).</summary>
     internal static float Bf16ToFloat(ushort v) => BitConverter.Int32BitsToSingle(v << 16);

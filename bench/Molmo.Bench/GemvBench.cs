@@ -7,8 +7,8 @@ using static TorchSharp.torch;
 namespace Molmo.Bench;
 
 /// <summary>
-/// Decode-shaped matrix–vector products with 7B-D's matrices (1 input row): libtorch's <c>linear</c> in fp32/bf16 against the
-/// engine's streaming kernels (bf16, int8), as achieved weight bandwidth. Usage: <c>gemv [--rows 1] [--reps 20] [--gemv-threads N]</c>.
+/// Decode-shaped matrix–vector products with 7B-D's matrices (1 or more input rows): libtorch's <c>linear</c> in fp32/bf16
+/// against the engine's streaming kernels (fp32, bf16, int8), as achieved weight bandwidth. Usage: <c>gemv [--rows 1] [--reps 20] [--gemv-threads N]</c>.
 /// </summary>
 public static class GemvBench
 {
@@ -19,8 +19,10 @@ public static class GemvBench
         int m = int.Parse(a.Get("--rows", "1")!, CultureInfo.InvariantCulture);
         int reps = int.Parse(a.Get("--reps", "20")!, CultureInfo.InvariantCulture);
         var shapes = new (string Name, int N, int K)[] { ("att_proj", 4608, 3584), ("ff_proj", 37888, 3584), ("ff_out", 3584, 18944), ("lm_head", 152064, 3584) };
-        Console.WriteLine($"| matrix [N, K] | fp32 linear | bf16 linear | bf16 kernel | int8 kernel |   ({m} input row(s), GB/s of weights read, median of {reps})");
-        Console.WriteLine("|---|---|---|---|---|");
+        Console.WriteLine($"CPU: {MachineInfo.Cpu()}");
+        Console.WriteLine();
+        Console.WriteLine($"| matrix [N, K] | fp32 linear | fp32 kernel | bf16 linear | bf16 kernel | int8 kernel |   ({m} input row(s), GB/s of weights read, median of {reps})");
+        Console.WriteLine("|---|---|---|---|---|---|");
         foreach (var (name, n, k) in shapes)
         {
             using var scope = NewDisposeScope();
@@ -34,11 +36,12 @@ public static class GemvBench
             int c = 0;
             string Gb(Func<int, Tensor> f, long bytes) => $"{bytes / Median(() => f(c++ % copies), reps) / 1e9:F1}";
             var r32 = Gb(i => nn.functional.linear(x, w32[i]), 4L * n * k);
+            var rk32 = CpuGemv.SupportsFloat32 ? Gb(i => CpuGemv.LinearFp32(x, w32[i], null), 4L * n * k) : "–";
             foreach (var w in w32) w.Dispose();
             var rbf = Gb(i => nn.functional.linear(xb, wbf[i]), 2L * n * k);
             var rk = Gb(i => CpuGemv.LinearBf16(x, wbf[i], null), 2L * n * k);
             var r8 = Gb(i => CpuGemv.LinearInt8(x, q8[i].Q, q8[i].Scale, null), 1L * n * k);
-            Console.WriteLine($"| {name} [{n}, {k}] | {r32} | {rbf} | {rk} | {r8} |");
+            Console.WriteLine($"| {name} [{n}, {k}] | {r32} | {rk32} | {rbf} | {rk} | {r8} |");
         }
         return 0;
     }

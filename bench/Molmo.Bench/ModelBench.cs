@@ -18,7 +18,7 @@ namespace Molmo.Bench;
 /// 640×480 and a 1920×1080 prompt, decode tokens/s, and decode's achieved weight bandwidth against this machine's measured DRAM
 /// bandwidth. The checkpoint (sharded safetensors, written once by a child process so it does not inflate the measured RSS)
 /// is cached in a folder and reused.
-/// With <c>--compare-libtorch</c> (CPU, bf16) decode is timed a second time with libtorch's <c>linear</c> in place of the engine's
+/// With <c>--compare-libtorch</c> (CPU, bf16 or fp32) decode is timed a second time with libtorch's <c>linear</c> in place of the engine's
 /// GEMV kernel, the engine's earlier path, as a baseline measured in the same run.
 /// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--gemv-threads N] [--weights DIR] [--no-1080p] [--compare-libtorch] [--append FILE]</c>
 /// </summary>
@@ -186,16 +186,16 @@ public static class ModelBench
             rows.Add([$"{w}×{h}", processed.InputIds.Length.ToString(CultureInfo.InvariantCulture), $"{processed.Image.NumCrops}", $"{preMs:F0} ms", $"{prefill:F2} s"]);
         }
         double? libtorchTokS = null;
-        if (a.Has("--compare-libtorch") && !cuda && dtype == ScalarType.BFloat16 && !placement.Int8Decoder)
+        if (a.Has("--compare-libtorch") && !cuda && !placement.Int8Decoder)
         {
-            Linear.UseCpuKernelForBf16 = false;
+            Linear.UseCpuKernels = false;
             try
             {
                 using var scope = NewDisposeScope();
                 var text = processor.Process(null, "Write a long story about a red fox.").ToModelInputs();
                 libtorchTokS = DecodeRate(TokenTimes(model, text, special.Eos, Math.Max(8, decode / 4) + 1, cuda));
             }
-            finally { Linear.UseCpuKernelForBf16 = true; }
+            finally { Linear.UseCpuKernels = true; }
             Console.Error.WriteLine($"decode with libtorch linear: {libtorchTokS:F2} tok/s");
         }
         // Batched decoding of independent text requests of different lengths: aggregate decode tokens/s.
@@ -231,6 +231,8 @@ public static class ModelBench
         var sb = new StringBuilder();
         string dev = cuda ? $"cuda ({torch.cuda.device_count()} GPU)" : $"cpu, {Environment.ProcessorCount} threads";
         sb.AppendLine($"Architecture **{arch}** ({cfg.DecoderStyle}, {model.ParameterCount / 1e9:F2} B params, {weightBytes / 1e9:F2} GB in {TorchRuntime.PlacementName(placement)}), random weights, {dev}.");
+        sb.AppendLine();
+        sb.AppendLine($"CPU: {MachineInfo.Cpu()}.");
         sb.AppendLine();
         sb.AppendLine("| measure | this engine | reference Python (same machine kind) | limit |");
         sb.AppendLine("|---|---|---|---|");

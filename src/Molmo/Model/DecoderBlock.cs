@@ -84,21 +84,27 @@ public sealed class DecoderBlock : nn.Module
         return (x + h).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// One decode step's attention (spec §5.7), q [B, H, 1, hd] against the cached k, v [B, KV, L, hd] → [B, 1, H·hd]. The query
+    /// heads of each KV head are folded into the query-length axis so K/V are never repeated; a mask here is [B, 1, 1, L] (the
+    /// unused tail of shorter rows in a batch of different lengths).
+    /// </summary>
+    public static Tensor DecodeAttention(Tensor q, Tensor k, Tensor v, Tensor? mask)
+    {
+        long b = q.shape[0], heads = q.shape[1], kvHeads = k.shape[1], headDim = q.shape[3];
+        var qg = q.reshape(b, kvHeads, heads / kvHeads, headDim);                           // [B, KV, G, hd]
+        var scores = (matmul(qg, k.transpose(2, 3)) * (1.0 / Math.Sqrt(headDim))).to(ScalarType.Float32);   // [B, KV, G, L]
+        if (mask is not null) scores = scores.masked_fill(mask.logical_not(), float.NegativeInfinity);
+        var probs = scores.softmax(-1).to(v.dtype);
+        var o = matmul(probs, v);                                                            // [B, KV, G, hd]
+        return o.reshape(b, 1, heads * headDim);
+    }
+
     Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal)
     {
         long b = q.shape[0], s = q.shape[2], len = k.shape[2];
         int groups = _heads / _kvHeads;
-        if (s == 1 && (mask is null || mask.shape[2] == 1))
-        {
-            // Decode step: fold the query heads of each KV head into the query-length axis so K/V are never repeated.
-            // A mask here is [B, 1, 1, L]: the unused tail of shorter rows in a batch of different lengths.
-            var qg = q.reshape(b, _kvHeads, groups, _headDim);                              // [B, KV, G, hd]
-            var scores = (matmul(qg, k.transpose(2, 3)) * (1.0 / Math.Sqrt(_headDim))).to(ScalarType.Float32);   // [B, KV, G, L]
-            if (mask is not null) scores = scores.masked_fill(mask.logical_not(), float.NegativeInfinity);
-            var probs = scores.softmax(-1).to(v.dtype);
-            var o = matmul(probs, v);                                                       // [B, KV, G, hd]
-            return o.reshape(b, 1, _heads * _headDim);
-        }
+        if (s == 1 && (mask is null || mask.shape[2] == 1)) return DecodeAttention(q, k, v, mask);
         // GQA: each K/V head serves `groups` consecutive query heads (repeat_interleave).
         var kr = groups == 1 ? k : k.repeat_interleave(groups, 1);
         var vr = groups == 1 ? v : v.repeat_interleave(groups, 1);

@@ -33,8 +33,11 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
 
     public long InFeatures { get; }
 
-    /// <summary>Whether bf16 decode-sized products on the CPU use <see cref="Kernels.CpuGemv"/> (default) or libtorch's linear.</summary>
-    public static bool UseCpuKernelForBf16 { get; set; } = true;
+    /// <summary>
+    /// Whether decode-sized bf16 and float32 products on the CPU use <see cref="Kernels.CpuGemv"/> (default) or libtorch's
+    /// linear. (int8 always uses the kernel: libtorch has no weight-only int8 product.)
+    /// </summary>
+    public static bool UseCpuKernels { get; set; } = true;
 
     /// <summary>Most input rows a bf16 product sends to the CPU kernel (measured crossover with libtorch's GEMM: 4 to 8 rows).</summary>
     public const int Bf16KernelMaxRows = 4;
@@ -54,16 +57,20 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        // The engine's CPU kernels serve inference only (no autograd) and AVX2/AVX-512 machines.
-        bool cpu = weight.device_type == TorchSharp.DeviceType.CPU && Kernels.CpuGemv.IsSupported && !x.requires_grad;
+        // The engine's CPU kernels serve inference only (no autograd: neither the input nor the weight may need a gradient)
+        // and AVX2/AVX-512 machines.
+        bool cpu = weight.device_type == TorchSharp.DeviceType.CPU && Kernels.CpuGemv.IsSupported && !x.requires_grad && !weight.requires_grad;
         long rows = x.NumberOfElements / InFeatures;
         if (weight_scale is null)
         {
-            // bf16 decode steps on the CPU stream the weights through the GEMV kernel: libtorch's bf16 path for a few rows reads
-            // well below DRAM bandwidth. From five rows on (larger batches, prefill) libtorch's GEMM is faster: it has the
-            // AVX512-BF16 dot-product instructions, which .NET does not expose (docs/benchmarks.md, gemv).
-            if (cpu && rows <= Bf16KernelMaxRows && weight.dtype == ScalarType.BFloat16 && UseCpuKernelForBf16)
+            // Decode steps on the CPU stream the weights through the GEMV kernel: libtorch's path for a few rows reads well
+            // below DRAM bandwidth (docs/benchmarks.md, gemv). bf16 from five rows on (larger batches, prefill) is faster in
+            // libtorch's GEMM, which has the AVX512-BF16 dot-product instructions that .NET does not expose; float32 stays on
+            // the kernel up to 64 rows.
+            if (cpu && UseCpuKernels && weight.dtype == ScalarType.BFloat16 && rows <= Bf16KernelMaxRows)
                 return Kernels.CpuGemv.LinearBf16(x, weight, bias);
+            if (cpu && UseCpuKernels && weight.dtype == ScalarType.Float32 && rows <= Kernels.CpuGemv.MaxRows && Kernels.CpuGemv.SupportsFloat32)
+                return Kernels.CpuGemv.LinearFp32(x, weight, bias);
             return nn.functional.linear(x, weight, bias);
         }
         // int8 on the CPU: decode steps of up to 64 rows (batched decoding) stream the int8 rows through the kernel, 1 byte per
@@ -72,7 +79,7 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
             return Kernels.CpuGemv.LinearInt8(x, weight, weight_scale, bias);
         using var scope = NewDisposeScope();
         if (cpu && x.dtype == ScalarType.BFloat16)
-            return nn.functional.linear(x, Int8Quantizer.DequantizeBf16(weight, weight_scale), bias).MoveToOuterDisposeScope();
+            return Int8Quantizer.LinearDequantised(x, weight, weight_scale, bias).MoveToOuterDisposeScope();
         // Elsewhere (CUDA, fp32): the integers converted exactly (|q| ≤ 127), the GEMM, then each output column times its
         // row's scale — one full-size pass over the weights instead of two (convert, then scale).
         var y = nn.functional.linear(x, weight.to(x.dtype)) * weight_scale.to(x.dtype);
@@ -100,13 +107,15 @@ public static class Int8Quantizer
     /// even, in one vectorised pass split over the kernel threads. (The tensor expression q.to(bf16) · s.to(bf16) makes two
     /// full-size passes and rounds the scale to bf16 first; this is both faster and closer to the quantised weights.)
     /// </summary>
-    public static unsafe Tensor DequantizeBf16(Tensor q, Tensor scale)
+    public static unsafe Tensor DequantizeBf16(Tensor q, Tensor scale, Tensor? into = null)
     {
         if (q.dim() != 2 || q.dtype != ScalarType.Int8 || q.device_type != TorchSharp.DeviceType.CPU || !q.is_contiguous())
             throw new ArgumentException("DequantizeBf16 takes a contiguous 2-D int8 CPU tensor");
         long n = q.shape[0], k = q.shape[1];
+        if (into is not null && (into.dtype != ScalarType.BFloat16 || !into.shape.SequenceEqual(q.shape) || !into.is_contiguous() || into.device_type != TorchSharp.DeviceType.CPU))
+            throw new ArgumentException($"DequantizeBf16 writes into a contiguous bf16 CPU tensor of shape [{n}, {k}]");
         using var sf = scale.to(ScalarType.Float32).contiguous();
-        var w = empty([n, k], ScalarType.BFloat16);
+        var w = into ?? empty([n, k], ScalarType.BFloat16);
         nint src = Checkpoints.NativeTensor.DataPointer(q), dst = Checkpoints.NativeTensor.DataPointer(w), ps = Checkpoints.NativeTensor.DataPointer(sf);
         int parts = (int)Math.Max(1, Math.Min(Kernels.CpuGemv.MaxThreads, n / 64));
         long per = (n + parts - 1) / parts;
@@ -134,6 +143,40 @@ public static class Int8Quantizer
             }
         });
         return w;
+    }
+
+    static readonly object ScratchLock = new();
+    static Tensor? _scratch;
+
+    /// <summary>Largest matrix (bf16 elements) dequantised into the shared buffer: the FFN matrices of 7B-D (136 M, 271 MB).</summary>
+    const long ScratchMaxElements = 160L << 20;
+
+    /// <summary>
+    /// x · (q·s)ᵀ (+ b) for prefill-sized inputs: the weights are dequantised to bf16 for libtorch's GEMM into one buffer kept
+    /// for the process. A fresh buffer per product (up to 271 MB for 7B-D's FFN) came from a new mapping each time, and the
+    /// page faults of first touching it cost 7B-D's 749-token prefill about 4 s. Matrices larger than the buffer's limit (the
+    /// LM head, when every position's logits are asked for) still get their own. Products are serialised on the buffer; each
+    /// one uses every core anyway.
+    /// </summary>
+    public static Tensor LinearDequantised(Tensor x, Tensor q, Tensor scale, Tensor? bias)
+    {
+        long count = q.NumberOfElements;
+        if (count > ScratchMaxElements)
+        {
+            using var w = DequantizeBf16(q, scale);
+            return nn.functional.linear(x, w, bias);
+        }
+        lock (ScratchLock)
+        {
+            if (_scratch is null || _scratch.NumberOfElements < count)
+            {
+                _scratch?.Dispose();
+                _scratch = empty([count], ScalarType.BFloat16).DetachFromDisposeScope();
+            }
+            using var view = _scratch.narrow(0, 0, count).view(q.shape);
+            DequantizeBf16(q, scale, view);
+            return nn.functional.linear(x, view, bias);
+        }
     }
 
     /// <summary>

@@ -51,11 +51,40 @@ public class CpuGemvTests
         AssertClose(nn.functional.linear(x.to(ScalarType.Float64), w, bias.to(ScalarType.Float64)), got, k);
     }
 
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Fp32KernelMatchesFloat64Product(int n, int k, int m)
+    {
+        if (!CpuGemv.SupportsFloat32) return;   // AVX-512 only; elsewhere Linear keeps libtorch for float32
+        using var scope = NewDisposeScope();
+        var w = randn(n, k);
+        var bias = randn(n);
+        var x = randn(m, k);
+        var got = CpuGemv.LinearFp32(x, w, bias);
+        AssertClose(nn.functional.linear(x.to(ScalarType.Float64), w.to(ScalarType.Float64), bias.to(ScalarType.Float64)), got, k);
+    }
+
+    [Fact]
+    public void TrainableWeightsKeepTheirGradientOnDecodeSizedInputs()
+    {
+        // The kernels have no backward: a layer whose weight needs a gradient must stay on libtorch even for one row.
+        using var scope = NewDisposeScope();
+        var layer = new Linear(64, 8, hasBias: false, ModelPlacement.CpuFloat32);
+        var weight = layer.named_parameters().Single(p => p.name == "weight").parameter;
+        using (no_grad()) weight.copy_(randn(8, 64));
+        weight.requires_grad = true;
+        var x = randn(1, 64);
+        layer.forward(x).sum().backward();
+        Assert.NotNull(weight.grad);
+        Assert.True(weight.grad!.allclose(x.expand(8, 64)));
+    }
+
     [Fact]
     public void ThreadSplitDoesNotChangeResults()
     {
         using var scope = NewDisposeScope();
-        var w = randn(203, 6300).to(ScalarType.BFloat16);
+        var w32 = randn(203, 6300);
+        var w = w32.to(ScalarType.BFloat16);
         var (q, s) = Int8Quantizer.Quantize(randn(203, 300));
         int saved = CpuGemv.MaxThreads;
         try
@@ -67,11 +96,14 @@ public class CpuGemvTests
                 CpuGemv.MaxThreads = 1;
                 var one = CpuGemv.LinearBf16(x, w, null);
                 var one8 = CpuGemv.LinearInt8(x8, q, s, null);
+                var one32 = CpuGemv.SupportsFloat32 ? CpuGemv.LinearFp32(x, w32, null) : null;
                 foreach (var t in new[] { 2, 3 })
                 {
                     CpuGemv.MaxThreads = t;
                     Assert.True(CpuGemv.LinearBf16(x, w, null).equal(one).all().item<bool>(), $"bf16, {m} rows, {t} threads");
                     Assert.True(CpuGemv.LinearInt8(x8, q, s, null).equal(one8).all().item<bool>(), $"int8, {m} rows, {t} threads");
+                    if (one32 is not null)
+                        Assert.True(CpuGemv.LinearFp32(x, w32, null).equal(one32).all().item<bool>(), $"fp32, {m} rows, {t} threads");
                 }
             }
         }
@@ -125,6 +157,24 @@ public class CpuGemvTests
     }
 
     [Fact]
+    public void PrefillProductsThroughTheSharedBufferStayCorrectAsShapesChange()
+    {
+        using var scope = NewDisposeScope();
+        // Growing, shrinking and growing again: the buffer is reused, reallocated, and its stale tail never leaks in.
+        foreach (var (n, k) in new[] { (40, 96), (300, 500), (7, 33), (301, 501), (40, 96) })
+        {
+            var (q, s) = Int8Quantizer.Quantize(randn(n, k));
+            var x = randn(1, 70, k).to(ScalarType.BFloat16);
+            var bias = randn(n).to(ScalarType.BFloat16);
+            var got = Int8Quantizer.LinearDequantised(x, q, s, bias);
+            var want = nn.functional.linear(x, Int8Quantizer.DequantizeBf16(q, s), bias);
+            Assert.True(got.equal(want).all().item<bool>(), $"[{n}, {k}]");
+        }
+        var (q2, s2) = Int8Quantizer.Quantize(randn(4, 8));
+        Assert.Contains("shape [4, 8]", Assert.Throws<ArgumentException>(() => Int8Quantizer.DequantizeBf16(q2, s2, empty(4, 9, ScalarType.BFloat16))).Message);
+    }
+
+    [Fact]
     public void Int8LinearWithBf16ActivationsUsesTheDequantisedWeightsForPrefill()
     {
         using var scope = NewDisposeScope();
@@ -158,7 +208,7 @@ public class Bf16KernelDecodeTests
     public void DecodeStepsStayWithinTheBf16Bound(string variant, string @case)
     {
         var dir = Golden.TinyDir(variant);
-        Assert.True(Linear.UseCpuKernelForBf16);
+        Assert.True(Linear.UseCpuKernels);
         using var model = ModelLoader.Load(dir, new ModelPlacement(ScalarType.BFloat16, CPU));
         var expected = Golden.GreedyIds(Path.Combine(dir, $"{@case}.greedy.json"));
         var stepLogits = Golden.Read(Path.Combine(dir, $"{@case}.golden.safetensors"), "greedy.step_logits");

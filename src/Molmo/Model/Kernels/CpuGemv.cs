@@ -9,7 +9,7 @@ namespace Molmo.Model.Kernels;
 
 /// <summary>
 /// Matrix–vector products for decoding on the CPU: y[m, r] = Σ_k W[r, k]·x[m, k] (+ b[r]) for a handful of input rows m,
-/// with bf16 or int8 weights read straight from memory (converted to float32 in registers, never as a whole matrix) and
+/// with bf16, int8 or float32 weights read straight from memory (converted to float32 in registers, never as a whole matrix) and
 /// float32 accumulation. A decode step is bound by reading the weights; this kernel streams every weight row once for all
 /// m input rows.
 /// </summary>
@@ -26,6 +26,11 @@ public static unsafe class CpuGemv
 
     public static bool IsSupported => Avx512F.IsSupported || (Avx2.IsSupported && Fma.IsSupported);
 
+    /// <summary>Whether float32 weights have a kernel here (AVX-512 only; elsewhere libtorch's fp32 GEMV is used).</summary>
+    public static bool SupportsFloat32 => Avx512F.IsSupported;
+
+    enum Weights { Bf16, Int8, Fp32 }
+
     /// <summary>
     /// Threads the kernel splits the rows over; default: every core. A decode step is one stream of weights, and a single core
     /// of this project's machine kind reads DRAM at about 80 % of what two reach.
@@ -33,19 +38,26 @@ public static unsafe class CpuGemv
     public static int MaxThreads { get; set; } = Environment.ProcessorCount;
 
     /// <summary>x [..., K] (any float dtype) times bf16 weight [N, K] (+ bias [N]) → [..., N] in x's dtype.</summary>
-    public static Tensor LinearBf16(Tensor x, Tensor weight, Tensor? bias) => Linear(x, weight, bias, null);
+    public static Tensor LinearBf16(Tensor x, Tensor weight, Tensor? bias) => Linear(x, weight, bias, null, Weights.Bf16);
 
     /// <summary>x [..., K] times int8 weight [N, K] with per-row scales [N] (float32) (+ bias) → [..., N] in x's dtype.</summary>
-    public static Tensor LinearInt8(Tensor x, Tensor weightInt8, Tensor scales, Tensor? bias) => Linear(x, weightInt8, bias, scales);
+    public static Tensor LinearInt8(Tensor x, Tensor weightInt8, Tensor scales, Tensor? bias) => Linear(x, weightInt8, bias, scales, Weights.Int8);
 
-    static Tensor Linear(Tensor x, Tensor weight, Tensor? bias, Tensor? scales)
+    /// <summary>x [..., K] times float32 weight [N, K] (+ bias) → [..., N] in x's dtype (needs <see cref="SupportsFloat32"/>).</summary>
+    public static Tensor LinearFp32(Tensor x, Tensor weight, Tensor? bias)
+    {
+        if (!SupportsFloat32) throw new PlatformNotSupportedException("the float32 kernel needs AVX-512");
+        return Linear(x, weight, bias, null, Weights.Fp32);
+    }
+
+    static Tensor Linear(Tensor x, Tensor weight, Tensor? bias, Tensor? scales, Weights kind)
     {
         long n = weight.shape[0], k = weight.shape[1];
         if (x.shape[^1] != k) throw new ArgumentException($"input width {x.shape[^1]} does not match weight [{n}, {k}]");
         if (!weight.is_contiguous()) throw new ArgumentException("weight must be contiguous");
-        bool int8 = scales is not null;
-        if (int8 ? weight.dtype != ScalarType.Int8 : weight.dtype != ScalarType.BFloat16)
-            throw new ArgumentException($"weight dtype {weight.dtype} does not match the {(int8 ? "int8" : "bf16")} kernel");
+        var expected = kind switch { Weights.Int8 => ScalarType.Int8, Weights.Fp32 => ScalarType.Float32, _ => ScalarType.BFloat16 };
+        if (weight.dtype != expected)
+            throw new ArgumentException($"weight dtype {weight.dtype} does not match the {expected} kernel");
         using var scope = NewDisposeScope();
         var xf = x.reshape(-1, k).to(ScalarType.Float32).contiguous();
         long m = xf.shape[0];
@@ -57,19 +69,20 @@ public static unsafe class CpuGemv
         var py = (float*)NativeTensor.DataPointer(y);
         var pb = bf is null ? null : (float*)NativeTensor.DataPointer(bf);
         var ps = sc is null ? null : (float*)NativeTensor.DataPointer(sc);
-        Run(w, int8, (int)n, (int)k, px, (int)m, py, pb, ps);
+        Run(w, kind, (int)n, (int)k, px, (int)m, py, pb, ps);
         var shape = x.shape.ToArray();
         shape[^1] = n;
         var result = y.view(shape);
         return (x.dtype == ScalarType.Float32 ? result : result.to(x.dtype)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Raw kernel: w is [n, k] bf16 (int8 when <paramref name="int8"/>), x [m, k] float32, y [m, n] float32.</summary>
-    internal static void Run(byte* w, bool int8, int n, int k, float* x, int m, float* y, float* bias, float* scales)
+    /// <summary>Raw kernel: w is [n, k] of <paramref name="kind"/>, x [m, k] float32, y [m, n] float32.</summary>
+    static void Run(byte* w, Weights kind, int n, int k, float* x, int m, float* y, float* bias, float* scales)
     {
         if (m < 1 || m > MaxRows) throw new ArgumentException($"1 to {MaxRows} input rows, not {m}");
+        bool int8 = kind == Weights.Int8, fp32 = kind == Weights.Fp32;
         // bf16 on AVX-512 reads x as its even and odd elements (see Bf16Dot); split them once per call.
-        bool split = !int8 && Avx512F.IsSupported;
+        bool split = kind == Weights.Bf16 && Avx512F.IsSupported;
         float* xs = split ? (float*)NativeMemory.AlignedAlloc((nuint)(4L * m * k), 64) : null;
         try
         {
@@ -88,7 +101,7 @@ public static unsafe class CpuGemv
             bool four = 4L * k > WideX;
             // Threads take chunks of about 1 MB of weights in turn rather than fixed halves: on a shared VM one core is often
             // slower than the other, and with fixed halves the step waits for the slow one.
-            long rowBytes = (long)k * (int8 ? 1 : 2);
+            long rowBytes = (long)k * (int8 ? 1 : fp32 ? 4 : 2);
             int chunk = (int)Math.Clamp((1L << 20) / rowBytes / Block * Block, Block, (long)blocks * Block);
             int chunks = (n + chunk - 1) / chunk, next = 0;
             void Body(int _)
@@ -111,6 +124,11 @@ public static unsafe class CpuGemv
                         {
                             if (rows == 4) Int8Dot4((sbyte*)wp + (long)r * k, k, xi, d);
                             else for (int q = 0; q < rows; q++) d[q] = Int8Dot((sbyte*)wp + (long)(r + q) * k, xi, k);
+                        }
+                        else if (fp32)
+                        {
+                            if (rows == 4) Fp32Dot4((float*)wp + (long)r * k, k, xi, d);
+                            else for (int q = 0; q < rows; q++) d[q] = Fp32Dot((float*)wp + (long)(r + q) * k, xi, k);
                         }
                         else if (xsp != 0)
                         {
@@ -141,6 +159,7 @@ public static unsafe class CpuGemv
                         int count = Math.Min(4, m - g);
                         float* xg = (float*)xp + (long)g * k;
                         if (int8) Int8Block4((sbyte*)wp + (long)r * k, k, xg, count, d4);
+                        else if (fp32) Fp32Block4((float*)wp + (long)r * k, k, xg, count, d4);
                         else Bf16Block4((ushort*)wp + (long)r * k, k, xg, (float*)xsp + (long)g * k, count, d4);
                         for (int q = 0; q < count; q++)
                             for (int t = 0; t < 4; t++)
@@ -156,7 +175,9 @@ public static unsafe class CpuGemv
                     {
                         float* xi = (float*)xp + (long)i * k;
                         float* xe = (float*)xsp + (long)i * k;
-                        float dot = int8 ? Int8Dot((sbyte*)wp + (long)r * k, xi, k) : Bf16Dot((ushort*)wp + (long)r * k, xi, xe, xe + k / 2, k);
+                        float dot = int8 ? Int8Dot((sbyte*)wp + (long)r * k, xi, k)
+                                  : fp32 ? Fp32Dot((float*)wp + (long)r * k, xi, k)
+                                  : Bf16Dot((ushort*)wp + (long)r * k, xi, xe, xe + k / 2, k);
                         yy[(long)i * n + r] = dot * (sp == 0 ? 1f : ((float*)sp)[r]) + (bp == 0 ? 0f : ((float*)bp)[r]);
                     }
             }
@@ -448,6 +469,98 @@ public static unsafe class CpuGemv
     static void Store4(float* d, Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> e)
     {
         d[0] = Vector512.Sum(a); d[1] = Vector512.Sum(b); d[2] = Vector512.Sum(c); d[3] = Vector512.Sum(e);
+    }
+
+    /// <summary>float32 row (AVX-512): four independent accumulators over 64 columns a step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
+    static float Fp32Dot(float* row, float* x, int len)
+    {
+        int j = 0;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (; j + 64 <= len; j += 64)
+        {
+            a0 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(row + j), Avx512F.LoadVector512(x + j), a0);
+            a1 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(row + j + 16), Avx512F.LoadVector512(x + j + 16), a1);
+            a2 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(row + j + 32), Avx512F.LoadVector512(x + j + 32), a2);
+            a3 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(row + j + 48), Avx512F.LoadVector512(x + j + 48), a3);
+        }
+        float s = Vector512.Sum((a0 + a1) + (a2 + a3));
+        for (; j < len; j++) s += row[j] * x[j];
+        return s;
+    }
+
+    /// <summary>Four consecutive float32 rows against one x (wide x: each load of x serves all four).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
+    static void Fp32Dot4(float* w, long k, float* x, float* d)
+    {
+        int len = (int)k, j = 0;
+        float* w0 = w, w1 = w + k, w2 = w + 2 * k, w3 = w + 3 * k;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (; j + 16 <= len; j += 16)
+        {
+            var v = Avx512F.LoadVector512(x + j);
+            a0 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(w0 + j), v, a0);
+            a1 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(w1 + j), v, a1);
+            a2 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(w2 + j), v, a2);
+            a3 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(w3 + j), v, a3);
+        }
+        Store4(d, a0, a1, a2, a3);
+        for (int q = 0; q < 4; q++)
+            for (int jj = j; jj < len; jj++) d[q] += w[q * k + jj] * x[jj];
+    }
+
+    /// <summary>Four float32 weight rows against <paramref name="count"/> (1–4) x rows: d[q·4 + t].</summary>
+    static void Fp32Block4(float* w, int k, float* x, int count, float* d)
+    {
+        switch (count)
+        {
+            case 1: Fp32Block4<R1>(w, k, x, d); break;
+            case 2: Fp32Block4<R2>(w, k, x, d); break;
+            case 3: Fp32Block4<R3>(w, k, x, d); break;
+            default: Fp32Block4<R4>(w, k, x, d); break;
+        }
+    }
+
+    /// <summary>The float32 register block for batched steps: 4 weight rows × up to 4 x rows, as <see cref="Int8Block4"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
+    static void Fp32Block4<TM>(float* w, int k, float* x, float* d) where TM : struct, IRowCount
+    {
+        float* w0 = w, w1 = w + k, w2 = w + 2L * k, w3 = w + 3L * k;
+        float* x0 = x, x1 = x + k, x2 = x + 2L * k, x3 = x + 3L * k;
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+        int j = 0;
+        for (; j + 16 <= k; j += 16)
+        {
+            Sse.Prefetch0(w0 + j + PrefetchAhead / 4); Sse.Prefetch0(w1 + j + PrefetchAhead / 4);
+            Sse.Prefetch0(w2 + j + PrefetchAhead / 4); Sse.Prefetch0(w3 + j + PrefetchAhead / 4);
+            var c0 = Avx512F.LoadVector512(w0 + j); var c1 = Avx512F.LoadVector512(w1 + j);
+            var c2 = Avx512F.LoadVector512(w2 + j); var c3 = Avx512F.LoadVector512(w3 + j);
+            var v = Avx512F.LoadVector512(x0 + j);
+            a00 = Avx512F.FusedMultiplyAdd(c0, v, a00); a01 = Avx512F.FusedMultiplyAdd(c1, v, a01); a02 = Avx512F.FusedMultiplyAdd(c2, v, a02); a03 = Avx512F.FusedMultiplyAdd(c3, v, a03);
+            if (TM.N > 1)
+            {
+                v = Avx512F.LoadVector512(x1 + j);
+                a10 = Avx512F.FusedMultiplyAdd(c0, v, a10); a11 = Avx512F.FusedMultiplyAdd(c1, v, a11); a12 = Avx512F.FusedMultiplyAdd(c2, v, a12); a13 = Avx512F.FusedMultiplyAdd(c3, v, a13);
+            }
+            if (TM.N > 2)
+            {
+                v = Avx512F.LoadVector512(x2 + j);
+                a20 = Avx512F.FusedMultiplyAdd(c0, v, a20); a21 = Avx512F.FusedMultiplyAdd(c1, v, a21); a22 = Avx512F.FusedMultiplyAdd(c2, v, a22); a23 = Avx512F.FusedMultiplyAdd(c3, v, a23);
+            }
+            if (TM.N > 3)
+            {
+                v = Avx512F.LoadVector512(x3 + j);
+                a30 = Avx512F.FusedMultiplyAdd(c0, v, a30); a31 = Avx512F.FusedMultiplyAdd(c1, v, a31); a32 = Avx512F.FusedMultiplyAdd(c2, v, a32); a33 = Avx512F.FusedMultiplyAdd(c3, v, a33);
+            }
+        }
+        Store4(d, a00, a01, a02, a03);
+        if (TM.N > 1) Store4(d + 4, a10, a11, a12, a13);
+        if (TM.N > 2) Store4(d + 8, a20, a21, a22, a23);
+        if (TM.N > 3) Store4(d + 12, a30, a31, a32, a33);
+        for (int q = 0; q < TM.N; q++)
+            for (int t = 0; t < 4; t++)
+                for (int jj = j; jj < k; jj++) d[q * 4 + t] += w[(long)t * k + jj] * x[(long)q * k + jj];
     }
 
     /// <summary>A row count fixed at JIT time (the kernels above are specialised per count).</summary>

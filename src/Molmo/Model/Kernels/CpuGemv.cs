@@ -100,9 +100,11 @@ public static unsafe class CpuGemv
             // 74 KB in float32): then re-reading x from L2 for every row is the bottleneck, and four rows share each load of x.
             bool four = 4L * k > WideX;
             // Threads take chunks of about 1 MB of weights in turn rather than fixed halves: on a shared VM one core is often
-            // slower than the other, and with fixed halves the step waits for the slow one.
+            // slower than the other, and with fixed halves the step waits for the slow one. Smaller matrices get at least four
+            // chunks per thread (a 1.5 MB matrix in two chunks of 1 MB and 0.5 MB would leave one thread idle half the time).
             long rowBytes = (long)k * (int8 ? 1 : fp32 ? 4 : 2);
-            int chunk = (int)Math.Clamp((1L << 20) / rowBytes / Block * Block, Block, (long)blocks * Block);
+            long perThread = ((long)n + 4L * threads - 1) / (4L * threads);
+            int chunk = (int)Math.Clamp(Math.Min((1L << 20) / rowBytes, perThread) / Block * Block, Block, (long)blocks * Block);
             int chunks = (n + chunk - 1) / chunk, next = 0;
             void Body(int _)
             {

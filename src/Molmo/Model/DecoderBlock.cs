@@ -68,9 +68,8 @@ public sealed class DecoderBlock : nn.Module
             k = RotaryEmbedding.Apply(k, cos, sin);
         }
         if (cache is not null) (k, v) = cache.Append(layer, k, v);
-        if (k.dtype != q.dtype) q = q.to(k.dtype);   // float32 cache on the CPU: attend in float32
 
-        var att = Attention(q, k, v, mask, causal: cache is null || cache.Length == 0).to(x.dtype);    // [B, S, D]
+        var att = Attention(q, k, v, mask, causal: cache is null || cache.Length == 0, cached: cache is not null).to(x.dtype);    // [B, S, D]
         att = attn_out.forward(att);
         if (_normAfter) att = attn_norm.forward(att);
         x = x + att;
@@ -92,6 +91,14 @@ public sealed class DecoderBlock : nn.Module
     public static Tensor DecodeAttention(Tensor q, Tensor k, Tensor v, Tensor? mask)
     {
         long b = q.shape[0], heads = q.shape[1], kvHeads = k.shape[1], headDim = q.shape[3];
+        if (q.device_type == TorchSharp.DeviceType.CPU && Linear.UseCpuKernels && Kernels.CpuAttention.IsSupported
+            && Kernels.CpuAttention.Handles(heads, kvHeads, headDim) && !q.requires_grad
+            && k.stride(3) == 1 && k.stride(2) == headDim && v.stride(3) == 1 && v.stride(2) == headDim)
+            return Kernels.CpuAttention.Decode(q, k, v, mask);
+        // libtorch: on the CPU in float32 (its bf16 batched matmul for these shapes is many times slower; a float32 cache
+        // makes these no-ops).
+        if (k.device_type == TorchSharp.DeviceType.CPU) (q, k, v) = (q.to(ScalarType.Float32), k.to(ScalarType.Float32), v.to(ScalarType.Float32));
+        else if (k.dtype != q.dtype) q = q.to(k.dtype);
         var qg = q.reshape(b, kvHeads, heads / kvHeads, headDim);                           // [B, KV, G, hd]
         var scores = (matmul(qg, k.transpose(2, 3)) * (1.0 / Math.Sqrt(headDim))).to(ScalarType.Float32);   // [B, KV, G, L]
         if (mask is not null) scores = scores.masked_fill(mask.logical_not(), float.NegativeInfinity);
@@ -100,11 +107,14 @@ public sealed class DecoderBlock : nn.Module
         return o.reshape(b, 1, heads * headDim);
     }
 
-    Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal)
+    Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, bool cached)
     {
         long b = q.shape[0], s = q.shape[2], len = k.shape[2];
         int groups = _heads / _kvHeads;
         if (s == 1 && (mask is null || mask.shape[2] == 1)) return DecodeAttention(q, k, v, mask);
+        // Over a cache on the CPU, attention runs in float32 whatever the cache holds (a bf16 cache for bf16 models).
+        if (cached && k.device_type == TorchSharp.DeviceType.CPU) (q, k, v) = (q.to(ScalarType.Float32), k.to(ScalarType.Float32), v.to(ScalarType.Float32));
+        else if (k.dtype != q.dtype) q = q.to(k.dtype);
         // GQA: each K/V head serves `groups` consecutive query heads (repeat_interleave).
         var kr = groups == 1 ? k : k.repeat_interleave(groups, 1);
         var vr = groups == 1 ? v : v.repeat_interleave(groups, 1);

@@ -34,8 +34,9 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
     public long InFeatures { get; }
 
     /// <summary>
-    /// Whether decode-sized bf16 and float32 products on the CPU use <see cref="Kernels.CpuGemv"/> (default) or libtorch's
-    /// linear. (int8 always uses the kernel: libtorch has no weight-only int8 product.)
+    /// Whether the engine's CPU kernels run (default) or libtorch's ops: decode-sized bf16 and float32 products
+    /// (<see cref="Kernels.CpuGemv"/>) and decode attention (<see cref="Kernels.CpuAttention"/>). int8 products always use the
+    /// kernel: libtorch has no weight-only int8 product.
     /// </summary>
     public static bool UseCpuKernels { get; set; } = true;
 

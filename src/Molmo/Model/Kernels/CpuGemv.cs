@@ -565,12 +565,6 @@ public static unsafe class CpuGemv
                 for (int jj = j; jj < k; jj++) d[q * 4 + t] += w[(long)t * k + jj] * x[(long)q * k + jj];
     }
 
-    /// <summary>A row count fixed at JIT time (the kernels above are specialised per count).</summary>
-    interface IRowCount { static abstract int N { get; } }
-    readonly struct R1 : IRowCount { public static int N => 1; }
-    readonly struct R2 : IRowCount { public static int N => 2; }
-    readonly struct R3 : IRowCount { public static int N => 3; }
-    readonly struct R4 : IRowCount { public static int N => 4; }
 
     /// <summary>bf16 bits → float32 (exact: bf16 is the top half of a float32).</summary>
     internal static float Bf16ToFloat(ushort v) => BitConverter.Int32BitsToSingle(v << 16);

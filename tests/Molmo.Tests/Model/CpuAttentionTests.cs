@@ -1,0 +1,105 @@
+using Molmo.Model;
+using Molmo.Model.Kernels;
+using static TorchSharp.torch;
+
+namespace Molmo.Tests.Model;
+
+/// <summary>
+/// The CPU decode-attention kernel against a float64 softmax(q·kᵀ/√hd)·v: GQA groups of 1–8 query heads, key counts that are
+/// not multiples of its 4-key blocks, head widths of 32–128, bf16 and float32 caches read through views of a larger cache,
+/// padding masks, and every thread split (which must not change a bit).
+/// </summary>
+public class CpuAttentionTests
+{
+    public static TheoryData<int, int, int, int, int, bool> Shapes => new()
+    {
+        // batch, heads, kv heads, head dim, keys, masked
+        { 1, 28, 4, 128, 800, false },   // 7B-D at a 640×480 prompt
+        { 3, 8, 8, 64, 37, false },      // no GQA
+        { 2, 16, 2, 32, 5, true },       // 8 query heads per KV head, a padded row
+        { 2, 6, 2, 96, 17, true },
+        { 1, 4, 4, 128, 1, false },      // the first decode step over an empty prompt
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void MatchesFloat64Attention(int b, int heads, int kvHeads, int hd, int len, bool masked)
+    {
+        if (!CpuAttention.IsSupported) return;   // AVX-512 only; elsewhere decode attention stays on libtorch
+        using var scope = NewDisposeScope();
+        foreach (var cacheType in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+        {
+            var kc = randn(b, kvHeads, len + 9, hd).to(cacheType);   // a cache with room to spare: k, v are views
+            var vc = randn(b, kvHeads, len + 9, hd).to(cacheType);
+            var k = kc.narrow(2, 0, len);
+            var v = vc.narrow(2, 0, len);
+            var q = randn(b, heads, 1, hd).to(cacheType);
+            Tensor? mask = null;
+            if (masked)
+            {
+                // Row 0 sees every key, the others a prefix (a shorter request in a batch).
+                var lengths = tensor(Enumerable.Range(0, b).Select(i => (long)Math.Max(1, len - 3 * i)).ToArray());
+                mask = arange(len).unsqueeze(0).lt(lengths.unsqueeze(1)).view(b, 1, 1, len);
+            }
+            var got = CpuAttention.Decode(q, k, v, mask);
+            Assert.Equal(new long[] { b, 1, heads * hd }, got.shape);
+            Assert.Equal(ScalarType.Float32, got.dtype);
+
+            var qd = q.to(ScalarType.Float64).reshape(b, kvHeads, heads / kvHeads, hd);
+            var scores = matmul(qd, k.to(ScalarType.Float64).transpose(2, 3)) / Math.Sqrt(hd);
+            if (mask is not null) scores = scores.masked_fill(mask.logical_not(), double.NegativeInfinity);
+            var want = matmul(scores.softmax(-1), v.to(ScalarType.Float64)).reshape(b, 1, heads * hd);
+            var err = (got.to(ScalarType.Float64) - want).abs().max().item<double>();
+            Assert.True(err < 2e-5, $"{cacheType}: max error {err}");
+        }
+    }
+
+    [Fact]
+    public void ThreadSplitDoesNotChangeResults()
+    {
+        if (!CpuAttention.IsSupported) return;
+        using var scope = NewDisposeScope();
+        var q = randn(3, 28, 1, 128);
+        var k = randn(3, 4, 50, 128).to(ScalarType.BFloat16);
+        var v = randn(3, 4, 50, 128).to(ScalarType.BFloat16);
+        int saved = CpuGemv.MaxThreads;
+        try
+        {
+            CpuGemv.MaxThreads = 1;
+            var one = CpuAttention.Decode(q, k, v, null);
+            CpuGemv.MaxThreads = 3;
+            Assert.True(CpuAttention.Decode(q, k, v, null).equal(one).all().item<bool>());
+        }
+        finally { CpuGemv.MaxThreads = saved; }
+    }
+
+    [Fact]
+    public void DecodeAttentionUsesTheKernelOrLibtorchToTheSameResult()
+    {
+        using var scope = NewDisposeScope();
+        var q = randn(2, 14, 1, 64).to(ScalarType.BFloat16);
+        var k = randn(2, 2, 30, 64).to(ScalarType.BFloat16);
+        var v = randn(2, 2, 30, 64).to(ScalarType.BFloat16);
+        var mask = arange(30).unsqueeze(0).lt(tensor(new long[] { 30, 11 }).unsqueeze(1)).view(2, 1, 1, 30);
+        var kernel = DecoderBlock.DecodeAttention(q, k, v, mask).to(ScalarType.Float32);
+        Linear.UseCpuKernels = false;
+        Tensor library;
+        try { library = DecoderBlock.DecodeAttention(q, k, v, mask).to(ScalarType.Float32); }
+        finally { Linear.UseCpuKernels = true; }
+        Assert.True((kernel - library).abs().max().item<float>() < 1e-5);
+    }
+
+    [Fact]
+    public void RejectsWhatItDoesNotHandle()
+    {
+        if (!CpuAttention.IsSupported) return;
+        using var scope = NewDisposeScope();
+        var q = randn(1, 18, 1, 64);
+        Assert.Contains("not handled", Assert.Throws<ArgumentException>(() => CpuAttention.Decode(q, randn(1, 2, 5, 64), randn(1, 2, 5, 64), null)).Message);
+        Assert.Contains("bf16 or float32", Assert.Throws<ArgumentException>(() =>
+            CpuAttention.Decode(randn(1, 4, 1, 64), randn(1, 4, 5, 64).to(ScalarType.Float64), randn(1, 4, 5, 64).to(ScalarType.Float64), null)).Message);
+        Assert.Contains("do not match", Assert.Throws<ArgumentException>(() => CpuAttention.Decode(randn(1, 4, 1, 64), randn(1, 4, 5, 64), randn(1, 4, 6, 64), null)).Message);
+        Assert.Contains("contiguous", Assert.Throws<ArgumentException>(() =>
+            CpuAttention.Decode(randn(1, 4, 1, 64), randn(1, 4, 64, 5).transpose(2, 3), randn(1, 4, 5, 64), null)).Message);
+    }
+}

@@ -149,7 +149,7 @@ public static unsafe class CpuGemv
                 }
             }
             // Several input rows (a batched decode step): blocks of 4 weight rows × 4 input rows, so each weight vector is
-            // converted once per 4 input rows and each load of x serves 4 weight rows (see Int8Block4).
+            // converted once per 4 input rows and each load of x serves 4 weight rows (see Block4).
             void RowsOfBatch(int r0, int r1)
             {
                 float* yy = (float*)yp;
@@ -160,8 +160,8 @@ public static unsafe class CpuGemv
                     {
                         int count = Math.Min(4, m - g);
                         float* xg = (float*)xp + (long)g * k;
-                        if (int8) Int8Block4((sbyte*)wp + (long)r * k, k, xg, count, d4);
-                        else if (fp32) Fp32Block4((float*)wp + (long)r * k, k, xg, count, d4);
+                        if (int8) Block4<Int8Weights>((byte*)wp + (long)r * k, k, xg, count, d4);
+                        else if (fp32) Block4<Fp32Weights>((byte*)wp + (long)r * k * 4, k, xg, count, d4);
                         else Bf16Block4((ushort*)wp + (long)r * k, k, xg, (float*)xsp + (long)g * k, count, d4);
                         for (int q = 0; q < count; q++)
                             for (int t = 0; t < 4; t++)
@@ -331,42 +331,42 @@ public static unsafe class CpuGemv
         return s;
     }
 
-    /// <summary>Four int8 weight rows (stride <paramref name="k"/>) against <paramref name="count"/> (1–4) x rows: d[q·4 + t].</summary>
-    static void Int8Block4(sbyte* w, int k, float* x, int count, float* d)
+    /// <summary>Four int8 or float32 weight rows (stride <paramref name="k"/>) against <paramref name="count"/> (1–4) x rows: d[q·4 + t].</summary>
+    static void Block4<TW>(byte* w, int k, float* x, int count, float* d) where TW : struct, IWeightVectors
     {
         switch (count)
         {
-            case 1: Int8Block4<R1>(w, k, x, d); break;
-            case 2: Int8Block4<R2>(w, k, x, d); break;
-            case 3: Int8Block4<R3>(w, k, x, d); break;
-            default: Int8Block4<R4>(w, k, x, d); break;
+            case 1: Block4<TW, R1>(w, k, x, d); break;
+            case 2: Block4<TW, R2>(w, k, x, d); break;
+            case 3: Block4<TW, R3>(w, k, x, d); break;
+            default: Block4<TW, R4>(w, k, x, d); break;
         }
     }
 
     /// <summary>
-    /// The int8 register block for batched steps: 4 weight rows × up to 4 x rows, 16 accumulators. Each converted weight vector
-    /// serves every x row and each x load serves all four weight rows. (With one weight row against eight x rows, the x rows —
-    /// 57 KB at 3584 columns — no longer fit in L1 and the kernel ran at the speed of L2, a third of this.)
+    /// The register block for batched steps: 4 weight rows × up to 4 x rows, 16 accumulators. Each weight vector (converted
+    /// from int8, or loaded as float32) serves every x row and each x load serves all four weight rows. (With one weight row
+    /// against eight x rows, the x rows — 57 KB at 3584 columns — no longer fit in L1 and the kernel ran at the speed of L2, a
+    /// third of this.)
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
-    static void Int8Block4<TM>(sbyte* w, int k, float* x, float* d) where TM : struct, IRowCount
+    static void Block4<TW, TM>(byte* w, int k, float* x, float* d) where TW : struct, IWeightVectors where TM : struct, IRowCount
     {
-        sbyte* w0 = w, w1 = w + k, w2 = w + 2L * k, w3 = w + 3L * k;
+        long rowBytes = (long)k * TW.Bytes;
+        byte* w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
         float* x0 = x, x1 = x + k, x2 = x + 2L * k, x3 = x + 3L * k;
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
         Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
         int j = 0;
         for (; j + 16 <= k; j += 16)
         {
-            if ((j & 63) == 0)
+            long at = (long)j * TW.Bytes;
+            if ((at & 63) == 0)
             {
-                Sse.Prefetch0(w0 + j + PrefetchAhead); Sse.Prefetch0(w1 + j + PrefetchAhead);
-                Sse.Prefetch0(w2 + j + PrefetchAhead); Sse.Prefetch0(w3 + j + PrefetchAhead);
+                Sse.Prefetch0(w0 + at + PrefetchAhead); Sse.Prefetch0(w1 + at + PrefetchAhead);
+                Sse.Prefetch0(w2 + at + PrefetchAhead); Sse.Prefetch0(w3 + at + PrefetchAhead);
             }
-            var c0 = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(w0 + j)));
-            var c1 = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(w1 + j)));
-            var c2 = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(w2 + j)));
-            var c3 = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(w3 + j)));
+            var c0 = TW.Load16(w0 + at); var c1 = TW.Load16(w1 + at); var c2 = TW.Load16(w2 + at); var c3 = TW.Load16(w3 + at);
             var v = Avx512F.LoadVector512(x0 + j);
             a00 = Avx512F.FusedMultiplyAdd(c0, v, a00); a01 = Avx512F.FusedMultiplyAdd(c1, v, a01); a02 = Avx512F.FusedMultiplyAdd(c2, v, a02); a03 = Avx512F.FusedMultiplyAdd(c3, v, a03);
             if (TM.N > 1)
@@ -391,7 +391,31 @@ public static unsafe class CpuGemv
         if (TM.N > 3) Store4(d + 12, a30, a31, a32, a33);
         for (int q = 0; q < TM.N; q++)
             for (int t = 0; t < 4; t++)
-                for (int jj = j; jj < k; jj++) d[q * 4 + t] += w[(long)t * k + jj] * x[(long)q * k + jj];
+                for (int jj = j; jj < k; jj++) d[q * 4 + t] += TW.At(w + t * rowBytes, jj) * x[(long)q * k + jj];
+    }
+
+    /// <summary>How a weight format becomes float32 vectors in <see cref="Block4{TW}"/>.</summary>
+    interface IWeightVectors
+    {
+        static abstract int Bytes { get; }
+        /// <summary>16 weights from <paramref name="p"/> as float32.</summary>
+        static abstract Vector512<float> Load16(byte* p);
+        /// <summary>Weight <paramref name="j"/> of the row at <paramref name="row"/>.</summary>
+        static abstract float At(byte* row, int j);
+    }
+
+    readonly struct Int8Weights : IWeightVectors
+    {
+        public static int Bytes => 1;
+        public static Vector512<float> Load16(byte* p) => Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128((sbyte*)p)));
+        public static float At(byte* row, int j) => ((sbyte*)row)[j];
+    }
+
+    readonly struct Fp32Weights : IWeightVectors
+    {
+        public static int Bytes => 4;
+        public static Vector512<float> Load16(byte* p) => Avx512F.LoadVector512((float*)p);
+        public static float At(byte* row, int j) => ((float*)row)[j];
     }
 
     /// <summary>Four bf16 weight rows against <paramref name="count"/> (1–4) x rows, whole (x) and split (xs): d[q·4 + t].</summary>
@@ -510,61 +534,6 @@ public static unsafe class CpuGemv
         for (int q = 0; q < 4; q++)
             for (int jj = j; jj < len; jj++) d[q] += w[q * k + jj] * x[jj];
     }
-
-    /// <summary>Four float32 weight rows against <paramref name="count"/> (1–4) x rows: d[q·4 + t].</summary>
-    static void Fp32Block4(float* w, int k, float* x, int count, float* d)
-    {
-        switch (count)
-        {
-            case 1: Fp32Block4<R1>(w, k, x, d); break;
-            case 2: Fp32Block4<R2>(w, k, x, d); break;
-            case 3: Fp32Block4<R3>(w, k, x, d); break;
-            default: Fp32Block4<R4>(w, k, x, d); break;
-        }
-    }
-
-    /// <summary>The float32 register block for batched steps: 4 weight rows × up to 4 x rows, as <see cref="Int8Block4"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
-    static void Fp32Block4<TM>(float* w, int k, float* x, float* d) where TM : struct, IRowCount
-    {
-        float* w0 = w, w1 = w + k, w2 = w + 2L * k, w3 = w + 3L * k;
-        float* x0 = x, x1 = x + k, x2 = x + 2L * k, x3 = x + 3L * k;
-        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
-        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
-        int j = 0;
-        for (; j + 16 <= k; j += 16)
-        {
-            Sse.Prefetch0(w0 + j + PrefetchAhead / 4); Sse.Prefetch0(w1 + j + PrefetchAhead / 4);
-            Sse.Prefetch0(w2 + j + PrefetchAhead / 4); Sse.Prefetch0(w3 + j + PrefetchAhead / 4);
-            var c0 = Avx512F.LoadVector512(w0 + j); var c1 = Avx512F.LoadVector512(w1 + j);
-            var c2 = Avx512F.LoadVector512(w2 + j); var c3 = Avx512F.LoadVector512(w3 + j);
-            var v = Avx512F.LoadVector512(x0 + j);
-            a00 = Avx512F.FusedMultiplyAdd(c0, v, a00); a01 = Avx512F.FusedMultiplyAdd(c1, v, a01); a02 = Avx512F.FusedMultiplyAdd(c2, v, a02); a03 = Avx512F.FusedMultiplyAdd(c3, v, a03);
-            if (TM.N > 1)
-            {
-                v = Avx512F.LoadVector512(x1 + j);
-                a10 = Avx512F.FusedMultiplyAdd(c0, v, a10); a11 = Avx512F.FusedMultiplyAdd(c1, v, a11); a12 = Avx512F.FusedMultiplyAdd(c2, v, a12); a13 = Avx512F.FusedMultiplyAdd(c3, v, a13);
-            }
-            if (TM.N > 2)
-            {
-                v = Avx512F.LoadVector512(x2 + j);
-                a20 = Avx512F.FusedMultiplyAdd(c0, v, a20); a21 = Avx512F.FusedMultiplyAdd(c1, v, a21); a22 = Avx512F.FusedMultiplyAdd(c2, v, a22); a23 = Avx512F.FusedMultiplyAdd(c3, v, a23);
-            }
-            if (TM.N > 3)
-            {
-                v = Avx512F.LoadVector512(x3 + j);
-                a30 = Avx512F.FusedMultiplyAdd(c0, v, a30); a31 = Avx512F.FusedMultiplyAdd(c1, v, a31); a32 = Avx512F.FusedMultiplyAdd(c2, v, a32); a33 = Avx512F.FusedMultiplyAdd(c3, v, a33);
-            }
-        }
-        Store4(d, a00, a01, a02, a03);
-        if (TM.N > 1) Store4(d + 4, a10, a11, a12, a13);
-        if (TM.N > 2) Store4(d + 8, a20, a21, a22, a23);
-        if (TM.N > 3) Store4(d + 12, a30, a31, a32, a33);
-        for (int q = 0; q < TM.N; q++)
-            for (int t = 0; t < 4; t++)
-                for (int jj = j; jj < k; jj++) d[q * 4 + t] += w[(long)t * k + jj] * x[(long)q * k + jj];
-    }
-
 
     /// <summary>bf16 bits → float32 (exact: bf16 is the top half of a float32).</summary>
     internal static float Bf16ToFloat(ushort v) => BitConverter.Int32BitsToSingle(v << 16);

@@ -13,6 +13,9 @@ internal static class CliHarness
         try
         {
             Console.SetOut(so); Console.SetError(se);
+            // Spectre's static console captures Console.Out when first used; without a fresh one, every command after the
+            // first that used it (demo, eval tables, inspect) writes into that earlier run's captured writer.
+            Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(so) });
             int code = Molmo.Cli.Program.BuildRoot().Parse(args).Invoke();
             return (code, so.ToString(), se.ToString());
         }

@@ -20,7 +20,7 @@ namespace Molmo.Bench;
 /// is cached in a folder and reused.
 /// With <c>--compare-libtorch</c> (CPU, bf16 or fp32) decode is timed a second time with libtorch's <c>linear</c> in place of the engine's
 /// GEMV kernel, the engine's earlier path, as a baseline measured in the same run.
-/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--gemv-threads N] [--weights DIR] [--no-1080p] [--compare-libtorch] [--append FILE]</c>
+/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--gemv-threads N] [--weights DIR] [--no-1080p] [--compare-libtorch] [--append FILE]</c>
 /// </summary>
 public static class ModelBench
 {
@@ -104,6 +104,8 @@ public static class ModelBench
     public static int Run(string[] args)
     {
         var a = Args.Parse(args);
+        IEnumerable<int> Sizes(string option) =>
+            (a.Get(option, null) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture));
         string arch = a.Get("--arch", "tiny")!;
         string dtypeName = a.Get("--dtype", "bf16")!;
         string deviceName = a.Get("--device", "cpu")!;
@@ -198,13 +200,18 @@ public static class ModelBench
             finally { Linear.UseCpuKernels = true; }
             Console.Error.WriteLine($"decode with libtorch linear: {libtorchTokS:F2} tok/s");
         }
-        // Batched decoding of independent text requests of different lengths: aggregate decode tokens/s.
+        // Batched decoding of independent requests of different lengths: aggregate decode tokens/s. --batch: text requests;
+        // --batch-images: every request with its own image (sizes vary, so prompt lengths do too), prefilled one by one.
         var batchRows = new List<string>();
-        foreach (var bs in (a.Get("--batch", null) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture)))
+        var batches = Sizes("--batch").Select(n => (n, false)).Concat(Sizes("--batch-images").Select(n => (n, true)));
+        foreach (var (bs, images) in batches)
         {
             using var scope = NewDisposeScope();
-            var requests = Enumerable.Range(0, bs).Select(i => processor.Process(null,
-                $"Request {i}: write a story about " + string.Join(" and ", Enumerable.Repeat("a red fox", 1 + i % 5)) + ".").ToModelInputs()).ToList();
+            var sizes = new[] { (640, 480), (480, 640), (320, 240), (800, 600), (512, 512) };
+            var requests = Enumerable.Range(0, bs).Select(i => images
+                ? processor.Process(ImageDecoder.Decode(PreprocessBench.SynthesisePng(sizes[i % sizes.Length].Item1, sizes[i % sizes.Length].Item2)),
+                                    i % 2 == 0 ? "Describe this image." : "What is in the picture? Answer in detail.").ToModelInputs()
+                : processor.Process(null, $"Request {i}: write a story about " + string.Join(" and ", Enumerable.Repeat("a red fox", 1 + i % 5)) + ".").ToModelInputs()).ToList();
             int steps = Math.Max(8, decode / 4), produced = 0;
             var clock = Stopwatch.StartNew();
             double prefillDone = 0;
@@ -212,8 +219,9 @@ public static class ModelBench
                 (_, _) => { if (++produced == bs) { if (cuda) torch.cuda.synchronize(); prefillDone = clock.Elapsed.TotalSeconds; } });
             if (cuda) torch.cuda.synchronize();
             double tokS = (produced - bs) / (clock.Elapsed.TotalSeconds - prefillDone);
-            Console.Error.WriteLine($"batch {bs}: {tokS:F2} tok/s aggregate decode");
-            batchRows.Add($"| decode, batch {bs} (independent text requests, {steps} steps) | {tokS:F2} tok/s aggregate ({tokS / bs:F2} per request) | – | – |");
+            string kind = images ? $"independent image requests of {requests.Min(r => r.InputIds.shape[1])}–{requests.Max(r => r.InputIds.shape[1])} tokens" : "independent text requests";
+            Console.Error.WriteLine($"batch {bs}{(images ? " (images)" : "")}: {tokS:F2} tok/s aggregate decode");
+            batchRows.Add($"| decode, batch {bs} ({kind}, {steps} steps) | {tokS:F2} tok/s aggregate ({tokS / bs:F2} per request) | – | – |");
         }
 
         long peak = ModelLoader.PeakRssBytes();

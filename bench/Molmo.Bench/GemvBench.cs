@@ -8,7 +8,7 @@ namespace Molmo.Bench;
 
 /// <summary>
 /// Decode-shaped matrix–vector products with 7B-D's matrices (1 or more input rows): libtorch's <c>linear</c> in fp32/bf16
-/// against the engine's streaming kernels (fp32, bf16, int8), as achieved weight bandwidth. Usage: <c>gemv [--rows 1] [--reps 20] [--gemv-threads N]</c>.
+/// against the engine's streaming kernels (fp32, bf16, int8), as achieved weight bandwidth. Usage: <c>gemv [--rows 1] [--reps 20] [--gemv-threads N] [--matrix att_proj|ff_proj|ff_out|lm_head]</c>.
 /// </summary>
 public static class GemvBench
 {
@@ -18,7 +18,8 @@ public static class GemvBench
         if (a.Get("--gemv-threads", null) is { } gt) CpuGemv.MaxThreads = int.Parse(gt, CultureInfo.InvariantCulture);
         int m = int.Parse(a.Get("--rows", "1")!, CultureInfo.InvariantCulture);
         int reps = int.Parse(a.Get("--reps", "20")!, CultureInfo.InvariantCulture);
-        var shapes = new (string Name, int N, int K)[] { ("att_proj", 4608, 3584), ("ff_proj", 37888, 3584), ("ff_out", 3584, 18944), ("lm_head", 152064, 3584) };
+        var shapes = new (string Name, int N, int K)[] { ("att_proj", 4608, 3584), ("ff_proj", 37888, 3584), ("ff_out", 3584, 18944), ("lm_head", 152064, 3584) }
+            .Where(x => a.Get("--matrix", null) is not { } only || x.Name == only).ToArray();
         Console.WriteLine($"CPU: {MachineInfo.Cpu()}");
         Console.WriteLine();
         Console.WriteLine($"| matrix [N, K] | fp32 linear | fp32 kernel | bf16 linear | bf16 kernel | int8 kernel |   ({m} input row(s), GB/s of weights read, median of {reps})");

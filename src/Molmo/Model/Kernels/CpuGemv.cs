@@ -252,6 +252,11 @@ public static unsafe class CpuGemv
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
             for (; j + 16 <= len; j += 16)
             {
+                if ((j & 63) == 0)   // the four streams, 1 KB ahead (gemv --matrix ff_out: 32–36 GB/s without, 36–47 with)
+                {
+                    Sse.Prefetch0(w0 + j + PrefetchAhead); Sse.Prefetch0(w1 + j + PrefetchAhead);
+                    Sse.Prefetch0(w2 + j + PrefetchAhead); Sse.Prefetch0(w3 + j + PrefetchAhead);
+                }
                 var v = Avx512F.LoadVector512(x + j);
                 a0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(w0 + j))), v, a0);
                 a1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(w1 + j))), v, a1);

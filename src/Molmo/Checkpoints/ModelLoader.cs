@@ -17,9 +17,10 @@ public static class ModelLoader
         var config = MolmoConfig.Load(dir);
         // Open (and validate) the weights before allocating the model, so a broken checkpoint fails fast.
         using var ck = Checkpoint.Open(dir);
-        var model = new MolmoForCausalLM(config, placement);
+        var model = new MolmoForCausalLM(config, placement);   // parameters allocated, not yet touched
         try
         {
+            MemoryBudget.EnsureFits(config, placement, MemoryBudget.WeightBytes(model), MemoryBudget.AvailableBytes());
             CheckpointLoader.Load(model, ck, progress, ct);
             model.eval();
             return model;

@@ -11,6 +11,7 @@
 #   TORCH_LIB=~/.nuget/packages/libtorch-cpu-linux-x64/2.10.0/runtimes/linux-x64/native CHECK_DEVICE=cpu CHECK_ARCH=tiny bash bench/gpu-check.sh /tmp/gpu-dry
 set -uo pipefail
 cd "$(dirname "$0")/.."
+trap 'rm -rf .gpu/pub' EXIT   # the unpacked apps (over 100 MB) must not stay in .gpu, which a device call carries (64 MiB)
 out=${1:-${OUT:-/tmp}}
 mkdir -p "$out"
 device=${CHECK_DEVICE:-cuda}

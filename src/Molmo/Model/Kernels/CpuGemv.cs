@@ -372,28 +372,12 @@ public static unsafe class CpuGemv
                 Sse.Prefetch0(w2 + at + PrefetchAhead); Sse.Prefetch0(w3 + at + PrefetchAhead);
             }
             var c0 = TW.Load16(w0 + at); var c1 = TW.Load16(w1 + at); var c2 = TW.Load16(w2 + at); var c3 = TW.Load16(w3 + at);
-            var v = Avx512F.LoadVector512(x0 + j);
-            a00 = Avx512F.FusedMultiplyAdd(c0, v, a00); a01 = Avx512F.FusedMultiplyAdd(c1, v, a01); a02 = Avx512F.FusedMultiplyAdd(c2, v, a02); a03 = Avx512F.FusedMultiplyAdd(c3, v, a03);
-            if (TM.N > 1)
-            {
-                v = Avx512F.LoadVector512(x1 + j);
-                a10 = Avx512F.FusedMultiplyAdd(c0, v, a10); a11 = Avx512F.FusedMultiplyAdd(c1, v, a11); a12 = Avx512F.FusedMultiplyAdd(c2, v, a12); a13 = Avx512F.FusedMultiplyAdd(c3, v, a13);
-            }
-            if (TM.N > 2)
-            {
-                v = Avx512F.LoadVector512(x2 + j);
-                a20 = Avx512F.FusedMultiplyAdd(c0, v, a20); a21 = Avx512F.FusedMultiplyAdd(c1, v, a21); a22 = Avx512F.FusedMultiplyAdd(c2, v, a22); a23 = Avx512F.FusedMultiplyAdd(c3, v, a23);
-            }
-            if (TM.N > 3)
-            {
-                v = Avx512F.LoadVector512(x3 + j);
-                a30 = Avx512F.FusedMultiplyAdd(c0, v, a30); a31 = Avx512F.FusedMultiplyAdd(c1, v, a31); a32 = Avx512F.FusedMultiplyAdd(c2, v, a32); a33 = Avx512F.FusedMultiplyAdd(c3, v, a33);
-            }
+            (a00, a01, a02, a03) = Fma4(Avx512F.LoadVector512(x0 + j), c0, c1, c2, c3, a00, a01, a02, a03);
+            if (TM.N > 1) (a10, a11, a12, a13) = Fma4(Avx512F.LoadVector512(x1 + j), c0, c1, c2, c3, a10, a11, a12, a13);
+            if (TM.N > 2) (a20, a21, a22, a23) = Fma4(Avx512F.LoadVector512(x2 + j), c0, c1, c2, c3, a20, a21, a22, a23);
+            if (TM.N > 3) (a30, a31, a32, a33) = Fma4(Avx512F.LoadVector512(x3 + j), c0, c1, c2, c3, a30, a31, a32, a33);
         }
-        Store4(d, a00, a01, a02, a03);
-        if (TM.N > 1) Store4(d + 4, a10, a11, a12, a13);
-        if (TM.N > 2) Store4(d + 8, a20, a21, a22, a23);
-        if (TM.N > 3) Store4(d + 12, a30, a31, a32, a33);
+        StoreBlock<TM>(d, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33);
         for (int q = 0; q < TM.N; q++)
             for (int t = 0; t < 4; t++)
                 for (int jj = j; jj < k; jj++) d[q * 4 + t] += TW.At(w + t * rowBytes, jj) * x[(long)q * k + jj];
@@ -459,32 +443,12 @@ public static unsafe class CpuGemv
             var l1 = Avx512F.ShiftLeftLogical(p1, 16).AsSingle(); var h1 = Avx512F.And(p1, mask).AsSingle();
             var l2 = Avx512F.ShiftLeftLogical(p2, 16).AsSingle(); var h2 = Avx512F.And(p2, mask).AsSingle();
             var l3 = Avx512F.ShiftLeftLogical(p3, 16).AsSingle(); var h3 = Avx512F.And(p3, mask).AsSingle();
-            var e = Avx512F.LoadVector512(x0 + j); var o = Avx512F.LoadVector512(x0 + half + j);
-            a00 = Avx512F.FusedMultiplyAdd(h0, o, Avx512F.FusedMultiplyAdd(l0, e, a00)); a01 = Avx512F.FusedMultiplyAdd(h1, o, Avx512F.FusedMultiplyAdd(l1, e, a01));
-            a02 = Avx512F.FusedMultiplyAdd(h2, o, Avx512F.FusedMultiplyAdd(l2, e, a02)); a03 = Avx512F.FusedMultiplyAdd(h3, o, Avx512F.FusedMultiplyAdd(l3, e, a03));
-            if (TM.N > 1)
-            {
-                e = Avx512F.LoadVector512(x1 + j); o = Avx512F.LoadVector512(x1 + half + j);
-                a10 = Avx512F.FusedMultiplyAdd(h0, o, Avx512F.FusedMultiplyAdd(l0, e, a10)); a11 = Avx512F.FusedMultiplyAdd(h1, o, Avx512F.FusedMultiplyAdd(l1, e, a11));
-                a12 = Avx512F.FusedMultiplyAdd(h2, o, Avx512F.FusedMultiplyAdd(l2, e, a12)); a13 = Avx512F.FusedMultiplyAdd(h3, o, Avx512F.FusedMultiplyAdd(l3, e, a13));
-            }
-            if (TM.N > 2)
-            {
-                e = Avx512F.LoadVector512(x2 + j); o = Avx512F.LoadVector512(x2 + half + j);
-                a20 = Avx512F.FusedMultiplyAdd(h0, o, Avx512F.FusedMultiplyAdd(l0, e, a20)); a21 = Avx512F.FusedMultiplyAdd(h1, o, Avx512F.FusedMultiplyAdd(l1, e, a21));
-                a22 = Avx512F.FusedMultiplyAdd(h2, o, Avx512F.FusedMultiplyAdd(l2, e, a22)); a23 = Avx512F.FusedMultiplyAdd(h3, o, Avx512F.FusedMultiplyAdd(l3, e, a23));
-            }
-            if (TM.N > 3)
-            {
-                e = Avx512F.LoadVector512(x3 + j); o = Avx512F.LoadVector512(x3 + half + j);
-                a30 = Avx512F.FusedMultiplyAdd(h0, o, Avx512F.FusedMultiplyAdd(l0, e, a30)); a31 = Avx512F.FusedMultiplyAdd(h1, o, Avx512F.FusedMultiplyAdd(l1, e, a31));
-                a32 = Avx512F.FusedMultiplyAdd(h2, o, Avx512F.FusedMultiplyAdd(l2, e, a32)); a33 = Avx512F.FusedMultiplyAdd(h3, o, Avx512F.FusedMultiplyAdd(l3, e, a33));
-            }
+            (a00, a01, a02, a03) = PairFma4(Avx512F.LoadVector512(x0 + j), Avx512F.LoadVector512(x0 + half + j), l0, h0, l1, h1, l2, h2, l3, h3, a00, a01, a02, a03);
+            if (TM.N > 1) (a10, a11, a12, a13) = PairFma4(Avx512F.LoadVector512(x1 + j), Avx512F.LoadVector512(x1 + half + j), l0, h0, l1, h1, l2, h2, l3, h3, a10, a11, a12, a13);
+            if (TM.N > 2) (a20, a21, a22, a23) = PairFma4(Avx512F.LoadVector512(x2 + j), Avx512F.LoadVector512(x2 + half + j), l0, h0, l1, h1, l2, h2, l3, h3, a20, a21, a22, a23);
+            if (TM.N > 3) (a30, a31, a32, a33) = PairFma4(Avx512F.LoadVector512(x3 + j), Avx512F.LoadVector512(x3 + half + j), l0, h0, l1, h1, l2, h2, l3, h3, a30, a31, a32, a33);
         }
-        Store4(d, a00, a01, a02, a03);
-        if (TM.N > 1) Store4(d + 4, a10, a11, a12, a13);
-        if (TM.N > 2) Store4(d + 8, a20, a21, a22, a23);
-        if (TM.N > 3) Store4(d + 12, a30, a31, a32, a33);
+        StoreBlock<TM>(d, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33);
         for (int q = 0; q < TM.N; q++)
             for (int t = 0; t < 4; t++)
                 for (int jj = 2 * body; jj < k; jj++) d[q * 4 + t] += Bf16ToFloat(w[(long)t * k + jj]) * x[(long)q * k + jj];
@@ -495,6 +459,35 @@ public static unsafe class CpuGemv
     /// which the hardware prefetcher alone keeps fed at about 25 GB/s here; with this, 30–40 (docs/benchmarks.md, gemv).
     /// </summary>
     const int PrefetchAhead = 1024;
+
+    /// <summary>One x vector into four accumulators, one per weight row of a block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Fma4(Vector512<float> x,
+        Vector512<float> c0, Vector512<float> c1, Vector512<float> c2, Vector512<float> c3,
+        Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3) =>
+        (Avx512F.FusedMultiplyAdd(c0, x, a0), Avx512F.FusedMultiplyAdd(c1, x, a1), Avx512F.FusedMultiplyAdd(c2, x, a2), Avx512F.FusedMultiplyAdd(c3, x, a3));
+
+    /// <summary>One x row's even and odd vectors against the low and high halves of four bf16 weight vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) PairFma4(Vector512<float> e, Vector512<float> o,
+        Vector512<float> l0, Vector512<float> h0, Vector512<float> l1, Vector512<float> h1,
+        Vector512<float> l2, Vector512<float> h2, Vector512<float> l3, Vector512<float> h3,
+        Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3) =>
+        (Avx512F.FusedMultiplyAdd(h0, o, Avx512F.FusedMultiplyAdd(l0, e, a0)), Avx512F.FusedMultiplyAdd(h1, o, Avx512F.FusedMultiplyAdd(l1, e, a1)),
+         Avx512F.FusedMultiplyAdd(h2, o, Avx512F.FusedMultiplyAdd(l2, e, a2)), Avx512F.FusedMultiplyAdd(h3, o, Avx512F.FusedMultiplyAdd(l3, e, a3)));
+
+    /// <summary>The sums of a 4 × 4 block's accumulators into d[q·4 + t], for the TM x rows in use.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreBlock<TM>(float* d, Vector512<float> a00, Vector512<float> a01, Vector512<float> a02, Vector512<float> a03,
+        Vector512<float> a10, Vector512<float> a11, Vector512<float> a12, Vector512<float> a13,
+        Vector512<float> a20, Vector512<float> a21, Vector512<float> a22, Vector512<float> a23,
+        Vector512<float> a30, Vector512<float> a31, Vector512<float> a32, Vector512<float> a33) where TM : struct, IRowCount
+    {
+        Store4(d, a00, a01, a02, a03);
+        if (TM.N > 1) Store4(d + 4, a10, a11, a12, a13);
+        if (TM.N > 2) Store4(d + 8, a20, a21, a22, a23);
+        if (TM.N > 3) Store4(d + 12, a30, a31, a32, a33);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Store4(float* d, Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> e)

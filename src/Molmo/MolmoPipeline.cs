@@ -86,14 +86,16 @@ public sealed class MolmoPipeline : IDisposable
                                                             [EnumeratorCancellation] CancellationToken ct = default)
     {
         stats ??= new AskStats();
-        var channel = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        // A bounded channel: generation runs ahead of a slow reader by at most StreamLead pieces of text, so a reader that stops
+        // early always finds the producer still there to cancel (with an unbounded one a fast model could finish first).
+        var channel = Channel.CreateBounded<string>(new BoundedChannelOptions(StreamLead) { SingleReader = true, SingleWriter = true });
         // The producer stops when the caller cancels, and also when the caller stops reading early.
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var producer = Task.Run(() =>
+        var producer = Task.Factory.StartNew(() =>
         {
             try { Produce(request, stats, channel.Writer, linked.Token); }
             finally { channel.Writer.TryComplete(); }
-        }, CancellationToken.None);
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);   // its own thread: it blocks on a full channel
         bool readAll = false;
         try
         {
@@ -145,7 +147,7 @@ public sealed class MolmoPipeline : IDisposable
                 stats.GeneratedTokens++;
                 if (token.Id == Processor.SpecialTokens.Eos && request.Generation.StopOnEos) { stats.FinishReason = FinishReason.Eos; break; }
                 var text = stop.Push(detok.Push(token.Id));
-                if (text.Length > 0) writer.TryWrite(text);
+                if (text.Length > 0) Write(writer, text, ct);
                 if (stop.Stopped) { stats.FinishReason = FinishReason.StopString; break; }
             }
         }
@@ -159,8 +161,16 @@ public sealed class MolmoPipeline : IDisposable
         if (!stop.Stopped)
         {
             var tail = stop.Push(detok.Flush()) + stop.Flush();
-            if (tail.Length > 0) writer.TryWrite(tail);
+            if (tail.Length > 0) Write(writer, tail, ct);
         }
+    }
+
+    /// <summary>Pieces of text generation may run ahead of the reader of <see cref="AskStreamingAsync"/>.</summary>
+    public const int StreamLead = 64;
+
+    static void Write(ChannelWriter<string> writer, string text, CancellationToken ct)
+    {
+        if (!writer.TryWrite(text)) writer.WriteAsync(text, ct).AsTask().GetAwaiter().GetResult();
     }
 
     public void Dispose() => Model.Dispose();

@@ -100,9 +100,10 @@ public sealed class DecoderBlock : nn.Module
         if (k.device_type == TorchSharp.DeviceType.CPU) (q, k, v) = (q.to(ScalarType.Float32), k.to(ScalarType.Float32), v.to(ScalarType.Float32));
         else if (k.dtype != q.dtype) q = q.to(k.dtype);
         var qg = q.reshape(b, kvHeads, heads / kvHeads, headDim);                           // [B, KV, G, hd]
-        var scores = (matmul(qg, k.transpose(2, 3)) * (1.0 / Math.Sqrt(headDim))).to(ScalarType.Float32);   // [B, KV, G, L]
+        var scores = matmul(qg, k.transpose(2, 3)) * (1.0 / Math.Sqrt(headDim));          // [B, KV, G, L]
         if (mask is not null) scores = scores.masked_fill(mask.logical_not(), float.NegativeInfinity);
-        var probs = scores.softmax(-1).to(v.dtype);
+        // softmax in float32 (its dtype argument converts first: one op fewer than .to(float32) then softmax, same values).
+        var probs = scores.softmax(-1, ScalarType.Float32).to(v.dtype);
         var o = matmul(probs, v);                                                            // [B, KV, G, hd]
         return o.reshape(b, 1, heads * headDim);
     }

@@ -12,13 +12,14 @@ cd "$(dirname "$0")/.."
 shared=${MOLMO_SHARED:-../shared}
 rm -rf .gpu && mkdir -p .gpu/pub .gpu/shared/golden/preprocessing
 for p in bench/Molmo.Bench tests/Molmo.Tests; do
-  dotnet publish "$p" -c Release -r linux-x64 --self-contained -p:MolmoCpuLibTorch=false -o .gpu/pub 2>&1 | grep -E "error|warn" || true
+  # Built under .gpu/artifacts, not bin/ and obj/: a build without the CPU libtorch must not replace the local Release build.
+  dotnet publish "$p" -c Release -r linux-x64 --self-contained -p:MolmoCpuLibTorch=false --artifacts-path .gpu/artifacts -o .gpu/pub 2>&1 | grep -E "error|warn" || true
 done
 # What a run does not need: debug symbols, the test platform (the self-runner replaces it), satellite resources.
 (cd .gpu/pub && rm -rf ./*.pdb CodeCoverage Microsoft.CodeCoverage.* Microsoft.TestPlatform.* Microsoft.VisualStudio.* testhost.dll \
    createdump libmscordaccore.so libmscordbi.so cs de es fr it ja ko pl pt-BR ru tr zh-Hans zh-Hant)
 tar -cf - -C .gpu pub | xz -T0 -6 > .gpu/app.tar.xz
-rm -rf .gpu/pub
+rm -rf .gpu/pub .gpu/artifacts
 for v in tiny_d_style tiny_o_style; do
   mkdir -p .gpu/shared/golden/$v
   (cd "$shared/golden/$v" && cp config.json model.safetensors ./*.greedy.json ./*.inputs.safetensors \

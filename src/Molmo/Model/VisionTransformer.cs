@@ -85,6 +85,9 @@ public sealed class VisionTransformer : nn.Module
 #pragma warning restore IDE0044
     readonly VisionConfig _c;
 
+    /// <summary>How many blocks the last <see cref="Encode"/> ran.</summary>
+    public int BlocksRun { get; private set; }
+
     public VisionTransformer(VisionConfig c, ModelPlacement p) : base(nameof(VisionTransformer))
     {
         _c = c;
@@ -98,7 +101,8 @@ public sealed class VisionTransformer : nn.Module
 
     /// <summary>
     /// patches [T, 576, 588] → the outputs of the blocks listed in <paramref name="keep"/> (0-based), each [T, 577, E].
-    /// Other block outputs are released as soon as the next block has consumed them (only two layers are ever needed).
+    /// Other block outputs are released as soon as the next block has consumed them (only two layers are ever needed), and the
+    /// blocks after the deepest kept one are not run.
     /// </summary>
     public Dictionary<int, Tensor> Encode(Tensor patches, IReadOnlySet<int> keep)
     {
@@ -110,15 +114,17 @@ public sealed class VisionTransformer : nn.Module
         x = cat([cls, x], 1) + positional_embedding.unsqueeze(0).to(x.dtype);                  // [T, 577, E]
         x = pre_ln.forward(x);
         var outs = new Dictionary<int, Tensor>();
-        int j = 0;
+        int j = 0, last = keep.Count == 0 ? -1 : keep.Max();
         foreach (var block in transformer.Blocks)
         {
+            if (j > last) break;   // blocks after the deepest kept one cannot change it (7B-D: the 23rd of 23, 4 % of the ViT)
             var next = block.forward(x);
             if (j > 0 && !keep.Contains(j - 1)) x.Dispose();
             x = next;
             if (keep.Contains(j)) outs[j] = x;
             j++;
         }
+        BlocksRun = j;
         return outs;
     }
 }

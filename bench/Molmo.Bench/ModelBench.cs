@@ -145,7 +145,7 @@ public static class ModelBench
         double loadS = sw.Elapsed.TotalSeconds;
         long rssAfterLoad = ModelLoader.PeakRssBytes();
         var cfg = model.Config;
-        long weightBytes = model.parameters().Sum(p => p.NumberOfElements * p.ElementSize);
+        long weightBytes = MemoryBudget.WeightBytes(model);
         // Bytes a decode step must read: every decoder block, the final norm and the LM head (one embedding row is negligible).
         long decodeBytes = model.named_parameters().Where(p => p.name.StartsWith("model.transformer.", StringComparison.Ordinal)
                                                               && !p.name.Contains(".wte.")).Sum(p => p.parameter.NumberOfElements * p.parameter.ElementSize);

@@ -91,10 +91,7 @@ public sealed class DecoderBlock : nn.Module
     public static Tensor DecodeAttention(Tensor q, Tensor k, Tensor v, Tensor? mask)
     {
         long b = q.shape[0], heads = q.shape[1], kvHeads = k.shape[1], headDim = q.shape[3];
-        if (q.device_type == TorchSharp.DeviceType.CPU && Linear.UseCpuKernels && Kernels.CpuAttention.IsSupported
-            && Kernels.CpuAttention.Handles(heads, kvHeads, headDim) && !q.requires_grad
-            && k.stride(3) == 1 && k.stride(2) == headDim && v.stride(3) == 1 && v.stride(2) == headDim)
-            return Kernels.CpuAttention.Decode(q, k, v, mask);
+        if (Linear.UseCpuKernels && Kernels.CpuAttention.CanRun(q, k, v)) return Kernels.CpuAttention.Decode(q, k, v, mask);
         // libtorch: on the CPU in float32 (its bf16 batched matmul for these shapes is many times slower; a float32 cache
         // makes these no-ops).
         if (k.device_type == TorchSharp.DeviceType.CPU) (q, k, v) = (q.to(ScalarType.Float32), k.to(ScalarType.Float32), v.to(ScalarType.Float32));

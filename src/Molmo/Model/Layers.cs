@@ -118,11 +118,9 @@ public static class Int8Quantizer
         using var sf = scale.to(ScalarType.Float32).contiguous();
         var w = into ?? empty([n, k], ScalarType.BFloat16);
         nint src = Checkpoints.NativeTensor.DataPointer(q), dst = Checkpoints.NativeTensor.DataPointer(w), ps = Checkpoints.NativeTensor.DataPointer(sf);
-        int parts = (int)Math.Max(1, Math.Min(Kernels.CpuGemv.MaxThreads, n / 64));
-        long per = (n + parts - 1) / parts;
-        Kernels.KernelThreads.Run(parts, t =>
+        Kernels.KernelThreads.ForEach((int)((n + RowsPerItem - 1) / RowsPerItem), Kernels.CpuGemv.MaxThreads, item =>
         {
-            for (long r = t * per; r < Math.Min(n, (t + 1) * per); r++)
+            for (long r = (long)item * RowsPerItem; r < Math.Min(n, (item + 1L) * RowsPerItem); r++)
             {
                 sbyte* row = (sbyte*)src + r * k;
                 ushort* o = (ushort*)dst + r * k;
@@ -145,6 +143,9 @@ public static class Int8Quantizer
         });
         return w;
     }
+
+    /// <summary>Rows per work item of the one-pass (de)quantisers, which the kernel threads take in turn.</summary>
+    const int RowsPerItem = 64;
 
     static readonly object ScratchLock = new();
     static Tensor? _scratch;
@@ -191,10 +192,9 @@ public static class Int8Quantizer
         var scale = empty([n], ScalarType.Float32);
         nint src = Checkpoints.NativeTensor.DataPointer(w), dq = Checkpoints.NativeTensor.DataPointer(q), ds = Checkpoints.NativeTensor.DataPointer(scale);
         bool bf16 = w.dtype == ScalarType.BFloat16;
-        Parallel.For(0, Environment.ProcessorCount, t =>
+        Kernels.KernelThreads.ForEach((int)((n + RowsPerItem - 1) / RowsPerItem), Environment.ProcessorCount, item =>
         {
-            long per = (n + Environment.ProcessorCount - 1) / Environment.ProcessorCount;
-            for (long r = t * per; r < Math.Min(n, (t + 1) * per); r++)
+            for (long r = (long)item * RowsPerItem; r < Math.Min(n, (item + 1L) * RowsPerItem); r++)
             {
                 float Get(long j) => bf16 ? Kernels.CpuGemv.Bf16ToFloat(((ushort*)src)[r * k + j]) : ((float*)src)[r * k + j];
                 float max = 0;

@@ -6,8 +6,9 @@ using static TorchSharp.torch;
 namespace Molmo.Tests.Checkpoints;
 
 /// <summary>
-/// The memory check before loading: the released 7B-D in float32 (32 GB) on a 24 GB machine fails at once with the sizes and
-/// the dtypes that fit, instead of minutes later in the OOM killer.
+/// The memory check before loading: the released 7B-D in float32 on a machine where only bf16 and int8 fit fails at once with
+/// the sizes and the dtypes that fit, instead of minutes later in the OOM killer. Sizes come from the released config's
+/// architecture built on the meta device.
 /// </summary>
 public class MemoryBudgetTests
 {
@@ -23,14 +24,21 @@ public class MemoryBudgetTests
     public void Float32SevenBOnATwentyFourGigabyteMachineNamesTheDtypesThatFit()
     {
         var cfg = Released7BD();
-        long fp32 = Bytes(cfg, new ModelPlacement(ScalarType.Float32, META));
-        Assert.Equal(4L * 8_021_025_280, fp32);
+        long fp32, parameters;
+        using (var m = new MolmoForCausalLM(cfg, new ModelPlacement(ScalarType.Float32, META)))
+            (fp32, parameters) = (MemoryBudget.WeightBytes(m), m.ParameterCount);
+        Assert.Equal(4 * parameters, fp32);
+        long bf16 = Bytes(cfg, new ModelPlacement(ScalarType.BFloat16, META));
+        long int8 = Bytes(cfg, new ModelPlacement(ScalarType.BFloat16, META, Int8Decoder: true));
+        Assert.Equal(2 * parameters, bf16);
+        Assert.True(int8 < bf16 * 0.6, $"int8 {int8} against bf16 {bf16}");
+        long available = (bf16 + fp32) / 2;   // bf16 and int8 fit, fp32 does not
         var e = Assert.Throws<InsufficientMemoryException>(() =>
-            MemoryBudget.EnsureFits(cfg, new ModelPlacement(ScalarType.Float32, CPU), fp32, 23_000_000_000));
-        Assert.Contains("32.1 GB in fp32", e.Message);
-        Assert.Contains("23.0 GB", e.Message);
-        Assert.Contains("--dtype bf16 (16.0 GB)", e.Message);
-        Assert.Contains("--dtype int8 (", e.Message);
+            MemoryBudget.EnsureFits(cfg, new ModelPlacement(ScalarType.Float32, CPU), fp32, available));
+        Assert.Contains($"{fp32 / 1e9:F1} GB in fp32", e.Message);
+        Assert.Contains($"{available / 1e9:F1} GB", e.Message);
+        Assert.Contains($"--dtype bf16 ({bf16 / 1e9:F1} GB)", e.Message);
+        Assert.Contains($"--dtype int8 ({int8 / 1e9:F1} GB)", e.Message);
         Assert.DoesNotContain("--dtype fp32 (", e.Message);
         Assert.Contains(MemoryBudget.SkipVariable, e.Message);
     }
@@ -39,8 +47,9 @@ public class MemoryBudgetTests
     public void NothingFitsSaysSo()
     {
         var cfg = Released7BD();
+        long int8 = Bytes(cfg, new ModelPlacement(ScalarType.BFloat16, META, Int8Decoder: true));
         var e = Assert.Throws<InsufficientMemoryException>(() =>
-            MemoryBudget.EnsureFits(cfg, new ModelPlacement(ScalarType.BFloat16, CPU), 16_000_000_000, 4_000_000_000));
+            MemoryBudget.EnsureFits(cfg, new ModelPlacement(ScalarType.BFloat16, CPU), 2 * int8, int8 - 1));
         Assert.Contains("No dtype fits", e.Message);
     }
 
@@ -48,9 +57,10 @@ public class MemoryBudgetTests
     public void FittingGpuOrUnknownBudgetsPass()
     {
         var cfg = Released7BD();
-        MemoryBudget.EnsureFits(cfg, new ModelPlacement(ScalarType.BFloat16, CPU), 16_000_000_000, 20_000_000_000);   // fits
-        MemoryBudget.EnsureFits(cfg, new ModelPlacement(ScalarType.BFloat16, META), 16_000_000_000, 1);              // not the CPU
-        MemoryBudget.EnsureFits(cfg, new ModelPlacement(ScalarType.BFloat16, CPU), 16_000_000_000, null);            // unknown
+        long bf16 = Bytes(cfg, new ModelPlacement(ScalarType.BFloat16, META));
+        MemoryBudget.EnsureFits(cfg, new ModelPlacement(ScalarType.BFloat16, CPU), bf16, bf16);    // fits exactly
+        MemoryBudget.EnsureFits(cfg, new ModelPlacement(ScalarType.BFloat16, META), bf16, 1);      // not the CPU
+        MemoryBudget.EnsureFits(cfg, new ModelPlacement(ScalarType.BFloat16, CPU), bf16, null);    // unknown
         if (OperatingSystem.IsLinux()) Assert.True(MemoryBudget.AvailableBytes() > 0);
     }
 }

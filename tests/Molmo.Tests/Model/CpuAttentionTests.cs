@@ -101,5 +101,11 @@ public class CpuAttentionTests
         Assert.Contains("do not match", Assert.Throws<ArgumentException>(() => CpuAttention.Decode(randn(1, 4, 1, 64), randn(1, 4, 5, 64), randn(1, 4, 6, 64), null)).Message);
         Assert.Contains("contiguous", Assert.Throws<ArgumentException>(() =>
             CpuAttention.Decode(randn(1, 4, 1, 64), randn(1, 4, 64, 5).transpose(2, 3), randn(1, 4, 5, 64), null)).Message);
+        // What the decoder checks before choosing the kernel: a cache view qualifies, a transposed or float64 one does not.
+        var cache = randn(1, 4, 9, 64).to(ScalarType.BFloat16);
+        Assert.True(CpuAttention.CanRun(randn(1, 4, 1, 64), cache.narrow(2, 0, 5), cache.narrow(2, 0, 5)));
+        Assert.False(CpuAttention.CanRun(randn(1, 4, 1, 64), randn(1, 4, 64, 5).transpose(2, 3), randn(1, 4, 5, 64)));
+        Assert.False(CpuAttention.CanRun(randn(1, 4, 1, 64), randn(1, 4, 5, 64, ScalarType.Float64), randn(1, 4, 5, 64, ScalarType.Float64)));
+        Assert.False(CpuAttention.CanRun(q, randn(1, 2, 5, 64), randn(1, 2, 5, 64)));   // 9 query heads per KV head
     }
 }

@@ -82,3 +82,24 @@ internal static class TinyInputs
         return new ModelInputs(ids, images.unsqueeze(0), Golden.Read(path, "image_masks").unsqueeze(0), Golden.Read(path, "image_input_idx").unsqueeze(0));
     }
 }
+
+/// <summary>A prompt, then the given ids fed back one at a time through the KV cache (teacher forcing).</summary>
+internal static class TeacherForced
+{
+    /// <summary>The last position's float32 logits after the prompt and after each of <c>ids[0 … steps − 2]</c>: steps rows.</summary>
+    public static Tensor[] Logits(MolmoForCausalLM model, ModelInputs inputs, long[] ids, int steps)
+    {
+        using var cache = model.NewCache(1, (int)inputs.InputIds.shape[1] + steps);
+        var options = new ForwardOptions { AllLogits = false };
+        var logits = new Tensor[steps];
+        var step = model.Forward(inputs, cache, options);
+        for (int i = 0; i < steps; i++)
+        {
+            logits[i] = step.Logits[0, -1].to(ScalarType.Float32);
+            step.Dispose();
+            step = model.Forward(new ModelInputs(tensor(new[] { ids[i] }).view(1, 1)), cache, options);
+        }
+        step.Dispose();
+        return logits;
+    }
+}

@@ -24,6 +24,15 @@ public static unsafe class CpuAttention
     public static bool Handles(long heads, long kvHeads, long headDim) =>
         kvHeads > 0 && heads % kvHeads == 0 && heads / kvHeads <= 8 && headDim % 32 == 0 && headDim <= 512;
 
+    /// <summary>Whether <see cref="Decode"/> takes these tensors (otherwise decode attention stays on libtorch).</summary>
+    public static bool CanRun(Tensor q, Tensor k, Tensor v) =>
+        IsSupported && q.device_type == TorchSharp.DeviceType.CPU && !q.requires_grad && q.dim() == 4 && k.dim() == 4
+        && Handles(q.shape[1], k.shape[1], q.shape[3]) && k.dtype == v.dtype && k.dtype is ScalarType.BFloat16 or ScalarType.Float32
+        && RowsContiguous(k, q.shape[3]) && RowsContiguous(v, q.shape[3]);
+
+    /// <summary>Each head's L rows of width hd lie one after the other on the CPU (a cache view does; a fresh projection may not).</summary>
+    static bool RowsContiguous(Tensor t, long hd) => t.device_type == TorchSharp.DeviceType.CPU && t.stride(3) == 1 && t.stride(2) == hd;
+
     /// <summary>
     /// q [B, H, 1, hd] (any float dtype) against k, v [B, KV, L, hd] (bf16 or float32; views of a cache are fine as long as each
     /// head's L rows are contiguous), with an optional bool mask [B, 1, 1, L] (true = attend) → [B, 1, H·hd] float32.
@@ -39,9 +48,8 @@ public static unsafe class CpuAttention
         if (!Handles(heads, kvHeads, hd)) throw new ArgumentException($"{heads} query heads over {kvHeads} KV heads of width {hd} are not handled");
         if (k.dtype != v.dtype || k.dtype is not (ScalarType.BFloat16 or ScalarType.Float32))
             throw new ArgumentException($"k and v must both be bf16 or float32, not {k.dtype} and {v.dtype}");
-        foreach (var t in new[] { k, v })
-            if (t.device_type != TorchSharp.DeviceType.CPU || t.stride(3) != 1 || t.stride(2) != hd)
-                throw new ArgumentException("each head's keys and values must be contiguous [L, hd] rows on the CPU");
+        if (!RowsContiguous(k, hd) || !RowsContiguous(v, hd))
+            throw new ArgumentException("each head's keys and values must be contiguous [L, hd] rows on the CPU");
         if (mask is not null && mask.NumberOfElements != b * len) throw new ArgumentException($"the mask must hold [B, L] = [{b}, {len}] values");
 
         using var scope = NewDisposeScope();
@@ -53,18 +61,14 @@ public static unsafe class CpuAttention
         nint pq = NativeTensor.DataPointer(qf), po = NativeTensor.DataPointer(o);
         nint pk = NativeTensor.DataPointer(k), pv = NativeTensor.DataPointer(v), pm = m is null ? 0 : NativeTensor.DataPointer(m);
         long kb = k.stride(0), kh = k.stride(1), vb = v.stride(0), vh = v.stride(1);
-        int items = (int)(b * kvHeads), next = 0;
         float scale = (float)(1.0 / Math.Sqrt(hd));
-        KernelThreads.Run(Math.Max(1, Math.Min(CpuGemv.MaxThreads, items)), _ =>
+        KernelThreads.ForEach((int)(b * kvHeads), CpuGemv.MaxThreads, item =>
         {
-            for (int item; (item = Interlocked.Increment(ref next) - 1) < items;)
-            {
-                long bi = item / kvHeads, h = item % kvHeads;
-                Head((float*)pq + (bi * heads + h * groups) * hd,
-                     (byte*)pk + (bi * kb + h * kh) * elem, (byte*)pv + (bi * vb + h * vh) * elem, bf16,
-                     (int)len, (int)hd, groups, scale, pm == 0 ? null : (bool*)pm + bi * len,
-                     (float*)po + (bi * heads + h * groups) * hd);
-            }
+            long bi = item / kvHeads, h = item % kvHeads;
+            Head((float*)pq + (bi * heads + h * groups) * hd,
+                 (byte*)pk + (bi * kb + h * kh) * elem, (byte*)pv + (bi * vb + h * vh) * elem, bf16,
+                 (int)len, (int)hd, groups, scale, pm == 0 ? null : (bool*)pm + bi * len,
+                 (float*)po + (bi * heads + h * groups) * hd);
         });
         return o.MoveToOuterDisposeScope();
     }

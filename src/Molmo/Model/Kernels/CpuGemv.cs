@@ -95,6 +95,7 @@ public static unsafe class CpuGemv
             int blocks = (n + Block - 1) / Block;
             int threads = Math.Max(1, Math.Min(MaxThreads, blocks / 16));
             nint wp = (nint)w, xp = (nint)x, xsp = (nint)xs, yp = (nint)y, bp = (nint)bias, sp = (nint)scales;
+            long rowBytes = (long)k * (int8 ? 1 : fp32 ? 4 : 2);
             // Rows are streamed one at a time (one sequential stream per thread keeps the hardware prefetcher ahead; two or four
             // interleaved rows measured 30–40 % slower here), except when x is too large to stay in L1 (ff_out: 18944 columns,
             // 74 KB in float32): then re-reading x from L2 for every row is the bottleneck, and four rows share each load of x.
@@ -102,49 +103,36 @@ public static unsafe class CpuGemv
             // Threads take chunks of about 1 MB of weights in turn rather than fixed halves: on a shared VM one core is often
             // slower than the other, and with fixed halves the step waits for the slow one. Smaller matrices get at least four
             // chunks per thread (a 1.5 MB matrix in two chunks of 1 MB and 0.5 MB would leave one thread idle half the time).
-            long rowBytes = (long)k * (int8 ? 1 : fp32 ? 4 : 2);
             long perThread = ((long)n + 4L * threads - 1) / (4L * threads);
             int chunk = (int)Math.Clamp(Math.Min((1L << 20) / rowBytes, perThread) / Block * Block, Block, (long)blocks * Block);
-            int chunks = (n + chunk - 1) / chunk, next = 0;
-            void Body(int _)
-            {
-                for (int c; (c = Interlocked.Increment(ref next) - 1) < chunks;)
-                    Rows(c * chunk, Math.Min(n, (c + 1) * chunk));
-            }
+            KernelThreads.ForEach((n + chunk - 1) / chunk, threads, c => Rows(c * chunk, Math.Min(n, (c + 1) * chunk)));
+
+            byte* Row(int r) => (byte*)wp + r * rowBytes;
+            float* X(int i) => (float*)xp + (long)i * k;
+            float* Xe(int i) => (float*)xsp + (long)i * k;                  // x row i's even elements, then its odd ones
+            void Put(int i, int r, float dot) => ((float*)yp)[(long)i * n + r] = dot * (sp == 0 ? 1f : ((float*)sp)[r]) + (bp == 0 ? 0f : ((float*)bp)[r]);
+            // Weight row r against x row i.
+            float Dot(int r, int i) =>
+                int8 ? Int8Dot((sbyte*)Row(r), X(i), k)
+                : fp32 ? Dot<Fp32Weights>(Row(r), X(i), k)
+                : xsp != 0 ? Bf16Dot((ushort*)Row(r), X(i), Xe(i), Xe(i) + k / 2, k)
+                : Bf16DotAvx2((ushort*)Row(r), X(i), k);
             void Rows(int r0, int r1)
             {
                 if (m > 1 && Avx512F.IsSupported) { RowsOfBatch(r0, r1); return; }
-                float* yy = (float*)yp;
                 var d = stackalloc float[Block];
-                for (int r = r0; r < r1; r += four ? Block : 1)
+                int step = four ? Block : 1;
+                for (int r = r0; r < r1; r += step)
                 {
-                    int rows = four ? Math.Min(Block, r1 - r) : 1;
+                    int rows = Math.Min(step, r1 - r);
                     for (int i = 0; i < m; i++)
                     {
-                        float* xi = (float*)xp + (long)i * k;
-                        if (int8)
-                        {
-                            if (rows == 4) Int8Dot4((sbyte*)wp + (long)r * k, k, xi, d);
-                            else for (int q = 0; q < rows; q++) d[q] = Int8Dot((sbyte*)wp + (long)(r + q) * k, xi, k);
-                        }
-                        else if (fp32)
-                        {
-                            if (rows == 4) Fp32Dot4((float*)wp + (long)r * k, k, xi, d);
-                            else for (int q = 0; q < rows; q++) d[q] = Fp32Dot((float*)wp + (long)(r + q) * k, xi, k);
-                        }
-                        else if (xsp != 0)
-                        {
-                            float* xe = (float*)xsp + (long)i * k;
-                            if (rows == 4) Bf16Dot4((ushort*)wp + (long)r * k, k, xi, xe, xe + k / 2, d);
-                            else for (int q = 0; q < rows; q++) d[q] = Bf16Dot((ushort*)wp + (long)(r + q) * k, xi, xe, xe + k / 2, k);
-                        }
-                        else for (int q = 0; q < rows; q++) d[q] = Bf16DotAvx2((ushort*)wp + (long)(r + q) * k, xi, k);
-                        for (int q = 0; q < rows; q++)
-                        {
-                            float s = sp == 0 ? 1f : ((float*)sp)[r + q];
-                            float b = bp == 0 ? 0f : ((float*)bp)[r + q];
-                            yy[(long)i * n + r + q] = d[q] * s + b;
-                        }
+                        if (rows < Block) { for (int q = 0; q < rows; q++) Put(i, r + q, Dot(r + q, i)); continue; }
+                        if (int8) Int8Dot4((sbyte*)Row(r), k, X(i), d);
+                        else if (fp32) Dot4<Fp32Weights>(Row(r), k, X(i), d);
+                        else if (xsp != 0) Bf16Dot4((ushort*)Row(r), k, X(i), Xe(i), Xe(i) + k / 2, d);
+                        else for (int q = 0; q < Block; q++) d[q] = Dot(r + q, i);
+                        for (int q = 0; q < Block; q++) Put(i, r + q, d[q]);
                     }
                 }
             }
@@ -152,39 +140,22 @@ public static unsafe class CpuGemv
             // converted once per 4 input rows and each load of x serves 4 weight rows (see Block4).
             void RowsOfBatch(int r0, int r1)
             {
-                float* yy = (float*)yp;
                 var d4 = stackalloc float[4 * 4];
                 int r = r0;
                 for (; r + 4 <= r1; r += 4)
                     for (int g = 0; g < m; g += 4)
                     {
                         int count = Math.Min(4, m - g);
-                        float* xg = (float*)xp + (long)g * k;
-                        if (int8) Block4<Int8Weights>((byte*)wp + (long)r * k, k, xg, count, d4);
-                        else if (fp32) Block4<Fp32Weights>((byte*)wp + (long)r * k * 4, k, xg, count, d4);
-                        else Bf16Block4((ushort*)wp + (long)r * k, k, xg, (float*)xsp + (long)g * k, count, d4);
+                        if (int8) Block4<Int8Weights>(Row(r), k, X(g), count, d4);
+                        else if (fp32) Block4<Fp32Weights>(Row(r), k, X(g), count, d4);
+                        else Bf16Block4((ushort*)Row(r), k, X(g), Xe(g), count, d4);
                         for (int q = 0; q < count; q++)
-                            for (int t = 0; t < 4; t++)
-                            {
-                                float s = sp == 0 ? 1f : ((float*)sp)[r + t];
-                                float b = bp == 0 ? 0f : ((float*)bp)[r + t];
-                                yy[(long)(g + q) * n + r + t] = d4[q * 4 + t] * s + b;
-                            }
+                            for (int t = 0; t < 4; t++) Put(g + q, r + t, d4[q * 4 + t]);
                     }
                 // The last n mod 4 weight rows, one x row at a time.
                 for (; r < r1; r++)
-                    for (int i = 0; i < m; i++)
-                    {
-                        float* xi = (float*)xp + (long)i * k;
-                        float* xe = (float*)xsp + (long)i * k;
-                        float dot = int8 ? Int8Dot((sbyte*)wp + (long)r * k, xi, k)
-                                  : fp32 ? Fp32Dot((float*)wp + (long)r * k, xi, k)
-                                  : Bf16Dot((ushort*)wp + (long)r * k, xi, xe, xe + k / 2, k);
-                        yy[(long)i * n + r] = dot * (sp == 0 ? 1f : ((float*)sp)[r]) + (bp == 0 ? 0f : ((float*)bp)[r]);
-                    }
+                    for (int i = 0; i < m; i++) Put(i, r, Dot(r, i));
             }
-            if (threads == 1) Body(0);
-            else KernelThreads.Run(threads, Body);
         }
         finally { if (xs != null) NativeMemory.AlignedFree(xs); }
     }
@@ -245,39 +216,19 @@ public static unsafe class CpuGemv
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
     static void Int8Dot4(sbyte* w, long k, float* x, float* d)
     {
+        if (Avx512F.IsSupported) { Dot4<Int8Weights>((byte*)w, k, x, d); return; }
         int len = (int)k, j = 0;
         sbyte* w0 = w, w1 = w + k, w2 = w + 2 * k, w3 = w + 3 * k;
-        if (Avx512F.IsSupported)
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (; j + 8 <= len; j += 8)
         {
-            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (; j + 16 <= len; j += 16)
-            {
-                if ((j & 63) == 0)   // the four streams, 1 KB ahead (gemv --matrix ff_out: 32–36 GB/s without, 36–47 with)
-                {
-                    Sse.Prefetch0(w0 + j + PrefetchAhead); Sse.Prefetch0(w1 + j + PrefetchAhead);
-                    Sse.Prefetch0(w2 + j + PrefetchAhead); Sse.Prefetch0(w3 + j + PrefetchAhead);
-                }
-                var v = Avx512F.LoadVector512(x + j);
-                a0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(w0 + j))), v, a0);
-                a1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(w1 + j))), v, a1);
-                a2 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(w2 + j))), v, a2);
-                a3 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(w3 + j))), v, a3);
-            }
-            d[0] = Vector512.Sum(a0); d[1] = Vector512.Sum(a1); d[2] = Vector512.Sum(a2); d[3] = Vector512.Sum(a3);
+            var v = Avx.LoadVector256(x + j);
+            a0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(w0 + j)), v, a0);
+            a1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(w1 + j)), v, a1);
+            a2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(w2 + j)), v, a2);
+            a3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(w3 + j)), v, a3);
         }
-        else
-        {
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (; j + 8 <= len; j += 8)
-            {
-                var v = Avx.LoadVector256(x + j);
-                a0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(w0 + j)), v, a0);
-                a1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(w1 + j)), v, a1);
-                a2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(w2 + j)), v, a2);
-                a3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(w3 + j)), v, a3);
-            }
-            d[0] = Vector256.Sum(a0); d[1] = Vector256.Sum(a1); d[2] = Vector256.Sum(a2); d[3] = Vector256.Sum(a3);
-        }
+        d[0] = Vector256.Sum(a0); d[1] = Vector256.Sum(a1); d[2] = Vector256.Sum(a2); d[3] = Vector256.Sum(a3);
         for (int q = 0; q < 4; q++)
             for (int jj = j; jj < len; jj++) d[q] += w[q * k + jj] * x[jj];
     }
@@ -306,34 +257,65 @@ public static unsafe class CpuGemv
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
     static float Int8Dot(sbyte* row, float* x, int len)
     {
+        if (Avx512F.IsSupported) return Dot<Int8Weights>((byte*)row, x, len);
         int j = 0;
-        float s;
-        if (Avx512F.IsSupported)
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (; j + 32 <= len; j += 32)
         {
-            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (; j + 64 <= len; j += 64)
-            {
-                a0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(row + j))), Avx512F.LoadVector512(x + j), a0);
-                a1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(row + j + 16))), Avx512F.LoadVector512(x + j + 16), a1);
-                a2 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(row + j + 32))), Avx512F.LoadVector512(x + j + 32), a2);
-                a3 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(row + j + 48))), Avx512F.LoadVector512(x + j + 48), a3);
-            }
-            s = Vector512.Sum((a0 + a1) + (a2 + a3));
+            a0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + j)), Avx.LoadVector256(x + j), a0);
+            a1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + j + 8)), Avx.LoadVector256(x + j + 8), a1);
+            a2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + j + 16)), Avx.LoadVector256(x + j + 16), a2);
+            a3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + j + 24)), Avx.LoadVector256(x + j + 24), a3);
         }
-        else
-        {
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (; j + 32 <= len; j += 32)
-            {
-                a0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + j)), Avx.LoadVector256(x + j), a0);
-                a1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + j + 8)), Avx.LoadVector256(x + j + 8), a1);
-                a2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + j + 16)), Avx.LoadVector256(x + j + 16), a2);
-                a3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + j + 24)), Avx.LoadVector256(x + j + 24), a3);
-            }
-            s = Vector256.Sum((a0 + a1) + (a2 + a3));
-        }
+        float s = Vector256.Sum((a0 + a1) + (a2 + a3));
         for (; j < len; j++) s += row[j] * x[j];
         return s;
+    }
+
+    /// <summary>One int8 or float32 row (AVX-512): four independent accumulators over 64 columns a step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
+    static float Dot<TW>(byte* row, float* x, int len) where TW : struct, IWeightVectors
+    {
+        int j = 0;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (; j + 64 <= len; j += 64)
+        {
+            byte* p = row + (long)j * TW.Bytes;
+            a0 = Avx512F.FusedMultiplyAdd(TW.Load16(p), Avx512F.LoadVector512(x + j), a0);
+            a1 = Avx512F.FusedMultiplyAdd(TW.Load16(p + 16 * TW.Bytes), Avx512F.LoadVector512(x + j + 16), a1);
+            a2 = Avx512F.FusedMultiplyAdd(TW.Load16(p + 32 * TW.Bytes), Avx512F.LoadVector512(x + j + 32), a2);
+            a3 = Avx512F.FusedMultiplyAdd(TW.Load16(p + 48 * TW.Bytes), Avx512F.LoadVector512(x + j + 48), a3);
+        }
+        float s = Vector512.Sum((a0 + a1) + (a2 + a3));
+        for (; j < len; j++) s += TW.At(row, j) * x[j];
+        return s;
+    }
+
+    /// <summary>
+    /// Four consecutive int8 or float32 rows (row stride <paramref name="k"/>) against one x that does not fit in L1, each load
+    /// of x serving all four. int8 rows are prefetched 1 KB ahead (gemv --matrix ff_out: 32–36 GB/s without, 36–47 with;
+    /// float32 showed no gain).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
+    static void Dot4<TW>(byte* w, long k, float* x, float* d) where TW : struct, IWeightVectors
+    {
+        int len = (int)k, j = 0;
+        long rowBytes = k * TW.Bytes;
+        byte* w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (; j + 16 <= len; j += 16)
+        {
+            long at = (long)j * TW.Bytes;
+            if (TW.Bytes == 1 && (j & 63) == 0)
+            {
+                Sse.Prefetch0(w0 + at + PrefetchAhead); Sse.Prefetch0(w1 + at + PrefetchAhead);
+                Sse.Prefetch0(w2 + at + PrefetchAhead); Sse.Prefetch0(w3 + at + PrefetchAhead);
+            }
+            (a0, a1, a2, a3) = Fma4(Avx512F.LoadVector512(x + j), TW.Load16(w0 + at), TW.Load16(w1 + at), TW.Load16(w2 + at), TW.Load16(w3 + at), a0, a1, a2, a3);
+        }
+        Store4(d, a0, a1, a2, a3);
+        for (int q = 0; q < 4; q++)
+            for (int jj = j; jj < len; jj++) d[q] += TW.At(w + q * rowBytes, jj) * x[jj];
     }
 
     /// <summary>Four int8 or float32 weight rows (stride <paramref name="k"/>) against <paramref name="count"/> (1–4) x rows: d[q·4 + t].</summary>
@@ -383,7 +365,7 @@ public static unsafe class CpuGemv
                 for (int jj = j; jj < k; jj++) d[q * 4 + t] += TW.At(w + t * rowBytes, jj) * x[(long)q * k + jj];
     }
 
-    /// <summary>How a weight format becomes float32 vectors in <see cref="Block4{TW}"/>.</summary>
+    /// <summary>How a weight format becomes float32 vectors in <see cref="Dot{TW}"/>, <see cref="Dot4{TW}"/> and <see cref="Block4{TW}"/>.</summary>
     interface IWeightVectors
     {
         static abstract int Bytes { get; }
@@ -493,44 +475,6 @@ public static unsafe class CpuGemv
     static void Store4(float* d, Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> e)
     {
         d[0] = Vector512.Sum(a); d[1] = Vector512.Sum(b); d[2] = Vector512.Sum(c); d[3] = Vector512.Sum(e);
-    }
-
-    /// <summary>float32 row (AVX-512): four independent accumulators over 64 columns a step.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
-    static float Fp32Dot(float* row, float* x, int len)
-    {
-        int j = 0;
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (; j + 64 <= len; j += 64)
-        {
-            a0 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(row + j), Avx512F.LoadVector512(x + j), a0);
-            a1 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(row + j + 16), Avx512F.LoadVector512(x + j + 16), a1);
-            a2 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(row + j + 32), Avx512F.LoadVector512(x + j + 32), a2);
-            a3 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(row + j + 48), Avx512F.LoadVector512(x + j + 48), a3);
-        }
-        float s = Vector512.Sum((a0 + a1) + (a2 + a3));
-        for (; j < len; j++) s += row[j] * x[j];
-        return s;
-    }
-
-    /// <summary>Four consecutive float32 rows against one x (wide x: each load of x serves all four).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
-    static void Fp32Dot4(float* w, long k, float* x, float* d)
-    {
-        int len = (int)k, j = 0;
-        float* w0 = w, w1 = w + k, w2 = w + 2 * k, w3 = w + 3 * k;
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (; j + 16 <= len; j += 16)
-        {
-            var v = Avx512F.LoadVector512(x + j);
-            a0 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(w0 + j), v, a0);
-            a1 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(w1 + j), v, a1);
-            a2 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(w2 + j), v, a2);
-            a3 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(w3 + j), v, a3);
-        }
-        Store4(d, a0, a1, a2, a3);
-        for (int q = 0; q < 4; q++)
-            for (int jj = j; jj < len; jj++) d[q] += w[q * k + jj] * x[jj];
     }
 
     /// <summary>bf16 bits → float32 (exact: bf16 is the top half of a float32).</summary>

@@ -43,6 +43,19 @@ internal static class KernelThreads
         finally { Volatile.Write(ref _busy, 0); }
     }
 
+    /// <summary>
+    /// Runs body(0) … body(count − 1) on up to <paramref name="threads"/> threads, each taking the next unclaimed item in turn
+    /// (a slower core takes fewer items instead of holding up the rest).
+    /// </summary>
+    public static void ForEach(int count, int threads, Action<int> body)
+    {
+        int next = 0;
+        Run(Math.Max(1, Math.Min(threads, count)), _ =>
+        {
+            for (int i; (i = Interlocked.Increment(ref next) - 1) < count;) body(i);
+        });
+    }
+
     static void EnsureWorkers(int count)
     {
         _done ??= new CountdownEvent(1);

@@ -4,7 +4,9 @@
 # then one device call with carry [".gpu"]:   bash bench/gpu-check.sh "$OUT"        (timeout_s 600)
 # It runs, against Python torch's own libtorch (torch/lib, found through python3):
 #   1. the golden model tests on CUDA, float32 tolerances unchanged (the published Molmo.Tests runs itself: SelfRunner);
-#   2. the model benchmark, 7B-D shapes, bf16 then int8: load, peak device memory, prefill 640×480 and 1920×1080, decode 128
+#   2. the host's cost of issuing a 7B-D-structured decode step on CUDA (bench steps: libtorch calls and ms per step, the
+#      launch-bound floor of decode), appended to OUTDIR/gpu-bench.md;
+#   3. the model benchmark, 7B-D shapes, bf16 then int8: load, peak device memory, prefill 640×480 and 1920×1080, decode 128
 #      tokens, batches of 1, 4 and 16, and the device's read bandwidth; tables appended to OUTDIR/gpu-bench.md.
 # Every step prints a line starting with "== " and has a timeout, so a cut-off log still shows how far it got.
 # Dry run without a GPU (checks the script and the package; CPU libtorch from the NuGet cache, tiny shapes):
@@ -25,9 +27,11 @@ rm -rf .gpu/pub && tar -xJf .gpu/app.tar.xz -C .gpu || { echo "== unpacking fail
 echo "== golden model tests on $device"
 MOLMO_TEST_DEVICE=$device timeout 150 .gpu/pub/Molmo.Tests --filter Molmo.Tests.Model \
   --exclude img_480x640 --exclude FullSizeArchitecture 2>&1 | tee "$out/gpu-tests.log" | tail -25
+echo "== decode step issue cost on $device"
+timeout 25 .gpu/pub/Molmo.Bench steps --device "$device" --dtype bf16 --batch 1,16 --steps 300 2>&1 | tee -a "$out/gpu-bench.md" | tail -8
 for dtype in bf16 int8; do
   echo "== $arch $dtype on $device"
-  timeout $([ $dtype = bf16 ] && echo 270 || echo 150) .gpu/pub/Molmo.Bench model --arch "$arch" --dtype $dtype --device "$device" \
+  timeout $([ $dtype = bf16 ] && echo 270 || echo 120) .gpu/pub/Molmo.Bench model --arch "$arch" --dtype $dtype --device "$device" \
     --batch 1,4,16 --append "$out/gpu-bench.md" 2>&1 | tail -20
 done
 echo "== done"

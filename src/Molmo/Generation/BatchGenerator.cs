@@ -61,10 +61,12 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
                 var input = tensor(next, [n, 1]);
                 using var output = Model.Forward(new ModelInputs(input), cache, new ForwardOptions { AllLogits = false });
                 var logits = output.Logits.view(n, -1);
+                // Greedy: one argmax over every row and one copy to the host (a device sync per step, not per row).
+                long[]? greedy = options.Temperature == 0 ? samplers[0].Next(logits).data<long>().ToArray() : null;
                 for (int b = 0; b < n; b++)
                 {
                     if (finish[b] is not null) continue;
-                    next[b] = samplers[b].Next(logits[b].unsqueeze(0)).item<long>();
+                    next[b] = greedy?[b] ?? samplers[b].Next(logits[b].unsqueeze(0)).item<long>();
                     Accept(b);
                 }
             }

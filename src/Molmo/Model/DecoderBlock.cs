@@ -37,7 +37,7 @@ public sealed class DecoderBlock : nn.Module
     }
 
     /// <summary>
-    /// x [B, S, D] at positions given by (cos, sin) [1, 1, S, hd]. With a cache, k/v are written into it and attention runs
+    /// x [B, S, D] at positions given by (cos, sin) [1, S, 1, hd], or [B, 1, 1, hd] for one position per row. With a cache, k/v are written into it and attention runs
     /// over everything cached; <paramref name="mask"/> (bool, true = attend, broadcastable to [B, H, S, L]) is needed only when
     /// S &gt; 1 and the cache already holds a prefix, or for padded batches; otherwise attention is plainly causal.
     /// </summary>
@@ -49,28 +49,27 @@ public sealed class DecoderBlock : nn.Module
         var h = _normAfter ? x : attn_norm.forward(x);
         var qkv = att_proj.forward(h);
         long kvWidth = _kvHeads * _headDim;
-        Tensor q, k, v = qkv.narrow(-1, _d + kvWidth, kvWidth).view(b, s, _kvHeads, _headDim).transpose(1, 2);   // [B, KV, S, hd]
+        // q, k and v as [B, S, heads, hd] views of the fused projection; RoPE in that layout (its tables are [1, S, 1, hd]).
+        Tensor q, k, v = qkv.narrow(-1, _d + kvWidth, kvWidth).view(b, s, _kvHeads, _headDim);
         if (q_norm is null)
         {
-            // q and k are adjacent in the fused projection: rotate them as one [B, S, H + KV, hd] tensor (half the ops of a
-            // decode step's RoPE; the tables are transposed to that layout).
-            var qk = qkv.narrow(-1, 0, _d + kvWidth).view(b, s, _heads + _kvHeads, _headDim);
-            qk = RotaryEmbedding.Apply(qk, cos.transpose(1, 2), sin.transpose(1, 2));
-            q = qk.narrow(2, 0, _heads).transpose(1, 2);                             // [B, H, S, hd]
-            k = qk.narrow(2, _heads, _kvHeads).transpose(1, 2);                      // [B, KV, S, hd]
+            // q and k are adjacent in the fused projection: rotate them as one [B, S, H + KV, hd] tensor (half the ops of
+            // rotating each; a GPU decode step is bound by their number).
+            var qk = RotaryEmbedding.Apply(qkv.narrow(-1, 0, _d + kvWidth).view(b, s, _heads + _kvHeads, _headDim), cos, sin);
+            q = qk.narrow(2, 0, _heads);
+            k = qk.narrow(2, _heads, _kvHeads);
         }
         else
         {
             // OLMo style: q/k RMSNorm over each whole projection first, then RoPE.
-            q = q_norm.forward(qkv.narrow(-1, 0, _d)).view(b, s, _heads, _headDim).transpose(1, 2);
-            k = k_norm!.forward(qkv.narrow(-1, _d, kvWidth)).view(b, s, _kvHeads, _headDim).transpose(1, 2);
-            q = RotaryEmbedding.Apply(q, cos, sin);
-            k = RotaryEmbedding.Apply(k, cos, sin);
+            q = RotaryEmbedding.Apply(q_norm.forward(qkv.narrow(-1, 0, _d)).view(b, s, _heads, _headDim), cos, sin);
+            k = RotaryEmbedding.Apply(k_norm!.forward(qkv.narrow(-1, _d, kvWidth)).view(b, s, _kvHeads, _headDim), cos, sin);
         }
+        (q, k, v) = (q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2));                // [B, heads, S, hd]
         if (cache is not null) (k, v) = cache.Append(layer, k, v);
 
-        var att = Attention(q, k, v, mask, causal: cache is null || cache.Length == 0, cached: cache is not null).to(x.dtype);    // [B, S, D]
-        att = attn_out.forward(att);
+        var att = Attention(q, k, v, mask, causal: cache is null || cache.Length == 0, cached: cache is not null);    // [B, S, D]
+        att = attn_out.forward(att.dtype == x.dtype ? att : att.to(x.dtype));
         if (_normAfter) att = attn_norm.forward(att);
         x = x + att;
 
@@ -90,19 +89,32 @@ public sealed class DecoderBlock : nn.Module
     /// </summary>
     public static Tensor DecodeAttention(Tensor q, Tensor k, Tensor v, Tensor? mask)
     {
-        long b = q.shape[0], heads = q.shape[1], kvHeads = k.shape[1], headDim = q.shape[3];
         if (Linear.UseCpuKernels && Kernels.CpuAttention.CanRun(q, k, v)) return Kernels.CpuAttention.Decode(q, k, v, mask);
         // libtorch: on the CPU in float32 (its bf16 batched matmul for these shapes is many times slower; a float32 cache
         // makes these no-ops).
-        if (k.device_type == TorchSharp.DeviceType.CPU) (q, k, v) = (q.to(ScalarType.Float32), k.to(ScalarType.Float32), v.to(ScalarType.Float32));
-        else if (k.dtype != q.dtype) q = q.to(k.dtype);
-        var qg = q.reshape(b, kvHeads, heads / kvHeads, headDim);                           // [B, KV, G, hd]
-        var scores = matmul(qg, k.transpose(2, 3)) * (1.0 / Math.Sqrt(headDim));          // [B, KV, G, L]
-        if (mask is not null) scores = scores.masked_fill(mask.logical_not(), float.NegativeInfinity);
-        // softmax in float32 (its dtype argument converts first: one op fewer than .to(float32) then softmax, same values).
-        var probs = scores.softmax(-1, ScalarType.Float32).to(v.dtype);
-        var o = matmul(probs, v);                                                            // [B, KV, G, hd]
-        return o.reshape(b, 1, heads * headDim);
+        if (k.device_type == TorchSharp.DeviceType.CPU) (q, k, v) = (Float32(q), Float32(k), Float32(v));
+        return GroupedDecodeAttention(q, k, v, mask);
+
+        static Tensor Float32(Tensor t) => t.dtype == ScalarType.Float32 ? t : t.to(ScalarType.Float32);
+    }
+
+    /// <summary>
+    /// <see cref="DecodeAttention"/> in libtorch ops, in the cache's dtype: the path of a GPU, where a step is bound by the
+    /// number of ops (four kernels here).
+    /// </summary>
+    internal static Tensor GroupedDecodeAttention(Tensor q, Tensor k, Tensor v, Tensor? mask)
+    {
+        long b = q.shape[0], heads = q.shape[1], kvHeads = k.shape[1], headDim = q.shape[3], len = k.shape[2];
+        if (k.dtype != q.dtype) q = q.to(k.dtype);
+        // [B·KV, G, hd] × [B·KV, hd, L]: the G query heads of each KV head are the rows of one batched GEMM (views of the
+        // cache: its batch and head axes merge).
+        var qg = q.reshape(b * kvHeads, heads / kvHeads, headDim);
+        var scores = matmul(qg, k.reshape(b * kvHeads, len, headDim).transpose(1, 2)).mul_(1.0 / Math.Sqrt(headDim));
+        if (mask is not null) scores = scores.view(b, kvHeads, -1, len).masked_fill_(mask.logical_not(), float.NegativeInfinity).view(b * kvHeads, -1, len);
+        // A bf16 softmax accumulates in float32 and rounds once to bf16: the values of a float32 softmax cast to bf16, in one
+        // kernel instead of three.
+        var o = matmul(scores.softmax(-1), v.reshape(b * kvHeads, len, headDim));             // [B·KV, G, hd]
+        return o.view(b, 1, heads * headDim);
     }
 
     Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, bool cached)

@@ -13,6 +13,7 @@ public sealed class KvCache : IDisposable
     readonly Tensor[] _k, _v;
     readonly int[] _len;
     Tensor? _positions;   // RowLengths as a tensor, made once per step (every layer of a ragged step needs it)
+    Tensor? _rows;        // 0…B−1, the row index of a ragged step's writes
 
     public int Capacity { get; }
     public int Batch => _len.Length;
@@ -87,14 +88,21 @@ public sealed class KvCache : IDisposable
         if (s != 1) throw new InvalidOperationException("rows of different lengths can only be extended one position at a time");
         using (var scope = NewDisposeScope())
         {
-            var rows = arange(Batch, ScalarType.Int64, k.device);
+            if (_rows is null || _rows.device != k.device)
+            {
+                _rows?.Dispose();
+                _rows = arange(Batch, ScalarType.Int64, k.device).DetachFromDisposeScope();
+            }
             var pos = RowPositions(k.device);
             // cache[b, :, len_b, :] = k[b, :, 0, :] for every row at once.
-            _k[layer].index_put_(k.select(2, 0).to(_k[layer].dtype), [TensorIndex.Tensor(rows), TensorIndex.Colon, TensorIndex.Tensor(pos)]);
-            _v[layer].index_put_(v.select(2, 0).to(_v[layer].dtype), [TensorIndex.Tensor(rows), TensorIndex.Colon, TensorIndex.Tensor(pos)]);
+            var index = new[] { TensorIndex.Tensor(_rows), TensorIndex.Colon, TensorIndex.Tensor(pos) };
+            _k[layer].index_put_(In(_k[layer], k.select(2, 0)), index);
+            _v[layer].index_put_(In(_v[layer], v.select(2, 0)), index);
         }
         return (_k[layer].narrow(2, 0, Length + 1), _v[layer].narrow(2, 0, Length + 1));
     }
+
+    static Tensor In(Tensor cache, Tensor t) => t.dtype == cache.dtype ? t : t.to(cache.dtype);
 
     /// <summary>Marks <paramref name="n"/> more positions as stored in every row (call once per step, after every layer appended).</summary>
     public void Advance(int n) { for (int b = 0; b < _len.Length; b++) _len[b] += n; LengthsChanged(); }
@@ -104,5 +112,6 @@ public sealed class KvCache : IDisposable
         foreach (var t in _k) t.Dispose();
         foreach (var t in _v) t.Dispose();
         _positions?.Dispose();
+        _rows?.Dispose();
     }
 }

@@ -256,12 +256,17 @@ public sealed class RMSNorm : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        var xf = x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
-        var normed = xf * torch.rsqrt(xf.pow(2).mean([-1L], keepdim: true) + _eps);
-        var y = normed.dtype == x.dtype ? normed : normed.to(x.dtype);
-        return (weight * y).MoveToOuterDisposeScope();
-    }
+    // libtorch's rms_norm computes the reference's steps exactly (upcast to float32, pow, mean, + eps, rsqrt, ×, cast back);
+    // given no weight of its own, the weight is applied after the cast, as in the reference. On CUDA it is one fused kernel
+    // instead of six to eight launches, and a GPU decode step is bound by launches (docs/gpu.md). TorchSharp 0.107 binds no
+    // rms_norm, so it is reached through TorchScript: one call from C# for the whole norm.
+    static readonly Lazy<jit.CompilationUnit> Script = new(() => jit.compile("""
+
+        def rms_norm(x, weight, eps: float):
+            return weight * torch.rms_norm(x, [x.size(-1)], None, eps)
+
+        """));
+
+    public override Tensor forward(Tensor x) => (Tensor)Script.Value.invoke("rms_norm", x, weight, _eps);
 }
+

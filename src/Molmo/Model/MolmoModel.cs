@@ -116,7 +116,7 @@ public sealed class MolmoForCausalLM : nn.Module
             // Batched decoding of sequences of different lengths: row b sits at position len_b and sees keys 0…len_b.
             if (s != 1) throw new ArgumentException("sequences of different lengths advance one token per step");
             var pos = cache.RowPositions(dev);
-            (cos, sin) = _rope.GatherRows(pos);
+            (cos, sin) = _rope.GatherRows(pos, cache.Length);
             mask = arange(cache.Length + 1, ScalarType.Int64, dev).unsqueeze(0).le(pos.unsqueeze(1)).view(b, 1, 1, -1);
         }
         else
@@ -136,7 +136,7 @@ public sealed class MolmoForCausalLM : nn.Module
         cache?.Advance((int)s);
         x = model.Transformer.FinalNorm.forward(x);
         hidden?.Add(x);
-        if (!options.AllLogits) x = LastValid(x, ids);
+        if (!options.AllLogits && s > 1) x = LastValid(x, ids);
         var logits = model.Transformer.LmHead.forward(x).to(ScalarType.Float32);
 
         return new ForwardOutput

@@ -89,6 +89,36 @@ public class CpuAttentionTests
         Assert.True((kernel - library).abs().max().item<float>() < 1e-5);
     }
 
+    /// <summary>
+    /// The libtorch decode attention that a GPU runs, in the cache's dtype (bf16 softmax included), on the views the decoder
+    /// gives it: q a transposed slice of the rotated [B, 1, H + KV, hd] projection, k and v slices of a larger cache, and a
+    /// mask for rows of different lengths.
+    /// </summary>
+    [Theory]
+    [InlineData(ScalarType.Float32, 2e-5)]
+    [InlineData(ScalarType.BFloat16, 2e-2)]
+    public void GroupedDecodeAttentionMatchesFloat64(ScalarType dtype, double tolerance)
+    {
+        using var scope = NewDisposeScope();
+        const int b = 3, heads = 12, kvHeads = 4, hd = 32, len = 21;
+        var qk = randn(b, 1, heads + kvHeads, hd).to(dtype);
+        var q = qk.narrow(2, 0, heads).transpose(1, 2);                                  // [B, H, 1, hd], not contiguous
+        var k = randn(b, kvHeads, len + 6, hd).to(dtype).narrow(2, 0, len);
+        var v = randn(b, kvHeads, len + 6, hd).to(dtype).narrow(2, 0, len);
+        foreach (var mask in new Tensor?[] { null, arange(len).unsqueeze(0).lt(tensor(new long[] { len, 9, 1 }).unsqueeze(1)).view(b, 1, 1, len) })
+        {
+            var got = DecoderBlock.GroupedDecodeAttention(q, k, v, mask);
+            Assert.Equal(new long[] { b, 1, heads * hd }, got.shape);
+            Assert.Equal(dtype, got.dtype);
+            var qd = q.to(ScalarType.Float64).reshape(b, kvHeads, heads / kvHeads, hd);
+            var scores = matmul(qd, k.to(ScalarType.Float64).transpose(2, 3)) / Math.Sqrt(hd);
+            if (mask is not null) scores = scores.masked_fill(mask.logical_not(), double.NegativeInfinity);
+            var want = matmul(scores.softmax(-1), v.to(ScalarType.Float64)).reshape(b, 1, heads * hd);
+            var err = (got.to(ScalarType.Float64) - want).abs().max().item<double>();
+            Assert.True(err < tolerance, $"{dtype}, {(mask is null ? "no mask" : "masked")}: max error {err}");
+        }
+    }
+
     [Fact]
     public void RejectsWhatItDoesNotHandle()
     {

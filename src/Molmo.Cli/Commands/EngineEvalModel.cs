@@ -24,17 +24,26 @@ public sealed class EngineEvalModel : IEvalModel, IDisposable
 
     public async Task<string> GenerateAsync(EvalRequest request, CancellationToken ct)
     {
+        var answer = await _pipeline.AskAsync(ToAsk(request), ct).ConfigureAwait(false);
+        return answer.Text.Trim();
+    }
+
+    /// <summary>The engine's batched decoding: up to <paramref name="batch"/> requests per forward pass, same answers.</summary>
+    public Task GenerateBatchAsync(IReadOnlyList<EvalRequest> requests, int batch, Action<int, string> onAnswer, CancellationToken ct) =>
+        _pipeline.AskBatchAsync(requests.Select(ToAsk).ToList(), batch, (i, answer) => onAnswer(i, answer.Text.Trim()), ct);
+
+    static AskRequest ToAsk(EvalRequest request)
+    {
         var image = request.ImageBytes is { } bytes ? ImageDecoder.Decode(bytes, sourceName: request.Id)
                   : request.ImagePath is { } path ? ImageDecoder.Decode(path)
                   : null;
         // The runner's prompt already carries the task's style prefix ("vqa2: …"), so no style is added here.
-        var answer = await _pipeline.AskAsync(new AskRequest
+        return new AskRequest
         {
             Image = image,
             Prompt = request.Prompt,
             Generation = new GenerationOptions { MaxNewTokens = request.MaxNewTokens },
-        }, ct).ConfigureAwait(false);
-        return answer.Text.Trim();
+        };
     }
 
     public void Dispose() => _pipeline.Dispose();

@@ -115,8 +115,14 @@ public static class EvalCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
         var dtype = new Option<string>("--dtype") { Description = "fp32, bf16 or int8", DefaultValueFactory = _ => "fp32" };
         var limit = new Option<int?>("--limit") { Description = "evaluate only the first N items" };
+        var batch = new Option<int>("--batch")
+        {
+            Description = "decode this many requests together (batched decoding: the same answers, more per second); default 1",
+            DefaultValueFactory = _ => 1,
+        };
+        batch.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch must be at least 1"); });
         var cmd = new Command("run", "Run a model on a benchmark: generate, score, and write predictions, results, report and chart")
-            { model, dataset, task, output, device, dtype, limit };
+            { model, dataset, task, output, device, dtype, limit, batch };
         cmd.SetAction((pr, ct) => CommandRunner.RunAsync(async () =>
         {
             var evalTask = EvalTasks.Get(pr.GetValue(task)!);
@@ -128,9 +134,10 @@ public static class EvalCommand
             var evalModel = factory(pr.GetValue(model)!, pr.GetValue(device)!, pr.GetValue(dtype)!);
             try
             {
+                if (pr.GetValue(batch) > 1) Console.Error.WriteLine($"batched decoding: up to {pr.GetValue(batch)} requests per forward pass");
                 var reporter = new ConsoleProgress();
                 var result = await new EvalRunner(evalModel).RunAsync(items, evalTask, pr.GetValue(output)!,
-                    new EvalRunOptions { Limit = pr.GetValue(limit), DatasetName = Path.GetFileName(datasetPath) }, reporter, ct);
+                    new EvalRunOptions { Limit = pr.GetValue(limit), Batch = pr.GetValue(batch), DatasetName = Path.GetFileName(datasetPath) }, reporter, ct);
                 reporter.Finish();
                 Console.Out.WriteLine(JsonSerializer.Serialize(result.Summary, Json));
                 Console.Error.WriteLine($"report: {result.ReportPath}");

@@ -10,6 +10,13 @@ public sealed record EvalRunOptions
     public ScoringOptions Scoring { get; init; } = new();
     /// <summary>Dataset name or path for the report.</summary>
     public string? DatasetName { get; init; }
+    /// <summary>
+    /// Requests decoded together (batched decoding); 1 answers them one at a time. The runner hands the model
+    /// <see cref="BatchWindow"/> × this many requests at a time, and records each answer as soon as it is ready.
+    /// </summary>
+    public int Batch { get; init; } = 1;
+    /// <summary>Requests handed to the model at once, per row of the batch (rows that finish early take the next ones).</summary>
+    public const int BatchWindow = 4;
     /// <summary>How many failed examples the Markdown report lists (0 = none).</summary>
     public int ReportExamples { get; init; } = 10;
 }

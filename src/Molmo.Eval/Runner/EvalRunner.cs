@@ -40,6 +40,7 @@ public sealed class EvalRunner(IEvalModel model)
         ArgumentNullException.ThrowIfNull(task);
         options ??= new EvalRunOptions();
         if (options.Limit is < 0) throw new ArgumentException($"limit must be ≥ 0, got {options.Limit}");
+        if (options.Batch < 1) throw new ArgumentException($"batch must be ≥ 1, got {options.Batch}");
         var items = options.Limit is int lim ? allItems.Take(lim).ToList() : allItems.ToList();
         items = items.Select(i => CompleteItem(task, i)).ToList();
         var prompts = items.ToDictionary(i => i.Id, i => EvalTasks.BuildPrompt(task, i), StringComparer.Ordinal);
@@ -67,10 +68,13 @@ public sealed class EvalRunner(IEvalModel model)
         var clock = Stopwatch.StartNew();
         int generated = 0;
         progress?.Report(new EvalProgress(resumed, items.Count, resumed, null, Running(scores), TimeSpan.Zero, null));
-        foreach (var item in todo)
+        // Groups of requests (one request at a time unless batched); each answer is logged, scored and reported as it comes.
+        int window = options.Batch == 1 ? 1 : options.Batch * EvalRunOptions.BatchWindow;
+        for (int start = 0; start < todo.Count; start += window)
         {
             ct.ThrowIfCancellationRequested();
-            var request = new EvalRequest
+            var group = todo.Skip(start).Take(window).ToList();
+            var requests = group.Select(item => new EvalRequest
             {
                 Id = item.Id,
                 ImageBytes = item.ImageBytes,
@@ -78,16 +82,23 @@ public sealed class EvalRunner(IEvalModel model)
                 Prompt = prompts[item.Id],
                 Style = EvalTasks.StyleFor(task, item),
                 MaxNewTokens = task.MaxNewTokens,
-            };
+            }).ToList();
             var started = clock.Elapsed;
-            var prediction = await model.GenerateAsync(request, ct).ConfigureAwait(false) ?? "";
-            log.Append(item.Id, prediction, (clock.Elapsed - started).TotalSeconds);
-            predictions[item.Id] = prediction;
-            scores[item.Id] = ItemScorer.Score(task.Metric, prediction, item, options.Scoring);
-            generated++;
-            var perItem = clock.Elapsed / generated;
-            progress?.Report(new EvalProgress(predictions.Count, items.Count, resumed, item.Id, Running(scores), clock.Elapsed,
-                perItem * (todo.Count - generated)));
+            void Record(int i, string? prediction)
+            {
+                var item = group[i];
+                prediction ??= "";
+                log.Append(item.Id, prediction, (clock.Elapsed - started).TotalSeconds);
+                started = clock.Elapsed;
+                predictions[item.Id] = prediction;
+                scores[item.Id] = ItemScorer.Score(task.Metric, prediction, item, options.Scoring);
+                generated++;
+                var perItem = clock.Elapsed / generated;
+                progress?.Report(new EvalProgress(predictions.Count, items.Count, resumed, item.Id, Running(scores), clock.Elapsed,
+                    perItem * (todo.Count - generated)));
+            }
+            if (window == 1) Record(0, await model.GenerateAsync(requests[0], ct).ConfigureAwait(false));
+            else await model.GenerateBatchAsync(requests, options.Batch, Record, ct).ConfigureAwait(false);
         }
 
         var ordered = items.Select(i => scores[i.Id]).ToList();

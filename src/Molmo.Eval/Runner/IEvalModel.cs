@@ -11,4 +11,14 @@ public interface IEvalModel
 
     /// <summary>Generates the answer text (special tokens removed) for one request.</summary>
     Task<string> GenerateAsync(EvalRequest request, CancellationToken ct);
+
+    /// <summary>
+    /// Generates the answers of several requests, decoding up to <paramref name="batch"/> of them together where the model
+    /// can (the engine's batched decoding), and calls <paramref name="onAnswer"/> with (index, answer) as each is ready. The
+    /// answers must equal those of <see cref="GenerateAsync"/>. By default the requests are answered one at a time.
+    /// </summary>
+    async Task GenerateBatchAsync(IReadOnlyList<EvalRequest> requests, int batch, Action<int, string> onAnswer, CancellationToken ct)
+    {
+        for (int i = 0; i < requests.Count; i++) onAnswer(i, await GenerateAsync(requests[i], ct).ConfigureAwait(false));
+    }
 }

@@ -9,20 +9,37 @@ public sealed record BatchSequenceResult(IReadOnlyList<int> Ids, FinishReason Fi
 /// <summary>
 /// Decodes several independent requests (different images, prompt lengths and lengths of answer) together: each request is
 /// prefilled into its own row of one KV cache, then every step runs a single forward pass for all rows, each at its own
-/// position, with attention masked to its own history. Each row has its own sampler with the request's seed, so results equal
-/// those of running the requests one at a time (exactly for greedy decoding, up to float summation order for the logits).
+/// position, with attention masked to its own history. With more requests than rows, a row whose request has finished takes
+/// the next waiting request (continuous batching): its prompt is prefilled into that row while the others wait one step.
+/// Each request has its own sampler with its own seed, so results equal those of running the requests one at a time (exactly
+/// for greedy decoding, up to float summation order for the logits).
 /// </summary>
 public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
 {
     public MolmoForCausalLM Model { get; } = model;
     public int EosId { get; } = eosId;
 
+    /// <summary>All requests in one batch with the same options.</summary>
     /// <param name="onToken">Called with (request index, token id) as tokens are produced.</param>
     public IReadOnlyList<BatchSequenceResult> Generate(IReadOnlyList<ModelInputs> requests, GenerationOptions options,
-                                                       Action<int, int>? onToken = null, CancellationToken ct = default)
+                                                       Action<int, int>? onToken = null, CancellationToken ct = default) =>
+        Generate(requests, requests.Select(_ => options).ToList(), requests.Count,
+                 onToken is null ? null : (r, id) => { onToken(r, id); return true; }, ct);
+
+    /// <param name="options">Each request's options (token budget, sampling, seed, EOS).</param>
+    /// <param name="maxBatch">Rows decoded together; further requests wait for a row to finish.</param>
+    /// <param name="onToken">Called with (request index, token id) as tokens are produced; returning false ends that request
+    /// (<see cref="FinishReason.StopString"/>: the caller found a stop string in its text).</param>
+    /// <param name="onStart">Called with the request index as its prefill begins.</param>
+    /// <param name="onFinish">Called with the request index and the reason as it finishes.</param>
+    public IReadOnlyList<BatchSequenceResult> Generate(IReadOnlyList<ModelInputs> requests, IReadOnlyList<GenerationOptions> options,
+                                                       int maxBatch, Func<int, int, bool>? onToken = null, CancellationToken ct = default,
+                                                       Action<int>? onStart = null, Action<int, FinishReason>? onFinish = null)
     {
-        options.Validate();
         int n = requests.Count;
+        if (options.Count != n) throw new ArgumentException($"{n} requests but {options.Count} sets of options");
+        if (maxBatch < 1) throw new ArgumentException($"the batch must hold at least one row (got {maxBatch})");
+        foreach (var o in options) o.Validate();
         if (n == 0) return [];
         var promptLens = requests.Select(r =>
         {
@@ -31,59 +48,85 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
         }).ToArray();
         int maxPos = Model.Config.MaxPositionEmbeddings;
         if (promptLens.Max() >= maxPos) throw new ArgumentException($"a prompt has {promptLens.Max()} tokens; the model handles at most {maxPos} positions");
-        int capacity = Math.Min(promptLens.Max() + options.MaxNewTokens, maxPos);
+        // Every request fits its row: its prompt and the answer's tokens but the last (which is never fed back), within the
+        // model's positions (as Generator: at most one token past the last position).
+        var budget = Enumerable.Range(0, n).Select(i => Math.Min(options[i].MaxNewTokens, maxPos - promptLens[i] + 1)).ToArray();
+        int capacity = Enumerable.Range(0, n).Max(i => promptLens[i] + budget[i] - 1);
+        int rows = Math.Min(n, maxBatch);
 
-        var samplers = requests.Select(_ => new Sampler(options)).ToArray();
+        var samplers = new Sampler?[n];
         var ids = requests.Select(_ => new List<int>()).ToArray();
         var finish = new FinishReason?[n];
-        var next = new long[n];
+        var rowRequest = Enumerable.Repeat(-1, rows).ToArray();   // the request a row decodes; −1 when idle
+        var next = new long[rows];
+        int waiting = 0;                                             // the next request to start
+        bool greedy = options.All(o => o.Temperature == 0);
         try
         {
-            using var cache = Model.NewCache(n, capacity);
+            using var cache = Model.NewCache(rows, capacity);
             using var noGrad = no_grad();
-            // Prefill each request into its own cache row.
-            for (int b = 0; b < n; b++)
+            for (int row = 0; row < rows; row++) Start(row, cache);
+            while (rowRequest.Any(r => r >= 0))
             {
                 ct.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                using var row = cache.Row(b);
-                using var output = Model.Forward(requests[b], row, new ForwardOptions { AllLogits = false });
-                cache.SetRowLength(b, row.Length);
-                next[b] = samplers[b].Next(output.Logits.view(1, -1)).item<long>();
-                Accept(b);
-            }
-            // Decode all rows together until every one has finished.
-            while (finish.Any(f => f is null))
-            {
-                ct.ThrowIfCancellationRequested();
-                if (cache.Length + 1 > capacity) { for (int b = 0; b < n; b++) finish[b] ??= FinishReason.MaxTokens; break; }
-                using var scope = NewDisposeScope();
-                var input = tensor(next, [n, 1]);
+                var input = tensor(next, [rows, 1]);
                 using var output = Model.Forward(new ModelInputs(input), cache, new ForwardOptions { AllLogits = false });
-                var logits = output.Logits.view(n, -1);
+                var logits = output.Logits.view(rows, -1);
                 // Greedy: one argmax over every row and one copy to the host (a device sync per step, not per row).
-                long[]? greedy = options.Temperature == 0 ? samplers[0].Next(logits).data<long>().ToArray() : null;
-                for (int b = 0; b < n; b++)
+                long[]? chosen = greedy ? logits.argmax(-1).cpu().data<long>().ToArray() : null;
+                for (int row = 0; row < rows; row++)
                 {
-                    if (finish[b] is not null) continue;
-                    next[b] = greedy?[b] ?? samplers[b].Next(logits[b].unsqueeze(0)).item<long>();
-                    Accept(b);
+                    int r = rowRequest[row];
+                    if (r < 0) { cache.SetRowLength(row, 0); continue; }
+                    next[row] = chosen?[row] ?? samplers[r]!.Next(logits[row].unsqueeze(0)).item<long>();
+                    if (!Accept(row)) Start(row, cache);
                 }
             }
         }
         finally
         {
-            foreach (var s in samplers) s.Dispose();
+            foreach (var s in samplers) s?.Dispose();
         }
-        return ids.Select((l, b) => new BatchSequenceResult(l, finish[b] ?? FinishReason.MaxTokens)).ToArray();
+        return ids.Select((l, r) => new BatchSequenceResult(l, finish[r] ?? FinishReason.MaxTokens)).ToArray();
 
-        void Accept(int b)
+        // Gives the row the next waiting request (prefilled into the row, its first token sampled), until one is still running.
+        void Start(int row, KvCache cache)
         {
-            int id = (int)next[b];
-            ids[b].Add(id);
-            onToken?.Invoke(b, id);
-            if (options.StopOnEos && id == EosId) finish[b] = FinishReason.Eos;
-            else if (ids[b].Count >= options.MaxNewTokens) finish[b] = FinishReason.MaxTokens;
+            rowRequest[row] = -1;
+            cache.SetRowLength(row, 0);   // an idle row keeps one scratch position (its length returns to 0 after every step)
+            while (waiting < n)
+            {
+                ct.ThrowIfCancellationRequested();
+                int r = waiting++;
+                rowRequest[row] = r;
+                onStart?.Invoke(r);
+                samplers[r] = new Sampler(options[r]);
+                using (var scope = NewDisposeScope())
+                {
+                    using var view = cache.Row(row);
+                    using var output = Model.Forward(requests[r], view, new ForwardOptions { AllLogits = false });
+                    cache.SetRowLength(row, view.Length);
+                    next[row] = samplers[r]!.Next(output.Logits.view(1, -1)).item<long>();
+                }
+                if (Accept(row)) return;
+                rowRequest[row] = -1;
+            }
+        }
+
+        // Records the row's token; false when its request has finished.
+        bool Accept(int row)
+        {
+            int r = rowRequest[row], id = (int)next[row];
+            ids[r].Add(id);
+            if (onToken is not null && !onToken(r, id)) finish[r] = FinishReason.StopString;
+            else if (options[r].StopOnEos && id == EosId) finish[r] = FinishReason.Eos;
+            else if (ids[r].Count >= budget[r]) finish[r] = FinishReason.MaxTokens;
+            if (finish[r] is null) return true;
+            samplers[r]!.Dispose();
+            samplers[r] = null;
+            onFinish?.Invoke(r, finish[r]!.Value);
+            return false;
         }
     }
 }

@@ -103,6 +103,58 @@ public class EvalRunnerTests
         Assert.Equal(5, again.Resumed);
     }
 
+    /// <summary>A model that answers in batches, out of order, and can fail partway through one.</summary>
+    sealed class BatchingModel(IReadOnlyDictionary<string, string> answers) : IEvalModel
+    {
+        public string Name => "fake-model";
+        public List<(int Count, int Batch)> Calls { get; } = [];
+        public int? FailAfterAnswers { get; set; }
+        int _answered;
+        public Task<string> GenerateAsync(EvalRequest request, CancellationToken ct) => throw new InvalidOperationException("batched only");
+        public Task GenerateBatchAsync(IReadOnlyList<EvalRequest> requests, int batch, Action<int, string> onAnswer, CancellationToken ct)
+        {
+            Calls.Add((requests.Count, batch));
+            for (int i = requests.Count - 1; i >= 0; i--)   // the last first: answers come as rows finish, not in order
+            {
+                if (FailAfterAnswers is int n && _answered >= n) throw new OperationCanceledException("simulated interruption");
+                _answered++;
+                onAnswer(i, answers[requests[i].Id]);
+            }
+            return Task.CompletedTask;
+        }
+    }
+
+    [Fact]
+    public async Task Batched_runs_hand_out_windows_record_each_answer_and_resume()
+    {
+        var dir = TestPaths.NewTempDir("molmo-eval-batch");
+        var dataset = VqaDataset(dir, 11);
+        var answers = Enumerable.Range(0, 11).ToDictionary(i => $"q{i}", i => i % 3 == 0 ? "wrong" : i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var outDir = Path.Combine(dir, "out");
+        var options = new EvalRunOptions { Batch = 2 };
+
+        // Interrupted after 5 answers: they are in the log (in the order they came), the rest is not.
+        var first = new BatchingModel(answers) { FailAfterAnswers = 5 };
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new EvalRunner(first).RunAsync(dataset, EvalTasks.Get("vqav2"), outDir, options));
+        var logged = File.ReadAllLines(Path.Combine(outDir, EvalRunner.GenerationsFile));
+        Assert.Equal(5, logged.Length);
+        Assert.Contains("\"q7\"", logged[0]);   // windows of 2 × 4: the first answer to come was q7's
+
+        var second = new BatchingModel(answers);
+        var progress = new List<EvalProgress>();
+        var result = await new EvalRunner(second).RunAsync(dataset, EvalTasks.Get("vqav2"), outDir, options, new SyncProgress(progress));
+        Assert.Equal(5, result.Resumed);
+        Assert.Equal(6, result.Generated);
+        Assert.Equal([(6, 2)], second.Calls);   // the 6 left fit one window
+        Assert.Equal(11, progress[^1].Done);
+
+        // The same scores as answering one at a time.
+        var single = await new EvalRunner(new FakeModel(answers)).RunAsync(dataset, EvalTasks.Get("vqav2"), Path.Combine(dir, "single"));
+        Assert.Equal(single.Summary.Score, result.Summary.Score, 9);
+        Assert.Equal(File.ReadAllLines(single.PredictionsPath), File.ReadAllLines(result.PredictionsPath));
+        await Assert.ThrowsAsync<ArgumentException>(() => new EvalRunner(second).RunAsync(dataset, EvalTasks.Get("vqav2"), Path.Combine(dir, "x"), new EvalRunOptions { Batch = 0 }));
+    }
+
     [Fact]
     public void Generation_log_rejects_a_damaged_line_in_the_middle()
     {

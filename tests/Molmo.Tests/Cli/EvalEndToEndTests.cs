@@ -40,4 +40,37 @@ public class EvalEndToEndTests
         Assert.Equal(3, predictions.Length);
         Assert.Equal(firstPredictions, predictions.Take(2));
     }
+
+    [Fact]
+    public void BatchedEvalGivesTheSamePredictions()
+    {
+        var work = TestPaths.NewTempDir("molmo-eval-batch");
+        var modelDir = DemoModel.Create(Path.Combine(work, "model"));
+        var lines = new List<string>();
+        for (int i = 0; i < 5; i++)
+        {
+            File.WriteAllBytes(Path.Combine(work, $"img{i}.png"), DemoModel.DrawTestImage(120 + 60 * i, 150 + 20 * i));
+            lines.Add(JsonSerializer.Serialize(new { id = $"q{i}", image = $"img{i}.png", question = $"What is shape {i}?", answers = Enumerable.Repeat("circle", 10) }));
+        }
+        var dataset = Path.Combine(work, "bench.jsonl");
+        File.WriteAllLines(dataset, lines);
+        (string Predictions, string Err) Run(string name, params string[] extra)
+        {
+            var outDir = Path.Combine(work, name);
+            var (code, _, err) = CliHarness.Run(["eval", "run", "--model", modelDir, "--dataset", dataset, "--task", "vqav2", "--out", outDir, .. extra]);
+            Assert.True(code == 0, err);
+            return (File.ReadAllText(Path.Combine(outDir, "predictions.jsonl")), err);
+        }
+        var one = Run("one");
+        var batched = Run("batched", "--batch", "2");
+        Assert.Contains("batched decoding: up to 2 requests", batched.Err);
+        Assert.Equal(one.Predictions, batched.Predictions);
+        // The items' answers differ, so an answer recorded against the wrong item would show.
+        var answers = one.Predictions.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                                     .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("prediction").GetString()).ToList();
+        Assert.True(answers.Distinct().Count() > 1, string.Join(" | ", answers));
+        var bad = CliHarness.Run("eval", "run", "--model", modelDir, "--dataset", dataset, "--task", "vqav2", "--out", Path.Combine(work, "bad"), "--batch", "0");
+        Assert.NotEqual(0, bad.Code);
+        Assert.Contains("--batch", bad.Err);
+    }
 }

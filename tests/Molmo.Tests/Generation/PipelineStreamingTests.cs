@@ -30,6 +30,39 @@ public class PipelineStreamingTests : IClassFixture<PipelineStreamingTests.DemoP
     }
 
     [Fact]
+    public async Task BatchedAnswersEqualOneAtATime()
+    {
+        var image = Molmo.Imaging.ImageDecoder.Decode(DemoModel.DrawTestImage(320, 240));
+        var requests = new[]
+        {
+            new AskRequest { Prompt = "Describe a cat.", Generation = new GenerationOptions { MaxNewTokens = 12, StopOnEos = false } },
+            new AskRequest { Image = image, Prompt = "Point to the circle.", Generation = new GenerationOptions { MaxNewTokens = 5, StopOnEos = false } },
+            new AskRequest { Prompt = "Count.", Generation = new GenerationOptions { MaxNewTokens = 9, Temperature = 1, Seed = 3, StopOnEos = false } },
+        };
+        var finished = new List<int>();
+        var batch = await _p.AskBatchAsync(requests, maxBatch: 2, onAnswer: (i, _) => finished.Add(i));
+        for (int i = 0; i < requests.Length; i++)
+        {
+            var alone = await _p.AskAsync(requests[i]);
+            Assert.Equal(alone.Text, batch[i].Text);
+            Assert.Equal(alone.Stats.GeneratedTokens, batch[i].Stats.GeneratedTokens);
+            Assert.Equal(alone.Stats.PromptTokens, batch[i].Stats.PromptTokens);
+            Assert.Equal(FinishReason.MaxTokens, batch[i].Stats.FinishReason);
+        }
+        Assert.Equal(320, batch[1].ImageWidth);
+        Assert.Equal([0, 1, 2], finished.Order());
+
+        // A stop string ends its own request only, and is not returned.
+        var text = batch[0].Text;
+        var stopAt = text.Substring(text.Length / 2, Math.Min(3, text.Length - text.Length / 2));
+        var stopped = await _p.AskBatchAsync([requests[0] with { Generation = requests[0].Generation with { StopStrings = [stopAt] } }, requests[1]]);
+        Assert.Equal(FinishReason.StopString, stopped[0].Stats.FinishReason);
+        Assert.Equal(text[..text.IndexOf(stopAt, StringComparison.Ordinal)], stopped[0].Text);
+        Assert.Equal(batch[1].Text, stopped[1].Text);
+        await Assert.ThrowsAsync<ArgumentException>(() => _p.AskBatchAsync(requests, maxBatch: 0));
+    }
+
+    [Fact]
     public async Task CancellationStopsGenerationPromptly()
     {
         using var cts = new CancellationTokenSource();

@@ -5,7 +5,10 @@ using static TorchSharp.torch;
 
 namespace Molmo.Tests.Model;
 
-/// <summary>Batched decoding of independent requests (different images and lengths) equals running them one at a time.</summary>
+/// <summary>
+/// Batched decoding of independent requests (different images and lengths) equals running them one at a time, also when
+/// there are more requests than rows (a finished row takes the next request) and each request has its own options.
+/// </summary>
 public class BatchGenerationTests
 {
     [Theory]
@@ -44,4 +47,60 @@ public class BatchGenerationTests
         for (int i = 0; i < requests.Count; i++)
             Assert.Equal(single.Generate(requests[i], opts).Select(t => t.Id), batch[i].Ids);
     }
+
+    [Fact]
+    public void MoreRequestsThanRowsRefillFinishedRowsWithTheSameResults()
+    {
+        var dir = Golden.TinyDir("tiny_d_style");
+        var cfg = MolmoConfig.Load(dir);
+        using var model = ModelLoader.Load(dir, Golden.Float32);
+        using var scope = NewDisposeScope();
+        var cases = new[] { "text_only", "img_100x100", "img_480x640", "text_only", "img_100x100" };
+        var requests = cases.Select(c => TinyInputs.Load("tiny_d_style", c)).ToList();
+        // Different budgets, so rows finish at different steps and are refilled while the others are mid-answer; one request
+        // samples with its own seed among greedy ones.
+        var options = new[] { 3, 11, 6, 1, 9 }.Select((m, i) => new GenerationOptions
+        {
+            MaxNewTokens = m, StopOnEos = false,
+            Temperature = i == 2 ? 0.8 : 0, Seed = 7,
+        }).ToList();
+        var order = new List<(string Event, int Request)>();
+        var batch = new BatchGenerator(model, cfg.SpecialTokens!.Eos).Generate(requests, options, maxBatch: 2,
+            onStart: r => order.Add(("start", r)), onFinish: (r, _) => order.Add(("finish", r)));
+        var single = new Molmo.Generation.Generator(model, cfg.SpecialTokens.Eos);
+        for (int i = 0; i < cases.Length; i++)
+        {
+            Assert.Equal(single.Generate(requests[i], options[i]).Select(t => t.Id), batch[i].Ids);
+            Assert.Equal(options[i].MaxNewTokens, batch[i].Ids.Count);
+            Assert.Equal(FinishReason.MaxTokens, batch[i].FinishReason);
+        }
+        // Two rows: requests 2… start only as earlier ones finish.
+        Assert.Equal([("start", 0), ("start", 1), ("finish", 0), ("start", 2)], order.Take(4));
+        Assert.Equal(5, order.Count(e => e.Event == "finish"));
+    }
+
+    [Fact]
+    public void ACallerCanEndARequestAndCancelTheBatch()
+    {
+        var dir = Golden.TinyDir("tiny_d_style");
+        var cfg = MolmoConfig.Load(dir);
+        using var model = ModelLoader.Load(dir, Golden.Float32);
+        using var scope = NewDisposeScope();
+        var requests = new[] { "text_only", "img_100x100" }.Select(c => TinyInputs.Load("tiny_d_style", c)).ToList();
+        var options = requests.Select(_ => new GenerationOptions { MaxNewTokens = 8, StopOnEos = false }).ToList();
+        var gen = new BatchGenerator(model, cfg.SpecialTokens!.Eos);
+        // Request 0 is ended by the caller after its third token (as a stop string would); request 1 runs to its budget.
+        var ended = gen.Generate(requests, options, maxBatch: 2, onToken: (r, _) => r != 0 || ++seen < 3);
+        Assert.Equal(3, ended[0].Ids.Count);
+        Assert.Equal(FinishReason.StopString, ended[0].FinishReason);
+        Assert.Equal(8, ended[1].Ids.Count);
+
+        using var cts = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            gen.Generate(requests, options, maxBatch: 1, onToken: (_, _) => { cts.Cancel(); return true; }, ct: cts.Token));
+        Assert.Throws<ArgumentException>(() => gen.Generate(requests, options.Take(1).ToList(), maxBatch: 2));
+        Assert.Throws<ArgumentException>(() => gen.Generate(requests, options, maxBatch: 0));
+    }
+
+    int seen;
 }

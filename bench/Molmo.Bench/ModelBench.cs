@@ -20,7 +20,7 @@ namespace Molmo.Bench;
 /// is cached in a folder and reused.
 /// With <c>--compare-libtorch</c> (CPU, bf16 or fp32) decode is timed a second time with libtorch's <c>linear</c> in place of the engine's
 /// GEMV kernel, the engine's earlier path, as a baseline measured in the same run.
-/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--gemv-threads N] [--weights DIR] [--no-1080p] [--compare-libtorch] [--append FILE]</c>
+/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--gemv-threads N] [--weights DIR] [--no-1080p] [--compare-libtorch] [--append FILE]</c>
 /// </summary>
 public static class ModelBench
 {
@@ -222,6 +222,37 @@ public static class ModelBench
             string kind = images ? $"independent image requests of {requests.Min(r => r.InputIds.shape[1])}–{requests.Max(r => r.InputIds.shape[1])} tokens" : "independent text requests";
             Console.Error.WriteLine($"batch {bs}{(images ? " (images)" : "")}: {tokS:F2} tok/s aggregate decode");
             batchRows.Add($"| decode, batch {bs} ({kind}, {steps} steps) | {tokS:F2} tok/s aggregate ({tokS / bs:F2} per request) | – | – |");
+        }
+
+        // Whole requests as `eval run` answers them (preprocess, prefill, a short answer): one at a time through AskAsync, then
+        // --ask-batch N at a time through AskBatchAsync (what `eval run --batch N` uses). Same answers, requests per second.
+        if (a.Get("--ask-batch", null) is { } ab)
+        {
+            int nb = int.Parse(ab, CultureInfo.InvariantCulture), count = 2 * nb, answerTokens = 16;
+            var pipeline = new MolmoPipeline(model, tokenizer);
+            var sizes = new[] { (320, 240), (480, 360), (240, 320), (400, 300) };
+            var asks = Enumerable.Range(0, count).Select(i => new AskRequest
+            {
+                Image = ImageDecoder.Decode(PreprocessBench.SynthesisePng(sizes[i % sizes.Length].Item1, sizes[i % sizes.Length].Item2)),
+                Prompt = $"vqa2: What is in the picture, number {i}?",
+                Generation = new GenerationOptions { MaxNewTokens = answerTokens, StopOnEos = false },
+            }).ToList();
+            var clock = Stopwatch.StartNew();
+            var alone = new List<string>();
+            foreach (var r in asks) alone.Add(pipeline.AskAsync(r).GetAwaiter().GetResult().Text);
+            if (cuda) torch.cuda.synchronize();
+            double oneS = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            var together = pipeline.AskBatchAsync(asks, nb).GetAwaiter().GetResult();
+            if (cuda) torch.cuda.synchronize();
+            double batchS = clock.Elapsed.TotalSeconds;
+            bool same = alone.SequenceEqual(together.Select(t => t.Text));
+            int differ = alone.Zip(together).Count(p => p.First != p.Second.Text);
+            foreach (var (x, y) in alone.Zip(together).Where(p => p.First != p.Second.Text))
+                Console.Error.WriteLine($"  one at a time: {x}\n  batched:       {y.Text}");
+            Console.Error.WriteLine($"{count} image requests ({answerTokens} tokens each): one at a time {oneS:F1} s, {nb} at a time {batchS:F1} s; same answers: {same}");
+            batchRows.Add($"| {count} image requests of {asks.Min(r => pipeline.Prepare(r).InputIds.Length)}–{asks.Max(r => pipeline.Prepare(r).InputIds.Length)} tokens, {answerTokens}-token answers (as `eval run`) | " +
+                          $"{nb} at a time (`AskBatchAsync`): {count / batchS:F2} requests/s; one at a time (`AskAsync`): {count / oneS:F2} requests/s; same answers: {(same ? "yes" : $"{count - differ} of {count}")} | – | – |");
         }
 
         long peak = ModelLoader.PeakRssBytes();

@@ -128,8 +128,8 @@ public sealed class MolmoPipeline : IDisposable
     /// <summary>
     /// Answers several requests together: up to <paramref name="maxBatch"/> are decoded by one forward pass per step
     /// (<see cref="BatchGenerator"/>), and a row whose answer is finished takes the next waiting request. The answers equal
-    /// those of <see cref="AskAsync"/> one at a time (greedy; seeded sampling likewise), each with its own options and stop
-    /// strings. Every request is preprocessed first, so pass as many as may be held in memory at once (a 7B-D request with 12
+    /// those of <see cref="AskAsync"/> one at a time (greedy; seeded sampling likewise; in bf16 and int8 on the CPU up to
+    /// near-ties, see <see cref="BatchGenerator"/>), each with its own options and stop strings. Every request is preprocessed first, so pass as many as may be held in memory at once (a 7B-D request with 12
     /// crops holds about 16 MB of pixels). <paramref name="onAnswer"/> is called with (index, answer) as each one finishes.
     /// In the stats, Prefill is each request's own prefill and Decode the time from its first token to its last, while other
     /// requests were decoded alongside.

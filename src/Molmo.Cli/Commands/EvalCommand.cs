@@ -117,7 +117,8 @@ public static class EvalCommand
         var limit = new Option<int?>("--limit") { Description = "evaluate only the first N items" };
         var batch = new Option<int>("--batch")
         {
-            Description = "decode this many requests together (batched decoding: the same answers, more per second); default 1",
+            Description = "decode this many requests together (batched decoding: more answers per second; the same answers in fp32, " +
+                          "up to near-ties in bf16/int8); default 1",
             DefaultValueFactory = _ => 1,
         };
         batch.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch must be at least 1"); });

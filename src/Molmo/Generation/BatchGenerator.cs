@@ -11,8 +11,9 @@ public sealed record BatchSequenceResult(IReadOnlyList<int> Ids, FinishReason Fi
 /// prefilled into its own row of one KV cache, then every step runs a single forward pass for all rows, each at its own
 /// position, with attention masked to its own history. With more requests than rows, a row whose request has finished takes
 /// the next waiting request (continuous batching): its prompt is prefilled into that row while the others wait one step.
-/// Each request has its own sampler with its own seed, so results equal those of running the requests one at a time (exactly
-/// for greedy decoding, up to float summation order for the logits).
+/// Each request has its own sampler with its own seed, so results equal those of running the requests one at a time: exactly
+/// in float32; in bf16 and int8 on the CPU the batched matrix kernels sum in another order than the one-row ones, so the
+/// logits agree to rounding and a near-tie between two tokens can go the other way.
 /// </summary>
 public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
 {

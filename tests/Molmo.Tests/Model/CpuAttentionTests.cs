@@ -96,15 +96,16 @@ public class CpuAttentionTests
     /// </summary>
     [Theory]
     [InlineData(ScalarType.Float32, 2e-5)]
-    [InlineData(ScalarType.BFloat16, 2e-2)]
+    [InlineData(ScalarType.BFloat16, 5e-2)]   // bf16 scores (up to ~4: a rounding of up to 0.016) and probabilities
     public void GroupedDecodeAttentionMatchesFloat64(ScalarType dtype, double tolerance)
     {
         using var scope = NewDisposeScope();
         const int b = 3, heads = 12, kvHeads = 4, hd = 32, len = 21;
-        var qk = randn(b, 1, heads + kvHeads, hd).to(dtype);
+        using var g = new TorchSharp.torch.Generator(20261126);   // its own seeded generator: the same inputs every run
+        var qk = randn([b, 1, heads + kvHeads, hd], generator: g).to(dtype);
         var q = qk.narrow(2, 0, heads).transpose(1, 2);                                  // [B, H, 1, hd], not contiguous
-        var k = randn(b, kvHeads, len + 6, hd).to(dtype).narrow(2, 0, len);
-        var v = randn(b, kvHeads, len + 6, hd).to(dtype).narrow(2, 0, len);
+        var k = randn([b, kvHeads, len + 6, hd], generator: g).to(dtype).narrow(2, 0, len);
+        var v = randn([b, kvHeads, len + 6, hd], generator: g).to(dtype).narrow(2, 0, len);
         foreach (var mask in new Tensor?[] { null, arange(len).unsqueeze(0).lt(tensor(new long[] { len, 9, 1 }).unsqueeze(1)).view(b, 1, 1, len) })
         {
             var got = DecoderBlock.GroupedDecodeAttention(q, k, v, mask);

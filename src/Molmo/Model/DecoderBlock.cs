@@ -37,9 +37,10 @@ public sealed class DecoderBlock : nn.Module
     }
 
     /// <summary>
-    /// x [B, S, D] at positions given by (cos, sin) [1, S, 1, hd], or [B, 1, 1, hd] for one position per row. With a cache, k/v are written into it and attention runs
-    /// over everything cached; <paramref name="mask"/> (bool, true = attend, broadcastable to [B, H, S, L]) is needed only when
-    /// S &gt; 1 and the cache already holds a prefix, or for padded batches; otherwise attention is plainly causal.
+    /// x [B, S, D] at positions given by (cos, sin) [1, S, 1, hd], or [B, 1, 1, hd] for one position per row. With a cache,
+    /// k/v are written into it and attention runs over everything cached; <paramref name="mask"/> (bool, true = attend,
+    /// broadcastable to [B, H, S, L]) is needed only when S &gt; 1 and the cache already holds a prefix, or for padded batches;
+    /// otherwise attention is plainly causal.
     /// </summary>
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, KvCache? cache, int layer, Tensor? mask)
     {

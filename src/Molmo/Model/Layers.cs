@@ -269,4 +269,3 @@ public sealed class RMSNorm : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x) => (Tensor)Script.Value.invoke("rms_norm", x, weight, _eps);
 }
-

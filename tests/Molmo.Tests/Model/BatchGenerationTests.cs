@@ -11,6 +11,15 @@ namespace Molmo.Tests.Model;
 /// </summary>
 public class BatchGenerationTests
 {
+    /// <summary>A golden tiny checkpoint in float32 and its EOS id.</summary>
+    static (MolmoForCausalLM Model, int Eos) Load(string variant)
+    {
+        var dir = Golden.TinyDir(variant);
+        return (ModelLoader.Load(dir, Golden.Float32), MolmoConfig.Load(dir).SpecialTokens!.Eos);
+    }
+
+    static List<ModelInputs> Inputs(string variant, params string[] cases) => cases.Select(c => TinyInputs.Load(variant, c)).ToList();
+
     [Theory]
     [InlineData("tiny_d_style")]
     [InlineData("tiny_o_style")]
@@ -36,14 +45,13 @@ public class BatchGenerationTests
     [Fact]
     public void BatchedSamplingEqualsOneAtATimeWithTheSameSeed()
     {
-        var dir = Golden.TinyDir("tiny_d_style");
-        var cfg = MolmoConfig.Load(dir);
-        using var model = ModelLoader.Load(dir, Golden.Float32);
+        var (model, eos) = Load("tiny_d_style");
+        using var _ = model;
         using var scope = NewDisposeScope();
-        var requests = new[] { "text_only", "img_100x100" }.Select(c => TinyInputs.Load("tiny_d_style", c)).ToList();
+        var requests = Inputs("tiny_d_style", "text_only", "img_100x100");
         var opts = new GenerationOptions { MaxNewTokens = 10, Temperature = 1.0, TopK = 40, Seed = 123, StopOnEos = false };
-        var batch = new BatchGenerator(model, cfg.SpecialTokens!.Eos).Generate(requests, opts);
-        var single = new Molmo.Generation.Generator(model, cfg.SpecialTokens.Eos);
+        var batch = new BatchGenerator(model, eos).Generate(requests, opts);
+        var single = new Molmo.Generation.Generator(model, eos);
         for (int i = 0; i < requests.Count; i++)
             Assert.Equal(single.Generate(requests[i], opts).Select(t => t.Id), batch[i].Ids);
     }
@@ -51,12 +59,10 @@ public class BatchGenerationTests
     [Fact]
     public void MoreRequestsThanRowsRefillFinishedRowsWithTheSameResults()
     {
-        var dir = Golden.TinyDir("tiny_d_style");
-        var cfg = MolmoConfig.Load(dir);
-        using var model = ModelLoader.Load(dir, Golden.Float32);
+        var (model, eos) = Load("tiny_d_style");
+        using var _ = model;
         using var scope = NewDisposeScope();
-        var cases = new[] { "text_only", "img_100x100", "img_480x640", "text_only", "img_100x100" };
-        var requests = cases.Select(c => TinyInputs.Load("tiny_d_style", c)).ToList();
+        var requests = Inputs("tiny_d_style", "text_only", "img_100x100", "img_480x640", "text_only", "img_100x100");
         // Different budgets, so rows finish at different steps and are refilled while the others are mid-answer; one request
         // samples with its own seed among greedy ones.
         var options = new[] { 3, 11, 6, 1, 9 }.Select((m, i) => new GenerationOptions
@@ -65,10 +71,10 @@ public class BatchGenerationTests
             Temperature = i == 2 ? 0.8 : 0, Seed = 7,
         }).ToList();
         var order = new List<(string Event, int Request)>();
-        var batch = new BatchGenerator(model, cfg.SpecialTokens!.Eos).Generate(requests, options, maxBatch: 2,
+        var batch = new BatchGenerator(model, eos).Generate(requests, options, maxBatch: 2,
             onStart: r => order.Add(("start", r)), onFinish: (r, _) => order.Add(("finish", r)));
-        var single = new Molmo.Generation.Generator(model, cfg.SpecialTokens.Eos);
-        for (int i = 0; i < cases.Length; i++)
+        var single = new Molmo.Generation.Generator(model, eos);
+        for (int i = 0; i < requests.Count; i++)
         {
             Assert.Equal(single.Generate(requests[i], options[i]).Select(t => t.Id), batch[i].Ids);
             Assert.Equal(options[i].MaxNewTokens, batch[i].Ids.Count);
@@ -82,14 +88,14 @@ public class BatchGenerationTests
     [Fact]
     public void ACallerCanEndARequestAndCancelTheBatch()
     {
-        var dir = Golden.TinyDir("tiny_d_style");
-        var cfg = MolmoConfig.Load(dir);
-        using var model = ModelLoader.Load(dir, Golden.Float32);
+        var (model, eos) = Load("tiny_d_style");
+        using var _ = model;
         using var scope = NewDisposeScope();
-        var requests = new[] { "text_only", "img_100x100" }.Select(c => TinyInputs.Load("tiny_d_style", c)).ToList();
+        var requests = Inputs("tiny_d_style", "text_only", "img_100x100");
         var options = requests.Select(_ => new GenerationOptions { MaxNewTokens = 8, StopOnEos = false }).ToList();
-        var gen = new BatchGenerator(model, cfg.SpecialTokens!.Eos);
+        var gen = new BatchGenerator(model, eos);
         // Request 0 is ended by the caller after its third token (as a stop string would); request 1 runs to its budget.
+        int seen = 0;
         var ended = gen.Generate(requests, options, maxBatch: 2, onToken: (r, _) => r != 0 || ++seen < 3);
         Assert.Equal(3, ended[0].Ids.Count);
         Assert.Equal(FinishReason.StopString, ended[0].FinishReason);
@@ -101,6 +107,4 @@ public class BatchGenerationTests
         Assert.Throws<ArgumentException>(() => gen.Generate(requests, options.Take(1).ToList(), maxBatch: 2));
         Assert.Throws<ArgumentException>(() => gen.Generate(requests, options, maxBatch: 0));
     }
-
-    int seen;
 }

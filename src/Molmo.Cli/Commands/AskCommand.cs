@@ -7,13 +7,23 @@ using Molmo.Runtime;
 
 namespace Molmo.Cli.Commands;
 
-/// <summary><c>molmo ask</c>: stream an answer about an image; print its points in pixels and optionally draw them.</summary>
+/// <summary>
+/// <c>molmo ask</c>: stream an answer about an image; print its points in pixels and optionally draw them. With several
+/// <c>--image</c>s, the same question is asked about each, decoded together (batched decoding), and the answers are printed
+/// in the order of the images, each under a header naming its file.
+/// </summary>
 public static class AskCommand
 {
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "model directory (config.json, tokenizer, safetensors weights)", Required = true };
-        var image = new Option<string?>("--image") { Description = "image file; omit for a text-only question" };
+        var image = new Option<string[]>("--image")
+        {
+            Description = "image file (repeatable: the same question about each, decoded together); omit for a text-only question",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var batch = new Option<int>("--batch") { Description = "with several images: how many are decoded together", DefaultValueFactory = _ => 8 };
+        batch.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch must be at least 1"); });
         var prompt = new Argument<string>("prompt") { Description = "what to ask, e.g. \"Point to the dogs\"" };
         var style = new Option<string?>("--style") { Description = "style tag (vqa2, point_count, …; spec §4.4)" };
         var maxTokens = new Option<int>("--max-tokens") { Description = "most new tokens", DefaultValueFactory = _ => 200 };
@@ -29,13 +39,14 @@ public static class AskCommand
         var dtype = CommonOptions.DType();
         var force = CommonOptions.Force();
         var cmd = new Command("ask", "Ask a Molmo model about an image; streams the answer")
-            { model, image, prompt, style, maxTokens, temperature, topK, topP, seed, stop, overlay, exif, stats, device, dtype, force };
+            { model, image, prompt, style, maxTokens, temperature, topK, topP, seed, stop, overlay, exif, stats, batch, device, dtype, force };
         cmd.SetAction((pr, ct) => CommandRunner.RunAsync(async () =>
         {
             var overlayPath = pr.GetValue(overlay);
+            var imagePaths = pr.GetValue(image) ?? [];
             if (overlayPath != null)
             {
-                if (pr.GetValue(image) is null) throw new ArgumentException("--overlay needs --image");
+                if (imagePaths.Length != 1) throw new ArgumentException("--overlay needs exactly one --image");
                 CommonOptions.CheckWritable(overlayPath, pr.GetValue(force));
             }
             var gen = new GenerationOptions
@@ -48,12 +59,35 @@ public static class AskCommand
                 StopStrings = pr.GetValue(stop) ?? [],
             };
             gen.Validate();
-            // Decode the image before the (slow) model load, so a bad file fails at once.
-            var img = pr.GetValue(image) is { } path ? ImageDecoder.Decode(path, pr.GetValue(exif)) : null;
+            // Decode the images before the (slow) model load, so a bad file fails at once.
+            var images = imagePaths.Select(path => ImageDecoder.Decode(path, pr.GetValue(exif))).ToList();
+            var img = images.FirstOrDefault();
             var placement = TorchRuntime.ParsePlacement(pr.GetValue(dtype)!, TorchRuntime.ParseDevice(pr.GetValue(device)!));
             var options = new PipelineOptions { Device = placement.Device, DType = placement.DType, Int8 = placement.Int8Decoder };
             using var pipeline = ProgressUi.WithLoadProgress("loading weights", p => MolmoPipeline.Load(pr.GetValue(model)!, options, p, ct));
             var request = new AskRequest { Image = img, Prompt = pr.GetValue(prompt)!, Style = pr.GetValue(style), Generation = gen };
+            if (images.Count > 1)
+            {
+                // One question about each image, decoded together; answers printed in the images' order as they complete.
+                var answers = new MolmoAnswer?[images.Count];
+                int printed = 0;
+                var gate = new object();
+                await pipeline.AskBatchAsync(images.Select(i => request with { Image = i }).ToList(), pr.GetValue(batch), (i, a) =>
+                {
+                    lock (gate)
+                    {
+                        answers[i] = a;
+                        for (; printed < answers.Length && answers[printed] is { } done; printed++)
+                        {
+                            Console.WriteLine($"== {imagePaths[printed]}");
+                            Console.WriteLine(done.Text);
+                            PrintPoints(done.Text, images[printed]);
+                            if (pr.GetValue(stats)) PrintStats(done.Stats);
+                        }
+                    }
+                }, ct);
+                return 0;
+            }
             var st = new AskStats();
             var text = new System.Text.StringBuilder();
             await foreach (var chunk in pipeline.AskStreamingAsync(request, st, ct))
@@ -63,28 +97,37 @@ public static class AskCommand
             }
             Console.WriteLine();
             var answer = text.ToString();
-            var points = PointParser.Parse(answer);
-            if (points.Count > 0 && img != null)
-            {
-                Console.WriteLine($"points ({points.Count}, pixels of the {img.Width}×{img.Height} image):");
-                foreach (var p in points)
-                {
-                    var (x, y) = p.ToPixels(img.Width, img.Height);
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {p.Index + 1,3}: x={x:F1} y={y:F1}{(p.Alt is null ? "" : $"  ({p.Alt})")}"));
-                }
-            }
-            if (PointParser.ExtractCount(answer) is { } count && points.Count > 0) Console.WriteLine($"count: {count}");
+            var points = PrintPoints(answer, img);
             if (overlayPath != null && img != null)
             {
                 File.WriteAllBytes(overlayPath, PointOverlay.RenderPng(img.Width, img.Height, img.Pixels, points));
                 Console.Error.WriteLine($"overlay with {points.Count} point(s) written to {overlayPath}");
             }
-            if (pr.GetValue(stats))
-                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"prompt {st.PromptTokens} tokens ({st.Crops} crops), preprocess {st.Preprocess.TotalMilliseconds:F0} ms, prefill {st.Prefill.TotalSeconds:F2} s, " +
-                    $"{st.GeneratedTokens} tokens at {st.DecodeTokensPerSecond:F2} tok/s, finished: {st.FinishReason}"));
+            if (pr.GetValue(stats)) PrintStats(st);
             return 0;
         }));
         return cmd;
     }
+
+    /// <summary>The answer's points in pixels of the image, and its count; returns the points.</summary>
+    static IReadOnlyList<MolmoPoint> PrintPoints(string answer, RgbImage? img)
+    {
+        var points = PointParser.Parse(answer);
+        if (points.Count > 0 && img != null)
+        {
+            Console.WriteLine($"points ({points.Count}, pixels of the {img.Width}×{img.Height} image):");
+            foreach (var p in points)
+            {
+                var (x, y) = p.ToPixels(img.Width, img.Height);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {p.Index + 1,3}: x={x:F1} y={y:F1}{(p.Alt is null ? "" : $"  ({p.Alt})")}"));
+            }
+        }
+        if (PointParser.ExtractCount(answer) is { } count && points.Count > 0) Console.WriteLine($"count: {count}");
+        return points;
+    }
+
+    static void PrintStats(AskStats st) =>
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"prompt {st.PromptTokens} tokens ({st.Crops} crops), preprocess {st.Preprocess.TotalMilliseconds:F0} ms, prefill {st.Prefill.TotalSeconds:F2} s, " +
+            $"{st.GeneratedTokens} tokens at {st.DecodeTokensPerSecond:F2} tok/s, finished: {st.FinishReason}"));
 }

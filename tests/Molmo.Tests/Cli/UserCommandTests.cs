@@ -29,6 +29,35 @@ public class UserCommandTests
     }
 
     [Fact]
+    public void SeveralImagesAreAnsweredTogetherInOrderWithTheSingleImageAnswers()
+    {
+        var dir = TestPaths.NewTempDir();
+        var paths = new[] { (320, 240), (200, 300), (480, 200) }.Select((s, i) =>
+        {
+            var path = Path.Combine(dir, $"scene{i}.png");
+            File.WriteAllBytes(path, DemoModel.DrawTestImage(s.Item1, s.Item2));
+            return path;
+        }).ToArray();
+        string Single(string path) => CliHarness.Run("ask", "--model", DemoDir.Value, "--image", path, "--max-tokens", "6", "Point to the red circle.").Out;
+        var (code, output, err) = CliHarness.Run("ask", "--model", DemoDir.Value, "--image", paths[0], "--image", paths[1], "--image", paths[2],
+                                                 "--batch", "2", "--max-tokens", "6", "Point to the red circle.");
+        Assert.True(code == 0, err);
+        var sections = output.Split("== ", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, sections.Length);
+        var singles = paths.Select(p => Single(p).Trim()).ToArray();
+        Assert.True(singles.Distinct().Count() > 1, "the images' answers differ, so a mix-up would show");
+        for (int i = 0; i < 3; i++)
+        {
+            var lines = sections[i].Split('\n', 2);
+            Assert.Equal(paths[i], lines[0].TrimEnd('\r'));
+            Assert.Equal(singles[i], lines[1].Trim());
+        }
+        var overlay = CliHarness.Run("ask", "--model", DemoDir.Value, "--image", paths[0], "--image", paths[1], "--overlay", Path.Combine(dir, "o.png"), "x");
+        Assert.Equal(1, overlay.Code);
+        Assert.Contains("exactly one --image", overlay.Err);
+    }
+
+    [Fact]
     public void SamplingIsReproducibleWithASeed()
     {
         string Ask(string seed) => CliHarness.Run("ask", "--model", DemoDir.Value, "--max-tokens", "8", "--temperature", "1.0", "--top-k", "50", "--seed", seed, "Hello").Out;

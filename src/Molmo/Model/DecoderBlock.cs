@@ -93,11 +93,14 @@ public sealed class DecoderBlock : nn.Module
         if (Linear.UseCpuKernels && Kernels.CpuAttention.CanRun(q, k, v)) return Kernels.CpuAttention.Decode(q, k, v, mask);
         // libtorch: on the CPU in float32 (its bf16 batched matmul for these shapes is many times slower; a float32 cache
         // makes these no-ops).
-        if (k.device_type == TorchSharp.DeviceType.CPU) (q, k, v) = (Float32(q), Float32(k), Float32(v));
+        if (k.device_type == TorchSharp.DeviceType.CPU) (q, k, v) = InFloat32(q, k, v);
         return GroupedDecodeAttention(q, k, v, mask);
-
-        static Tensor Float32(Tensor t) => t.dtype == ScalarType.Float32 ? t : t.to(ScalarType.Float32);
     }
+
+    /// <summary>q, k, v in float32 (libtorch's attention over a cache on the CPU: a bf16 cache is read in float32).</summary>
+    static (Tensor, Tensor, Tensor) InFloat32(Tensor q, Tensor k, Tensor v) => (Float32(q), Float32(k), Float32(v));
+
+    static Tensor Float32(Tensor t) => t.dtype == ScalarType.Float32 ? t : t.to(ScalarType.Float32);
 
     /// <summary>
     /// <see cref="DecodeAttention"/> in libtorch ops, in the cache's dtype: the path of a GPU, where a step is bound by the
@@ -124,7 +127,7 @@ public sealed class DecoderBlock : nn.Module
         int groups = _heads / _kvHeads;
         if (s == 1 && (mask is null || mask.shape[2] == 1)) return DecodeAttention(q, k, v, mask);
         // Over a cache on the CPU, attention runs in float32 whatever the cache holds (a bf16 cache for bf16 models).
-        if (cached && k.device_type == TorchSharp.DeviceType.CPU) (q, k, v) = (q.to(ScalarType.Float32), k.to(ScalarType.Float32), v.to(ScalarType.Float32));
+        if (cached && k.device_type == TorchSharp.DeviceType.CPU) (q, k, v) = InFloat32(q, k, v);
         else if (k.dtype != q.dtype) q = q.to(k.dtype);
         // GQA: each K/V head serves `groups` consecutive query heads (repeat_interleave).
         var kr = groups == 1 ? k : k.repeat_interleave(groups, 1);

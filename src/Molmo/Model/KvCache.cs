@@ -26,7 +26,7 @@ public sealed class KvCache : IDisposable
     /// <summary>Each row's next position as an int64 tensor [B] on <paramref name="device"/>, cached until the lengths change.</summary>
     public Tensor RowPositions(Device device)
     {
-        if (_positions is null || _positions.device != device)
+        if (_positions is null || !On(_positions, device))
         {
             _positions?.Dispose();
             _positions = tensor(_len.Select(l => (long)l).ToArray(), ScalarType.Int64, device).DetachFromDisposeScope();
@@ -35,6 +35,10 @@ public sealed class KvCache : IDisposable
     }
 
     void LengthsChanged() { _positions?.Dispose(); _positions = null; }
+
+    // TorchSharp's Device has no value equality (every tensor.device is a new object), so compare type and index (a device
+    // named without an index, "cuda", is the current one).
+    static bool On(Tensor t, Device device) => t.device_type == device.type && (device.index < 0 || t.device_index == device.index);
 
     public KvCache(int layers, int batch, int kvHeads, int capacity, int headDim, ScalarType dtype, Device device)
     {
@@ -88,7 +92,7 @@ public sealed class KvCache : IDisposable
         if (s != 1) throw new InvalidOperationException("rows of different lengths can only be extended one position at a time");
         using (var scope = NewDisposeScope())
         {
-            if (_rows is null || _rows.device != k.device)
+            if (_rows is null || !On(_rows, k.device))
             {
                 _rows?.Dispose();
                 _rows = arange(Batch, ScalarType.Int64, k.device).DetachFromDisposeScope();

@@ -56,16 +56,23 @@ public sealed class RotaryEmbedding : IDisposable
     /// <summary>
     /// <c>x·cos + rotate_half(x)·sin</c> in float32, cast back to x's dtype, with the tables of <see cref="Slice"/> or
     /// <see cref="GatherRows"/> (their sin has rotate_half's sign folded in). x: [..., hd] in a layout the tables broadcast
-    /// over ([B, S, heads, hd]). The halves are swapped in x's own dtype (a permutation, exact), and bf16 x times a float32
-    /// table is computed in float32 on the exactly widened values, so no separate conversion is needed: five ops for bf16,
-    /// four for float32 (a GPU decode step is bound by their number), with the reference's products and sum bit for bit.
-    /// (addcmul would save one more, but libtorch may fuse its multiply-add, which rounds once instead of twice.)
+    /// over ([B, S, heads, hd]). Bit for bit the reference's products and sum, by either of two routes (see the overload).
     /// </summary>
-    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin) => Apply(x, cos, sin, widenFirst: x.device_type == TorchSharp.DeviceType.CPU);
+
+    /// <summary>
+    /// With <paramref name="widenFirst"/>, a bf16 x is converted to float32 first (on the CPU, where libtorch's elementwise ops
+    /// on mixed dtypes take a scalar path: twice the time of converting first). Without it (a GPU, where a step is bound by
+    /// the number of ops) the halves are swapped in x's own dtype (a permutation, exact) and bf16 x times a float32 table is
+    /// computed in float32 on the exactly widened values: one op fewer, the same values. (addcmul would save one more, but
+    /// libtorch may fuse its multiply-add, which rounds once instead of twice.)
+    /// </summary>
+    internal static Tensor Apply(Tensor x, Tensor cos, Tensor sin, bool widenFirst)
     {
         using var scope = NewDisposeScope();
-        var swapped = x.roll(x.shape[^1] / 2, -1);     // [x₂, x₁]
-        var y = (x * cos).add_(swapped * sin);
+        var xw = widenFirst && x.dtype != ScalarType.Float32 ? x.to(ScalarType.Float32) : x;
+        var swapped = xw.roll(xw.shape[^1] / 2, -1);     // [x₂, x₁]
+        var y = (xw * cos).add_(swapped * sin);
         return (y.dtype == x.dtype ? y : y.to(x.dtype)).MoveToOuterDisposeScope();
     }
 

@@ -41,6 +41,9 @@ public class RotaryEmbeddingTests
         var (cos, sin) = rope.Slice(7, 5);
         var want = Reference(x, rc.narrow(0, 7, 5).view(1, 5, 1, Hd), rs.narrow(0, 7, 5).view(1, 5, 1, Hd));
         Assert.True(RotaryEmbedding.Apply(x, cos, sin).equal(want).all().item<bool>());
+        // Both routes (widening first, as on the CPU; mixed-dtype ops, as on a GPU) give the same bits.
+        Assert.True(RotaryEmbedding.Apply(x, cos, sin, widenFirst: false).equal(want).all().item<bool>());
+        Assert.True(RotaryEmbedding.Apply(x, cos, sin, widenFirst: true).equal(want).all().item<bool>());
 
         var xv = randn(2, 5, 4 * Hd).to(dtype).narrow(-1, Hd, 3 * Hd).view(2, 5, 3, Hd);   // a view into a wider projection
         Assert.True(RotaryEmbedding.Apply(xv, cos, sin).equal(Reference(xv, rc.narrow(0, 7, 5).view(1, 5, 1, Hd), rs.narrow(0, 7, 5).view(1, 5, 1, Hd))).all().item<bool>());

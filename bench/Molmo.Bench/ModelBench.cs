@@ -248,13 +248,11 @@ public static class ModelBench
             var together = pipeline.AskBatchAsync(asks, nb).GetAwaiter().GetResult();
             if (cuda) torch.cuda.synchronize();
             double batchS = clock.Elapsed.TotalSeconds;
-            bool same = alone.SequenceEqual(together.Select(t => t.Text));
-            int differ = alone.Zip(together).Count(p => p.First != p.Second.Text);
-            foreach (var (x, y) in alone.Zip(together).Where(p => p.First != p.Second.Text))
-                Console.Error.WriteLine($"  one at a time: {x}\n  batched:       {y.Text}");
-            Console.Error.WriteLine($"{count} image requests ({answerTokens} tokens each): one at a time {oneS:F1} s, {nb} at a time {batchS:F1} s; same answers: {same}");
-            batchRows.Add($"| {count} image requests of {asks.Min(r => pipeline.Prepare(r).InputIds.Length)}–{asks.Max(r => pipeline.Prepare(r).InputIds.Length)} tokens, {answerTokens}-token answers (as `eval run`) | " +
-                          $"{nb} at a time (`AskBatchAsync`): {count / batchS:F2} requests/s; one at a time (`AskAsync`): {count / oneS:F2} requests/s; same answers: {(same ? "yes" : $"{count - differ} of {count}")} | – | – |");
+            var differ = alone.Zip(together).Where(p => p.First != p.Second.Text).ToList();
+            foreach (var (x, y) in differ) Console.Error.WriteLine($"  one at a time: {x}\n  batched:       {y.Text}");
+            Console.Error.WriteLine($"{count} image requests ({answerTokens} tokens each): one at a time {oneS:F1} s, {nb} at a time {batchS:F1} s; same answers: {count - differ.Count} of {count}");
+            batchRows.Add($"| {count} image requests of {together.Min(t => t.Stats.PromptTokens)}–{together.Max(t => t.Stats.PromptTokens)} tokens, {answerTokens}-token answers (as `eval run`) | " +
+                          $"{nb} at a time (`AskBatchAsync`): {count / batchS:F2} requests/s; one at a time (`AskAsync`): {count / oneS:F2} requests/s; same answers: {(differ.Count == 0 ? "yes" : $"{count - differ.Count} of {count}")} | – | – |");
         }
 
         long peak = ModelLoader.PeakRssBytes();

@@ -120,17 +120,50 @@ public sealed class MolmoPipeline : IDisposable
         var stats = new AskStats();
         var sb = new System.Text.StringBuilder();
         await foreach (var chunk in AskStreamingAsync(request, stats, ct).ConfigureAwait(false)) sb.Append(chunk);
-        var text = sb.ToString();
-        return new MolmoAnswer(text, PointParser.Parse(text), PointParser.ExtractCount(text), stats,
-                               request.Image?.Width ?? 0, request.Image?.Height ?? 0);
+        return Answer(request, sb.ToString(), stats);
+    }
+
+    /// <summary>The answer's text with its points and count parsed, in the request's image size.</summary>
+    static MolmoAnswer Answer(AskRequest request, string text, AskStats stats) =>
+        new(text, PointParser.Parse(text), PointParser.ExtractCount(text), stats, request.Image?.Width ?? 0, request.Image?.Height ?? 0);
+
+    /// <summary>Preprocesses a request into model inputs (in the caller's dispose scope), recording its preprocessing stats.</summary>
+    ModelInputs Prepare(AskRequest request, AskStats stats)
+    {
+        var sw = Stopwatch.StartNew();
+        var processed = Prepare(request);
+        stats.Preprocess = sw.Elapsed;
+        stats.PromptTokens = processed.InputIds.Length;
+        stats.Crops = processed.Image?.NumCrops ?? 0;
+        return processed.ToModelInputs();
+    }
+
+    /// <summary>
+    /// Generated ids to answer text: streaming detokenisation (special tokens dropped) through the request's stop strings,
+    /// which are held back until they can be ruled out and never returned.
+    /// </summary>
+    sealed class AnswerText(MolmoTokenizer tokenizer, IReadOnlyList<string> stopStrings)
+    {
+        readonly StreamingDetokenizer _detok = tokenizer.CreateStreamingDetokenizer(skipSpecialTokens: true);
+        readonly StopStringFilter _stop = new(stopStrings);
+
+        /// <summary>Whether a stop string has appeared (the answer ends before it).</summary>
+        public bool Stopped => _stop.Stopped;
+
+        /// <summary>The text that token <paramref name="id"/> makes final (often empty).</summary>
+        public string Push(int id) => _stop.Push(_detok.Push(id));
+
+        /// <summary>What is still held back, at the end of generation.</summary>
+        public string Finish() => _stop.Stopped ? "" : _stop.Push(_detok.Flush()) + _stop.Flush();
     }
 
     /// <summary>
     /// Answers several requests together: up to <paramref name="maxBatch"/> are decoded by one forward pass per step
     /// (<see cref="BatchGenerator"/>), and a row whose answer is finished takes the next waiting request. The answers equal
     /// those of <see cref="AskAsync"/> one at a time (greedy; seeded sampling likewise; in bf16 and int8 on the CPU up to
-    /// near-ties, see <see cref="BatchGenerator"/>), each with its own options and stop strings. Every request is preprocessed first, so pass as many as may be held in memory at once (a 7B-D request with 12
-    /// crops holds about 16 MB of pixels). <paramref name="onAnswer"/> is called with (index, answer) as each one finishes.
+    /// near-ties, see <see cref="BatchGenerator"/>), each with its own options and stop strings. Every request is
+    /// preprocessed first, so pass as many as may be held in memory at once (a 7B-D request with 12 crops holds about 16 MB
+    /// of pixels). <paramref name="onAnswer"/> is called with (index, answer) as each one finishes.
     /// In the stats, Prefill is each request's own prefill and Decode the time from its first token to its last, while other
     /// requests were decoded alongside.
     /// </summary>
@@ -154,17 +187,11 @@ public sealed class MolmoPipeline : IDisposable
         for (int i = 0; i < n; i++)
         {
             ct.ThrowIfCancellationRequested();
-            var sw = Stopwatch.StartNew();
-            var processed = Prepare(requests[i]);
-            stats[i].Preprocess = sw.Elapsed;
-            stats[i].PromptTokens = processed.InputIds.Length;
-            stats[i].Crops = processed.Image?.NumCrops ?? 0;
-            inputs[i] = processed.ToModelInputs();
+            inputs[i] = Prepare(requests[i], stats[i]);
         }
         int eos = Processor.SpecialTokens.Eos;
-        var detok = requests.Select(_ => Tokenizer.CreateStreamingDetokenizer(skipSpecialTokens: true)).ToArray();
-        var stops = requests.Select(r => new StopStringFilter(r.Generation.StopStrings)).ToArray();
-        var text = requests.Select(_ => new System.Text.StringBuilder()).ToArray();
+        var text = requests.Select(r => new AnswerText(Tokenizer, r.Generation.StopStrings)).ToArray();
+        var sb = requests.Select(_ => new System.Text.StringBuilder()).ToArray();
         var clock = Stopwatch.StartNew();
         var started = new TimeSpan[n];
         var firstToken = new TimeSpan[n];
@@ -173,8 +200,8 @@ public sealed class MolmoPipeline : IDisposable
             {
                 if (++stats[i].GeneratedTokens == 1) { firstToken[i] = clock.Elapsed; stats[i].Prefill = firstToken[i] - started[i]; }
                 if (id == eos && requests[i].Generation.StopOnEos) return true;   // EOS ends it, never shown
-                text[i].Append(stops[i].Push(detok[i].Push(id)));
-                return !stops[i].Stopped;
+                sb[i].Append(text[i].Push(id));
+                return !text[i].Stopped;
             },
             ct: ct,
             onStart: i => started[i] = clock.Elapsed,
@@ -182,10 +209,7 @@ public sealed class MolmoPipeline : IDisposable
             {
                 stats[i].Decode = clock.Elapsed - firstToken[i];
                 stats[i].FinishReason = reason;
-                if (!stops[i].Stopped) text[i].Append(stops[i].Push(detok[i].Flush())).Append(stops[i].Flush());
-                var t = text[i].ToString();
-                var image = requests[i].Image;
-                answers[i] = new MolmoAnswer(t, PointParser.Parse(t), PointParser.ExtractCount(t), stats[i], image?.Width ?? 0, image?.Height ?? 0);
+                answers[i] = Answer(requests[i], sb[i].Append(text[i].Finish()).ToString(), stats[i]);
                 onAnswer?.Invoke(i, answers[i]);
             });
         return answers;
@@ -193,17 +217,11 @@ public sealed class MolmoPipeline : IDisposable
 
     void Produce(AskRequest request, AskStats stats, ChannelWriter<string> writer, CancellationToken ct)
     {
-        var sw = Stopwatch.StartNew();
-        var processed = Prepare(request);
-        stats.Preprocess = sw.Elapsed;
-        stats.PromptTokens = processed.InputIds.Length;
-        stats.Crops = processed.Image?.NumCrops ?? 0;
         using var scope = NewDisposeScope();
-        var inputs = processed.ToModelInputs();
-        var detok = Tokenizer.CreateStreamingDetokenizer(skipSpecialTokens: true);
-        var stop = new StopStringFilter(request.Generation.StopStrings);
+        var inputs = Prepare(request, stats);
+        var text = new AnswerText(Tokenizer, request.Generation.StopStrings);
         var gen = new Molmo.Generation.Generator(Model, Processor.SpecialTokens.Eos);
-        sw.Restart();
+        var sw = Stopwatch.StartNew();
         stats.FinishReason = FinishReason.MaxTokens;
         try
         {
@@ -212,9 +230,9 @@ public sealed class MolmoPipeline : IDisposable
                 if (token.Step == 0) { stats.Prefill = sw.Elapsed; sw.Restart(); }
                 stats.GeneratedTokens++;
                 if (token.Id == Processor.SpecialTokens.Eos && request.Generation.StopOnEos) { stats.FinishReason = FinishReason.Eos; break; }
-                var text = stop.Push(detok.Push(token.Id));
-                if (text.Length > 0) Write(writer, text, ct);
-                if (stop.Stopped) { stats.FinishReason = FinishReason.StopString; break; }
+                var piece = text.Push(token.Id);
+                if (piece.Length > 0) Write(writer, piece, ct);
+                if (text.Stopped) { stats.FinishReason = FinishReason.StopString; break; }
             }
         }
         catch (OperationCanceledException)
@@ -224,11 +242,8 @@ public sealed class MolmoPipeline : IDisposable
             throw;
         }
         stats.Decode = sw.Elapsed;
-        if (!stop.Stopped)
-        {
-            var tail = stop.Push(detok.Flush()) + stop.Flush();
-            if (tail.Length > 0) Write(writer, tail, ct);
-        }
+        var tail = text.Finish();
+        if (tail.Length > 0) Write(writer, tail, ct);
     }
 
     /// <summary>Pieces of text generation may run ahead of the reader of <see cref="AskStreamingAsync"/>.</summary>

@@ -75,7 +75,7 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
                 using var output = Model.Forward(new ModelInputs(input), cache, new ForwardOptions { AllLogits = false });
                 var logits = output.Logits.view(rows, -1);
                 // Greedy: one argmax over every row and one copy to the host (a device sync per step, not per row).
-                long[]? chosen = greedy ? logits.argmax(-1).cpu().data<long>().ToArray() : null;
+                long[]? chosen = greedy ? Sampler.Greedy(logits).data<long>().ToArray() : null;
                 for (int row = 0; row < rows; row++)
                 {
                     int r = rowRequest[row];

@@ -20,8 +20,8 @@ public sealed class Sampler : IDisposable
     /// <summary>logits [B, V] (float32) → ids [B] (int64, on the CPU).</summary>
     public Tensor Next(Tensor logits)
     {
+        if (IsGreedy) return Greedy(logits);
         using var scope = NewDisposeScope();
-        if (IsGreedy) return logits.argmax(-1).cpu().MoveToOuterDisposeScope();
         var scaled = logits.to(ScalarType.Float32).cpu() / _o.Temperature;
         if (_o.TopK > 0 && _o.TopK < scaled.shape[^1])
         {
@@ -39,6 +39,13 @@ public sealed class Sampler : IDisposable
         }
         var probs = scaled.softmax(-1);
         return multinomial(probs, 1, false, _rng).view(-1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Greedy choice for every row of logits [B, V]: ids [B] (int64, on the CPU; one copy from the device for all rows).</summary>
+    public static Tensor Greedy(Tensor logits)
+    {
+        using var scope = NewDisposeScope();
+        return logits.argmax(-1).cpu().MoveToOuterDisposeScope();
     }
 
     public void Dispose() => _rng?.Dispose();

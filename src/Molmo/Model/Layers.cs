@@ -118,34 +118,38 @@ public static class Int8Quantizer
         using var sf = scale.to(ScalarType.Float32).contiguous();
         var w = into ?? empty([n, k], ScalarType.BFloat16);
         nint src = Checkpoints.NativeTensor.DataPointer(q), dst = Checkpoints.NativeTensor.DataPointer(w), ps = Checkpoints.NativeTensor.DataPointer(sf);
-        Kernels.KernelThreads.ForEach((int)((n + RowsPerItem - 1) / RowsPerItem), Kernels.CpuGemv.MaxThreads, item =>
+        ForEachRow(n, r =>
         {
-            for (long r = (long)item * RowsPerItem; r < Math.Min(n, (item + 1L) * RowsPerItem); r++)
+            sbyte* row = (sbyte*)src + r * k;
+            ushort* o = (ushort*)dst + r * k;
+            float s = ((float*)ps)[r];
+            long j = 0;
+            if (Avx512F.IsSupported)
             {
-                sbyte* row = (sbyte*)src + r * k;
-                ushort* o = (ushort*)dst + r * k;
-                float s = ((float*)ps)[r];
-                long j = 0;
-                if (Avx512F.IsSupported)
+                var vs = Vector512.Create(s);
+                var bias = Vector512.Create(0x7FFF);
+                var one = Vector512.Create(1);
+                for (; j + 16 <= k; j += 16)
                 {
-                    var vs = Vector512.Create(s);
-                    var bias = Vector512.Create(0x7FFF);
-                    var one = Vector512.Create(1);
-                    for (; j + 16 <= k; j += 16)
-                    {
-                        var bits = Avx512F.Multiply(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(row + j))), vs).AsInt32();
-                        var rounded = Avx512F.ShiftRightLogical(bits + bias + (Avx512F.ShiftRightLogical(bits, 16) & one), 16);
-                        Avx.Store(o + j, Avx512F.ConvertToVector256UInt16(rounded.AsUInt32()));
-                    }
+                    var bits = Avx512F.Multiply(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(row + j))), vs).AsInt32();
+                    var rounded = Avx512F.ShiftRightLogical(bits + bias + (Avx512F.ShiftRightLogical(bits, 16) & one), 16);
+                    Avx.Store(o + j, Avx512F.ConvertToVector256UInt16(rounded.AsUInt32()));
                 }
-                for (; j < k; j++) o[j] = Kernels.CpuGemv.FloatToBf16(row[j] * s);
             }
+            for (; j < k; j++) o[j] = Kernels.CpuGemv.FloatToBf16(row[j] * s);
         });
         return w;
     }
 
     /// <summary>Rows per work item of the one-pass (de)quantisers, which the kernel threads take in turn.</summary>
     const int RowsPerItem = 64;
+
+    /// <summary>body(r) for every row r &lt; n, in items of <see cref="RowsPerItem"/> rows split over the kernel threads.</summary>
+    static void ForEachRow(long n, Action<long> body) =>
+        Kernels.KernelThreads.ForEach((int)((n + RowsPerItem - 1) / RowsPerItem), Kernels.CpuGemv.MaxThreads, item =>
+        {
+            for (long r = (long)item * RowsPerItem; r < Math.Min(n, (item + 1L) * RowsPerItem); r++) body(r);
+        });
 
     static readonly object ScratchLock = new();
     static Tensor? _scratch;
@@ -192,18 +196,15 @@ public static class Int8Quantizer
         var scale = empty([n], ScalarType.Float32);
         nint src = Checkpoints.NativeTensor.DataPointer(w), dq = Checkpoints.NativeTensor.DataPointer(q), ds = Checkpoints.NativeTensor.DataPointer(scale);
         bool bf16 = w.dtype == ScalarType.BFloat16;
-        Kernels.KernelThreads.ForEach((int)((n + RowsPerItem - 1) / RowsPerItem), Environment.ProcessorCount, item =>
+        ForEachRow(n, r =>
         {
-            for (long r = (long)item * RowsPerItem; r < Math.Min(n, (item + 1L) * RowsPerItem); r++)
-            {
-                float Get(long j) => bf16 ? Kernels.CpuGemv.Bf16ToFloat(((ushort*)src)[r * k + j]) : ((float*)src)[r * k + j];
-                float max = 0;
-                for (long j = 0; j < k; j++) max = Math.Max(max, Math.Abs(Get(j)));
-                float s = Math.Max(max / 127f, 1e-12f);
-                ((float*)ds)[r] = s;
-                sbyte* row = (sbyte*)dq + r * k;
-                for (long j = 0; j < k; j++) row[j] = (sbyte)Math.Clamp(MathF.Round(Get(j) / s, MidpointRounding.ToEven), -127f, 127f);
-            }
+            float Get(long j) => bf16 ? Kernels.CpuGemv.Bf16ToFloat(((ushort*)src)[r * k + j]) : ((float*)src)[r * k + j];
+            float max = 0;
+            for (long j = 0; j < k; j++) max = Math.Max(max, Math.Abs(Get(j)));
+            float s = Math.Max(max / 127f, 1e-12f);
+            ((float*)ds)[r] = s;
+            sbyte* row = (sbyte*)dq + r * k;
+            for (long j = 0; j < k; j++) row[j] = (sbyte)Math.Clamp(MathF.Round(Get(j) / s, MidpointRounding.ToEven), -127f, 127f);
         });
         return (q, scale);
     }

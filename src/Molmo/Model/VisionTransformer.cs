@@ -85,9 +85,6 @@ public sealed class VisionTransformer : nn.Module
 #pragma warning restore IDE0044
     readonly VisionConfig _c;
 
-    /// <summary>How many blocks the last <see cref="Encode"/> ran.</summary>
-    public int BlocksRun { get; private set; }
-
     public VisionTransformer(VisionConfig c, ModelPlacement p) : base(nameof(VisionTransformer))
     {
         _c = c;
@@ -124,7 +121,6 @@ public sealed class VisionTransformer : nn.Module
             if (keep.Contains(j)) outs[j] = x;
             j++;
         }
-        BlocksRun = j;
         return outs;
     }
 }

@@ -20,10 +20,16 @@ public class VitEarlyStopTests
         foreach (var p in vit.parameters()) p.normal_(0, 0.02);
         var patches = randn(1, cfg.NumPos - 1, cfg.PatchPixels);
         int n = cfg.NumLayers;
-        var outs = vit.Encode(patches, new HashSet<int> { n - 2, n - 9 });
-        Assert.Equal(n - 1, vit.BlocksRun);
+        var want = vit.Encode(patches, new HashSet<int> { n - 2, n - 9 }).ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        // Poison the last block: running it now fails (its first linear's weight no longer fits the width).
+        var last = vit.named_parameters().First(p => p.name.StartsWith($"transformer.resblocks.{n - 1}.", StringComparison.Ordinal)).parameter;
+        var saved = last.clone();
+        last.set_(zeros(1, 1));
+        var outs = vit.Encode(patches, new HashSet<int> { n - 2, n - 9 });   // blocks −2 and −9 only: the last never runs
         Assert.Equal(new[] { n - 9, n - 2 }, outs.Keys.Order());
-        vit.Encode(patches, new HashSet<int> { 0, n - 1 });   // every block's output asked for: all run
-        Assert.Equal(n, vit.BlocksRun);
+        foreach (var (layer, t) in outs) Assert.True(t.equal(want[layer]).all().item<bool>());
+        Assert.ThrowsAny<Exception>(() => vit.Encode(patches, new HashSet<int> { 0, n - 1 }));   // asked for: it runs
+        last.set_(saved);
+        Assert.Equal(new[] { 0, n - 1 }, vit.Encode(patches, new HashSet<int> { 0, n - 1 }).Keys.Order());
     }
 }

@@ -67,7 +67,7 @@ public sealed class RotaryEmbedding : IDisposable
     /// computed in float32 on the exactly widened values: one op fewer, the same values. (addcmul would save one more, but
     /// libtorch may fuse its multiply-add, which rounds once instead of twice.)
     /// </summary>
-    internal static Tensor Apply(Tensor x, Tensor cos, Tensor sin, bool widenFirst)
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin, bool widenFirst)
     {
         using var scope = NewDisposeScope();
         var xw = widenFirst && x.dtype != ScalarType.Float32 ? x.to(ScalarType.Float32) : x;

@@ -27,4 +27,10 @@ for v in tiny_d_style tiny_o_style; do
   cp -r "$shared/golden/$v/sharded" ".gpu/shared/golden/$v/"
 done
 cp "$shared/golden/preprocessing/"img_{100x100,480x640}.safetensors .gpu/shared/golden/preprocessing/
+# SkiaSharp's native library needs fontconfig (and what it needs), which the device image lacks: carried from here, used there
+# only where the machine has no libfontconfig of its own (gpu-check.sh).
+mkdir -p .gpu/lib
+for l in libfontconfig.so.1 libfreetype.so.6 libpng16.so.16 libbrotlidec.so.1 libbrotlicommon.so.1 libexpat.so.1; do
+  cp -L "$(ldconfig -p | awk -v l=$l '$1==l && /x86-64/ {print $NF; exit}')" .gpu/lib/
+done
 du -sh .gpu .gpu/*

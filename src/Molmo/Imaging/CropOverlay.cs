@@ -41,6 +41,7 @@ public static class CropOverlay
     /// <summary>The image with every crop window outlined and its kept region shaded; PNG bytes.</summary>
     public static byte[] RenderPng(RgbImage image, ImageCropperOptions? options = null)
     {
+        SkiaNative.Ensure();
         var windows = Windows(image.Height, image.Width, options);
         using var bmp = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         unsafe

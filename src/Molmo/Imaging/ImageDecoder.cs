@@ -37,6 +37,7 @@ public static class ImageDecoder
     {
         string src = sourceName ?? "image data";
         if (encoded.IsEmpty) throw new InvalidDataException($"{src}: the file is empty (0 bytes), expected a PNG, JPEG, WebP, GIF or BMP image.");
+        SkiaNative.Ensure();
 
         using var data = SKData.CreateCopy(encoded);
         // The codec takes ownership of the stream it is created from.

@@ -9,6 +9,7 @@ public static class PointOverlay
     public static byte[] RenderPng(int width, int height, ReadOnlySpan<byte> rgb, IReadOnlyList<MolmoPoint> points)
     {
         if (rgb.Length != width * height * 3) throw new ArgumentException($"expected {width * height * 3} RGB bytes, got {rgb.Length}");
+        Molmo.Imaging.SkiaNative.Ensure();
         using var bmp = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         unsafe
         {

@@ -20,7 +20,7 @@ namespace Molmo.Bench;
 /// is cached in a folder and reused.
 /// With <c>--compare-libtorch</c> (CPU, bf16 or fp32) decode is timed a second time with libtorch's <c>linear</c> in place of the engine's
 /// GEMV kernel, the engine's earlier path, as a baseline measured in the same run.
-/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--gemv-threads N] [--weights DIR] [--no-1080p] [--compare-libtorch] [--append FILE]</c>
+/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--compare-sync] [--gemv-threads N] [--weights DIR] [--no-1080p] [--compare-libtorch] [--append FILE]</c>
 /// </summary>
 public static class ModelBench
 {
@@ -85,17 +85,29 @@ public static class ModelBench
     }
 
     /// <summary>Seconds per generated token (the first entry is the prefill), greedy, <paramref name="tokens"/> tokens.</summary>
-    static List<double> TokenTimes(MolmoForCausalLM model, ModelInputs inputs, int eos, int tokens, bool cuda)
+    /// No device sync per token: a token is on the host when it is yielded (so each time is honest), and on a GPU greedy steps
+    /// are queued one ahead of the host (Generator.Pipelined, or <paramref name="pipelined"/> false: a sync after every token).
+    static List<double> TokenTimes(MolmoForCausalLM model, ModelInputs inputs, int eos, int tokens, bool cuda, bool? pipelined = null)
     {
         var times = new List<double>();
         var sw = Stopwatch.StartNew();
-        foreach (var _ in new Molmo.Generation.Generator(model, eos).Generate(inputs, new GenerationOptions { MaxNewTokens = tokens, StopOnEos = false }))
+        var generator = new Molmo.Generation.Generator(model, eos) { Pipelined = pipelined };
+        foreach (var _ in generator.Generate(inputs, new GenerationOptions { MaxNewTokens = tokens, StopOnEos = false }))
         {
-            if (cuda) torch.cuda.synchronize();
             times.Add(sw.Elapsed.TotalSeconds);
             sw.Restart();
         }
+        if (cuda) torch.cuda.synchronize();   // the step queued after the last token
         return times;
+    }
+
+    /// <summary>Seconds as read best: milliseconds under a second (GPU prefill), else seconds.</summary>
+    static string Duration(double seconds) => seconds < 1 ? $"{seconds * 1000:F1} ms" : $"{seconds:F2} s";
+
+    static double Median(List<double> xs)
+    {
+        var o = xs.Order().ToList();
+        return o.Count % 2 == 1 ? o[o.Count / 2] : (o[o.Count / 2 - 1] + o[o.Count / 2]) / 2;
     }
 
     /// <summary>Decode tokens/s: the steps after the first token.</summary>
@@ -154,9 +166,18 @@ public static class ModelBench
         long gpuPeak = cuda ? GpuMemory.UsedBytes() ?? 0 : 0;
         var special = SpecialIds.Resolve(cfg, tokenizer);
         var processor = new MolmoProcessor(tokenizer, special);
-        // Warm-up (JIT, kernel selection) on a small image so the timed runs are steady-state.
+        // --compare-sync forces the queued mode on for the default runs, so that on a CPU (where it is otherwise off and gains
+        // nothing) the comparison still exercises both paths.
+        bool compareSync = a.Has("--compare-sync");
+        bool? queued = compareSync ? true : null;
+        // Warm-up (JIT, kernel selection) on a small image so the timed runs are steady-state. On a GPU, where a step is bound
+        // by the host, long enough for .NET's tiered JIT to have optimised the per-step code of both decoding modes.
         using (var warm = NewDisposeScope())
-            TokenTimes(model, processor.Process(ImageDecoder.Decode(PreprocessBench.SynthesisePng(100, 100)), "Hi").ToModelInputs(), special.Eos, 3, cuda);
+        {
+            var hi = processor.Process(ImageDecoder.Decode(PreprocessBench.SynthesisePng(100, 100)), "Hi").ToModelInputs();
+            TokenTimes(model, hi, special.Eos, cuda ? 64 : 3, cuda, queued);
+            if (compareSync) TokenTimes(model, hi, special.Eos, 64, cuda, pipelined: false);
+        }
         // On CUDA, also one untimed pass over each timed prompt: libtorch's SDPA pays ~40 ms the first time it sees a sequence
         // length (stack notes §8.1), a one-off per shape that a server pays once; the reference's figures are warm too.
         // That untimed pass is timed too and reported as the cold prefill: what a request of a length not seen before pays.
@@ -167,6 +188,10 @@ public static class ModelBench
                 using var warm = NewDisposeScope();
                 coldPrefill[$"{w}×{h}"] = TokenTimes(model, processor.Process(ImageDecoder.Decode(PreprocessBench.SynthesisePng(w, h)), "Describe this image.").ToModelInputs(), special.Eos, 2, cuda)[0];
             }
+        // --compare-sync: each decode measured in rounds that alternate the default (steps queued one ahead of the host)
+        // with reading every step's tokens back before queuing the next, so that a noisy host affects both alike; medians.
+        const int Rounds = 3;
+        string? syncDecode = null;
         var rows = new List<string[]>();
         double? decodeTokS = null, prefill640 = null, prefill1080 = null;
         foreach (var (w, h) in with1080 ? new[] { (640, 480), (1920, 1080) } : new[] { (640, 480) })
@@ -177,17 +202,29 @@ public static class ModelBench
             double preMs = sw.Elapsed.TotalMilliseconds;
             using var scope = NewDisposeScope();
             var inputs = processed.ToModelInputs();
-            var times = TokenTimes(model, inputs, special.Eos, (w == 640 ? decode : 1) + 1, cuda);
+            var times = TokenTimes(model, inputs, special.Eos, (w == 640 ? decode : 1) + 1, cuda, queued);
             if (cuda) gpuPeak = Math.Max(gpuPeak, GpuMemory.UsedBytes() ?? 0);
             double prefill = times[0];
             if (w == 640)
             {
                 prefill640 = prefill;
                 decodeTokS = DecodeRate(times);
+                if (compareSync)
+                {
+                    var piped = new List<double> { decodeTokS.Value };
+                    var synced = new List<double>();
+                    for (int round = 0; round < Rounds; round++)
+                    {
+                        synced.Add(DecodeRate(TokenTimes(model, inputs, special.Eos, decode + 1, cuda, pipelined: false)));
+                        if (round < Rounds - 1) piped.Add(DecodeRate(TokenTimes(model, inputs, special.Eos, decode + 1, cuda, queued)));
+                    }
+                    decodeTokS = Median(piped);
+                    syncDecode = $"{Median(synced):F2} tok/s (median of {Rounds}, {synced.Min():F1}–{synced.Max():F1}; queued one ahead, same rounds: {piped.Min():F1}–{piped.Max():F1})";
+                }
             }
             else prefill1080 = prefill;
-            Console.Error.WriteLine($"{w}×{h}: {processed.InputIds.Length} tokens, {processed.Image!.NumCrops} crops, preprocess {preMs:F0} ms, prefill {prefill:F2} s");
-            rows.Add([$"{w}×{h}", processed.InputIds.Length.ToString(CultureInfo.InvariantCulture), $"{processed.Image.NumCrops}", $"{preMs:F0} ms", $"{prefill:F2} s"]);
+            Console.Error.WriteLine($"{w}×{h}: {processed.InputIds.Length} tokens, {processed.Image!.NumCrops} crops, preprocess {preMs:F0} ms, prefill {Duration(prefill)}");
+            rows.Add([$"{w}×{h}", processed.InputIds.Length.ToString(CultureInfo.InvariantCulture), $"{processed.Image.NumCrops}", $"{preMs:F0} ms", Duration(prefill)]);
         }
         double? libtorchTokS = null;
         if (a.Has("--compare-libtorch") && !cuda && !placement.Int8Decoder)
@@ -214,16 +251,31 @@ public static class ModelBench
                 ? processor.Process(ImageDecoder.Decode(PreprocessBench.SynthesisePng(sizes[i % sizes.Length].Item1, sizes[i % sizes.Length].Item2)),
                                     i % 2 == 0 ? "Describe this image." : "What is in the picture? Answer in detail.").ToModelInputs()
                 : processor.Process(null, $"Request {i}: write a story about " + string.Join(" and ", Enumerable.Repeat("a red fox", 1 + i % 5)) + ".").ToModelInputs()).ToList();
-            int steps = Math.Max(8, decode / 4), produced = 0;
-            var clock = Stopwatch.StartNew();
-            double prefillDone = 0;
-            new BatchGenerator(model, special.Eos).Generate(requests, new GenerationOptions { MaxNewTokens = steps + 1, StopOnEos = false },
-                (_, _) => { if (++produced == bs) { if (cuda) torch.cuda.synchronize(); prefillDone = clock.Elapsed.TotalSeconds; } });
-            if (cuda) torch.cuda.synchronize();
-            double tokS = (produced - bs) / (clock.Elapsed.TotalSeconds - prefillDone);
+            int steps = cuda ? decode : Math.Max(8, decode / 4);   // a GPU step takes milliseconds: as many as batch 1 decodes
+            double BatchRate(bool? pipelined)
+            {
+                int produced = 0;
+                var clock = Stopwatch.StartNew();
+                double prefillDone = 0;
+                new BatchGenerator(model, special.Eos) { Pipelined = pipelined }.Generate(requests, new GenerationOptions { MaxNewTokens = steps + 1, StopOnEos = false },
+                    (_, _) => { if (++produced == bs) { if (cuda) torch.cuda.synchronize(); prefillDone = clock.Elapsed.TotalSeconds; } });
+                if (cuda) torch.cuda.synchronize();
+                return (produced - bs) / (clock.Elapsed.TotalSeconds - prefillDone);
+            }
+            var rates = new List<double>();
+            var syncRates = new List<double>();
+            for (int round = 0; round < (compareSync ? Rounds : 1); round++)
+            {
+                rates.Add(BatchRate(queued));
+                if (compareSync) syncRates.Add(BatchRate(false));
+            }
+            double tokS = Median(rates);
             string kind = images ? $"independent image requests of {requests.Min(r => r.InputIds.shape[1])}–{requests.Max(r => r.InputIds.shape[1])} tokens" : "independent text requests";
-            Console.Error.WriteLine($"batch {bs}{(images ? " (images)" : "")}: {tokS:F2} tok/s aggregate decode");
-            batchRows.Add($"| decode, batch {bs} ({kind}, {steps} steps) | {tokS:F2} tok/s aggregate ({tokS / bs:F2} per request) | – | – |");
+            Console.Error.WriteLine($"batch {bs}{(images ? " (images)" : "")}: {tokS:F2} tok/s aggregate decode" + (compareSync ? $" (every step read back first: {Median(syncRates):F2})" : ""));
+            string spread = compareSync ? $", median of {Rounds}: {rates.Min():F0}–{rates.Max():F0}" : "";
+            batchRows.Add($"| decode, batch {bs} ({kind}, {steps} steps) | {tokS:F2} tok/s aggregate ({tokS / bs:F2} per request{spread}) | – | – |");
+            if (compareSync)
+                batchRows.Add($"| decode, batch {bs}, every step's tokens read back before the next is queued (`--compare-sync`, same rounds) | {Median(syncRates):F2} tok/s aggregate (median of {Rounds}: {syncRates.Min():F0}–{syncRates.Max():F0}) | – | – |");
         }
 
         // Whole requests as `eval run` answers them (preprocess, prefill, a short answer): one at a time through AskAsync, then
@@ -284,12 +336,14 @@ public static class ModelBench
         foreach (var r in rows)
         {
             sb.AppendLine($"| prefill {r[0]} ({r[1]} tokens, {r[2]} crops; preprocess {r[3]}) | {r[4]} | " +
-                          (r[0] == "640×480" ? R(RefCpuPrefill640S, RefGpuPrefill640Ms / 1000, "s") : cuda && refRow ? $"{RefGpuPrefill1080Ms / 1000} s (H200)" : "–") + " | – |");
+                          (r[0] == "640×480" ? (cuda && refRow ? $"{RefGpuPrefill640Ms} ms (H200)" : R(RefCpuPrefill640S, 0, "s")) : cuda && refRow ? $"{RefGpuPrefill1080Ms} ms (H200)" : "–") + " | – |");
             if (coldPrefill.TryGetValue(r[0], out var cold))
-                sb.AppendLine($"| prefill {r[0]}, the first time its length is seen (cold: SDPA's per-shape set-up, stack notes §8.1) | {cold:F3} s | – | – |");
+                sb.AppendLine($"| prefill {r[0]}, the first time its length is seen (cold: SDPA's per-shape set-up, stack notes §8.1) | {Duration(cold)} | – | – |");
         }
-        sb.AppendLine($"| decode, batch 1, {decode} tokens | {decodeTokS:F2} tok/s | {R(RefCpuDecodeTokS, RefGpuDecodeTokS, "tok/s")} | " +
+        sb.AppendLine($"| decode, batch 1, {decode} tokens{(syncDecode is null ? "" : $" (median of {Rounds} rounds)")} | {decodeTokS:F2} tok/s | {R(RefCpuDecodeTokS, RefGpuDecodeTokS, "tok/s")} | " +
                       $"{limitBw / decodeBytes:F2} tok/s at {limitBw / 1e9:F1} GB/s |");
+        if (syncDecode is not null)
+            sb.AppendLine($"| decode, batch 1, each token read back before the next step is queued (`--compare-sync`, alternating rounds) | {syncDecode} | – | – |");
         if (libtorchTokS is { } lt)
             sb.AppendLine($"| decode, batch 1, libtorch `linear` instead of the GEMV kernel (same run) | {lt:F2} tok/s ({lt * decodeBytes / 1e9:F1} GB/s) | – | – |");
         foreach (var r in batchRows) sb.AppendLine(r);

@@ -14,7 +14,7 @@ namespace Molmo.Bench;
 /// libtorch-only path that CUDA takes (the engine's CPU kernels are switched off). It reports the libtorch calls a step makes
 /// (tensors created, views included: each is one call from C# through TorchSharp into libtorch), their time, and the
 /// tokens/s that this cost alone would allow. The batch rows hold different lengths, as in batched decoding of independent
-/// requests. Usage: <c>steps [--device cpu|cuda] [--dtype bf16|fp32] [--batch 1,16] [--steps 300]</c>.
+/// requests. Usage: <c>steps [--device cpu|cuda] [--dtype bf16|fp32] [--batch 1,16] [--steps 300] [--ops]</c>.
 /// </summary>
 public static class StepBench
 {
@@ -75,6 +75,62 @@ public static class StepBench
         finally { Linear.UseCpuKernels = kernels; }
         Console.WriteLine();
         Console.WriteLine($"Reference: the stack notes' eager C# probe of a 7B-D step on an H200: {ProbePlainMs} ms plain, {ProbeLeanMs} ms lean ({1000 / ProbePlainMs:F0} and {1000 / ProbeLeanMs:F0} tok/s).");
+        if (a.Has("--ops")) OpCosts(device, dtype);
         return 0;
     }
+
+    /// <summary>
+    /// The host's time for single ops of a decode step on tiny tensors (--ops): what one call costs from C#, by kind, on this
+    /// device. Views launch nothing; the rest launch one kernel each (on a GPU) and allocate their output.
+    /// </summary>
+    static void OpCosts(Device device, ScalarType dtype)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        bool cuda = device.type == TorchSharp.DeviceType.CUDA;
+        var x = randn([1, 1, 112], dtype: dtype, device: device);
+        var y = randn([1, 1, 112], dtype: dtype, device: device);
+        var w = randn([112, 112], dtype: dtype, device: device);
+        var norm = new RMSNorm(112, 1e-6, new ModelPlacement(dtype, device));
+        var table = randn([1, 1, 1, 112], dtype: ScalarType.Float32, device: device);
+        var kv = randn([1, 4, 400, 112], dtype: dtype, device: device);
+        var q = randn([4, 7, 112], dtype: dtype, device: device);
+        var ops = new (string Name, Action Op)[]
+        {
+            ("view (no kernel)", () => x.view(112).Dispose()),
+            ("narrow (no kernel)", () => x.narrow(-1, 0, 56).Dispose()),
+            ("x.add_(y) in place", () => x.add_(y)),
+            ("x + y (new tensor)", () => (x + y).Dispose()),
+            ("silu", () => nn.functional.silu(x).Dispose()),
+            ("roll", () => x.roll(56, -1).Dispose()),
+            ("bf16 × float32 table", () => (x.view(1, 1, 1, 112) * table).Dispose()),
+            ("to(float32)", () => x.to(ScalarType.Float32).Dispose()),
+            ("linear 112→112", () => nn.functional.linear(x, w).Dispose()),
+            ("RMSNorm (TorchScript rms_norm)", () => norm.forward(x).Dispose()),
+            ("copy_ into a cache slot", () => kv.narrow(2, 300, 1).copy_(kv.narrow(2, 0, 1))),
+            ("bmm [4,7,hd]×[4,hd,300]", () => matmul(q, kv.view(4, 400, 112).narrow(1, 0, 300).transpose(1, 2)).Dispose()),
+            ("softmax", () => x.softmax(-1).Dispose()),
+            ("argmax", () => x.argmax(-1).Dispose()),
+        };
+        Console.WriteLine();
+        Console.WriteLine($"Host time of one op on tiny tensors, {TorchRuntime.DTypeName(dtype)}, {device} (mean of 20,000 after 2,000 warm-up; {(cuda ? "a sync after each batch of 1,000" : "")}):");
+        Console.WriteLine();
+        Console.WriteLine("| op | µs per call |");
+        Console.WriteLine("|---|---|");
+        foreach (var (name, op) in ops)
+        {
+            for (int i = 0; i < 2000; i++) op();
+            if (cuda) cuda_synchronize();
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < 20; i++)
+            {
+                for (int j = 0; j < 1000; j++) op();
+                if (cuda) cuda_synchronize();
+            }
+            Console.WriteLine($"| {name} | {sw.Elapsed.TotalMilliseconds * 1000 / 20000:F2} |");
+        }
+        norm.Dispose();
+    }
+
+    static void cuda_synchronize() => TorchSharp.torch.cuda.synchronize();
 }

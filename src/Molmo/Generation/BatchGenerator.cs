@@ -20,6 +20,14 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
     public MolmoForCausalLM Model { get; } = model;
     public int EosId { get; } = eosId;
 
+    /// <summary>
+    /// Whether greedy batches queue step t+1 on the device before reading step t's tokens (null, the default: on a GPU), as
+    /// <see cref="Generator.Pipelined"/>. A row whose request ends at step t has computed one token more, which is dropped;
+    /// its next request is prefilled after that step and its first token replaces the row's input. A row whose request needs
+    /// no token beyond the one in flight idles for the step instead, so no row writes past its request's positions.
+    /// </summary>
+    public bool? Pipelined { get; set; }
+
     /// <summary>All requests in one batch with the same options.</summary>
     /// <param name="onToken">Called with (request index, token id) as tokens are produced.</param>
     public IReadOnlyList<BatchSequenceResult> Generate(IReadOnlyList<ModelInputs> requests, GenerationOptions options,
@@ -60,14 +68,17 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
         var finish = new FinishReason?[n];
         var rowRequest = Enumerable.Repeat(-1, rows).ToArray();   // the request a row decodes; −1 when idle
         var next = new long[rows];
+        var starts = new int[rows];                                  // requests a row has started (tells a row's requests apart)
         int waiting = 0;                                             // the next request to start
         bool greedy = options.All(o => o.Temperature == 0);
+        bool pipelined = greedy && (Pipelined ?? Model.Placement.Device.type != TorchSharp.DeviceType.CPU);
         try
         {
             using var cache = Model.NewCache(rows, capacity);
             using var noGrad = no_grad();
             for (int row = 0; row < rows; row++) Start(row, cache);
-            while (rowRequest.Any(r => r >= 0))
+            if (pipelined) DecodePipelined(cache);
+            else while (rowRequest.Any(r => r >= 0))
             {
                 ct.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
@@ -91,9 +102,79 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
         }
         return ids.Select((l, r) => new BatchSequenceResult(l, finish[r] ?? FinishReason.MaxTokens)).ToArray();
 
+        // Greedy steps issued one ahead of the host (see Pipelined): step t+1 is queued, then step t's tokens are read.
+        void DecodePipelined(KvCache cache)
+        {
+            var device = Model.Placement.Device;
+            using var readback = new Runtime.TokenReadback(rows, device);
+            var input = Runtime.HostTransfer.Int64(next, [rows, 1], device).DetachFromDisposeScope();   // [rows, 1] on the device
+            // The step in flight: its slot, and for each row the request (−1: none) and start whose token it computes.
+            int[]? flightRequest = null, flightStart = null;
+            int flightSlot = 0, slot = 0;
+            try
+            {
+                while (true)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    // Rows to decode: running requests that need a token beyond the one in flight.
+                    var decode = new int[rows];
+                    for (int row = 0; row < rows; row++)
+                    {
+                        int r = rowRequest[row];
+                        bool inFlight = r >= 0 && flightRequest?[row] == r && flightStart![row] == starts[row];
+                        decode[row] = r >= 0 && ids[r].Count + (inFlight ? 1 : 0) < budget[r] ? r : -1;
+                    }
+                    int[]? queuedRequest = null, queuedStart = null;
+                    int queuedSlot = slot;
+                    if (decode.Any(r => r >= 0))
+                    {
+                        for (int row = 0; row < rows; row++) if (decode[row] < 0) cache.SetRowLength(row, 0);
+                        using (var scope = NewDisposeScope())
+                        {
+                            using var output = Model.Forward(new ModelInputs(input), cache, new ForwardOptions { AllLogits = false });
+                            var chosen = output.Logits.view(rows, -1).argmax(-1);
+                            readback.Enqueue(slot, chosen);
+                            input.Dispose();
+                            input = chosen.view(rows, 1).DetachFromDisposeScope();
+                        }
+                        for (int row = 0; row < rows; row++) if (decode[row] < 0) cache.SetRowLength(row, 0);
+                        (queuedRequest, queuedStart) = (decode, starts.ToArray());
+                        slot ^= 1;
+                    }
+                    if (flightRequest is null && queuedRequest is null) break;
+                    if (flightRequest is not null)
+                    {
+                        var got = readback.Wait(flightSlot);
+                        var restarted = new long[rows];
+                        for (int row = 0; row < rows; row++)
+                        {
+                            int r = flightRequest[row];
+                            if (r < 0 || rowRequest[row] != r || starts[row] != flightStart![row]) continue;
+                            next[row] = got[row];
+                            if (Accept(row)) continue;
+                            Start(row, cache);
+                            restarted[row] = 1;
+                        }
+                        if (restarted.Any(x => x != 0))
+                            using (var scope = NewDisposeScope())
+                            {
+                                // A restarted row's next input is its new request's first token, not the dropped one.
+                                var take = Runtime.HostTransfer.Int64(restarted, [rows, 1], device).ne(0);
+                                var replaced = where(take, Runtime.HostTransfer.Int64(next, [rows, 1], device), input);
+                                input.Dispose();
+                                input = replaced.DetachFromDisposeScope();
+                            }
+                    }
+                    (flightRequest, flightStart, flightSlot) = (queuedRequest, queuedStart, queuedSlot);
+                }
+            }
+            finally { input.Dispose(); }
+        }
+
         // Gives the row the next waiting request (prefilled into the row, its first token sampled), until one is still running.
         void Start(int row, KvCache cache)
         {
+            starts[row]++;
             rowRequest[row] = -1;
             cache.SetRowLength(row, 0);   // an idle row keeps one scratch position (its length returns to 0 after every step)
             while (waiting < n)
@@ -111,7 +192,9 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
                     next[row] = samplers[r]!.Next(output.Logits.view(1, -1)).item<long>();
                 }
                 if (Accept(row)) return;
+                // Finished on its first token: the next request starts from an empty row, not after this one's prompt.
                 rowRequest[row] = -1;
+                cache.SetRowLength(row, 0);
             }
         }
 

@@ -16,6 +16,15 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
     public MolmoForCausalLM Model { get; } = model;
     public int EosId { get; } = eosId;
 
+    /// <summary>
+    /// Whether greedy decoding queues step t+1 on the device before reading step t's token (null, the default: on a GPU).
+    /// The next step's input is the argmax still on the device, and the token comes back through pinned memory, so the host
+    /// issues the next step while the GPU runs this one, instead of waiting for it after every token (a GPU step is bound by
+    /// issuing its ops). The tokens are the same; the cost is one step computed after the last token and thrown away. Sampling
+    /// (a seeded generator on the host) and kept logits read every step back at once.
+    /// </summary>
+    public bool? Pipelined { get; set; }
+
     /// <summary>Generates ids for a single sequence (<c>input_ids</c> [1, S]).</summary>
     public IEnumerable<GeneratedToken> Generate(ModelInputs inputs, GenerationOptions options, bool keepLogits = false,
                                                CancellationToken ct = default)
@@ -31,6 +40,11 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
         using var sampler = new Sampler(options);
         using var cache = Model.NewCache(1, capacity);
         using var noGrad = no_grad();
+        if (sampler.IsGreedy && !keepLogits && (Pipelined ?? Model.Placement.Device.type != TorchSharp.DeviceType.CPU))
+        {
+            foreach (var t in GeneratePipelined(inputs, options, cache, capacity, ct)) yield return t;
+            yield break;
+        }
         ModelInputs stepInputs = inputs;
         for (int step = 0; step < options.MaxNewTokens && cache.Length < capacity; step++)
         {
@@ -50,5 +64,51 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
             stepInputs = new ModelInputs(tensor(new long[] { id }, [1, 1]));
         }
         if (!ReferenceEquals(stepInputs, inputs)) stepInputs.InputIds.Dispose();
+    }
+
+    // Greedy steps issued one ahead of the host (see Pipelined). The first token is read at once (its time is the prefill's:
+    // what a streaming client waits for); from then on step k+1 is queued before token k is read.
+    IEnumerable<GeneratedToken> GeneratePipelined(ModelInputs inputs, GenerationOptions options, KvCache cache, int capacity,
+                                                 CancellationToken ct)
+    {
+        var device = Model.Placement.Device;
+        using var readback = new Runtime.TokenReadback(1, device);
+        Tensor? next = null;   // [1, 1] on the device: the last queued step's argmax, the input of the step after it
+        try
+        {
+            int issued = 0;
+            void Issue(ModelInputs stepInputs)
+            {
+                using var scope = NewDisposeScope();
+                using var output = Model.Forward(stepInputs, cache, new ForwardOptions { AllLogits = false });
+                var id = output.Logits.view(1, -1).argmax(-1);
+                readback.Enqueue(issued % 2, id);
+                next?.Dispose();
+                next = id.view(1, 1).MoveToOuterDisposeScope();
+                issued++;
+            }
+            bool More() => issued < options.MaxNewTokens && cache.Length < capacity;
+
+            ct.ThrowIfCancellationRequested();
+            Issue(inputs);
+            for (int step = 0; ; step++)
+            {
+                if (step > 0 && More())
+                {
+                    ct.ThrowIfCancellationRequested();
+                    Issue(new ModelInputs(next!));
+                }
+                int id = (int)readback.Wait(step % 2)[0];
+                yield return new GeneratedToken(id, step, null);
+                if (options.StopOnEos && id == EosId) yield break;
+                if (step == 0 && More())
+                {
+                    ct.ThrowIfCancellationRequested();
+                    Issue(new ModelInputs(next!));
+                }
+                if (issued == step + 1) yield break;   // no step in flight: the budget or the cache is used up
+            }
+        }
+        finally { next?.Dispose(); }
     }
 }

@@ -29,7 +29,8 @@ public sealed class KvCache : IDisposable
         if (_positions is null || !On(_positions, device))
         {
             _positions?.Dispose();
-            _positions = tensor(_len.Select(l => (long)l).ToArray(), ScalarType.Int64, device).DetachFromDisposeScope();
+            // Queued without a device sync (pinned memory on CUDA): a step's upload must not wait for the step before it.
+            _positions = Runtime.HostTransfer.Int64(_len.Select(l => (long)l).ToArray(), [_len.Length], device).DetachFromDisposeScope();
         }
         return _positions;
     }

@@ -1,0 +1,112 @@
+using Molmo.Checkpoints;
+using Molmo.Generation;
+using Molmo.Model;
+using static TorchSharp.torch;
+
+namespace Molmo.Tests.Model;
+
+/// <summary>
+/// Greedy decoding with step t+1 queued before step t's tokens are read (the GPU default) gives the tokens, lengths, finish
+/// reasons and callbacks of reading every step at once: through EOS, token budgets, the model's last position, refilled rows
+/// and a caller ending a request. Forced on here, on the CPU, where the same code runs with plain copies.
+/// </summary>
+public class PipelinedDecodeTests
+{
+    const string Variant = "tiny_d_style";
+
+    static MolmoForCausalLM LoadModel() => ModelLoader.Load(Golden.TinyDir(Variant), Golden.Float32);
+
+    static int[] Run(MolmoForCausalLM model, int eos, ModelInputs inputs, GenerationOptions o, bool pipelined) =>
+        new Molmo.Generation.Generator(model, eos) { Pipelined = pipelined }.Generate(inputs, o).Select(t => t.Id).ToArray();
+
+    [Fact]
+    public void OneSequenceGivesTheSameTokensAndStops()
+    {
+        using var model = LoadModel();
+        using var scope = NewDisposeScope();
+        int eos = MolmoConfig.Load(Golden.TinyDir(Variant)).SpecialTokens!.Eos;
+        var inputs = TinyInputs.Load(Variant, "img_100x100");
+        var reference = Run(model, eos, inputs, new GenerationOptions { MaxNewTokens = 12, StopOnEos = false }, pipelined: false);
+        Assert.Equal(12, reference.Length);
+        foreach (int max in new[] { 1, 2, 3, 12 })
+        {
+            var o = new GenerationOptions { MaxNewTokens = max, StopOnEos = false };
+            Assert.Equal(reference.Take(max), Run(model, eos, inputs, o, pipelined: true));
+        }
+        // A stop on the fourth token (taken as the EOS id here): both stop there and yield it.
+        int stopId = reference[3];
+        int firstStop = Array.IndexOf(reference, stopId);
+        var stopped = Run(model, stopId, inputs, new GenerationOptions { MaxNewTokens = 12 }, pipelined: true);
+        Assert.Equal(reference.Take(firstStop + 1), stopped);
+        Assert.Equal(stopped, Run(model, stopId, inputs, new GenerationOptions { MaxNewTokens = 12 }, pipelined: false));
+    }
+
+    [Fact]
+    public void OneSequenceStopsAtTheModelsLastPosition()
+    {
+        using var model = LoadModel();
+        using var scope = NewDisposeScope();
+        var inputs = TinyInputs.Load(Variant, "text_only");
+        int room = model.Config.MaxPositionEmbeddings - (int)inputs.InputIds.shape[1];
+        var o = new GenerationOptions { MaxNewTokens = room + 5, StopOnEos = false };
+        var sync = Run(model, -1, inputs, o, pipelined: false);
+        Assert.Equal(room + 1, sync.Length);   // one token past the last position, as the reference allows
+        Assert.Equal(sync, Run(model, -1, inputs, o, pipelined: true));
+    }
+
+    [Fact]
+    public void BatchesWithRefillsStopsAndCallersGiveTheSameResults()
+    {
+        using var model = LoadModel();
+        using var scope = NewDisposeScope();
+        var cases = new[] { "text_only", "img_100x100", "img_480x640", "text_only", "img_100x100", "text_only" };
+        var requests = cases.Select(c => TinyInputs.Load(Variant, c)).ToList();
+        // Learn a token that some requests produce early, and use it as EOS so that rows finish at different steps by EOS as
+        // well as by budget (1 token, a few, many).
+        var probe = Run(model, -1, requests[1], new GenerationOptions { MaxNewTokens = 6, StopOnEos = false }, pipelined: false);
+        int eos = probe[4];
+        var options = new[] { 9, 5, 1, 14, 7, 3 }.Select(m => new GenerationOptions { MaxNewTokens = m }).ToList();
+        foreach (int maxBatch in new[] { 1, 2, 3, 6 })
+        {
+            var sync = Record(pipelined: false);
+            var piped = Record(pipelined: true);
+            Assert.Contains(sync.Results, r => r.FinishReason == FinishReason.Eos);
+            for (int i = 0; i < requests.Count; i++)
+            {
+                Assert.Equal(sync.Results[i].Ids, piped.Results[i].Ids);
+                Assert.Equal(sync.Results[i].FinishReason, piped.Results[i].FinishReason);
+                var alone = Run(model, eos, requests[i], options[i], pipelined: false);
+                Assert.Equal(i == 3 ? alone.Take(4) : alone, piped.Results[i].Ids);
+            }
+            // Each request sees the same callbacks in the same order. (Across requests the order may differ: a refilled row
+            // joins the step after the one already queued when its row came free.)
+            for (int i = 0; i < requests.Count; i++)
+                Assert.Equal(sync.Events.Where(e => e.Request == i), piped.Events.Where(e => e.Request == i));
+
+            (IReadOnlyList<BatchSequenceResult> Results, List<(int Request, string What)> Events) Record(bool pipelined)
+            {
+                var events = new List<(int, string)>();
+                int tokensOf3 = 0;
+                var results = new BatchGenerator(model, eos) { Pipelined = pipelined }.Generate(requests, options, maxBatch,
+                    onToken: (r, id) => { events.Add((r, $"{id}")); return r != 3 || ++tokensOf3 < 4; },   // request 3 ended by its caller
+                    onStart: r => events.Add((r, "start")), onFinish: (r, why) => events.Add((r, $"finish {why}")));
+                return (results, events);
+            }
+        }
+    }
+
+    [Fact]
+    public void APipelinedBatchCanBeCancelled()
+    {
+        using var model = LoadModel();
+        using var scope = NewDisposeScope();
+        var requests = new[] { "text_only", "img_100x100" }.Select(c => TinyInputs.Load(Variant, c)).ToList();
+        using var cts = new CancellationTokenSource();
+        int seen = 0;
+        var gen = new BatchGenerator(model, -1) { Pipelined = true };
+        Assert.ThrowsAny<OperationCanceledException>(() => gen.Generate(requests, requests.Select(_ => new GenerationOptions { MaxNewTokens = 20 }).ToList(),
+            maxBatch: 2, onToken: (_, _) => { if (++seen == 5) cts.Cancel(); return true; }, ct: cts.Token));
+        // The model is usable afterwards.
+        Assert.Equal(3, gen.Generate(requests, new GenerationOptions { MaxNewTokens = 3 })[0].Ids.Count);
+    }
+}

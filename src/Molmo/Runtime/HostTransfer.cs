@@ -19,8 +19,26 @@ public static class HostTransfer
         var host = tensor(values, shape);
         if (device.type == TorchSharp.DeviceType.CPU) return host;
         using (host)
-        using (var pinned = host.pin_memory())
-            return pinned.to(device, non_blocking: true);
+        {
+            if (TryPin(host) is not { } pinned) return host.to(device);
+            using (pinned) return pinned.to(device, non_blocking: true);
+        }
+    }
+
+    static volatile bool _pinningFailed;
+
+    /// <summary>A pinned copy of a CPU tensor, or null where page-locked memory cannot be had (a container's locked-memory
+    /// limit, say): the caller then copies from pageable memory, which is correct but waits for the stream.</summary>
+    internal static Tensor? TryPin(Tensor host)
+    {
+        if (_pinningFailed) return null;
+        try { return host.pin_memory(); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _pinningFailed = true;
+            Console.Error.WriteLine($"note: pinned host memory is not available ({e.Message.Split('\n')[0]}); device copies will wait for the GPU");
+            return null;
+        }
     }
 }
 
@@ -42,11 +60,11 @@ public sealed unsafe class TokenReadback : IDisposable
         for (int i = 0; i < 2; i++)
         {
             var t = empty(rows, ScalarType.Int64);
-            _slots[i] = _async ? PinAndDispose(t) : t;
+            if (_async && HostTransfer.TryPin(t) is { } pinned) { t.Dispose(); t = pinned; }
+            else _async = false;   // pageable memory: the copy below is then a plain (waiting) copy
+            _slots[i] = t;
         }
     }
-
-    static Tensor PinAndDispose(Tensor t) { using (t) return t.pin_memory(); }
 
     long* Ptr(int slot) => (long*)Molmo.Checkpoints.NativeTensor.DataPointer(_slots[slot]);
 

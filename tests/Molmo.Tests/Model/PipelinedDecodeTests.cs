@@ -55,6 +55,20 @@ public class PipelinedDecodeTests
     }
 
     [Fact]
+    public void ABatchStopsAtTheModelsLastPositionToo()
+    {
+        using var model = LoadModel();
+        using var scope = NewDisposeScope();
+        var requests = new[] { "text_only", "img_100x100" }.Select(c => TinyInputs.Load(Variant, c)).ToList();
+        int room = model.Config.MaxPositionEmbeddings - (int)requests[0].InputIds.shape[1];
+        var options = new[] { room + 5, 7 }.Select(m => new GenerationOptions { MaxNewTokens = m, StopOnEos = false }).ToList();
+        var sync = new BatchGenerator(model, -1) { Pipelined = false }.Generate(requests, options, maxBatch: 2);
+        var piped = new BatchGenerator(model, -1) { Pipelined = true }.Generate(requests, options, maxBatch: 2);
+        Assert.Equal(room + 1, sync[0].Ids.Count);
+        for (int i = 0; i < 2; i++) Assert.Equal(sync[i].Ids, piped[i].Ids);
+    }
+
+    [Fact]
     public void BatchesWithRefillsStopsAndCallersGiveTheSameResults()
     {
         using var model = LoadModel();

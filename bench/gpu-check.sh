@@ -4,10 +4,12 @@
 # then one device call with carry [".gpu"]:   bash bench/gpu-check.sh "$OUT"        (timeout_s 600)
 # It runs, against Python torch's own libtorch (torch/lib, found through python3):
 #   1. the golden model tests on CUDA, float32 tolerances unchanged (the published Molmo.Tests runs itself: SelfRunner);
+#      among them the CUDA graph step, whose shim is compiled there on first use (it prints whether graphs are available);
 #   2. the host's cost of issuing a 7B-D-structured decode step on CUDA (bench steps: libtorch calls and ms per step, the
 #      launch-bound floor of decode, and the host time of single ops by kind), appended to OUTDIR/gpu-bench.md;
 #   3. the model benchmark, 7B-D shapes, bf16 then int8: load, peak device memory, prefill 640×480 and 1920×1080, decode 128
-#      tokens, batches of 1, 4 and 16 (bf16 also with every step's tokens read back before the next is queued: --compare-sync),
+#      tokens, batches of 1, 4 and 16 (bf16 with each step replayed as a CUDA graph against eager queued steps, in alternating
+#      rounds: --steps graph --compare queued; CHECK_BF16_MODES="--compare-sync" for queued against read-back steps),
 #      and the device's read bandwidth; tables appended to OUTDIR/gpu-bench.md.
 # Every step prints a line starting with "== " and has a timeout, so a cut-off log still shows how far it got.
 # Dry run without a GPU (checks the script and the package; CPU libtorch from the NuGet cache, tiny shapes):
@@ -29,14 +31,14 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,dri
 rm -rf .gpu/pub && tar -xJf .gpu/app.tar.xz -C .gpu || { echo "== unpacking failed"; exit 1; }
 if [ "${CHECK_TESTS:-1}" = 1 ]; then   # CHECK_TESTS=0: the benchmarks alone (a rerun after the tests have passed)
   echo "== golden model tests on $device"
-  MOLMO_TEST_DEVICE=$device timeout 120 .gpu/pub/Molmo.Tests --filter Molmo.Tests.Model \
+  MOLMO_TEST_DEVICE=$device timeout 150 .gpu/pub/Molmo.Tests --filter Molmo.Tests.Model \
     --exclude img_480x640 --exclude FullSizeArchitecture 2>&1 | tee "$out/gpu-tests.log" | tail -25
 fi
 echo "== decode step issue cost on $device"
 timeout 40 .gpu/pub/Molmo.Bench steps --device "$device" --dtype bf16 --batch 1,16 --steps 300 --ops 2>&1 | tee -a "$out/gpu-bench.md" | tail -26
 for dtype in ${CHECK_DTYPES:-bf16 int8}; do   # CHECK_DTYPES=bf16: that one alone
   echo "== $arch $dtype on $device"
-  timeout $([ $dtype = bf16 ] && echo 270 || echo 120) .gpu/pub/Molmo.Bench model --arch "$arch" --dtype $dtype --device "$device" \
-    --batch ${CHECK_BATCH:-1,4,16} $([ $dtype = bf16 ] && echo --compare-sync) --append "$out/gpu-bench.md" 2>&1 | tail -24
+  timeout $([ $dtype = bf16 ] && echo 280 || echo 100) .gpu/pub/Molmo.Bench model --arch "$arch" --dtype $dtype --device "$device" \
+    --batch ${CHECK_BATCH:-1,4,16} $([ $dtype = bf16 ] && echo ${CHECK_BF16_MODES:---steps graph --compare queued}) --append "$out/gpu-bench.md" 2>&1 | tail -24
 done
 echo "== done"

@@ -20,7 +20,7 @@ namespace Molmo.Bench;
 /// is cached in a folder and reused.
 /// With <c>--compare-libtorch</c> (CPU, bf16 or fp32) decode is timed a second time with libtorch's <c>linear</c> in place of the engine's
 /// GEMV kernel, the engine's earlier path, as a baseline measured in the same run.
-/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--compare-sync] [--gemv-threads N] [--weights DIR] [--no-1080p] [--compare-libtorch] [--append FILE]</c>
+/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--steps sync|queued|fixed|graph] [--compare MODE | --compare-sync] [--gemv-threads N] [--weights DIR] [--no-1080p] [--compare-libtorch] [--append FILE]</c>
 /// </summary>
 public static class ModelBench
 {
@@ -86,12 +86,12 @@ public static class ModelBench
 
     /// <summary>Seconds per generated token (the first entry is the prefill), greedy, <paramref name="tokens"/> tokens.</summary>
     /// No device sync per token: a token is on the host when it is yielded (so each time is honest), and on a GPU greedy steps
-    /// are queued one ahead of the host (Generator.Pipelined, or <paramref name="pipelined"/> false: a sync after every token).
-    static List<double> TokenTimes(MolmoForCausalLM model, ModelInputs inputs, int eos, int tokens, bool cuda, bool? pipelined = null)
+    /// are queued one ahead of the host (Generator.Pipelined), unless <paramref name="mode"/> says otherwise.
+    static List<double> TokenTimes(MolmoForCausalLM model, ModelInputs inputs, int eos, int tokens, bool cuda, DecodeMode? mode = null)
     {
         var times = new List<double>();
         var sw = Stopwatch.StartNew();
-        var generator = new Molmo.Generation.Generator(model, eos) { Pipelined = pipelined };
+        var generator = new Molmo.Generation.Generator(model, eos) { Pipelined = mode?.Pipelined, Steps = mode?.Steps ?? DecodeSteps.Eager };
         foreach (var _ in generator.Generate(inputs, new GenerationOptions { MaxNewTokens = tokens, StopOnEos = false }))
         {
             times.Add(sw.Elapsed.TotalSeconds);
@@ -99,6 +99,21 @@ public static class ModelBench
         }
         if (cuda) torch.cuda.synchronize();   // the step queued after the last token
         return times;
+    }
+
+    /// <summary>How the benchmark has decode steps issued: <c>sync</c> (each step's tokens read back before the next is
+    /// queued), <c>queued</c> (one step ahead), <c>fixed</c> (queued, fixed-shape steps), <c>graph</c> (queued, the fixed-shape
+    /// step replayed as a CUDA graph).</summary>
+    internal sealed record DecodeMode(string Name, bool? Pipelined, DecodeSteps Steps)
+    {
+        public static DecodeMode Parse(string s) => s switch
+        {
+            "sync" => new("each step's tokens read back before the next is queued", false, DecodeSteps.Eager),
+            "queued" => new("steps queued one ahead", true, DecodeSteps.Eager),
+            "fixed" => new("fixed-shape steps queued one ahead", true, DecodeSteps.FixedShape),
+            "graph" => new("CUDA graph steps queued one ahead", true, DecodeSteps.CudaGraph),
+            _ => throw new ArgumentException($"unknown decode mode '{s}' (sync, queued, fixed, graph)"),
+        };
     }
 
     /// <summary>Seconds as read best: milliseconds under a second (GPU prefill), else seconds.</summary>
@@ -166,17 +181,19 @@ public static class ModelBench
         long gpuPeak = cuda ? GpuMemory.UsedBytes() ?? 0 : 0;
         var special = SpecialIds.Resolve(cfg, tokenizer);
         var processor = new MolmoProcessor(tokenizer, special);
-        // --compare-sync forces the queued mode on for the default runs, so that on a CPU (where it is otherwise off and gains
-        // nothing) the comparison still exercises both paths.
-        bool compareSync = a.Has("--compare-sync");
-        bool? queued = compareSync ? true : null;
+        // --steps: how decode steps are issued in the timed runs (default: the engine's default for the device). --compare M
+        // (--compare-sync: M = sync) times mode M too, in rounds alternating with the main one (both forced on, so that on a
+        // CPU, where queuing is otherwise off and gains nothing, the comparison still runs both paths).
+        var other = a.Has("--compare-sync") ? DecodeMode.Parse("sync") : a.Get("--compare", null) is { } cm ? DecodeMode.Parse(cm) : null;
+        bool compare = other is not null;
+        var main = a.Get("--steps", null) is { } sm ? DecodeMode.Parse(sm) : compare ? DecodeMode.Parse("queued") : null;
         // Warm-up (JIT, kernel selection) on a small image so the timed runs are steady-state. On a GPU, where a step is bound
         // by the host, long enough for .NET's tiered JIT to have optimised the per-step code of both decoding modes.
         using (var warm = NewDisposeScope())
         {
             var hi = processor.Process(ImageDecoder.Decode(PreprocessBench.SynthesisePng(100, 100)), "Hi").ToModelInputs();
-            TokenTimes(model, hi, special.Eos, cuda ? 64 : 3, cuda, queued);
-            if (compareSync) TokenTimes(model, hi, special.Eos, 64, cuda, pipelined: false);
+            TokenTimes(model, hi, special.Eos, cuda ? 64 : 3, cuda, main);
+            if (compare) TokenTimes(model, hi, special.Eos, cuda ? 64 : 3, cuda, other);
         }
         // On CUDA, also one untimed pass over each timed prompt: libtorch's SDPA pays ~40 ms the first time it sees a sequence
         // length (stack notes §8.1), a one-off per shape that a server pays once; the reference's figures are warm too.
@@ -188,10 +205,10 @@ public static class ModelBench
                 using var warm = NewDisposeScope();
                 coldPrefill[$"{w}×{h}"] = TokenTimes(model, processor.Process(ImageDecoder.Decode(PreprocessBench.SynthesisePng(w, h)), "Describe this image.").ToModelInputs(), special.Eos, 2, cuda)[0];
             }
-        // --compare-sync: each decode measured in rounds that alternate the default (steps queued one ahead of the host)
-        // with reading every step's tokens back before queuing the next, so that a noisy host affects both alike; medians.
+        // With --compare, each decode is measured in rounds that alternate the two modes, so that a noisy host affects both
+        // alike; medians.
         const int Rounds = 3;
-        string? syncDecode = null;
+        string? otherDecode = null;
         var rows = new List<string[]>();
         double? decodeTokS = null, prefill640 = null, prefill1080 = null;
         foreach (var (w, h) in with1080 ? new[] { (640, 480), (1920, 1080) } : new[] { (640, 480) })
@@ -202,24 +219,24 @@ public static class ModelBench
             double preMs = sw.Elapsed.TotalMilliseconds;
             using var scope = NewDisposeScope();
             var inputs = processed.ToModelInputs();
-            var times = TokenTimes(model, inputs, special.Eos, (w == 640 ? decode : 1) + 1, cuda, queued);
+            var times = TokenTimes(model, inputs, special.Eos, (w == 640 ? decode : 1) + 1, cuda, main);
             if (cuda) gpuPeak = Math.Max(gpuPeak, GpuMemory.UsedBytes() ?? 0);
             double prefill = times[0];
             if (w == 640)
             {
                 prefill640 = prefill;
                 decodeTokS = DecodeRate(times);
-                if (compareSync)
+                if (compare)
                 {
                     var piped = new List<double> { decodeTokS.Value };
                     var synced = new List<double>();
                     for (int round = 0; round < Rounds; round++)
                     {
-                        synced.Add(DecodeRate(TokenTimes(model, inputs, special.Eos, decode + 1, cuda, pipelined: false)));
-                        if (round < Rounds - 1) piped.Add(DecodeRate(TokenTimes(model, inputs, special.Eos, decode + 1, cuda, queued)));
+                        synced.Add(DecodeRate(TokenTimes(model, inputs, special.Eos, decode + 1, cuda, other)));
+                        if (round < Rounds - 1) piped.Add(DecodeRate(TokenTimes(model, inputs, special.Eos, decode + 1, cuda, main)));
                     }
                     decodeTokS = Median(piped);
-                    syncDecode = $"{Median(synced):F2} tok/s (median of {Rounds}, {synced.Min():F1}–{synced.Max():F1}; queued one ahead, same rounds: {piped.Min():F1}–{piped.Max():F1})";
+                    otherDecode = $"{Median(synced):F2} tok/s (median of {Rounds}, {synced.Min():F1}–{synced.Max():F1}; {main!.Name}, same rounds: {piped.Min():F1}–{piped.Max():F1})";
                 }
             }
             else prefill1080 = prefill;
@@ -252,30 +269,30 @@ public static class ModelBench
                                     i % 2 == 0 ? "Describe this image." : "What is in the picture? Answer in detail.").ToModelInputs()
                 : processor.Process(null, $"Request {i}: write a story about " + string.Join(" and ", Enumerable.Repeat("a red fox", 1 + i % 5)) + ".").ToModelInputs()).ToList();
             int steps = cuda ? decode : Math.Max(8, decode / 4);   // a GPU step takes milliseconds: as many as batch 1 decodes
-            double BatchRate(bool? pipelined)
+            double BatchRate(DecodeMode? mode)
             {
                 int produced = 0;
                 var clock = Stopwatch.StartNew();
                 double prefillDone = 0;
-                new BatchGenerator(model, special.Eos) { Pipelined = pipelined }.Generate(requests, new GenerationOptions { MaxNewTokens = steps + 1, StopOnEos = false },
+                new BatchGenerator(model, special.Eos) { Pipelined = mode?.Pipelined, Steps = mode?.Steps ?? DecodeSteps.Eager }.Generate(requests, new GenerationOptions { MaxNewTokens = steps + 1, StopOnEos = false },
                     (_, _) => { if (++produced == bs) { if (cuda) torch.cuda.synchronize(); prefillDone = clock.Elapsed.TotalSeconds; } });
                 if (cuda) torch.cuda.synchronize();
                 return (produced - bs) / (clock.Elapsed.TotalSeconds - prefillDone);
             }
             var rates = new List<double>();
             var syncRates = new List<double>();
-            for (int round = 0; round < (compareSync ? Rounds : 1); round++)
+            for (int round = 0; round < (compare ? Rounds : 1); round++)
             {
-                rates.Add(BatchRate(queued));
-                if (compareSync) syncRates.Add(BatchRate(false));
+                rates.Add(BatchRate(main));
+                if (compare) syncRates.Add(BatchRate(other));
             }
             double tokS = Median(rates);
             string kind = images ? $"independent image requests of {requests.Min(r => r.InputIds.shape[1])}–{requests.Max(r => r.InputIds.shape[1])} tokens" : "independent text requests";
-            Console.Error.WriteLine($"batch {bs}{(images ? " (images)" : "")}: {tokS:F2} tok/s aggregate decode" + (compareSync ? $" (every step read back first: {Median(syncRates):F2})" : ""));
-            string spread = compareSync ? $", median of {Rounds}: {rates.Min():F0}–{rates.Max():F0}" : "";
+            Console.Error.WriteLine($"batch {bs}{(images ? " (images)" : "")}: {tokS:F2} tok/s aggregate decode" + (compare ? $" ({other!.Name}: {Median(syncRates):F2})" : ""));
+            string spread = compare ? $", median of {Rounds}: {rates.Min():F0}–{rates.Max():F0}" : "";
             batchRows.Add($"| decode, batch {bs} ({kind}, {steps} steps) | {tokS:F2} tok/s aggregate ({tokS / bs:F2} per request{spread}) | – | – |");
-            if (compareSync)
-                batchRows.Add($"| decode, batch {bs}, every step's tokens read back before the next is queued (`--compare-sync`, same rounds) | {Median(syncRates):F2} tok/s aggregate (median of {Rounds}: {syncRates.Min():F0}–{syncRates.Max():F0}) | – | – |");
+            if (compare)
+                batchRows.Add($"| decode, batch {bs}, {other!.Name} (`--compare`, same rounds) | {Median(syncRates):F2} tok/s aggregate (median of {Rounds}: {syncRates.Min():F0}–{syncRates.Max():F0}) | – | – |");
         }
 
         // Whole requests as `eval run` answers them (preprocess, prefill, a short answer): one at a time through AskAsync, then
@@ -320,6 +337,11 @@ public static class ModelBench
         double limitBw = cuda ? gpuBw : Math.Max(bwAll, bwAfterAll);
 
         var sb = new StringBuilder();
+        if ((main?.Steps == DecodeSteps.CudaGraph || other?.Steps == DecodeSteps.CudaGraph) && CudaGraph.LastFallbackReason is { } noGraph)
+        {
+            sb.AppendLine($"**CUDA graphs were not used** (the graph rows ran eager steps): {noGraph}");
+            sb.AppendLine();
+        }
         string dev = cuda ? $"cuda ({torch.cuda.device_count()} GPU)" : $"cpu, {Environment.ProcessorCount} threads";
         sb.AppendLine($"Architecture **{arch}** ({cfg.DecoderStyle}, {model.ParameterCount / 1e9:F2} B params, {weightBytes / 1e9:F2} GB in {TorchRuntime.PlacementName(placement)}), random weights, {dev}.");
         sb.AppendLine();
@@ -340,10 +362,10 @@ public static class ModelBench
             if (coldPrefill.TryGetValue(r[0], out var cold))
                 sb.AppendLine($"| prefill {r[0]}, the first time its length is seen (cold: SDPA's per-shape set-up, stack notes §8.1) | {Duration(cold)} | – | – |");
         }
-        sb.AppendLine($"| decode, batch 1, {decode} tokens{(syncDecode is null ? "" : $" (median of {Rounds} rounds)")} | {decodeTokS:F2} tok/s | {R(RefCpuDecodeTokS, RefGpuDecodeTokS, "tok/s")} | " +
+        sb.AppendLine($"| decode, batch 1, {decode} tokens{(main is null ? "" : $", {main.Name}")}{(otherDecode is null ? "" : $" (median of {Rounds} rounds)")} | {decodeTokS:F2} tok/s | {R(RefCpuDecodeTokS, RefGpuDecodeTokS, "tok/s")} | " +
                       $"{limitBw / decodeBytes:F2} tok/s at {limitBw / 1e9:F1} GB/s |");
-        if (syncDecode is not null)
-            sb.AppendLine($"| decode, batch 1, each token read back before the next step is queued (`--compare-sync`, alternating rounds) | {syncDecode} | – | – |");
+        if (otherDecode is not null)
+            sb.AppendLine($"| decode, batch 1, {other!.Name} (`--compare`, alternating rounds) | {otherDecode} | – | – |");
         if (libtorchTokS is { } lt)
             sb.AppendLine($"| decode, batch 1, libtorch `linear` instead of the GEMV kernel (same run) | {lt:F2} tok/s ({lt * decodeBytes / 1e9:F1} GB/s) | – | – |");
         foreach (var r in batchRows) sb.AppendLine(r);

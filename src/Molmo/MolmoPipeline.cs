@@ -19,6 +19,8 @@ public sealed record PipelineOptions
     /// <summary>Store the decoder's matrices as int8 (weight-only, per-row scales), quantised while loading.</summary>
     public bool Int8 { get; init; }
     public ImageCropperOptions? Cropper { get; init; }
+    /// <summary>How greedy decode steps are issued on a GPU (<see cref="Generation.DecodeSteps"/>; CUDA graphs are opt-in).</summary>
+    public DecodeSteps DecodeSteps { get; init; } = DecodeSteps.Eager;
 }
 
 /// <summary>A question about an image (or text only).</summary>
@@ -61,6 +63,8 @@ public sealed class MolmoPipeline : IDisposable
     public MolmoTokenizer Tokenizer { get; }
     public MolmoProcessor Processor { get; }
     public MolmoConfig Config => Model.Config;
+    /// <summary>How greedy decode steps are issued on a GPU, for single and batched requests (see <see cref="Generation.DecodeSteps"/>).</summary>
+    public DecodeSteps DecodeSteps { get; set; } = DecodeSteps.Eager;
 
     public MolmoPipeline(MolmoForCausalLM model, MolmoTokenizer tokenizer, ImageCropperOptions? cropper = null)
     {
@@ -74,7 +78,7 @@ public sealed class MolmoPipeline : IDisposable
         options ??= new PipelineOptions();
         var tokenizer = MolmoTokenizer.FromDirectory(dir);
         var model = ModelLoader.Load(dir, new ModelPlacement(options.DType, options.Device, options.Int8), progress, ct);
-        return new MolmoPipeline(model, tokenizer, options.Cropper);
+        return new MolmoPipeline(model, tokenizer, options.Cropper) { DecodeSteps = options.DecodeSteps };
     }
 
     public ProcessedInputs Prepare(AskRequest request) => request.Messages is { } msgs
@@ -195,7 +199,7 @@ public sealed class MolmoPipeline : IDisposable
         var clock = Stopwatch.StartNew();
         var started = new TimeSpan[n];
         var firstToken = new TimeSpan[n];
-        new BatchGenerator(Model, eos).Generate(inputs, requests.Select(r => r.Generation).ToList(), maxBatch,
+        new BatchGenerator(Model, eos) { Steps = DecodeSteps }.Generate(inputs, requests.Select(r => r.Generation).ToList(), maxBatch,
             onToken: (i, id) =>
             {
                 if (++stats[i].GeneratedTokens == 1) { firstToken[i] = clock.Elapsed; stats[i].Prefill = firstToken[i] - started[i]; }
@@ -220,7 +224,7 @@ public sealed class MolmoPipeline : IDisposable
         using var scope = NewDisposeScope();
         var inputs = Prepare(request, stats);
         var text = new AnswerText(Tokenizer, request.Generation.StopStrings);
-        var gen = new Molmo.Generation.Generator(Model, Processor.SpecialTokens.Eos);
+        var gen = new Molmo.Generation.Generator(Model, Processor.SpecialTokens.Eos) { Steps = DecodeSteps };
         var sw = Stopwatch.StartNew();
         stats.FinishReason = FinishReason.MaxTokens;
         try

@@ -35,11 +35,15 @@ public static class AskCommand
         var overlay = new Option<string?>("--overlay") { Description = "draw the answer's points on the image into this PNG" };
         var exif = new Option<bool>("--exif-rotate") { Description = "apply the EXIF orientation (the reference does not)" };
         var stats = new Option<bool>("--stats") { Description = "print timings (prefill, tokens/s) to stderr" };
+        var cudaGraphs = new Option<bool>("--cuda-graphs")
+        {
+            Description = "on a GPU, replay each greedy decode step as one CUDA graph (experimental; builds a small shim with the machine's C++ compiler on first use)",
+        };
         var device = CommonOptions.Device();
         var dtype = CommonOptions.DType();
         var force = CommonOptions.Force();
         var cmd = new Command("ask", "Ask a Molmo model about an image; streams the answer")
-            { model, image, prompt, style, maxTokens, temperature, topK, topP, seed, stop, overlay, exif, stats, batch, device, dtype, force };
+            { model, image, prompt, style, maxTokens, temperature, topK, topP, seed, stop, overlay, exif, stats, batch, device, dtype, cudaGraphs, force };
         cmd.SetAction((pr, ct) => CommandRunner.RunAsync(async () =>
         {
             var overlayPath = pr.GetValue(overlay);
@@ -63,7 +67,11 @@ public static class AskCommand
             var images = imagePaths.Select(path => ImageDecoder.Decode(path, pr.GetValue(exif))).ToList();
             var img = images.FirstOrDefault();
             var placement = TorchRuntime.ParsePlacement(pr.GetValue(dtype)!, TorchRuntime.ParseDevice(pr.GetValue(device)!));
-            var options = new PipelineOptions { Device = placement.Device, DType = placement.DType, Int8 = placement.Int8Decoder };
+            var options = new PipelineOptions
+            {
+                Device = placement.Device, DType = placement.DType, Int8 = placement.Int8Decoder,
+                DecodeSteps = pr.GetValue(cudaGraphs) ? DecodeSteps.CudaGraph : DecodeSteps.Eager,
+            };
             using var pipeline = ProgressUi.WithLoadProgress("loading weights", p => MolmoPipeline.Load(pr.GetValue(model)!, options, p, ct));
             var request = new AskRequest { Image = img, Prompt = pr.GetValue(prompt)!, Style = pr.GetValue(style), Generation = gen };
             if (images.Count > 1)

@@ -28,6 +28,11 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
     /// </summary>
     public bool? Pipelined { get; set; }
 
+    /// <summary>How greedy queued steps are issued, as <see cref="Generator.Steps"/> (default <see cref="DecodeSteps.Eager"/>).
+    /// With fixed-shape steps or a CUDA graph, a refilled or idling row is switched by setting its input, position and
+    /// whether it advances on the device, between steps.</summary>
+    public DecodeSteps Steps { get; set; } = DecodeSteps.Eager;
+
     /// <summary>All requests in one batch with the same options.</summary>
     /// <param name="onToken">Called with (request index, token id) as tokens are produced.</param>
     public IReadOnlyList<BatchSequenceResult> Generate(IReadOnlyList<ModelInputs> requests, GenerationOptions options,
@@ -111,6 +116,10 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
             // The step in flight: its slot, and for each row the request (−1: none) and start whose token it computes.
             int[]? flightRequest = null, flightStart = null;
             int flightSlot = 0, slot = 0;
+            // Fixed-shape steps (or their CUDA graph) keep each row's input, position and whether it advances on the device.
+            var fixedOn = rowRequest.Select(r => r >= 0).ToArray();
+            using var fixedSteps = FixedShapeDecoder.Create(Steps, Model, cache, input,
+                Enumerable.Range(0, rows).Select(row => fixedOn[row] ? cache.RowLengths[row] : 0).ToArray(), fixedOn);
             try
             {
                 while (true)
@@ -126,7 +135,17 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
                     }
                     int[]? queuedRequest = null, queuedStart = null;
                     int queuedSlot = slot;
-                    if (decode.Any(r => r >= 0))
+                    if (decode.Any(r => r >= 0) && fixedSteps is not null)
+                    {
+                        // A row stops decoding only when it idles or drains; it starts again only when restarted (below).
+                        for (int row = 0; row < rows; row++)
+                            if (decode[row] < 0 && fixedOn[row]) { fixedSteps.SetRow(row, null, 0, false); fixedOn[row] = false; }
+                        fixedSteps.Step();
+                        readback.Enqueue(slot, fixedSteps.Chosen);
+                        (queuedRequest, queuedStart) = (decode, starts.ToArray());
+                        slot ^= 1;
+                    }
+                    else if (decode.Any(r => r >= 0))
                     {
                         for (int row = 0; row < rows; row++) if (decode[row] < 0) cache.SetRowLength(row, 0);
                         using (var scope = NewDisposeScope())
@@ -155,7 +174,17 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
                             Start(row, cache);
                             restarted[row] = 1;
                         }
-                        if (restarted.Any(x => x != 0))
+                        if (fixedSteps is not null)
+                        {
+                            for (int row = 0; row < rows; row++)
+                            {
+                                if (restarted[row] == 0) continue;
+                                fixedOn[row] = rowRequest[row] >= 0;
+                                if (fixedOn[row]) fixedSteps.SetRow(row, next[row], cache.RowLengths[row], true);
+                                else fixedSteps.SetRow(row, null, 0, false);
+                            }
+                        }
+                        else if (restarted.Any(x => x != 0))
                             using (var scope = NewDisposeScope())
                             {
                                 // A restarted row's next input is its new request's first token, not the dropped one.

@@ -66,6 +66,13 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
         if (!ReferenceEquals(stepInputs, inputs)) stepInputs.InputIds.Dispose();
     }
 
+    /// <summary>
+    /// How greedy steps after the first token are issued (default <see cref="DecodeSteps.Eager"/>). With
+    /// <see cref="DecodeSteps.CudaGraph"/> on a GPU, each step is one graph launch; where graphs cannot be used the reason is
+    /// printed once and decoding goes on eagerly. Applies where steps are queued ahead (<see cref="Pipelined"/>).
+    /// </summary>
+    public DecodeSteps Steps { get; set; } = DecodeSteps.Eager;
+
     // Greedy steps issued one ahead of the host (see Pipelined). The first token is read at once (its time is the prefill's:
     // what a streaming client waits for); from then on step k+1 is queued before token k is read.
     IEnumerable<GeneratedToken> GeneratePipelined(ModelInputs inputs, GenerationOptions options, KvCache cache, int capacity,
@@ -73,12 +80,20 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
     {
         var device = Model.Placement.Device;
         using var readback = new Runtime.TokenReadback(1, device);
-        Tensor? next = null;   // [1, 1] on the device: the last queued step's argmax, the input of the step after it
+        Tensor? next = null;                 // [1, 1] on the device: the last queued step's argmax, the input of the step after it
+        FixedShapeDecoder? fixedSteps = null;
         try
         {
             int issued = 0;
             void Issue(ModelInputs stepInputs)
             {
+                if (fixedSteps is not null)
+                {
+                    fixedSteps.Step();
+                    cache.Advance(1);         // the host's count (the step itself reads its positions on the device)
+                    readback.Enqueue(issued++ % 2, fixedSteps.Chosen);
+                    return;
+                }
                 using var scope = NewDisposeScope();
                 using var output = Model.Forward(stepInputs, cache, new ForwardOptions { AllLogits = false });
                 var id = output.Logits.view(1, -1).argmax(-1);
@@ -104,11 +119,16 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
                 if (step == 0 && More())
                 {
                     ct.ThrowIfCancellationRequested();
+                    fixedSteps = FixedShapeDecoder.Create(Steps, Model, cache, next!, [cache.Length], [true]);
                     Issue(new ModelInputs(next!));
                 }
                 if (issued == step + 1) yield break;   // no step in flight: the budget or the cache is used up
             }
         }
-        finally { next?.Dispose(); }
+        finally
+        {
+            next?.Dispose();
+            fixedSteps?.Dispose();
+        }
     }
 }

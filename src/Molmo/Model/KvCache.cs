@@ -14,6 +14,7 @@ public sealed class KvCache : IDisposable
     readonly int[] _len;
     Tensor? _positions;   // RowLengths as a tensor, made once per step (every layer of a ragged step needs it)
     Tensor? _rows;        // 0…B−1, the row index of a ragged step's writes
+    Tensor? _fixed;       // a fixed-shape step's positions [B] on the device (see UseFixedShape), or null
 
     public int Capacity { get; }
     public int Batch => _len.Length;
@@ -80,6 +81,7 @@ public sealed class KvCache : IDisposable
     /// </summary>
     public (Tensor K, Tensor V) Append(int layer, Tensor k, Tensor v)
     {
+        if (_fixed is not null) return AppendFixedShape(layer, k, v);
         long s = k.shape[2];
         if (Length + s > Capacity)
             throw new InvalidOperationException($"KV cache is full ({Capacity} positions): cannot add {s} more");
@@ -108,6 +110,30 @@ public sealed class KvCache : IDisposable
     }
 
     static Tensor In(Tensor cache, Tensor t) => t.dtype == cache.dtype ? t : t.to(cache.dtype);
+
+    /// <summary>
+    /// Fixed-shape steps (<see cref="MolmoForCausalLM.ForwardFixedShape"/>, which a CUDA graph can replay): each row writes its
+    /// one new position at <paramref name="positions"/>[row] ([B] int64 on the device, which the step itself advances, so the
+    /// host's lengths are not read), and attention gets the whole capacity, masked per row by the caller. Null ends it.
+    /// </summary>
+    internal void UseFixedShape(Tensor? positions) => _fixed = positions;
+
+    (Tensor K, Tensor V) AppendFixedShape(int layer, Tensor k, Tensor v)
+    {
+        if (k.shape[2] != 1) throw new InvalidOperationException("a fixed-shape step adds one position per row");
+        using (var scope = NewDisposeScope())
+        {
+            if (_rows is null || !On(_rows, k.device))
+            {
+                _rows?.Dispose();
+                _rows = arange(Batch, ScalarType.Int64, k.device).DetachFromDisposeScope();
+            }
+            var index = new[] { TensorIndex.Tensor(_rows), TensorIndex.Colon, TensorIndex.Tensor(_fixed!) };
+            _k[layer].index_put_(In(_k[layer], k.select(2, 0)), index);
+            _v[layer].index_put_(In(_v[layer], v.select(2, 0)), index);
+        }
+        return (_k[layer].narrow(2, 0, Capacity), _v[layer].narrow(2, 0, Capacity));
+    }
 
     /// <summary>Marks <paramref name="n"/> more positions as stored in every row (call once per step, after every layer appended).</summary>
     public void Advance(int n) { for (int b = 0; b < _len.Length; b++) _len[b] += n; LengthsChanged(); }

@@ -149,6 +149,38 @@ public sealed class MolmoForCausalLM : nn.Module
         };
     }
 
+    /// <summary>
+    /// One decode step whose tensors have the same shapes at every step, so that a CUDA graph can record it once and replay
+    /// it: <paramref name="ids"/> [B, 1] and <paramref name="positions"/> [B] (int64) are on the device and are not read by
+    /// the host, the new keys and values go to each row's position, and attention runs over the cache's whole capacity with
+    /// each row masked to positions 0…position (<paramref name="keyIndex"/>: 0…capacity−1 on the device). The same values as
+    /// <see cref="Forward"/> at those positions, up to the order of sums over the longer key axis. The cache's host lengths
+    /// are neither read nor advanced. Returns float32 logits [B, 1, V].
+    /// </summary>
+    internal Tensor ForwardFixedShape(Tensor ids, KvCache cache, Tensor positions, Tensor keyIndex)
+    {
+        using var scope = NewDisposeScope();
+        long b = ids.shape[0];
+        var x = model.Transformer.Embeddings.forward(ids);
+        // The host knows the largest position any row can hold: the cache's last.
+        var (cos, sin) = _rope.GatherRows(positions, cache.Capacity - 1);
+        var mask = keyIndex.unsqueeze(0).le(positions.unsqueeze(1)).view(b, 1, 1, -1);
+        cache.UseFixedShape(positions);
+        try
+        {
+            int layer = 0;
+            foreach (var block in model.Transformer.Blocks)
+            {
+                var next = block.Forward(x, cos, sin, cache, layer++, mask);
+                x.Dispose();
+                x = next;
+            }
+        }
+        finally { cache.UseFixedShape(null); }
+        x = model.Transformer.FinalNorm.forward(x);
+        return model.Transformer.LmHead.forward(x).to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
     VisionOutputs EncodeAndMerge(ref Tensor x, ModelInputs inputs, long b, long s, bool keep)
     {
         var dev = Placement.Device;

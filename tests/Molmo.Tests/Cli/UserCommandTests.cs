@@ -52,6 +52,13 @@ public class UserCommandTests
             Assert.Equal(paths[i], lines[0].TrimEnd('\r'));
             Assert.Equal(singles[i], lines[1].Trim());
         }
+        // --cuda-graphs changes how steps are issued on a GPU, never the answers (on the CPU there is nothing to record).
+        var graphs = CliHarness.Run("ask", "--model", DemoDir.Value, "--image", paths[0], "--image", paths[1], "--batch", "2",
+                                    "--max-tokens", "6", "--cuda-graphs", "Point to the red circle.");
+        Assert.True(graphs.Code == 0, graphs.Err);
+        var graphSections = graphs.Out.Split("== ", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, graphSections.Length);
+        for (int i = 0; i < 2; i++) Assert.Equal(singles[i], graphSections[i].Split('\n', 2)[1].Trim());
         var overlay = CliHarness.Run("ask", "--model", DemoDir.Value, "--image", paths[0], "--image", paths[1], "--overlay", Path.Combine(dir, "o.png"), "x");
         Assert.Equal(1, overlay.Code);
         Assert.Contains("exactly one --image", overlay.Err);

@@ -41,6 +41,43 @@ public class PipelinedDecodeTests
         Assert.Equal(stopped, Run(model, stopId, inputs, new GenerationOptions { MaxNewTokens = 12 }, pipelined: false));
     }
 
+    [Theory]
+    [InlineData("img_100x100")]
+    [InlineData("text_only")]
+    public void FixedShapeStepsGiveTheSameTokens(string @case)
+    {
+        // The step a CUDA graph records (attention over the whole cache, masked; ids and positions kept on the device), run
+        // eagerly: the same greedy tokens as the usual step, and the golden ones, also when the cache ends at the model's last position.
+        using var model = LoadModel();
+        using var scope = NewDisposeScope();
+        var dir = Golden.TinyDir(Variant);
+        var inputs = TinyInputs.Load(Variant, @case);
+        var golden = Golden.GreedyIds(Path.Combine(dir, $"{@case}.greedy.json")).Select(x => (int)x).ToArray();
+        var o = new GenerationOptions { MaxNewTokens = golden.Length, StopOnEos = false };
+        var fixedShape = new Molmo.Generation.Generator(model, -1) { Pipelined = true, Steps = DecodeSteps.FixedShape }.Generate(inputs, o).Select(t => t.Id);
+        Assert.Equal(golden, fixedShape);
+        int room = model.Config.MaxPositionEmbeddings - (int)inputs.InputIds.shape[1];
+        var toTheEnd = new GenerationOptions { MaxNewTokens = room + 3, StopOnEos = false };
+        Assert.Equal(Run(model, -1, inputs, toTheEnd, pipelined: false),
+            new Molmo.Generation.Generator(model, -1) { Pipelined = true, Steps = DecodeSteps.FixedShape }.Generate(inputs, toTheEnd).Select(t => t.Id));
+    }
+
+    [Fact]
+    public void CudaGraphStepsGiveTheSameTokensOrFallBackToEagerOnes()
+    {
+        // On CUDA the recorded graph runs (or, where the shim cannot be built, eager steps after a note); elsewhere there are
+        // no graphs, and decoding goes on eagerly.
+        using var model = LoadModel();
+        using var scope = NewDisposeScope();
+        var inputs = TinyInputs.Load(Variant, "img_100x100");
+        var o = new GenerationOptions { MaxNewTokens = 12, StopOnEos = false };
+        string? why = Molmo.Runtime.CudaGraph.Unavailable(model.Placement.Device);
+        if (model.Placement.Device.type == TorchSharp.DeviceType.CPU) Assert.Contains("CUDA device", why);
+        else Console.Error.WriteLine($"CUDA graphs here: {why ?? "available"}");
+        Assert.Equal(Run(model, -1, inputs, o, pipelined: false),
+            new Molmo.Generation.Generator(model, -1) { Pipelined = true, Steps = DecodeSteps.CudaGraph }.Generate(inputs, o).Select(t => t.Id));
+    }
+
     [Fact]
     public void OneSequenceStopsAtTheModelsLastPosition()
     {
@@ -63,9 +100,12 @@ public class PipelinedDecodeTests
         int room = model.Config.MaxPositionEmbeddings - (int)requests[0].InputIds.shape[1];
         var options = new[] { room + 5, 7 }.Select(m => new GenerationOptions { MaxNewTokens = m, StopOnEos = false }).ToList();
         var sync = new BatchGenerator(model, -1) { Pipelined = false }.Generate(requests, options, maxBatch: 2);
-        var piped = new BatchGenerator(model, -1) { Pipelined = true }.Generate(requests, options, maxBatch: 2);
         Assert.Equal(room + 1, sync[0].Ids.Count);
-        for (int i = 0; i < 2; i++) Assert.Equal(sync[i].Ids, piped[i].Ids);
+        foreach (var steps in new[] { DecodeSteps.Eager, DecodeSteps.FixedShape })
+        {
+            var piped = new BatchGenerator(model, -1) { Pipelined = true, Steps = steps }.Generate(requests, options, maxBatch: 2);
+            for (int i = 0; i < 2; i++) Assert.Equal(sync[i].Ids, piped[i].Ids);
+        }
     }
 
     [Fact]
@@ -82,26 +122,30 @@ public class PipelinedDecodeTests
         var options = new[] { 9, 5, 1, 14, 7, 3 }.Select(m => new GenerationOptions { MaxNewTokens = m }).ToList();
         foreach (int maxBatch in new[] { 1, 2, 3, 6 })
         {
-            var sync = Record(pipelined: false);
-            var piped = Record(pipelined: true);
+            var sync = Record(pipelined: false, DecodeSteps.Eager);
             Assert.Contains(sync.Results, r => r.FinishReason == FinishReason.Eos);
-            for (int i = 0; i < requests.Count; i++)
+            // Queued steps, eager and of fixed shape (the step a CUDA graph records, with rows switched on the device).
+            foreach (var steps in new[] { DecodeSteps.Eager, DecodeSteps.FixedShape })
             {
-                Assert.Equal(sync.Results[i].Ids, piped.Results[i].Ids);
-                Assert.Equal(sync.Results[i].FinishReason, piped.Results[i].FinishReason);
-                var alone = Run(model, eos, requests[i], options[i], pipelined: false);
-                Assert.Equal(i == 3 ? alone.Take(4) : alone, piped.Results[i].Ids);
+                var piped = Record(pipelined: true, steps);
+                for (int i = 0; i < requests.Count; i++)
+                {
+                    Assert.Equal(sync.Results[i].Ids, piped.Results[i].Ids);
+                    Assert.Equal(sync.Results[i].FinishReason, piped.Results[i].FinishReason);
+                    var alone = Run(model, eos, requests[i], options[i], pipelined: false);
+                    Assert.Equal(i == 3 ? alone.Take(4) : alone, piped.Results[i].Ids);
+                }
+                // Each request sees the same callbacks in the same order. (Across requests the order may differ: a refilled
+                // row joins the step after the one already queued when its row came free.)
+                for (int i = 0; i < requests.Count; i++)
+                    Assert.Equal(sync.Events.Where(e => e.Request == i), piped.Events.Where(e => e.Request == i));
             }
-            // Each request sees the same callbacks in the same order. (Across requests the order may differ: a refilled row
-            // joins the step after the one already queued when its row came free.)
-            for (int i = 0; i < requests.Count; i++)
-                Assert.Equal(sync.Events.Where(e => e.Request == i), piped.Events.Where(e => e.Request == i));
 
-            (IReadOnlyList<BatchSequenceResult> Results, List<(int Request, string What)> Events) Record(bool pipelined)
+            (IReadOnlyList<BatchSequenceResult> Results, List<(int Request, string What)> Events) Record(bool pipelined, DecodeSteps steps)
             {
                 var events = new List<(int, string)>();
                 int tokensOf3 = 0;
-                var results = new BatchGenerator(model, eos) { Pipelined = pipelined }.Generate(requests, options, maxBatch,
+                var results = new BatchGenerator(model, eos) { Pipelined = pipelined, Steps = steps }.Generate(requests, options, maxBatch,
                     onToken: (r, id) => { events.Add((r, $"{id}")); return r != 3 || ++tokensOf3 < 4; },   // request 3 ended by its caller
                     onStart: r => events.Add((r, "start")), onFinish: (r, why) => events.Add((r, $"finish {why}")));
                 return (results, events);

@@ -125,9 +125,13 @@ public static class CudaGraphBuild
 {
     const string SourceName = "molmo_cuda_graph.cpp";
 
-    public static string EnsureBuilt()
+    public static string EnsureBuilt() => EnsureBuilt(Environment.GetEnvironmentVariable("MOLMO_LIBTORCH"),
+        Environment.GetEnvironmentVariable("CXX"), Environment.GetEnvironmentVariable("MOLMO_CACHE"));
+
+    /// <summary>The shim's path, built if not cached: against <paramref name="torchLib"/>, with <paramref name="cxx"/> (null:
+    /// g++), cached in <paramref name="cacheDir"/> (null: ~/.cache/molmo, or under XDG_CACHE_HOME).</summary>
+    public static string EnsureBuilt(string? torchLib, string? cxx, string? cacheDir)
     {
-        var torchLib = Environment.GetEnvironmentVariable("MOLMO_LIBTORCH");
         if (string.IsNullOrEmpty(torchLib) || !Directory.Exists(torchLib))
             throw new InvalidOperationException("CUDA graphs need MOLMO_LIBTORCH set to the CUDA libtorch in use (e.g. Python torch's torch/lib; docs/gpu.md)");
         var include = Path.GetFullPath(Path.Combine(torchLib, "..", "include"));
@@ -138,7 +142,7 @@ public static class CudaGraphBuild
         var source = ReadSource();
         var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
             $"{source}\n{Path.GetFullPath(torchLib)}\n{new FileInfo(c10).Length}\n{File.GetLastWriteTimeUtc(c10):O}")))[..16].ToLowerInvariant();
-        var cache = Environment.GetEnvironmentVariable("MOLMO_CACHE") is { Length: > 0 } mc ? mc
+        var cache = cacheDir is { Length: > 0 } mc ? mc
             : Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? x
                            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "molmo");
         var output = Path.Combine(cache, $"libmolmo_cuda_graph-{key}.so");
@@ -158,10 +162,25 @@ public static class CudaGraphBuild
         // The CUDA runtime the shim's inline CUDA calls need: linked by its file, so that the loader reuses the copy libtorch
         // already loaded (same soname).
         if (CudaRuntimeLibrary(torchLib) is { } cudart) args.AddRange([cudart, $"-Wl,-rpath,{Path.GetDirectoryName(cudart)}"]);
-        var cxx = Environment.GetEnvironmentVariable("CXX") is { Length: > 0 } c ? c : "g++";
+        cxx = cxx is { Length: > 0 } ? cxx : "g++";
         Console.Error.WriteLine($"building the CUDA graph shim for this libtorch ({cxx}, once; cached in {cache})…");
         var psi = new ProcessStartInfo(cxx) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        try
+        {
+            Compile(psi, cxx);
+            File.Move(temp, output, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);   // nothing half-built is left behind
+            File.Delete(src);
+        }
+        return output;
+    }
+
+    static void Compile(ProcessStartInfo psi, string cxx)
+    {
         Process p;
         try { p = Process.Start(psi)!; }
         catch (System.ComponentModel.Win32Exception e) { throw new InvalidOperationException($"CUDA graphs need a C++ compiler: could not run {cxx} ({e.Message}); set CXX"); }
@@ -176,9 +195,6 @@ public static class CudaGraphBuild
                 throw new InvalidOperationException($"building the CUDA graph shim failed ({cxx} exit {p.ExitCode}): {string.Join(" | ", lines.Where(l => l.Contains("error")).Take(3).DefaultIfEmpty(lines.LastOrDefault() ?? ""))}");
             }
         }
-        File.Move(temp, output, overwrite: true);
-        File.Delete(src);
-        return output;
     }
 
     /// <summary>The shim's C++ source (embedded in this assembly).</summary>

@@ -150,10 +150,10 @@ public static class CudaGraphBuild
 
         Directory.CreateDirectory(cache);
         var src = Path.Combine(cache, $"{SourceName}.{key}.cpp");
-        File.WriteAllText(src, source);
         var cudaIncludes = CudaIncludeDirs(torchLib);
         if (cudaIncludes.Count == 0)
             throw new InvalidOperationException("CUDA graphs need the CUDA runtime headers (cuda_runtime_api.h): set CUDA_HOME, or install the CUDA toolkit");
+        File.WriteAllText(src, source);
         var args = new List<string> { "-std=c++17", "-O2", "-shared", "-fPIC", "-w", $"-D_GLIBCXX_USE_CXX11_ABI={(UsesCxx11Abi(c10) ? 1 : 0)}",
                                       "-I", include, "-I", Path.Combine(include, "torch", "csrc", "api", "include") };
         foreach (var d in cudaIncludes) { args.Add("-I"); args.Add(d); }

@@ -93,20 +93,22 @@ public sealed class KvCache : IDisposable
             return (_k[layer].narrow(2, 0, start + s), _v[layer].narrow(2, 0, start + s));
         }
         if (s != 1) throw new InvalidOperationException("rows of different lengths can only be extended one position at a time");
-        using (var scope = NewDisposeScope())
-        {
-            if (_rows is null || !On(_rows, k.device))
-            {
-                _rows?.Dispose();
-                _rows = arange(Batch, ScalarType.Int64, k.device).DetachFromDisposeScope();
-            }
-            var pos = RowPositions(k.device);
-            // cache[b, :, len_b, :] = k[b, :, 0, :] for every row at once.
-            var index = new[] { TensorIndex.Tensor(_rows), TensorIndex.Colon, TensorIndex.Tensor(pos) };
-            _k[layer].index_put_(In(_k[layer], k.select(2, 0)), index);
-            _v[layer].index_put_(In(_v[layer], v.select(2, 0)), index);
-        }
+        WriteAt(layer, k, v, RowPositions(k.device));
         return (_k[layer].narrow(2, 0, Length + 1), _v[layer].narrow(2, 0, Length + 1));
+    }
+
+    /// <summary>cache[b, :, positions[b], :] = k[b, :, 0, :] (and v) for every row at once.</summary>
+    void WriteAt(int layer, Tensor k, Tensor v, Tensor positions)
+    {
+        using var scope = NewDisposeScope();
+        if (_rows is null || !On(_rows, k.device))
+        {
+            _rows?.Dispose();
+            _rows = arange(Batch, ScalarType.Int64, k.device).DetachFromDisposeScope();
+        }
+        var index = new[] { TensorIndex.Tensor(_rows), TensorIndex.Colon, TensorIndex.Tensor(positions) };
+        _k[layer].index_put_(In(_k[layer], k.select(2, 0)), index);
+        _v[layer].index_put_(In(_v[layer], v.select(2, 0)), index);
     }
 
     static Tensor In(Tensor cache, Tensor t) => t.dtype == cache.dtype ? t : t.to(cache.dtype);
@@ -121,17 +123,7 @@ public sealed class KvCache : IDisposable
     (Tensor K, Tensor V) AppendFixedShape(int layer, Tensor k, Tensor v)
     {
         if (k.shape[2] != 1) throw new InvalidOperationException("a fixed-shape step adds one position per row");
-        using (var scope = NewDisposeScope())
-        {
-            if (_rows is null || !On(_rows, k.device))
-            {
-                _rows?.Dispose();
-                _rows = arange(Batch, ScalarType.Int64, k.device).DetachFromDisposeScope();
-            }
-            var index = new[] { TensorIndex.Tensor(_rows), TensorIndex.Colon, TensorIndex.Tensor(_fixed!) };
-            _k[layer].index_put_(In(_k[layer], k.select(2, 0)), index);
-            _v[layer].index_put_(In(_v[layer], v.select(2, 0)), index);
-        }
+        WriteAt(layer, k, v, _fixed!);
         return (_k[layer].narrow(2, 0, Capacity), _v[layer].narrow(2, 0, Capacity));
     }
 

@@ -62,6 +62,31 @@ public class PipelinedDecodeTests
             new Molmo.Generation.Generator(model, -1) { Pipelined = true, Steps = DecodeSteps.FixedShape }.Generate(inputs, toTheEnd).Select(t => t.Id));
     }
 
+    [Theory]
+    [InlineData("tiny_d_style", "bf16")]
+    [InlineData("tiny_d_style", "int8")]
+    [InlineData("tiny_o_style", "fp32")]
+    [InlineData("tiny_o_style", "bf16")]
+    public void FixedShapeStepsMatchEagerStepsInEveryDtypeAndLayout(string variant, string dtype)
+    {
+        // bf16 and int8 (weight-only) models and the OLMo-style layout (q/k norms): a batch of an image and a text request,
+        // fixed-shape steps against eager ones, both queued.
+        var dir = Golden.TinyDir(variant);
+        using var model = ModelLoader.Load(dir, Molmo.Runtime.TorchRuntime.ParsePlacement(dtype, Golden.TestDevice));
+        using var scope = NewDisposeScope();
+        var requests = new[] { "img_100x100", "text_only" }.Select(c => TinyInputs.Load(variant, c)).ToList();
+        var o = new GenerationOptions { MaxNewTokens = 10, StopOnEos = false };
+        foreach (int rows in new[] { 1, 2 })
+        {
+            var eager = new BatchGenerator(model, -1) { Pipelined = true }.Generate(requests, [o, o], rows);
+            var fixedShape = new BatchGenerator(model, -1) { Pipelined = true, Steps = DecodeSteps.FixedShape }.Generate(requests, [o, o], rows);
+            for (int i = 0; i < 2; i++) Assert.Equal(eager[i].Ids, fixedShape[i].Ids);
+        }
+        var one = new Molmo.Generation.Generator(model, -1) { Pipelined = true };
+        var oneFixed = new Molmo.Generation.Generator(model, -1) { Pipelined = true, Steps = DecodeSteps.FixedShape };
+        Assert.Equal(one.Generate(requests[0], o).Select(t => t.Id), oneFixed.Generate(requests[0], o).Select(t => t.Id));
+    }
+
     [Fact]
     public void CudaGraphStepsGiveTheSameTokensOrFallBackToEagerOnes()
     {

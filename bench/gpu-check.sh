@@ -3,6 +3,8 @@
 # and no network, so first, here:   bash bench/gpu-pack.sh          (writes the git-ignored .gpu/)
 # then one device call with carry [".gpu"]:   bash bench/gpu-check.sh "$OUT"        (timeout_s 600)
 # It runs, against Python torch's own libtorch (torch/lib, found through python3):
+#   0. bench graphs: whether the CUDA graph shim builds there (it is compiled on first use and cached), whether a recorded
+#      chain of ops replays correctly, and µs per op issued vs replayed;
 #   1. the golden model tests on CUDA, float32 tolerances unchanged (the published Molmo.Tests runs itself: SelfRunner);
 #      among them the CUDA graph step, whose shim is compiled there on first use (it prints whether graphs are available);
 #   2. the host's cost of issuing a 7B-D-structured decode step on CUDA (bench steps: libtorch calls and ms per step, the
@@ -29,16 +31,18 @@ echo "== torch/lib: $T"
 ldconfig -p | grep -q "libfontconfig.so.1 " || { export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$PWD/.gpu/lib; echo "== no libfontconfig here: using .gpu/lib"; }
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 rm -rf .gpu/pub && tar -xJf .gpu/app.tar.xz -C .gpu || { echo "== unpacking failed"; exit 1; }
+echo "== CUDA graphs on $device"
+timeout 90 .gpu/pub/Molmo.Bench graphs --device "$device" 2>&1 | tee -a "$out/gpu-bench.md" | tail -8
 if [ "${CHECK_TESTS:-1}" = 1 ]; then   # CHECK_TESTS=0: the benchmarks alone (a rerun after the tests have passed)
   echo "== golden model tests on $device"
-  MOLMO_TEST_DEVICE=$device timeout 150 .gpu/pub/Molmo.Tests --filter Molmo.Tests.Model \
+  MOLMO_TEST_DEVICE=$device timeout 120 .gpu/pub/Molmo.Tests --filter Molmo.Tests.Model \
     --exclude img_480x640 --exclude FullSizeArchitecture 2>&1 | tee "$out/gpu-tests.log" | tail -25
 fi
 echo "== decode step issue cost on $device"
 timeout 40 .gpu/pub/Molmo.Bench steps --device "$device" --dtype bf16 --batch 1,16 --steps 300 --ops 2>&1 | tee -a "$out/gpu-bench.md" | tail -26
 for dtype in ${CHECK_DTYPES:-bf16 int8}; do   # CHECK_DTYPES=bf16: that one alone
   echo "== $arch $dtype on $device"
-  timeout $([ $dtype = bf16 ] && echo 280 || echo 100) .gpu/pub/Molmo.Bench model --arch "$arch" --dtype $dtype --device "$device" \
+  timeout $([ $dtype = bf16 ] && echo 240 || echo 90) .gpu/pub/Molmo.Bench model --arch "$arch" --dtype $dtype --device "$device" \
     --batch ${CHECK_BATCH:-1,4,16} $([ $dtype = bf16 ] && echo ${CHECK_BF16_MODES:---steps graph --compare queued}) --append "$out/gpu-bench.md" 2>&1 | tail -24
 done
 echo "== done"

@@ -13,6 +13,7 @@ public static class Program
         ["make-weights"] = ("write random weights for `model` (run as a child process by it)", ModelBench.MakeWeights),
         ["gemv"] = ("decode-shaped matrix-vector products: libtorch vs the engine's bf16/int8 kernels, GB/s", GemvBench.Run),
         ["steps"] = ("the host's cost of issuing a 7B-D-structured decode step (libtorch calls, time): what bounds GPU decode", StepBench.Run),
+        ["graphs"] = ("CUDA graphs here: the shim's build, a recorded chain's result, µs per op issued vs replayed", GraphBench.Run),
         ["rope"] = ("RoPE over one layer of a 7B-D prompt: widening to float32 first (CPU route) vs bf16 × float32 tables (GPU route)", RopeBench.Run),
         ["attention"] = ("one decode step's attention over a KV cache of 32–1300 positions, 7B-D heads", AttentionBench.Run),
         ["data-read"] = ("PixMo-Points reader and per-image grouping on a synthetic 500k-row file", DataReadBench.Run),

@@ -39,7 +39,8 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
 
         using var sampler = new Sampler(options);
         using var cache = Model.NewCache(1, capacity);
-        using var noGrad = no_grad();
+        // Gradients are switched off per step, never across a yield: grad mode is per thread, and two generations enumerated
+        // in turn on one thread would otherwise restore each other's saved mode in the wrong order and leave it off.
         if (sampler.IsGreedy && !keepLogits && (Pipelined ?? Model.Placement.Device.type != TorchSharp.DeviceType.CPU))
         {
             foreach (var t in GeneratePipelined(inputs, options, cache, capacity, ct)) yield return t;
@@ -52,6 +53,7 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
             int id;
             Tensor? kept = null;
             using (var scope = NewDisposeScope())
+            using (no_grad())
             {
                 using var output = Model.Forward(stepInputs, cache, new ForwardOptions { AllLogits = false });
                 var logits = output.Logits.view(1, -1);
@@ -87,6 +89,7 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
             int issued = 0;
             void Issue(ModelInputs stepInputs)
             {
+                using var noGrad = no_grad();
                 if (fixedSteps is not null)
                 {
                     fixedSteps.Step();
@@ -119,7 +122,7 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
                 if (step == 0 && More())
                 {
                     ct.ThrowIfCancellationRequested();
-                    fixedSteps = FixedShapeDecoder.Create(Steps, Model, cache, next!, [cache.Length], [true]);
+                    using (no_grad()) fixedSteps = FixedShapeDecoder.Create(Steps, Model, cache, next!, [cache.Length], [true]);
                     Issue(new ModelInputs(next!));
                 }
                 if (issued == step + 1) yield break;   // no step in flight: the budget or the cache is used up

@@ -103,6 +103,24 @@ public class PipelinedDecodeTests
             new Molmo.Generation.Generator(model, -1) { Pipelined = true, Steps = DecodeSteps.CudaGraph }.Generate(inputs, o).Select(t => t.Id));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TwoGenerationsEnumeratedInTurnLeaveGradientsOn(bool pipelined)
+    {
+        // Two answers streamed in turn on one thread (as Assert.Equal or Zip enumerates them): grad mode is per thread, and a
+        // generation that held it off across its yields left it off for whatever ran next on that thread (training included).
+        using var model = LoadModel();
+        using var scope = NewDisposeScope();
+        var inputs = TinyInputs.Load(Variant, "text_only");
+        var o = new GenerationOptions { MaxNewTokens = 5, StopOnEos = false };
+        Assert.True(is_grad_enabled());
+        var a = new Molmo.Generation.Generator(model, -1) { Pipelined = pipelined }.Generate(inputs, o);
+        var b = new Molmo.Generation.Generator(model, -1) { Pipelined = pipelined }.Generate(inputs, o);
+        Assert.All(a.Zip(b), p => Assert.Equal(p.First.Id, p.Second.Id));
+        Assert.True(is_grad_enabled());
+    }
+
     [Fact]
     public void OneSequenceStopsAtTheModelsLastPosition()
     {

@@ -29,8 +29,6 @@ internal sealed class FixedShapeDecoder : IDisposable
     readonly MolmoForCausalLM _model;
     readonly KvCache _cache;
     readonly Tensor _ids, _positions, _advance, _keyIndex, _chosen;
-    readonly long[] _hostPositions;
-    readonly bool[] _hostAdvance;
     CudaGraph? _graph;
 
     /// <param name="firstIds">[B] or [B, 1] int64 on the device: each row's next input.</param>
@@ -44,12 +42,10 @@ internal sealed class FixedShapeDecoder : IDisposable
         int b = cache.Batch;
         if (positions.Length != b || advance.Length != b) throw new ArgumentException($"{b} rows need {b} positions and advance flags");
         if (positions.Any(p => p < 0 || p >= cache.Capacity)) throw new ArgumentOutOfRangeException(nameof(positions), "a position is outside the cache");
-        _hostPositions = positions.Select(p => (long)p).ToArray();
-        _hostAdvance = advance.ToArray();
         using var scope = NewDisposeScope();
         _ids = firstIds.reshape(b, 1).to(ScalarType.Int64, dev).clone().DetachFromDisposeScope();
-        _positions = HostTransfer.Int64(_hostPositions, [b], dev).clone().DetachFromDisposeScope();
-        _advance = HostTransfer.Int64(_hostAdvance.Select(a => a ? 1L : 0L).ToArray(), [b], dev).clone().DetachFromDisposeScope();
+        _positions = HostTransfer.Int64(positions.Select(p => (long)p).ToArray(), [b], dev).clone().DetachFromDisposeScope();
+        _advance = HostTransfer.Int64(advance.Select(a => a ? 1L : 0L).ToArray(), [b], dev).clone().DetachFromDisposeScope();
         _keyIndex = arange(cache.Capacity, ScalarType.Int64, dev).DetachFromDisposeScope();
         _chosen = zeros([b], ScalarType.Int64, dev).DetachFromDisposeScope();
     }
@@ -68,8 +64,10 @@ internal sealed class FixedShapeDecoder : IDisposable
         {
             var steps = new FixedShapeDecoder(model, cache, firstIds, positions, advance);
             if (mode != DecodeSteps.CudaGraph) return steps;
+            // Recording can fail in libtorch itself (an op that may not run while a stream records), which TorchSharp raises
+            // as an ExternalException; whatever the reason, decoding goes on without the graph.
             try { steps.RecordGraph(); return steps; }
-            catch (InvalidOperationException e) { why = e.Message; }
+            catch (Exception e) when (e is not OperationCanceledException) { why = $"recording failed: {e.Message.Split('\n')[0]}"; }
             steps.Dispose();
         }
         CudaGraph.LastFallbackReason = why;
@@ -85,17 +83,10 @@ internal sealed class FixedShapeDecoder : IDisposable
         if (inputId is { } id) using (var v = _ids.narrow(0, row, 1)) v.fill_(id);
         using (var v = _positions.narrow(0, row, 1)) v.fill_(position);
         using (var v = _advance.narrow(0, row, 1)) v.fill_(advance ? 1L : 0L);
-        _hostPositions[row] = position;
-        _hostAdvance[row] = advance;
     }
 
     /// <summary>[B] int64 on the device: the ids the last step chose (overwritten by the next step).</summary>
     public Tensor Chosen => _chosen;
-
-    /// <summary>Row <paramref name="row"/>'s next position, as the host tracks it.</summary>
-    public long Position(int row) => _hostPositions[row];
-
-    public bool IsGraph => _graph is not null;
 
     /// <summary>Records the step as a CUDA graph. Its warm-up runs really decode, so the ids and positions are restored
     /// afterwards (the keys and values they wrote lie beyond every row's position: masked, and overwritten when reached).</summary>
@@ -113,8 +104,6 @@ internal sealed class FixedShapeDecoder : IDisposable
     {
         if (_graph is not null) _graph.Replay();
         else Run();
-        for (int r = 0; r < _hostPositions.Length; r++)
-            if (_hostAdvance[r]) _hostPositions[r] = Math.Min(_hostPositions[r] + 1, _cache.Capacity - 1);
     }
 
     void Run()

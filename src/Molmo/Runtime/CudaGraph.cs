@@ -154,7 +154,7 @@ public static class CudaGraphBuild
         if (cudaIncludes.Count == 0)
             throw new InvalidOperationException("CUDA graphs need the CUDA runtime headers (cuda_runtime_api.h): set CUDA_HOME, or install the CUDA toolkit");
         File.WriteAllText(src, source);
-        var args = new List<string> { "-std=c++17", "-O2", "-shared", "-fPIC", "-w", $"-D_GLIBCXX_USE_CXX11_ABI={(UsesCxx11Abi(c10) ? 1 : 0)}",
+        var args = new List<string> { "-O2", "-shared", "-fPIC", "-w", $"-D_GLIBCXX_USE_CXX11_ABI={(UsesCxx11Abi(c10) ? 1 : 0)}",
                                       "-I", include, "-I", Path.Combine(include, "torch", "csrc", "api", "include") };
         foreach (var d in cudaIncludes) { args.Add("-I"); args.Add(d); }
         var temp = output + $".{Environment.ProcessId}.tmp";
@@ -164,11 +164,20 @@ public static class CudaGraphBuild
         if (CudaRuntimeLibrary(torchLib) is { } cudart) args.AddRange([cudart, $"-Wl,-rpath,{Path.GetDirectoryName(cudart)}"]);
         cxx = cxx is { Length: > 0 } ? cxx : "g++";
         Console.Error.WriteLine($"building the CUDA graph shim for this libtorch ({cxx}, once; cached in {cache})…");
-        var psi = new ProcessStartInfo(cxx) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
         try
         {
-            Compile(psi, cxx);
+            // torch 2.12 and later need C++20 for their headers; earlier ones are written for C++17 (and may not build as
+            // C++20): the newer first, then the older.
+            var failures = new List<string>();
+            foreach (var std in new[] { "-std=c++20", "-std=c++17" })
+            {
+                var psi = new ProcessStartInfo(cxx) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+                psi.ArgumentList.Add(std);
+                foreach (var a in args) psi.ArgumentList.Add(a);
+                if (Compile(psi, cxx) is not { } failure) { failures.Clear(); break; }
+                failures.Add($"{std}: {failure}");
+            }
+            if (failures.Count > 0) throw new InvalidOperationException($"building the CUDA graph shim failed ({string.Join("; ", failures)})");
             File.Move(temp, output, overwrite: true);
         }
         finally
@@ -179,7 +188,8 @@ public static class CudaGraphBuild
         return output;
     }
 
-    static void Compile(ProcessStartInfo psi, string cxx)
+    /// <summary>Runs the compiler; null on success, else its error lines.</summary>
+    static string? Compile(ProcessStartInfo psi, string cxx)
     {
         Process p;
         try { p = Process.Start(psi)!; }
@@ -189,11 +199,9 @@ public static class CudaGraphBuild
             var stderr = p.StandardError.ReadToEndAsync();
             p.StandardOutput.ReadToEnd();
             if (!p.WaitForExit(TimeSpan.FromMinutes(5))) { p.Kill(true); throw new InvalidOperationException("building the CUDA graph shim took over 5 minutes"); }
-            if (p.ExitCode != 0)
-            {
-                var lines = stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-                throw new InvalidOperationException($"building the CUDA graph shim failed ({cxx} exit {p.ExitCode}): {string.Join(" | ", lines.Where(l => l.Contains("error")).Take(3).DefaultIfEmpty(lines.LastOrDefault() ?? ""))}");
-            }
+            if (p.ExitCode == 0) return null;
+            var lines = stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            return $"{cxx} exit {p.ExitCode}: {string.Join(" | ", lines.Where(l => l.Contains("error")).Take(3).DefaultIfEmpty(lines.LastOrDefault() ?? ""))}";
         }
     }
 

@@ -10,7 +10,7 @@ namespace Molmo.Tests.Runtime;
 /// </summary>
 public class CudaGraphBuildTests
 {
-    static (string TorchLib, string Cache, string Cxx, string ArgsLog) FakeInstall(bool cxx11Abi, bool compilerFails = false)
+    static (string TorchLib, string Cache, string Cxx, string ArgsLog) FakeInstall(bool cxx11Abi, bool compilerFails = false, bool cxx20Fails = false)
     {
         var root = TestPaths.NewTempDir();
         var site = Path.Combine(root, "site-packages");
@@ -27,9 +27,12 @@ public class CudaGraphBuildTests
         var log = Path.Combine(root, "args.log");
         // The stand-in compiler writes its arguments, one a line, and the -o output (or fails like a compiler).
         var cxx = Path.Combine(root, "fake-g++");
+        // (With cxx20Fails, it fails as torch 2.11's headers might under C++20, and builds under C++17.)
         File.WriteAllText(cxx, compilerFails
             ? "#!/bin/sh\necho 'molmo_cuda_graph.cpp:5:10: fatal error: ATen/cuda/CUDAEvent.h: No such file or directory' >&2\nexit 1\n"
-            : $"#!/bin/sh\nfor a in \"$@\"; do echo \"$a\" >> '{log}'; done\nwhile [ $# -gt 0 ]; do if [ \"$1\" = -o ]; then echo built > \"$2\"; fi; shift; done\n");
+            : "#!/bin/sh\n" +
+              (cxx20Fails ? "if [ \"$1\" = -std=c++20 ]; then echo 'c10/util/Foo.h:1:1: error: not valid in C++20' >&2; exit 1; fi\n" : "") +
+              $"for a in \"$@\"; do echo \"$a\" >> '{log}'; done\nwhile [ $# -gt 0 ]; do if [ \"$1\" = -o ]; then echo built > \"$2\"; fi; shift; done\n");
         File.SetUnixFileMode(cxx, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         return (torchLib, Path.Combine(root, "cache"), cxx, log);
     }
@@ -45,6 +48,7 @@ public class CudaGraphBuildTests
         Assert.Equal("built\n", File.ReadAllText(built));
         var args = File.ReadAllLines(log);
         Assert.Contains($"-D_GLIBCXX_USE_CXX11_ABI={(cxx11Abi ? 1 : 0)}", args);
+        Assert.Equal("-std=c++20", args[0]);   // what torch 2.12 and later need
         var include = Path.GetFullPath(Path.Combine(torchLib, "..", "include"));
         Assert.Contains(include, args);
         Assert.Contains(Path.GetFullPath(Path.Combine(torchLib, "..", "..", "nvidia", "cuda_runtime", "include")), args);
@@ -58,6 +62,15 @@ public class CudaGraphBuildTests
         int lines = args.Length;
         Assert.Equal(built, CudaGraphBuild.EnsureBuilt(torchLib, cxx, cache));
         Assert.Equal(lines, File.ReadAllLines(log).Length);
+    }
+
+    [Fact]
+    public void HeadersThatDoNotBuildAsCxx20AreBuiltAsCxx17()
+    {
+        var (torchLib, cache, cxx, log) = FakeInstall(true, cxx20Fails: true);
+        var built = CudaGraphBuild.EnsureBuilt(torchLib, cxx, cache);
+        Assert.True(File.Exists(built));
+        Assert.Equal("-std=c++17", File.ReadAllLines(log)[0]);
     }
 
     [Fact]

@@ -2,13 +2,14 @@
 // keeps the caching allocator consistent while it records). TorchSharp 0.107 binds no CUDA graphs or streams, so this file
 // is compiled on first use against the libtorch the process runs on (Runtime/CudaGraph.cs) and called through a C ABI.
 // Every function returns 0 on success; on failure, molmo_graph_last_error() says why.
-#include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
 
 #include <exception>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 namespace {
@@ -35,11 +36,19 @@ int guarded(F f) {
   return 1;
 }
 
-// `waiter` starts only after all that `on` has queued so far.
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
+}
+
+// `waiter` starts only after all that `on` has queued so far. (Plain CUDA runtime calls: ATen's event class would pull in
+// the cuBLAS/cuSPARSE/cuSOLVER headers, which a machine with only the CUDA runtime's headers lacks.)
 void wait_for(c10::cuda::CUDAStream waiter, c10::cuda::CUDAStream on) {
-  at::cuda::CUDAEvent event;
-  event.record(on);
-  event.block(waiter);
+  cudaEvent_t event;
+  check(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "cudaEventCreateWithFlags");
+  cudaError_t recorded = cudaEventRecord(event, on.stream());
+  cudaError_t waited = recorded == cudaSuccess ? cudaStreamWaitEvent(waiter.stream(), event, 0) : recorded;
+  cudaEventDestroy(event);   // safe once the wait is queued: CUDA releases it when the wait is done
+  check(waited, "ordering the recording stream after the current one");
 }
 
 }  // namespace

@@ -64,6 +64,25 @@ public class CudaGraphBuildTests
         Assert.Equal(lines, File.ReadAllLines(log).Length);
     }
 
+    [Theory]
+    [InlineData("-std=c++20")]
+    [InlineData("-std=c++17")]
+    public void TheShimsSourceIsValidAgainstTheApiItUses(string std)
+    {
+        // The embedded source, compiled for syntax against stand-ins with the real signatures of what it calls (ShimApi/):
+        // an edit that breaks it fails here, not first on a GPU machine.
+        var dir = TestPaths.NewTempDir();
+        var src = Path.Combine(dir, "shim.cpp");
+        File.WriteAllText(src, CudaGraphBuild.ReadSource());
+        var psi = new System.Diagnostics.ProcessStartInfo("g++") { RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { std, "-fsyntax-only", "-Wall", "-Werror", "-I", Path.Combine(TestPaths.Repo, "tests", "Molmo.Tests", "Runtime", "ShimApi"), src })
+            psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, err);
+    }
+
     [Fact]
     public void HeadersThatDoNotBuildAsCxx20AreBuiltAsCxx17()
     {

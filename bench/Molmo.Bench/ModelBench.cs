@@ -228,15 +228,15 @@ public static class ModelBench
                 decodeTokS = DecodeRate(times);
                 if (compare)
                 {
-                    var piped = new List<double> { decodeTokS.Value };
-                    var synced = new List<double>();
+                    var mainRates = new List<double> { decodeTokS.Value };
+                    var otherRates = new List<double>();
                     for (int round = 0; round < Rounds; round++)
                     {
-                        synced.Add(DecodeRate(TokenTimes(model, inputs, special.Eos, decode + 1, cuda, other)));
-                        if (round < Rounds - 1) piped.Add(DecodeRate(TokenTimes(model, inputs, special.Eos, decode + 1, cuda, main)));
+                        otherRates.Add(DecodeRate(TokenTimes(model, inputs, special.Eos, decode + 1, cuda, other)));
+                        if (round < Rounds - 1) mainRates.Add(DecodeRate(TokenTimes(model, inputs, special.Eos, decode + 1, cuda, main)));
                     }
-                    decodeTokS = Median(piped);
-                    otherDecode = $"{Median(synced):F2} tok/s (median of {Rounds}, {synced.Min():F1}–{synced.Max():F1}; {main!.Name}, same rounds: {piped.Min():F1}–{piped.Max():F1})";
+                    decodeTokS = Median(mainRates);
+                    otherDecode = $"{Median(otherRates):F2} tok/s (median of {Rounds}, {otherRates.Min():F1}–{otherRates.Max():F1}; {main!.Name}, same rounds: {mainRates.Min():F1}–{mainRates.Max():F1})";
                 }
             }
             else prefill1080 = prefill;
@@ -280,19 +280,19 @@ public static class ModelBench
                 return (produced - bs) / (clock.Elapsed.TotalSeconds - prefillDone);
             }
             var rates = new List<double>();
-            var syncRates = new List<double>();
+            var otherRates = new List<double>();
             for (int round = 0; round < (compare ? Rounds : 1); round++)
             {
                 rates.Add(BatchRate(main));
-                if (compare) syncRates.Add(BatchRate(other));
+                if (compare) otherRates.Add(BatchRate(other));
             }
             double tokS = Median(rates);
             string kind = images ? $"independent image requests of {requests.Min(r => r.InputIds.shape[1])}–{requests.Max(r => r.InputIds.shape[1])} tokens" : "independent text requests";
-            Console.Error.WriteLine($"batch {bs}{(images ? " (images)" : "")}: {tokS:F2} tok/s aggregate decode" + (compare ? $" ({other!.Name}: {Median(syncRates):F2})" : ""));
+            Console.Error.WriteLine($"batch {bs}{(images ? " (images)" : "")}: {tokS:F2} tok/s aggregate decode" + (compare ? $" ({other!.Name}: {Median(otherRates):F2})" : ""));
             string spread = compare ? $", median of {Rounds}: {rates.Min():F0}–{rates.Max():F0}" : "";
             batchRows.Add($"| decode, batch {bs} ({kind}, {steps} steps) | {tokS:F2} tok/s aggregate ({tokS / bs:F2} per request{spread}) | – | – |");
             if (compare)
-                batchRows.Add($"| decode, batch {bs}, {other!.Name} (`--compare`, same rounds) | {Median(syncRates):F2} tok/s aggregate (median of {Rounds}: {syncRates.Min():F0}–{syncRates.Max():F0}) | – | – |");
+                batchRows.Add($"| decode, batch {bs}, {other!.Name} (`--compare`, same rounds) | {Median(otherRates):F2} tok/s aggregate (median of {Rounds}: {otherRates.Min():F0}–{otherRates.Max():F0}) | – | – |");
         }
 
         // Whole requests as `eval run` answers them (preprocess, prefill, a short answer): one at a time through AskAsync, then
@@ -351,6 +351,10 @@ public static class ModelBench
         sb.AppendLine("|---|---|---|---|");
         bool refRow = arch == "7b-d";
         string R(double cpu, double gpu, string unit) => !refRow ? "–" : cuda ? $"{gpu} {unit} (H200)" : $"{cpu} {unit}";
+        // The reference's prefill: 640×480 on this CPU kind and on an H200; 1920×1080 on the H200 only.
+        string PrefillReference(string size) => !refRow ? "–" : cuda
+            ? $"{(size == "640×480" ? RefGpuPrefill640Ms : RefGpuPrefill1080Ms)} ms (H200)"
+            : size == "640×480" ? $"{RefCpuPrefill640S} s" : "–";
         sb.AppendLine($"| load time | {loadS:F1} s | – | – |");
         sb.AppendLine($"| peak RSS | {peak / 1e9:F1} GB (after load {rssAfterLoad / 1e9:F1} GB, before {rssBefore / 1e9:F2} GB) | {(refRow && !cuda ? $"{RefCpuPeakRssGB} GB" : "–")} | weights {weightBytes / 1e9:F1} GB |");
         if (cuda)
@@ -358,7 +362,7 @@ public static class ModelBench
         foreach (var r in rows)
         {
             sb.AppendLine($"| prefill {r[0]} ({r[1]} tokens, {r[2]} crops; preprocess {r[3]}) | {r[4]} | " +
-                          (r[0] == "640×480" ? (cuda && refRow ? $"{RefGpuPrefill640Ms} ms (H200)" : R(RefCpuPrefill640S, 0, "s")) : cuda && refRow ? $"{RefGpuPrefill1080Ms} ms (H200)" : "–") + " | – |");
+                          PrefillReference(r[0]) + " | – |");
             if (coldPrefill.TryGetValue(r[0], out var cold))
                 sb.AppendLine($"| prefill {r[0]}, the first time its length is seen (cold: SDPA's per-shape set-up, stack notes §8.1) | {Duration(cold)} | – | – |");
         }

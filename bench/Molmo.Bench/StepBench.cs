@@ -32,7 +32,6 @@ public static class StepBench
         // 4 dims a head, a small FFN and vocabulary: the same ops as 7B-D's step, each on a few KB.
         json["hidden_size"] = 28 * 4; json["intermediate_size"] = 256; json["embedding_size"] = 1024; json["vocab_size"] = 1024;
         var cfg = MolmoConfig.Parse(json);
-        bool cuda = device.type == TorchSharp.DeviceType.CUDA;
 
         using var model = new MolmoForCausalLM(cfg, new ModelPlacement(dtype, device));
         RandomWeights.Initialize(model, seed: 1);
@@ -87,7 +86,7 @@ public static class StepBench
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        bool cuda = device.type == TorchSharp.DeviceType.CUDA;
+        bool gpu = device.type == TorchSharp.DeviceType.CUDA;
         var x = randn([1, 1, 112], dtype: dtype, device: device);
         var y = randn([1, 1, 112], dtype: dtype, device: device);
         var w = randn([112, 112], dtype: dtype, device: device);
@@ -113,24 +112,22 @@ public static class StepBench
             ("argmax", () => x.argmax(-1).Dispose()),
         };
         Console.WriteLine();
-        Console.WriteLine($"Host time of one op on tiny tensors, {TorchRuntime.DTypeName(dtype)}, {device} (mean of 20,000 after 2,000 warm-up; {(cuda ? "a sync after each batch of 1,000" : "")}):");
+        Console.WriteLine($"Host time of one op on tiny tensors, {TorchRuntime.DTypeName(dtype)}, {device} (mean of 20,000 after 2,000 warm-up{(gpu ? "; a sync after each batch of 1,000" : "")}):");
         Console.WriteLine();
         Console.WriteLine("| op | µs per call |");
         Console.WriteLine("|---|---|");
         foreach (var (name, op) in ops)
         {
             for (int i = 0; i < 2000; i++) op();
-            if (cuda) cuda_synchronize();
+            if (gpu) cuda.synchronize();
             var sw = Stopwatch.StartNew();
             for (int i = 0; i < 20; i++)
             {
                 for (int j = 0; j < 1000; j++) op();
-                if (cuda) cuda_synchronize();
+                if (gpu) cuda.synchronize();
             }
             Console.WriteLine($"| {name} | {sw.Elapsed.TotalMilliseconds * 1000 / 20000:F2} |");
         }
         norm.Dispose();
     }
-
-    static void cuda_synchronize() => TorchSharp.torch.cuda.synchronize();
 }

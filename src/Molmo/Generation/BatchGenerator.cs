@@ -135,28 +135,30 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
                     }
                     int[]? queuedRequest = null, queuedStart = null;
                     int queuedSlot = slot;
-                    if (decode.Any(r => r >= 0) && fixedSteps is not null)
+                    if (decode.Any(r => r >= 0))
                     {
-                        // A row stops decoding only when it idles or drains; it starts again only when restarted (below).
-                        for (int row = 0; row < rows; row++)
-                            if (decode[row] < 0 && fixedOn[row]) { fixedSteps.SetRow(row, null, 0, false); fixedOn[row] = false; }
-                        fixedSteps.Step();
-                        readback.Enqueue(slot, fixedSteps.Chosen);
-                        (queuedRequest, queuedStart) = (decode, starts.ToArray());
-                        slot ^= 1;
-                    }
-                    else if (decode.Any(r => r >= 0))
-                    {
-                        for (int row = 0; row < rows; row++) if (decode[row] < 0) cache.SetRowLength(row, 0);
-                        using (var scope = NewDisposeScope())
+                        if (fixedSteps is not null)
                         {
-                            using var output = Model.Forward(new ModelInputs(input), cache, new ForwardOptions { AllLogits = false });
-                            var chosen = output.Logits.view(rows, -1).argmax(-1);
-                            readback.Enqueue(slot, chosen);
-                            input.Dispose();
-                            input = chosen.view(rows, 1).DetachFromDisposeScope();
+                            // A row stops decoding only when it idles or drains; it starts again only when restarted (below).
+                            for (int row = 0; row < rows; row++)
+                                if (decode[row] < 0 && fixedOn[row]) { fixedSteps.SetRow(row, null, 0, false); fixedOn[row] = false; }
+                            fixedSteps.Step();
+                            readback.Enqueue(slot, fixedSteps.Chosen);
                         }
-                        for (int row = 0; row < rows; row++) if (decode[row] < 0) cache.SetRowLength(row, 0);
+                        else
+                        {
+                            // Rows not decoded write one scratch position, before and after the step (which advanced them).
+                            for (int row = 0; row < rows; row++) if (decode[row] < 0) cache.SetRowLength(row, 0);
+                            using (var scope = NewDisposeScope())
+                            {
+                                using var output = Model.Forward(new ModelInputs(input), cache, new ForwardOptions { AllLogits = false });
+                                var chosen = output.Logits.view(rows, -1).argmax(-1);
+                                readback.Enqueue(slot, chosen);
+                                input.Dispose();
+                                input = chosen.view(rows, 1).DetachFromDisposeScope();
+                            }
+                            for (int row = 0; row < rows; row++) if (decode[row] < 0) cache.SetRowLength(row, 0);
+                        }
                         (queuedRequest, queuedStart) = (decode, starts.ToArray());
                         slot ^= 1;
                     }

@@ -125,14 +125,7 @@ public sealed class MolmoForCausalLM : nn.Module
             mask = BuildMask(ids, cache, start, b, s);
         }
         var hidden = options.KeepIntermediates ? new List<Tensor>() : null;
-        int layer = 0;
-        foreach (var block in model.Transformer.Blocks)
-        {
-            hidden?.Add(x);
-            var next = block.Forward(x, cos, sin, cache, layer++, mask);
-            if (hidden is null) x.Dispose();   // release each block's input at once (prefill activations add up over 28–80 layers)
-            x = next;
-        }
+        x = Blocks(x, cos, sin, cache, mask, hidden);
         cache?.Advance((int)s);
         x = model.Transformer.FinalNorm.forward(x);
         hidden?.Add(x);
@@ -166,19 +159,25 @@ public sealed class MolmoForCausalLM : nn.Module
         var (cos, sin) = _rope.GatherRows(positions, cache.Capacity - 1);
         var mask = keyIndex.unsqueeze(0).le(positions.unsqueeze(1)).view(b, 1, 1, -1);
         cache.UseFixedShape(positions);
-        try
-        {
-            int layer = 0;
-            foreach (var block in model.Transformer.Blocks)
-            {
-                var next = block.Forward(x, cos, sin, cache, layer++, mask);
-                x.Dispose();
-                x = next;
-            }
-        }
+        try { x = Blocks(x, cos, sin, cache, mask, hidden: null); }
         finally { cache.UseFixedShape(null); }
         x = model.Transformer.FinalNorm.forward(x);
         return model.Transformer.LmHead.forward(x).to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The decoder blocks over x; each block's input is kept in <paramref name="hidden"/> when given, else released
+    /// at once (prefill activations add up over 28–80 layers).</summary>
+    Tensor Blocks(Tensor x, Tensor cos, Tensor sin, KvCache? cache, Tensor? mask, List<Tensor>? hidden)
+    {
+        int layer = 0;
+        foreach (var block in model.Transformer.Blocks)
+        {
+            hidden?.Add(x);
+            var next = block.Forward(x, cos, sin, cache, layer++, mask);
+            if (hidden is null) x.Dispose();
+            x = next;
+        }
+        return x;
     }
 
     VisionOutputs EncodeAndMerge(ref Tensor x, ModelInputs inputs, long b, long s, bool keep)

@@ -33,7 +33,7 @@ public class CudaGraphBuildTests
             : "#!/bin/sh\n" +
               (cxx20Fails ? "if [ \"$1\" = -std=c++20 ]; then echo 'c10/util/Foo.h:1:1: error: not valid in C++20' >&2; exit 1; fi\n" : "") +
               $"for a in \"$@\"; do echo \"$a\" >> '{log}'; done\nwhile [ $# -gt 0 ]; do if [ \"$1\" = -o ]; then echo built > \"$2\"; fi; shift; done\n");
-        File.SetUnixFileMode(cxx, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(cxx, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         return (torchLib, Path.Combine(root, "cache"), cxx, log);
     }
 

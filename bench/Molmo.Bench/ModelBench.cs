@@ -20,7 +20,7 @@ namespace Molmo.Bench;
 /// is cached in a folder and reused.
 /// With <c>--compare-libtorch</c> (CPU, bf16 or fp32) decode is timed a second time with libtorch's <c>linear</c> in place of the engine's
 /// GEMV kernel, the engine's earlier path, as a baseline measured in the same run.
-/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--steps sync|queued|fixed|graph] [--compare MODE | --compare-sync] [--gemv-threads N] [--weights DIR] [--no-1080p] [--compare-libtorch] [--append FILE]</c>
+/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--steps sync|queued|fixed|graph] [--compare MODE | --compare-sync] [--gemv-threads N] [--weights DIR] [--no-1080p] [--no-prefix] [--compare-libtorch] [--append FILE]</c>
 /// </summary>
 public static class ModelBench
 {
@@ -87,11 +87,12 @@ public static class ModelBench
     /// <summary>Seconds per generated token (the first entry is the prefill), greedy, <paramref name="tokens"/> tokens.</summary>
     /// No device sync per token: a token is on the host when it is yielded (so each time is honest), and on a GPU greedy steps
     /// are queued one ahead of the host (Generator.Pipelined), unless <paramref name="mode"/> says otherwise.
-    static List<double> TokenTimes(MolmoForCausalLM model, ModelInputs inputs, int eos, int tokens, bool cuda, DecodeMode? mode = null)
+    static List<double> TokenTimes(MolmoForCausalLM model, ModelInputs inputs, int eos, int tokens, bool cuda, DecodeMode? mode = null,
+                                   PrefixCache? prefixes = null)
     {
         var times = new List<double>();
         var sw = Stopwatch.StartNew();
-        var generator = new Molmo.Generation.Generator(model, eos) { Pipelined = mode?.Pipelined, Steps = mode?.Steps ?? DecodeSteps.Eager };
+        var generator = new Molmo.Generation.Generator(model, eos) { Pipelined = mode?.Pipelined, Steps = mode?.Steps ?? DecodeSteps.Eager, Prefixes = prefixes };
         foreach (var _ in generator.Generate(inputs, new GenerationOptions { MaxNewTokens = tokens, StopOnEos = false }))
         {
             times.Add(sw.Elapsed.TotalSeconds);
@@ -243,6 +244,23 @@ public static class ModelBench
             Console.Error.WriteLine($"{w}×{h}: {processed.InputIds.Length} tokens, {processed.Image!.NumCrops} crops, preprocess {preMs:F0} ms, prefill {Duration(prefill)}");
             rows.Add([$"{w}×{h}", processed.InputIds.Length.ToString(CultureInfo.InvariantCulture), $"{processed.Image.NumCrops}", $"{preMs:F0} ms", Duration(prefill)]);
         }
+        // A second question about the 640×480 image, continued from the first one's stored prompt positions (the pipeline's
+        // prefix cache): what a follow-up question, or the next turn of a conversation about an image, waits for.
+        string? prefixRow = null;
+        if (!a.Has("--no-prefix"))
+        {
+            using var scope = NewDisposeScope();
+            using var prefixes = new PrefixCache(model);
+            var img = ImageDecoder.Decode(PreprocessBench.SynthesisePng(640, 480));
+            var first = processor.Process(img, "Describe this image.").ToModelInputs();
+            var second = processor.Process(img, "Point to the brightest object in the picture.");
+            TokenTimes(model, first, special.Eos, 1, cuda, main, prefixes);   // stores the first prompt (its prefill is timed above)
+            double followUp = TokenTimes(model, second.ToModelInputs(), special.Eos, 1, cuda, main, prefixes)[0];
+            long reused = prefixes.ReusedTokens;
+            Console.Error.WriteLine($"640×480, a second question: {reused} of {second.InputIds.Length} prompt tokens from the prefix cache, prefill {Duration(followUp)}");
+            prefixRow = $"| prefill 640×480, a second question about the same image ({reused} of {second.InputIds.Length} prompt tokens from the prefix cache) | " +
+                        $"{Duration(followUp)} (the whole prompt, above: {Duration(prefill640!.Value)}; {prefill640.Value / followUp:F0}× less) | – | – |";
+        }
         double? libtorchTokS = null;
         if (a.Has("--compare-libtorch") && !cuda && !placement.Int8Decoder)
         {
@@ -300,7 +318,8 @@ public static class ModelBench
         if (a.Get("--ask-batch", null) is { } ab)
         {
             int nb = int.Parse(ab, CultureInfo.InvariantCulture), count = 2 * nb, answerTokens = 16;
-            var pipeline = new MolmoPipeline(model, tokenizer);
+            // No prefix cache: the batched pass would otherwise continue from the prompts the one-at-a-time pass stored.
+            var pipeline = new MolmoPipeline(model, tokenizer, prefixCacheBytes: 0);
             var sizes = new[] { (320, 240), (480, 360), (240, 320), (400, 300) };
             var asks = Enumerable.Range(0, count).Select(i => new AskRequest
             {
@@ -366,6 +385,7 @@ public static class ModelBench
             if (coldPrefill.TryGetValue(r[0], out var cold))
                 sb.AppendLine($"| prefill {r[0]}, the first time its length is seen (cold: SDPA's per-shape set-up, stack notes §8.1) | {Duration(cold)} | – | – |");
         }
+        if (prefixRow is not null) sb.AppendLine(prefixRow);
         sb.AppendLine($"| decode, batch 1, {decode} tokens{(main is null ? "" : $", {main.Name}")}{(otherDecode is null ? "" : $" (median of {Rounds} rounds)")} | {decodeTokS:F2} tok/s | {R(RefCpuDecodeTokS, RefGpuDecodeTokS, "tok/s")} | " +
                       $"{limitBw / decodeBytes:F2} tok/s at {limitBw / 1e9:F1} GB/s |");
         if (otherDecode is not null)

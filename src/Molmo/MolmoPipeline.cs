@@ -21,6 +21,11 @@ public sealed record PipelineOptions
     public ImageCropperOptions? Cropper { get; init; }
     /// <summary>How greedy decode steps are issued on a GPU (<see cref="Generation.DecodeSteps"/>; CUDA graphs are opt-in).</summary>
     public DecodeSteps DecodeSteps { get; init; } = DecodeSteps.Eager;
+    /// <summary>
+    /// The most the prefix cache may hold on the model's device (<see cref="PrefixCache"/>: a later prompt about the same image,
+    /// or the next turn of a conversation, computes only what is new); 0 switches it off.
+    /// </summary>
+    public long PrefixCacheBytes { get; init; } = PrefixCache.DefaultMaxBytes;
 }
 
 /// <summary>A question about an image (or text only).</summary>
@@ -40,6 +45,9 @@ public sealed record AskRequest
 public sealed class AskStats
 {
     public int PromptTokens { get; set; }
+    /// <summary>Prompt positions taken from the prefix cache (an earlier prompt with the same image and beginning) instead of
+    /// computed.</summary>
+    public int CachedPromptTokens { get; set; }
     public int GeneratedTokens { get; set; }
     public int Crops { get; set; }
     public TimeSpan Preprocess { get; set; }
@@ -66,11 +74,21 @@ public sealed class MolmoPipeline : IDisposable
     /// <summary>How greedy decode steps are issued on a GPU, for single and batched requests (see <see cref="Generation.DecodeSteps"/>).</summary>
     public DecodeSteps DecodeSteps { get; set; } = DecodeSteps.Eager;
 
-    public MolmoPipeline(MolmoForCausalLM model, MolmoTokenizer tokenizer, ImageCropperOptions? cropper = null)
+    /// <summary>
+    /// The prompts already prefilled, which later requests with the same image and beginning continue from (null: switched
+    /// off). Owned by the pipeline; <see cref="PrefixCache.Clear"/> empties it.
+    /// </summary>
+    public PrefixCache? Prefixes { get; }
+
+    /// <param name="prefixCacheBytes">The prefix cache's budget on the model's device (<see cref="PrefixCache"/>); 0: none.</param>
+    public MolmoPipeline(MolmoForCausalLM model, MolmoTokenizer tokenizer, ImageCropperOptions? cropper = null,
+                         long prefixCacheBytes = PrefixCache.DefaultMaxBytes)
     {
+        if (prefixCacheBytes < 0) throw new ArgumentOutOfRangeException(nameof(prefixCacheBytes), "the prefix cache's budget is 0 (off) or more bytes");
         Model = model; Tokenizer = tokenizer;
         var special = SpecialIds.Resolve(model.Config, tokenizer);
         Processor = new MolmoProcessor(tokenizer, special, cropper);
+        Prefixes = prefixCacheBytes > 0 ? new PrefixCache(model, prefixCacheBytes) : null;
     }
 
     public static MolmoPipeline Load(string dir, PipelineOptions? options = null, IProgress<LoadProgress>? progress = null, CancellationToken ct = default)
@@ -78,7 +96,7 @@ public sealed class MolmoPipeline : IDisposable
         options ??= new PipelineOptions();
         var tokenizer = MolmoTokenizer.FromDirectory(dir);
         var model = ModelLoader.Load(dir, new ModelPlacement(options.DType, options.Device, options.Int8), progress, ct);
-        return new MolmoPipeline(model, tokenizer, options.Cropper) { DecodeSteps = options.DecodeSteps };
+        return new MolmoPipeline(model, tokenizer, options.Cropper, options.PrefixCacheBytes) { DecodeSteps = options.DecodeSteps };
     }
 
     public ProcessedInputs Prepare(AskRequest request) => request.Messages is { } msgs
@@ -199,10 +217,16 @@ public sealed class MolmoPipeline : IDisposable
         var clock = Stopwatch.StartNew();
         var started = new TimeSpan[n];
         var firstToken = new TimeSpan[n];
-        new BatchGenerator(Model, eos) { Steps = DecodeSteps }.Generate(inputs, requests.Select(r => r.Generation).ToList(), maxBatch,
+        var generator = new BatchGenerator(Model, eos) { Steps = DecodeSteps, Prefixes = Prefixes };
+        generator.Generate(inputs, requests.Select(r => r.Generation).ToList(), maxBatch,
             onToken: (i, id) =>
             {
-                if (++stats[i].GeneratedTokens == 1) { firstToken[i] = clock.Elapsed; stats[i].Prefill = firstToken[i] - started[i]; }
+                if (++stats[i].GeneratedTokens == 1)
+                {
+                    firstToken[i] = clock.Elapsed;
+                    stats[i].Prefill = firstToken[i] - started[i];
+                    stats[i].CachedPromptTokens = generator.ReusedPromptTokens[i];
+                }
                 if (id == eos && requests[i].Generation.StopOnEos) return true;   // EOS ends it, never shown
                 sb[i].Append(text[i].Push(id));
                 return !text[i].Stopped;
@@ -224,14 +248,14 @@ public sealed class MolmoPipeline : IDisposable
         using var scope = NewDisposeScope();
         var inputs = Prepare(request, stats);
         var text = new AnswerText(Tokenizer, request.Generation.StopStrings);
-        var gen = new Molmo.Generation.Generator(Model, Processor.SpecialTokens.Eos) { Steps = DecodeSteps };
+        var gen = new Molmo.Generation.Generator(Model, Processor.SpecialTokens.Eos) { Steps = DecodeSteps, Prefixes = Prefixes };
         var sw = Stopwatch.StartNew();
         stats.FinishReason = FinishReason.MaxTokens;
         try
         {
             foreach (var token in gen.Generate(inputs, request.Generation, keepLogits: false, ct))
             {
-                if (token.Step == 0) { stats.Prefill = sw.Elapsed; sw.Restart(); }
+                if (token.Step == 0) { stats.Prefill = sw.Elapsed; stats.CachedPromptTokens = gen.ReusedPromptTokens; sw.Restart(); }
                 stats.GeneratedTokens++;
                 if (token.Id == Processor.SpecialTokens.Eos && request.Generation.StopOnEos) { stats.FinishReason = FinishReason.Eos; break; }
                 var piece = text.Push(token.Id);
@@ -258,5 +282,9 @@ public sealed class MolmoPipeline : IDisposable
         if (!writer.TryWrite(text)) writer.WriteAsync(text, ct).AsTask().GetAwaiter().GetResult();
     }
 
-    public void Dispose() => Model.Dispose();
+    public void Dispose()
+    {
+        Prefixes?.Dispose();
+        Model.Dispose();
+    }
 }

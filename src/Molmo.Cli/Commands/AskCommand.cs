@@ -10,7 +10,9 @@ namespace Molmo.Cli.Commands;
 /// <summary>
 /// <c>molmo ask</c>: stream an answer about an image; print its points in pixels and optionally draw them. With several
 /// <c>--image</c>s, the same question is asked about each, decoded together (batched decoding), and the answers are printed
-/// in the order of the images, each under a header naming its file.
+/// in the order of the images, each under a header naming its file. With several prompts, each is answered in turn about
+/// the one image (or none), each under a header quoting it; the later ones continue from the image's prompt positions that
+/// the first one computed (the pipeline's prefix cache), so they skip the vision encoder and most of the prefill.
 /// </summary>
 public static class AskCommand
 {
@@ -24,7 +26,11 @@ public static class AskCommand
         };
         var batch = new Option<int>("--batch") { Description = "with several images: how many are decoded together", DefaultValueFactory = _ => 8 };
         batch.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch must be at least 1"); });
-        var prompt = new Argument<string>("prompt") { Description = "what to ask, e.g. \"Point to the dogs\"" };
+        var prompt = new Argument<string[]>("prompt")
+        {
+            Description = "what to ask, e.g. \"Point to the dogs\"; several questions about one image are answered in turn, the later ones reusing the image's prefill",
+            Arity = ArgumentArity.OneOrMore,
+        };
         var style = new Option<string?>("--style") { Description = "style tag (vqa2, point_count, …; spec §4.4)" };
         var maxTokens = new Option<int>("--max-tokens") { Description = "most new tokens", DefaultValueFactory = _ => 200 };
         var temperature = new Option<double>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 0.0 };
@@ -48,9 +54,13 @@ public static class AskCommand
         {
             var overlayPath = pr.GetValue(overlay);
             var imagePaths = pr.GetValue(image) ?? [];
+            var prompts = pr.GetValue(prompt)!;
+            if (prompts.Length > 1 && imagePaths.Length > 1)
+                throw new ArgumentException("several prompts are asked about one image: give at most one --image with them");
             if (overlayPath != null)
             {
                 if (imagePaths.Length != 1) throw new ArgumentException("--overlay needs exactly one --image");
+                if (prompts.Length != 1) throw new ArgumentException("--overlay draws one answer's points: give one prompt with it");
                 CommonOptions.CheckWritable(overlayPath, pr.GetValue(force));
             }
             var gen = new GenerationOptions
@@ -71,9 +81,11 @@ public static class AskCommand
             {
                 Device = placement.Device, DType = placement.DType, Int8 = placement.Int8Decoder,
                 DecodeSteps = pr.GetValue(cudaGraphs) ? DecodeSteps.CudaGraph : DecodeSteps.Eager,
+                // Only later prompts of this run could continue from a stored one.
+                PrefixCacheBytes = prompts.Length > 1 ? PrefixCache.DefaultMaxBytes : 0,
             };
             using var pipeline = ProgressUi.WithLoadProgress("loading weights", p => MolmoPipeline.Load(pr.GetValue(model)!, options, p, ct));
-            var request = new AskRequest { Image = img, Prompt = pr.GetValue(prompt)!, Style = pr.GetValue(style), Generation = gen };
+            var request = new AskRequest { Image = img, Prompt = prompts[0], Style = pr.GetValue(style), Generation = gen };
             if (images.Count > 1)
             {
                 // One question about each image, decoded together; answers printed in the images' order as they complete.
@@ -96,22 +108,26 @@ public static class AskCommand
                 }, ct);
                 return 0;
             }
-            var st = new AskStats();
-            var text = new System.Text.StringBuilder();
-            await foreach (var chunk in pipeline.AskStreamingAsync(request, st, ct))
+            foreach (var question in prompts)
             {
-                Console.Write(chunk);
-                text.Append(chunk);
+                if (prompts.Length > 1) Console.WriteLine($"== {question}");
+                var st = new AskStats();
+                var text = new System.Text.StringBuilder();
+                await foreach (var chunk in pipeline.AskStreamingAsync(request with { Prompt = question }, st, ct))
+                {
+                    Console.Write(chunk);
+                    text.Append(chunk);
+                }
+                Console.WriteLine();
+                var answer = text.ToString();
+                var points = PrintPoints(answer, img);
+                if (overlayPath != null && img != null)
+                {
+                    File.WriteAllBytes(overlayPath, PointOverlay.RenderPng(img.Width, img.Height, img.Pixels, points));
+                    Console.Error.WriteLine($"overlay with {points.Count} point(s) written to {overlayPath}");
+                }
+                if (pr.GetValue(stats)) PrintStats(st);
             }
-            Console.WriteLine();
-            var answer = text.ToString();
-            var points = PrintPoints(answer, img);
-            if (overlayPath != null && img != null)
-            {
-                File.WriteAllBytes(overlayPath, PointOverlay.RenderPng(img.Width, img.Height, img.Pixels, points));
-                Console.Error.WriteLine($"overlay with {points.Count} point(s) written to {overlayPath}");
-            }
-            if (pr.GetValue(stats)) PrintStats(st);
             return 0;
         }));
         return cmd;
@@ -136,6 +152,6 @@ public static class AskCommand
 
     static void PrintStats(AskStats st) =>
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"prompt {st.PromptTokens} tokens ({st.Crops} crops), preprocess {st.Preprocess.TotalMilliseconds:F0} ms, prefill {st.Prefill.TotalSeconds:F2} s, " +
+            $"prompt {st.PromptTokens} tokens ({st.Crops} crops{(st.CachedPromptTokens > 0 ? $", {st.CachedPromptTokens} from the prefix cache" : "")}), preprocess {st.Preprocess.TotalMilliseconds:F0} ms, prefill {st.Prefill.TotalSeconds:F2} s, " +
             $"{st.GeneratedTokens} tokens at {st.DecodeTokensPerSecond:F2} tok/s, finished: {st.FinishReason}"));
 }

@@ -33,6 +33,17 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
     /// whether it advances on the device, between steps.</summary>
     public DecodeSteps Steps { get; set; } = DecodeSteps.Eager;
 
+    /// <summary>
+    /// Where each request's prefill may start from the stored keys and values of an earlier prompt with the same beginning
+    /// (same image; requests about one image reuse the first one's), and where each prompt is stored in turn; null: every
+    /// prompt is prefilled whole. Must belong to <see cref="Model"/>.
+    /// </summary>
+    public PrefixCache? Prefixes { get; set; }
+
+    /// <summary>For each request of the last <see cref="Generate(IReadOnlyList{ModelInputs}, IReadOnlyList{GenerationOptions}, int, Func{int, int, bool}?, CancellationToken, Action{int}?, Action{int, FinishReason}?)"/>,
+    /// the prompt positions taken from <see cref="Prefixes"/> instead of computed.</summary>
+    public IReadOnlyList<int> ReusedPromptTokens { get; private set; } = [];
+
     /// <summary>All requests in one batch with the same options.</summary>
     /// <param name="onToken">Called with (request index, token id) as tokens are produced.</param>
     public IReadOnlyList<BatchSequenceResult> Generate(IReadOnlyList<ModelInputs> requests, GenerationOptions options,
@@ -54,6 +65,10 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
         if (options.Count != n) throw new ArgumentException($"{n} requests but {options.Count} sets of options");
         if (maxBatch < 1) throw new ArgumentException($"the batch must hold at least one row (got {maxBatch})");
         foreach (var o in options) o.Validate();
+        if (Prefixes is not null && !ReferenceEquals(Prefixes.Model, Model))
+            throw new InvalidOperationException("the prefix cache belongs to another model");
+        var reusedTokens = new int[n];
+        ReusedPromptTokens = reusedTokens;
         if (n == 0) return [];
         var promptLens = requests.Select(r =>
         {
@@ -218,7 +233,9 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
                 using (var scope = NewDisposeScope())
                 {
                     using var view = cache.Row(row);
-                    using var output = Model.Forward(requests[r], view, new ForwardOptions { AllLogits = false });
+                    var prefill = new ForwardOptions { AllLogits = false };
+                    using var output = Prefixes is null ? Model.Forward(requests[r], view, prefill)
+                        : Prefixes.Prefill(requests[r], view, prefill, out reusedTokens[r]);
                     cache.SetRowLength(row, view.Length);
                     next[row] = samplers[r]!.Next(output.Logits.view(1, -1)).item<long>();
                 }

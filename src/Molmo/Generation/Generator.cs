@@ -25,11 +25,33 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
     /// </summary>
     public bool? Pipelined { get; set; }
 
+    /// <summary>
+    /// Where the prompt's prefill may start from the stored keys and values of an earlier prompt with the same beginning (same
+    /// image), and where this prompt is stored in turn; null: every prompt is prefilled whole. Must belong to <see cref="Model"/>.
+    /// </summary>
+    public PrefixCache? Prefixes { get; set; }
+
+    /// <summary>The prompt positions the last <see cref="Generate"/> took from <see cref="Prefixes"/> instead of computing.</summary>
+    public int ReusedPromptTokens { get; private set; }
+
+    /// <summary>The prompt's forward pass into the empty cache (last-position logits), through <see cref="Prefixes"/> when set.</summary>
+    ForwardOutput Prefill(ModelInputs inputs, KvCache cache)
+    {
+        var options = new ForwardOptions { AllLogits = false };
+        if (Prefixes is null) return Model.Forward(inputs, cache, options);
+        var output = Prefixes.Prefill(inputs, cache, options, out int reused);
+        ReusedPromptTokens = reused;
+        return output;
+    }
+
     /// <summary>Generates ids for a single sequence (<c>input_ids</c> [1, S]).</summary>
     public IEnumerable<GeneratedToken> Generate(ModelInputs inputs, GenerationOptions options, bool keepLogits = false,
                                                CancellationToken ct = default)
     {
         options.Validate();
+        if (Prefixes is not null && !ReferenceEquals(Prefixes.Model, Model))
+            throw new InvalidOperationException("the prefix cache belongs to another model");
+        ReusedPromptTokens = 0;
         long promptLen = inputs.InputIds.shape[^1];
         if (inputs.InputIds.dim() != 2 || inputs.InputIds.shape[0] != 1)
             throw new ArgumentException("Generate takes one sequence: input_ids [1, S]");
@@ -55,7 +77,8 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
             using (var scope = NewDisposeScope())
             using (no_grad())
             {
-                using var output = Model.Forward(stepInputs, cache, new ForwardOptions { AllLogits = false });
+                using var output = ReferenceEquals(stepInputs, inputs) ? Prefill(inputs, cache)
+                    : Model.Forward(stepInputs, cache, new ForwardOptions { AllLogits = false });
                 var logits = output.Logits.view(1, -1);
                 id = (int)sampler.Next(logits).item<long>();
                 if (keepLogits) kept = logits[0].cpu().MoveToOuterDisposeScope();
@@ -98,7 +121,8 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
                     return;
                 }
                 using var scope = NewDisposeScope();
-                using var output = Model.Forward(stepInputs, cache, new ForwardOptions { AllLogits = false });
+                using var output = ReferenceEquals(stepInputs, inputs) ? Prefill(inputs, cache)
+                    : Model.Forward(stepInputs, cache, new ForwardOptions { AllLogits = false });
                 var id = output.Logits.view(1, -1).argmax(-1);
                 readback.Enqueue(issued % 2, id);
                 next?.Dispose();

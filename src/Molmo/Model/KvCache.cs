@@ -24,6 +24,9 @@ public sealed class KvCache : IDisposable
     public bool IsUniform => _len.All(l => l == _len[0]);
     public IReadOnlyList<int> RowLengths => _len;
 
+    /// <summary>Bytes one position of one row takes, over every layer's keys and values.</summary>
+    public long BytesPerPosition => _k.Sum(t => t.shape[1] * t.shape[3] * t.ElementSize) + _v.Sum(t => t.shape[1] * t.shape[3] * t.ElementSize);
+
     /// <summary>Each row's next position as an int64 tensor [B] on <paramref name="device"/>, cached until the lengths change.</summary>
     public Tensor RowPositions(Device device)
     {
@@ -125,6 +128,32 @@ public sealed class KvCache : IDisposable
         if (k.shape[2] != 1) throw new InvalidOperationException("a fixed-shape step adds one position per row");
         WriteAt(layer, k, v, _fixed!);
         return (_k[layer].narrow(2, 0, Capacity), _v[layer].narrow(2, 0, Capacity));
+    }
+
+    /// <summary>Copies of the first <paramref name="length"/> positions of every layer's keys and values of a one-row cache
+    /// ([1, KV, length, hd] each), to be written into another cache by <see cref="LoadPrefix"/>.</summary>
+    internal (Tensor[] K, Tensor[] V) CopyPrefix(int length)
+    {
+        if (Batch != 1) throw new InvalidOperationException("a prefix is copied from a one-row cache (a row of a batch: Row(b))");
+        if (length < 0 || length > _len[0]) throw new ArgumentOutOfRangeException(nameof(length), $"the cache holds {_len[0]} positions, not {length}");
+        return (_k.Select(t => t.narrow(2, 0, length).clone().DetachFromDisposeScope()).ToArray(),
+                _v.Select(t => t.narrow(2, 0, length).clone().DetachFromDisposeScope()).ToArray());
+    }
+
+    /// <summary>Fills an empty one-row cache with the first <paramref name="length"/> positions of <paramref name="k"/> and
+    /// <paramref name="v"/> (from <see cref="CopyPrefix"/> of a cache of the same model), which it then holds.</summary>
+    internal void LoadPrefix(Tensor[] k, Tensor[] v, int length)
+    {
+        if (Batch != 1 || _len[0] != 0) throw new InvalidOperationException("a prefix is loaded into an empty one-row cache");
+        if (k.Length != _k.Length || v.Length != _v.Length) throw new ArgumentException($"a prefix of {k.Length} layers for a cache of {_k.Length}");
+        if (length > Capacity) throw new ArgumentOutOfRangeException(nameof(length), $"{length} positions exceed the cache's {Capacity}");
+        for (int i = 0; i < _k.Length; i++)
+        {
+            _k[i].narrow(2, 0, length).copy_(k[i].narrow(2, 0, length));
+            _v[i].narrow(2, 0, length).copy_(v[i].narrow(2, 0, length));
+        }
+        _len[0] = length;
+        LengthsChanged();
     }
 
     /// <summary>Marks <paramref name="n"/> more positions as stored in every row (call once per step, after every layer appended).</summary>

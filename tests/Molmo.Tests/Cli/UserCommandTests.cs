@@ -65,6 +65,36 @@ public class UserCommandTests
     }
 
     [Fact]
+    public void SeveralPromptsAboutOneImageAreAnsweredInTurnFromItsCachedPrefill()
+    {
+        var image = DemoImage();
+        var questions = new[] { "Point to the red circle.", "Describe this image.", "How many shapes?" };
+        string Single(string q) => CliHarness.Run("ask", "--model", DemoDir.Value, "--image", image, "--max-tokens", "6", q).Out.Trim();
+        var (code, output, err) = CliHarness.Run(["ask", "--model", DemoDir.Value, "--image", image, "--max-tokens", "6", "--stats", .. questions]);
+        Assert.True(code == 0, err);
+        var sections = output.Split("== ", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, sections.Length);
+        for (int i = 0; i < 3; i++)
+        {
+            var lines = sections[i].Split('\n', 2);
+            Assert.Equal(questions[i], lines[0].TrimEnd('\r'));
+            Assert.Equal(Single(questions[i]), lines[1].Trim());
+        }
+        // The first prompt is computed whole; the later two continue from the image's positions.
+        var stats = err.Split('\n').Where(l => l.StartsWith("prompt ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, stats.Count);
+        Assert.DoesNotContain("prefix cache", stats[0]);
+        Assert.All(stats.Skip(1), l => Assert.Contains("from the prefix cache", l));
+
+        var twoImages = CliHarness.Run("ask", "--model", DemoDir.Value, "--image", image, "--image", image, "a", "b");
+        Assert.Equal(1, twoImages.Code);
+        Assert.Contains("at most one --image", twoImages.Err);
+        var overlay = CliHarness.Run("ask", "--model", DemoDir.Value, "--image", image, "--overlay", Path.Combine(TestPaths.NewTempDir(), "o.png"), "a", "b");
+        Assert.Equal(1, overlay.Code);
+        Assert.Contains("one prompt", overlay.Err);
+    }
+
+    [Fact]
     public void SamplingIsReproducibleWithASeed()
     {
         string Ask(string seed) => CliHarness.Run("ask", "--model", DemoDir.Value, "--max-tokens", "8", "--temperature", "1.0", "--top-k", "50", "--seed", seed, "Hello").Out;

@@ -223,14 +223,24 @@ public sealed class PrefixCache : IDisposable
         return new Prompt(ids, Convert.ToHexString(hash.GetHashAndReset()), end);
     }
 
+    /// <summary>Bytes hashed per piece: a 12-crop image's pixels (17.6 MB, 9 ms for SHA-256 on one core) are hashed on every
+    /// core in pieces, and the pieces' digests in order.</summary>
+    const int HashPiece = 1 << 20;
+
     /// <summary>A tensor's dtype, shape and bytes into the hash (the same bytes in another layout are other inputs).</summary>
     static unsafe void Append(IncrementalHash hash, Tensor t)
     {
         var c = t.cpu().contiguous();
         hash.AppendData(Encoding.UTF8.GetBytes($"{c.dtype}[{string.Join(",", c.shape)}];"));
         long size = c.NumberOfElements * c.ElementSize;
-        var p = (byte*)Checkpoints.NativeTensor.DataPointer(c);
-        for (long off = 0; off < size; off += 1 << 30)
-            hash.AppendData(new ReadOnlySpan<byte>(p + off, (int)Math.Min(1 << 30, size - off)));
+        nint p = Checkpoints.NativeTensor.DataPointer(c);
+        int pieces = (int)((size + HashPiece - 1) / HashPiece);
+        var digests = new byte[pieces * 32];
+        Parallel.For(0, pieces, i =>
+        {
+            long off = (long)i * HashPiece;
+            SHA256.HashData(new ReadOnlySpan<byte>((byte*)p + off, (int)Math.Min(HashPiece, size - off)), digests.AsSpan(i * 32, 32));
+        });
+        hash.AppendData(digests);
     }
 }

@@ -250,12 +250,32 @@ public class PrefixCacheTests
             Assert.Equal(without.Text, answers[i].Text);
             Assert.Equal(0, without.Stats.CachedPromptTokens);
         }
-        // Batched requests about the image take it from the cache as well.
-        var batch = await pipeline.AskBatchAsync(questions.Select(q => new AskRequest { Image = image, Prompt = q, Generation = options }).ToList());
+        // Batched requests about the image take it from the cache as well: all of it when stored before, and from an empty
+        // cache the first request's prompt serves the rows after it.
+        var asks = questions.Select(q => new AskRequest { Image = image, Prompt = q, Generation = options }).ToList();
+        var batch = await pipeline.AskBatchAsync(asks);
         for (int i = 0; i < questions.Length; i++)
         {
             Assert.Equal(answers[i].Text, batch[i].Text);
             Assert.Equal(batch[i].Stats.PromptTokens - 1, batch[i].Stats.CachedPromptTokens);
         }
+        pipeline.Prefixes!.Clear();
+        Assert.Equal((0, 0L), (pipeline.Prefixes.Count, pipeline.Prefixes.Bytes));
+        var fresh = await pipeline.AskBatchAsync(asks, maxBatch: 3);
+        Assert.Equal(0, fresh[0].Stats.CachedPromptTokens);
+        for (int i = 0; i < questions.Length; i++)
+        {
+            Assert.Equal(answers[i].Text, fresh[i].Text);
+            if (i > 0) Assert.Equal(answers[i].Stats.CachedPromptTokens, fresh[i].Stats.CachedPromptTokens);
+        }
+
+        // The next turn of a conversation continues from the turn before: its prompt up to the answer is reused.
+        var turn1 = new AskRequest { Image = image, Messages = [questions[0]], Generation = options };
+        var reply = await pipeline.AskAsync(turn1);
+        var turn2 = turn1 with { Messages = [questions[0], reply.Text, questions[2]] };
+        var next = await pipeline.AskAsync(turn2);
+        Assert.True(next.Stats.CachedPromptTokens >= reply.Stats.PromptTokens - 1,
+            $"{next.Stats.CachedPromptTokens} reused of turn 2's {next.Stats.PromptTokens}; turn 1 had {reply.Stats.PromptTokens}");
+        Assert.Equal((await plain.AskAsync(turn2)).Text, next.Text);
     }
 }

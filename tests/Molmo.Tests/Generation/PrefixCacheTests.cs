@@ -190,10 +190,11 @@ public class PrefixCacheTests
         var options = new GenerationOptions { MaxNewTokens = 16 };
         var cases = new[] { "img_100x100", "text_only", "img_480x640" };
         var requests = cases.Select(c => TinyInputs.Load("tiny_d_style", c)).ToList();
-        // Twice each, one at a time: the second time from the stored prompt; queued steps (a GPU's) and read-back steps.
-        foreach (bool pipelined in new[] { false, true })
+        // Twice each, one at a time: the second time from the stored prompt; read-back steps, then queued steps (a GPU's) and
+        // fixed-shape steps (what a CUDA graph records).
+        foreach (var (pipelined, steps) in new[] { (false, DecodeSteps.Eager), (true, DecodeSteps.Eager), (true, DecodeSteps.FixedShape) })
         {
-            var single = new Molmo.Generation.Generator(model, eos) { Prefixes = prefixes, Pipelined = pipelined };
+            var single = new Molmo.Generation.Generator(model, eos) { Prefixes = prefixes, Pipelined = pipelined, Steps = steps };
             for (int i = 0; i < cases.Length; i++)
             {
                 var golden = Golden.GreedyIds(Path.Combine(dir, $"{cases[i]}.greedy.json")).Select(x => (int)x);

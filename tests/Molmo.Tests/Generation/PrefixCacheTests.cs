@@ -17,6 +17,31 @@ public class PrefixCacheTests
 {
     static readonly ForwardOptions LastLogits = new() { AllLogits = false };
 
+    /// <summary>A golden tiny checkpoint in float32 with a prefix cache that stores prompts of 4 positions or more, inside one
+    /// dispose scope with gradients off.</summary>
+    sealed class Tiny : IDisposable
+    {
+        public MolmoForCausalLM Model { get; }
+        public PrefixCache Prefixes { get; }
+        readonly IDisposable _scope, _noGrad;
+
+        public Tiny(string variant)
+        {
+            Model = ModelLoader.Load(Golden.TinyDir(variant), Golden.Float32);
+            _scope = NewDisposeScope();
+            _noGrad = no_grad();
+            Prefixes = new PrefixCache(Model, minTokens: 4);
+        }
+
+        public void Dispose()
+        {
+            Prefixes.Dispose();
+            _noGrad.Dispose();
+            _scope.Dispose();
+            Model.Dispose();
+        }
+    }
+
     /// <summary>The last position's logits of a whole prefill of <paramref name="inputs"/> into a fresh cache, then of one
     /// decode step feeding <paramref name="next"/>.</summary>
     static (Tensor Prefill, Tensor Step) Fresh(MolmoForCausalLM model, ModelInputs inputs, long next)
@@ -61,10 +86,8 @@ public class PrefixCacheTests
     [InlineData("tiny_o_style")]
     public void AnotherQuestionAboutTheSameImageReusesTheImagePositions(string variant)
     {
-        using var model = ModelLoader.Load(Golden.TinyDir(variant), Golden.Float32);
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        using var prefixes = new PrefixCache(model, minTokens: 4);
+        using var tiny = new Tiny(variant);
+        var (model, prefixes) = (tiny.Model, tiny.Prefixes);
         var first = TinyInputs.Load(variant, "img_100x100");
         int end = ImageEnd(first);
         long s = first.InputIds.shape[1];
@@ -88,10 +111,8 @@ public class PrefixCacheTests
     [Fact]
     public void TheSamePromptAgainReusesAllButItsLastToken()
     {
-        using var model = ModelLoader.Load(Golden.TinyDir("tiny_d_style"), Golden.Float32);
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        using var prefixes = new PrefixCache(model, minTokens: 4);
+        using var tiny = new Tiny("tiny_d_style");
+        var (model, prefixes) = (tiny.Model, tiny.Prefixes);
         var inputs = TinyInputs.Load("tiny_d_style", "img_100x100");
         long s = inputs.InputIds.shape[1];
         var (freshPrefill, freshStep) = Fresh(model, inputs, 9);
@@ -106,10 +127,8 @@ public class PrefixCacheTests
     [Fact]
     public void AnotherImageIsNotReused()
     {
-        using var model = ModelLoader.Load(Golden.TinyDir("tiny_d_style"), Golden.Float32);
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        using var prefixes = new PrefixCache(model, minTokens: 4);
+        using var tiny = new Tiny("tiny_d_style");
+        var (model, prefixes) = (tiny.Model, tiny.Prefixes);
         var inputs = TinyInputs.Load("tiny_d_style", "img_100x100");
         Cached(model, prefixes, inputs, 1);
         // The same ids over other pixels, and over the same pixels with another patch mask.
@@ -129,10 +148,8 @@ public class PrefixCacheTests
     [Fact]
     public void APromptThatExtendsAStoredOneReplacesIt()
     {
-        using var model = ModelLoader.Load(Golden.TinyDir("tiny_o_style"), Golden.Float32);
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        using var prefixes = new PrefixCache(model, minTokens: 4);
+        using var tiny = new Tiny("tiny_o_style");
+        var (model, prefixes) = (tiny.Model, tiny.Prefixes);
         var turn1 = TinyInputs.Load("tiny_o_style", "text_only");
         long s = turn1.InputIds.shape[1];
         // The next turn: the first turn's prompt, then more text (as a conversation grows).
@@ -153,9 +170,8 @@ public class PrefixCacheTests
     [Fact]
     public void TheBudgetEvictsTheLeastRecentlyUsed()
     {
-        using var model = ModelLoader.Load(Golden.TinyDir("tiny_d_style"), Golden.Float32);
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
+        using var tiny = new Tiny("tiny_d_style");
+        var model = tiny.Model;
         long perPosition = model.NewCache(1, 1).BytesPerPosition;
         // Room for two prompts of 40 positions, not three.
         using var prefixes = new PrefixCache(model, maxBytes: perPosition * 100, minTokens: 4);

@@ -5,7 +5,8 @@
 # It runs, against Python torch's own libtorch (torch/lib, found through python3):
 #   0. bench graphs: whether the CUDA graph shim builds there (it is compiled on first use and cached), whether a recorded
 #      chain of ops replays correctly, and µs per op issued vs replayed;
-#   1. the golden model tests on CUDA, float32 tolerances unchanged (the published Molmo.Tests runs itself: SelfRunner);
+#   1. the golden model tests on CUDA, float32 tolerances unchanged (the published Molmo.Tests runs itself: SelfRunner), and
+#      the prefix cache's tests (a continued prompt takes the grouped-GEMM attention route there);
 #      among them the CUDA graph step, whose shim is compiled there on first use (it prints whether graphs are available);
 #   2. the host's cost of issuing a 7B-D-structured decode step on CUDA (bench steps: libtorch calls and ms per step, the
 #      launch-bound floor of decode, and the host time of single ops by kind), appended to OUTDIR/gpu-bench.md;
@@ -35,7 +36,7 @@ echo "== CUDA graphs on $device"
 timeout 90 .gpu/pub/Molmo.Bench graphs --device "$device" 2>&1 | tee -a "$out/gpu-bench.md" | tail -8
 if [ "${CHECK_TESTS:-1}" = 1 ]; then   # CHECK_TESTS=0: the benchmarks alone (a rerun after the tests have passed)
   echo "== golden model tests on $device"
-  MOLMO_TEST_DEVICE=$device timeout 120 .gpu/pub/Molmo.Tests --filter Molmo.Tests.Model \
+  MOLMO_TEST_DEVICE=$device timeout 120 .gpu/pub/Molmo.Tests --filter Molmo.Tests.Model --filter Molmo.Tests.Generation.PrefixCacheTests \
     --exclude img_480x640 --exclude FullSizeArchitecture 2>&1 | tee "$out/gpu-tests.log" | tail -25
 fi
 echo "== decode step issue cost on $device"

@@ -121,11 +121,47 @@ public sealed class DecoderBlock : nn.Module
         return o.view(b, 1, heads * headDim);
     }
 
+    /// <summary>
+    /// Whether a prompt continued after cached positions (a follow-up question from the prefix cache, the next turn of a
+    /// conversation) runs <see cref="GroupedAttention"/> instead of libtorch's SDPA: null (default) on a GPU, for up to
+    /// <see cref="GroupedContinuationMaxRows"/> new positions. On CUDA SDPA sets itself up for every new pair of query and key
+    /// lengths (~40 ms, stack notes §8.1), and each continuation has a pair of its own; the GEMMs of the grouped route do not.
+    /// On the CPU SDPA has no such cost. Tests set it (for their own thread) to force either route.
+    /// </summary>
+    internal static bool? GroupedContinuation { get => _groupedContinuation; set => _groupedContinuation = value; }
+
+    [ThreadStatic] static bool? _groupedContinuation;
+
+    /// <summary>Most new positions a continued prompt sends to <see cref="GroupedAttention"/> on a GPU.</summary>
+    internal const int GroupedContinuationMaxRows = 128;
+
+    /// <summary>
+    /// Attention of S query positions over L keys as two batched GEMMs, the query heads of each KV head folded into the rows
+    /// ([B·KV, G·S, hd] × [B·KV, hd, L]), as <see cref="GroupedDecodeAttention"/> does for one position: q [B, H, S, hd], k, v
+    /// [B, KV, L, hd], mask bool broadcastable to [B, 1, S, L] (true = attend) → [B, S, H·hd].
+    /// </summary>
+    internal static Tensor GroupedAttention(Tensor q, Tensor k, Tensor v, Tensor mask)
+    {
+        long b = q.shape[0], heads = q.shape[1], s = q.shape[2], headDim = q.shape[3], kvHeads = k.shape[1], len = k.shape[2];
+        long g = heads / kvHeads;
+        if (k.dtype != q.dtype) q = q.to(k.dtype);
+        // Query head h = kv·G + j (each KV head serves G consecutive query heads): rows (j, s) of the KV head's block.
+        var qg = q.reshape(b * kvHeads, g * s, headDim);
+        var scores = matmul(qg, k.reshape(b * kvHeads, len, headDim).transpose(1, 2)).mul_(1.0 / Math.Sqrt(headDim));
+        using (var blocked = mask.logical_not().view(mask.shape[0], 1, 1, s, len))
+            scores.view(b, kvHeads, g, s, len).masked_fill_(blocked, float.NegativeInfinity);
+        var o = matmul(scores.softmax(-1), v.reshape(b * kvHeads, len, headDim));            // [B·KV, G·S, hd]
+        return o.view(b, heads, s, headDim).transpose(1, 2).reshape(b, s, heads * headDim);
+    }
+
     Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, bool cached)
     {
         long b = q.shape[0], s = q.shape[2], len = k.shape[2];
         int groups = _heads / _kvHeads;
         if (s == 1 && (mask is null || mask.shape[2] == 1)) return DecodeAttention(q, k, v, mask);
+        if (cached && mask is not null && mask.dim() == 4
+            && (GroupedContinuation ?? (k.device_type != TorchSharp.DeviceType.CPU && s <= GroupedContinuationMaxRows)))
+            return GroupedAttention(q, k, v, mask);
         // Over a cache on the CPU, attention runs in float32 whatever the cache holds (a bf16 cache for bf16 models).
         if (cached && k.device_type == TorchSharp.DeviceType.CPU) (q, k, v) = InFloat32(q, k, v);
         else if (k.dtype != q.dtype) q = q.to(k.dtype);

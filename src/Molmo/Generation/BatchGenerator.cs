@@ -92,9 +92,12 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
         int waiting = 0;                                             // the next request to start
         bool greedy = options.All(o => o.Temperature == 0);
         bool pipelined = greedy && (Pipelined ?? Model.Placement.Device.type != TorchSharp.DeviceType.CPU);
+        // Fixed-shape steps run in a context kept from an earlier batch of as many rows where one fits (its graph is
+        // replayed, not recorded again), and go back to the model's DecodeContexts afterwards.
+        var context = pipelined && Steps != DecodeSteps.Eager ? Model.DecodeContexts.Rent(Model, Steps, rows, capacity) : null;
+        var cache = context?.Cache ?? Model.NewCache(rows, capacity);
         try
         {
-            using var cache = Model.NewCache(rows, capacity);
             using var noGrad = no_grad();
             for (int row = 0; row < rows; row++) Start(row, cache);
             if (pipelined) DecodePipelined(cache);
@@ -119,6 +122,8 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
         finally
         {
             foreach (var s in samplers) s?.Dispose();
+            if (context is null) cache.Dispose();
+            else Model.DecodeContexts.Return(context);
         }
         return ids.Select((l, r) => new BatchSequenceResult(l, finish[r] ?? FinishReason.MaxTokens)).ToArray();
 
@@ -133,7 +138,7 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
             int flightSlot = 0, slot = 0;
             // Fixed-shape steps (or their CUDA graph) keep each row's input, position and whether it advances on the device.
             var fixedOn = rowRequest.Select(r => r >= 0).ToArray();
-            using var fixedSteps = FixedShapeDecoder.Create(Steps, Model, cache, input,
+            var fixedSteps = context?.StepsFor(Model, input,
                 Enumerable.Range(0, rows).Select(row => fixedOn[row] ? cache.RowLengths[row] : 0).ToArray(), fixedOn);
             try
             {

@@ -76,6 +76,22 @@ internal sealed class FixedShapeDecoder : IDisposable
         return null;
     }
 
+    /// <summary>
+    /// Points the steps at new rows (a later request taking over this decoder and its cache, <see cref="DecodeContexts"/>):
+    /// each row's next input from <paramref name="firstIds"/> ([B] or [B, 1] int64 on the device), its position and whether it
+    /// advances. Queued on the device, in order with the steps; a recorded graph replays with the new values.
+    /// </summary>
+    public void Restart(Tensor firstIds, int[] positions, bool[] advance)
+    {
+        int b = _cache.Batch;
+        if (positions.Length != b || advance.Length != b) throw new ArgumentException($"{b} rows need {b} positions and advance flags");
+        if (positions.Any(p => p < 0 || p >= _cache.Capacity)) throw new ArgumentOutOfRangeException(nameof(positions), "a position is outside the cache");
+        using var scope = NewDisposeScope();
+        _ids.copy_(firstIds.reshape(b, 1));
+        _positions.copy_(HostTransfer.Int64(positions.Select(p => (long)p).ToArray(), [b], _ids.device));
+        _advance.copy_(HostTransfer.Int64(advance.Select(a => a ? 1L : 0L).ToArray(), [b], _ids.device));
+    }
+
     /// <summary>Sets a row's next input (when given), position and whether it advances; queued on the device, in order with the steps.</summary>
     public void SetRow(int row, long? inputId, long position, bool advance)
     {

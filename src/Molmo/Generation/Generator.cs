@@ -60,12 +60,25 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
             throw new ArgumentException($"the prompt has {promptLen} tokens; the model handles at most {Model.Config.MaxPositionEmbeddings} positions");
 
         using var sampler = new Sampler(options);
-        using var cache = Model.NewCache(1, capacity);
         // Gradients are switched off per step, never across a yield: grad mode is per thread, and two generations enumerated
         // in turn on one thread would otherwise restore each other's saved mode in the wrong order and leave it off.
-        if (sampler.IsGreedy && !keepLogits && (Pipelined ?? Model.Placement.Device.type != TorchSharp.DeviceType.CPU))
+        bool pipelined = sampler.IsGreedy && !keepLogits && (Pipelined ?? Model.Placement.Device.type != TorchSharp.DeviceType.CPU);
+        if (pipelined && Steps != DecodeSteps.Eager)
         {
-            foreach (var t in GeneratePipelined(inputs, options, cache, capacity, ct)) yield return t;
+            // Fixed-shape steps run in a context kept from an earlier request where one fits (its graph is replayed, not
+            // recorded again), and go back to the model's DecodeContexts afterwards.
+            var context = Model.DecodeContexts.Rent(Model, Steps, 1, capacity);
+            try
+            {
+                foreach (var t in GeneratePipelined(inputs, options, context.Cache, capacity, context, ct)) yield return t;
+            }
+            finally { Model.DecodeContexts.Return(context); }
+            yield break;
+        }
+        using var cache = Model.NewCache(1, capacity);
+        if (pipelined)
+        {
+            foreach (var t in GeneratePipelined(inputs, options, cache, capacity, null, ct)) yield return t;
             yield break;
         }
         ModelInputs stepInputs = inputs;
@@ -101,7 +114,7 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
     // Greedy steps issued one ahead of the host (see Pipelined). The first token is read at once (its time is the prefill's:
     // what a streaming client waits for); from then on step k+1 is queued before token k is read.
     IEnumerable<GeneratedToken> GeneratePipelined(ModelInputs inputs, GenerationOptions options, KvCache cache, int capacity,
-                                                 CancellationToken ct)
+                                                 DecodeContexts.Context? context, CancellationToken ct)
     {
         var device = Model.Placement.Device;
         using var readback = new Runtime.TokenReadback(1, device);
@@ -146,7 +159,7 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
                 if (step == 0 && More())
                 {
                     ct.ThrowIfCancellationRequested();
-                    using (no_grad()) fixedSteps = FixedShapeDecoder.Create(Steps, Model, cache, next!, [cache.Length], [true]);
+                    using (no_grad()) fixedSteps = context?.StepsFor(Model, next!, [cache.Length], [true]);
                     Issue(new ModelInputs(next!));
                 }
                 if (issued == step + 1) yield break;   // no step in flight: the budget or the cache is used up
@@ -154,8 +167,7 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
         }
         finally
         {
-            next?.Dispose();
-            fixedSteps?.Dispose();
+            next?.Dispose();   // fixedSteps belong to the context
         }
     }
 }

@@ -82,6 +82,10 @@ public sealed class MolmoForCausalLM : nn.Module
         RegisterComponents();
     }
 
+    /// <summary>KV caches and fixed-shape decode steps (with their CUDA graphs) kept between requests (see
+    /// <see cref="Generation.DecodeContexts"/>); <c>Clear()</c> frees them.</summary>
+    public Generation.DecodeContexts DecodeContexts { get; } = new();
+
     /// <summary>Number of parameters (elements).</summary>
     public long ParameterCount => parameters().Sum(p => p.NumberOfElements);
 
@@ -249,7 +253,11 @@ public sealed class MolmoForCausalLM : nn.Module
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) _rope.Dispose();
+        if (disposing)
+        {
+            DecodeContexts.Dispose();
+            _rope.Dispose();
+        }
         base.Dispose(disposing);
     }
 }

@@ -1,0 +1,85 @@
+using Molmo.Checkpoints;
+using Molmo.Generation;
+using Molmo.Model;
+using Molmo.Tests.Model;
+using static TorchSharp.torch;
+
+namespace Molmo.Tests.Generation;
+
+/// <summary>
+/// Fixed-shape decode steps (what a CUDA graph records) are kept with their KV cache between requests: a later request of the
+/// same rows and capacity bucket takes them over, and gets the tokens of eager decoding; requests that stop early give their
+/// context back; idle contexts are bounded. On the CPU the steps run eagerly; on a GPU the same code replays the graph.
+/// </summary>
+public class DecodeContextsTests
+{
+    const string Variant = "tiny_d_style";
+
+    static int Eos => MolmoConfig.Load(Golden.TinyDir(Variant)).SpecialTokens!.Eos;
+
+    static int[] Generate(MolmoForCausalLM model, ModelInputs inputs, int tokens, DecodeSteps steps) =>
+        new Molmo.Generation.Generator(model, Eos) { Pipelined = true, Steps = steps }
+            .Generate(inputs, new GenerationOptions { MaxNewTokens = tokens, StopOnEos = false }).Select(t => t.Id).ToArray();
+
+    [Fact]
+    public void LaterRequestsOfTheSameBucketTakeOverTheStepsAndGetTheSameTokens()
+    {
+        using var model = ModelLoader.Load(Golden.TinyDir(Variant), Golden.Float32);
+        using var scope = NewDisposeScope();
+        var pool = model.DecodeContexts;
+        var short1 = TinyInputs.Load(Variant, "img_100x100");
+        var short2 = new ModelInputs(arange(1, 301, ScalarType.Int64).remainder(500).view(1, -1));   // a text prompt of 300 tokens
+        var longer = TinyInputs.Load(Variant, "img_480x640");
+        int Bucket(ModelInputs i, int tokens) => DecodeContexts.Bucket((int)i.InputIds.shape[1] + tokens, model.Config.MaxPositionEmbeddings);
+        Assert.Equal(Bucket(short1, 12), Bucket(short2, 9));
+        Assert.NotEqual(Bucket(short1, 12), Bucket(longer, 12));
+
+        var requests = new (ModelInputs Inputs, int Tokens)[] { (short1, 12), (short2, 9), (short1, 5), (longer, 12), (short2, 12) };
+        foreach (var (inputs, tokens) in requests)
+            Assert.Equal(Generate(model, inputs, tokens, DecodeSteps.Eager), Generate(model, inputs, tokens, DecodeSteps.FixedShape));
+        // One context for the three short requests' bucket, one for the longer: the others took over an idle one.
+        Assert.Equal((2, 3, 2), (pool.Created, pool.Reused, pool.Idle));
+
+        // A request that stops early (the caller stops reading) gives its context back too.
+        var firstThree = new Molmo.Generation.Generator(model, Eos) { Pipelined = true, Steps = DecodeSteps.FixedShape }
+            .Generate(short1, new GenerationOptions { MaxNewTokens = 12, StopOnEos = false }).Take(3).Select(t => t.Id).ToArray();
+        Assert.Equal(Generate(model, short1, 3, DecodeSteps.Eager), firstThree);
+        Assert.Equal((2, 4, 2), (pool.Created, pool.Reused, pool.Idle));
+
+        // Batches of as many rows share theirs, with rows refilled mid-batch.
+        var batch = new[] { short1, short2, longer, short2, short1 };
+        var options = new GenerationOptions { MaxNewTokens = 7, StopOnEos = false };
+        var eager = new BatchGenerator(model, Eos) { Pipelined = true }.Generate(batch, options);
+        for (int round = 0; round < 2; round++)
+        {
+            var fixedShape = new BatchGenerator(model, Eos) { Pipelined = true, Steps = DecodeSteps.FixedShape }
+                .Generate(batch, batch.Select(_ => options).ToList(), maxBatch: 2);
+            for (int i = 0; i < batch.Length; i++) Assert.Equal(eager[i].Ids, fixedShape[i].Ids);
+        }
+        Assert.Equal((3, 5, 3), (pool.Created, pool.Reused, pool.Idle));
+
+        pool.Clear();
+        Assert.Equal(0, pool.Idle);
+        Assert.Equal(Generate(model, short2, 4, DecodeSteps.Eager), Generate(model, short2, 4, DecodeSteps.FixedShape));
+        Assert.Equal((4, 1), (pool.Created, pool.Idle));
+    }
+
+    [Fact]
+    public void IdleContextsAreBoundedAndTheLeastRecentlyUsedGoes()
+    {
+        using var model = ModelLoader.Load(Golden.TinyDir(Variant), Golden.Float32);
+        var pool = model.DecodeContexts;
+        var rented = Enumerable.Range(1, DecodeContexts.MaxIdle + 2).Select(rows => pool.Rent(model, DecodeSteps.FixedShape, rows, 100)).ToList();
+        foreach (var c in rented) pool.Return(c);
+        Assert.Equal(DecodeContexts.MaxIdle, pool.Idle);
+        // The first two returned (1 and 2 rows) went; 3 rows is still there.
+        Assert.Same(rented[2], pool.Rent(model, DecodeSteps.FixedShape, 3, 200));
+        Assert.NotSame(rented[0], pool.Rent(model, DecodeSteps.FixedShape, 1, 100));
+        // Another mode or bucket never shares.
+        Assert.NotSame(rented[3], pool.Rent(model, DecodeSteps.CudaGraph, 4, 100));
+        Assert.NotSame(rented[4], pool.Rent(model, DecodeSteps.FixedShape, 5, 300));
+        Assert.Equal(256, DecodeContexts.Bucket(1, 4096));
+        Assert.Equal(512, DecodeContexts.Bucket(257, 4096));
+        Assert.Equal(4096, DecodeContexts.Bucket(4090, 4096));
+    }
+}

@@ -244,6 +244,27 @@ public static class ModelBench
             Console.Error.WriteLine($"{w}×{h}: {processed.InputIds.Length} tokens, {processed.Image!.NumCrops} crops, preprocess {preMs:F0} ms, prefill {Duration(prefill)}");
             rows.Add([$"{w}×{h}", processed.InputIds.Length.ToString(CultureInfo.InvariantCulture), $"{processed.Image.NumCrops}", $"{preMs:F0} ms", Duration(prefill)]);
         }
+        // On CUDA: prompts of lengths not seen before, in the prefill bucket of the 640×480 prompt (MolmoForCausalLM.PrefillBucket,
+        // 64 by default there). With buckets the padded length was seen, so SDPA's per-length set-up is not paid again; without
+        // them (the bucket set to 0 for one prompt) it is, which is what every new length cost before.
+        string? bucketRow = null;
+        if (cuda && model.PrefillBucket > 1)
+        {
+            using var scope = NewDisposeScope();
+            var img = ImageDecoder.Decode(PreprocessBench.SynthesisePng(640, 480));
+            var withBuckets = processor.Process(img, "Describe this image in a few words.").ToModelInputs();
+            var without = processor.Process(img, "Describe this image, please, in one or two sentences.").ToModelInputs();
+            int bucket = model.PrefillBucket;
+            double warm = TokenTimes(model, withBuckets, special.Eos, 1, cuda, main)[0];
+            model.PrefillBucket = 0;
+            double cold;
+            try { cold = TokenTimes(model, without, special.Eos, 1, cuda, main)[0]; }
+            finally { model.PrefillBucket = bucket; }
+            long n1 = withBuckets.InputIds.shape[^1], n2 = without.InputIds.shape[^1];
+            Console.Error.WriteLine($"640×480, new prompt lengths: {n1} tokens padded to {model.PrefillLength(n1)}: {Duration(warm)}; {n2} tokens unpadded: {Duration(cold)}");
+            bucketRow = $"| prefill 640×480, a prompt length not seen before: {n1} tokens padded to {model.PrefillLength(n1)} (a length seen) / {n2} tokens without padding | " +
+                        $"{Duration(warm)} / {Duration(cold)} | – | – |";
+        }
         // A second question about the 640×480 image, continued from the first one's stored prompt positions (the pipeline's
         // prefix cache): what a follow-up question, or the next turn of a conversation about an image, waits for.
         string? prefixRow = null;
@@ -385,6 +406,7 @@ public static class ModelBench
             if (coldPrefill.TryGetValue(r[0], out var cold))
                 sb.AppendLine($"| prefill {r[0]}, the first time its length is seen (cold: SDPA's per-shape set-up, stack notes §8.1) | {Duration(cold)} | – | – |");
         }
+        if (bucketRow is not null) sb.AppendLine(bucketRow);
         if (prefixRow is not null) sb.AppendLine(prefixRow);
         sb.AppendLine($"| decode, batch 1, {decode} tokens{(main is null ? "" : $", {main.Name}")}{(otherDecode is null ? "" : $" (median of {Rounds} rounds)")} | {decodeTokS:F2} tok/s | {R(RefCpuDecodeTokS, RefGpuDecodeTokS, "tok/s")} | " +
                       $"{limitBw / decodeBytes:F2} tok/s at {limitBw / 1e9:F1} GB/s |");

@@ -80,7 +80,8 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
         // Every request fits its row: its prompt and the answer's tokens but the last (which is never fed back), within the
         // model's positions (as Generator: at most one token past the last position).
         var budget = Enumerable.Range(0, n).Select(i => Math.Min(options[i].MaxNewTokens, maxPos - promptLens[i] + 1)).ToArray();
-        int capacity = Enumerable.Range(0, n).Max(i => promptLens[i] + budget[i] - 1);
+        // (and room for each prompt's padded prefill, MolmoForCausalLM.PrefillBucket)
+        int capacity = Enumerable.Range(0, n).Max(i => Math.Max(promptLens[i] + budget[i] - 1, Model.PrefillLength(promptLens[i])));
         int rows = Math.Min(n, maxBatch);
 
         var samplers = new Sampler?[n];
@@ -238,9 +239,8 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
                 using (var scope = NewDisposeScope())
                 {
                     using var view = cache.Row(row);
-                    var prefill = new ForwardOptions { AllLogits = false };
-                    using var output = Prefixes is null ? Model.Forward(requests[r], view, prefill)
-                        : Prefixes.Prefill(requests[r], view, prefill, out reusedTokens[r]);
+                    using var output = Prefixes is null ? Model.Prefill(requests[r], view)
+                        : Prefixes.Prefill(requests[r], view, out reusedTokens[r]);
                     cache.SetRowLength(row, view.Length);
                     next[row] = samplers[r]!.Next(output.Logits.view(1, -1)).item<long>();
                 }

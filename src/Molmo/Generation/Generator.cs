@@ -37,9 +37,8 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
     /// <summary>The prompt's forward pass into the empty cache (last-position logits), through <see cref="Prefixes"/> when set.</summary>
     ForwardOutput Prefill(ModelInputs inputs, KvCache cache)
     {
-        var options = new ForwardOptions { AllLogits = false };
-        if (Prefixes is null) return Model.Forward(inputs, cache, options);
-        var output = Prefixes.Prefill(inputs, cache, options, out int reused);
+        if (Prefixes is null) return Model.Prefill(inputs, cache);
+        var output = Prefixes.Prefill(inputs, cache, out int reused);
         ReusedPromptTokens = reused;
         return output;
     }
@@ -67,7 +66,7 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
         {
             // Fixed-shape steps run in a context kept from an earlier request where one fits (its graph is replayed, not
             // recorded again), and go back to the model's DecodeContexts afterwards.
-            var context = Model.DecodeContexts.Rent(Model, Steps, 1, capacity);
+            var context = Model.DecodeContexts.Rent(Model, Steps, 1, Math.Max(capacity, Model.PrefillLength(promptLen)));
             try
             {
                 foreach (var t in GeneratePipelined(inputs, options, context.Cache, capacity, context, ct)) yield return t;
@@ -75,7 +74,7 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
             finally { Model.DecodeContexts.Return(context); }
             yield break;
         }
-        using var cache = Model.NewCache(1, capacity);
+        using var cache = Model.NewCache(1, Math.Max(capacity, Model.PrefillLength(promptLen)));   // room for a padded prefill
         if (pipelined)
         {
             foreach (var t in GeneratePipelined(inputs, options, cache, capacity, null, ct)) yield return t;

@@ -90,18 +90,18 @@ public sealed class PrefixCache : IDisposable
     /// <summary>
     /// Prefills <paramref name="inputs"/> (one sequence, input_ids [1, S]) into the empty one-row <paramref name="cache"/> (a
     /// request's own cache, or a row of a batch: <see cref="KvCache.Row"/>): the longest stored prefix it may reuse is copied
-    /// in and only the rest is computed; then the prompt is stored for later ones. Returns the forward pass's output (with
-    /// <c>AllLogits</c>, the logits of the computed positions only) and, in <paramref name="reused"/>, the prompt positions
-    /// that came from the cache (0 when none did).
+    /// in and only the rest is computed (a whole prompt as <see cref="MolmoForCausalLM.Prefill"/> computes it); then the
+    /// prompt is stored for later ones. Returns the forward pass's output (the last position's logits) and, in
+    /// <paramref name="reused"/>, the prompt positions that came from the cache (0 when none did).
     /// </summary>
-    public ForwardOutput Prefill(ModelInputs inputs, KvCache cache, ForwardOptions options, out int reused)
+    public ForwardOutput Prefill(ModelInputs inputs, KvCache cache, out int reused)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(cache);
         ObjectDisposedException.ThrowIf(_disposed, this);
         reused = 0;
         // Padded or batched inputs, or a cache that already holds something, are prefilled as they are.
-        if (cache.Batch != 1 || cache.Length != 0 || Describe(inputs) is not { } prompt) return Model.Forward(inputs, cache, options);
+        if (cache.Batch != 1 || cache.Length != 0 || Describe(inputs) is not { } prompt) return Model.Prefill(inputs, cache);
         lock (_lock)
         {
             if (Best(prompt, out int r) is { } entry)
@@ -118,12 +118,12 @@ public sealed class PrefixCache : IDisposable
             Interlocked.Increment(ref _hits);
             Interlocked.Add(ref _reused, reused);
             using var rest = tensor(prompt.Ids[reused..], [1, prompt.Ids.Length - reused]);
-            output = Model.Forward(new ModelInputs(rest), cache, options);
+            output = Model.Forward(new ModelInputs(rest), cache, new ForwardOptions { AllLogits = false });
         }
         else
         {
             Interlocked.Increment(ref _misses);
-            output = Model.Forward(inputs, cache, options);
+            output = Model.Prefill(inputs, cache);
         }
         Store(prompt, cache);
         return output;

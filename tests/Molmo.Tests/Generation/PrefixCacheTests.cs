@@ -56,7 +56,7 @@ public class PrefixCacheTests
     static (Tensor Prefill, int Reused, Tensor Step) Cached(MolmoForCausalLM model, PrefixCache prefixes, ModelInputs inputs, long next)
     {
         using var cache = model.NewCache(1, (int)inputs.InputIds.shape[1] + 1);
-        using var a = prefixes.Prefill(inputs, cache, LastLogits, out int reused);
+        using var a = prefixes.Prefill(inputs, cache, out int reused);
         Assert.Equal(inputs.InputIds.shape[1], cache.Length);
         using var b = model.Forward(new ModelInputs(tensor(new[] { next }, [1, 1])), cache, LastLogits);
         return (a.Logits.view(-1).clone(), reused, b.Logits.view(-1).clone());

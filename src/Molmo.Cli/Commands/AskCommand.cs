@@ -10,9 +10,10 @@ namespace Molmo.Cli.Commands;
 /// <summary>
 /// <c>molmo ask</c>: stream an answer about an image; print its points in pixels and optionally draw them. With several
 /// <c>--image</c>s, the same question is asked about each, decoded together (batched decoding), and the answers are printed
-/// in the order of the images, each under a header naming its file. With several prompts, each is answered in turn about
-/// the one image (or none), each under a header quoting it; the later ones continue from the image's prompt positions that
-/// the first one computed (the pipeline's prefix cache), so they skip the vision encoder and most of the prefill.
+/// in the order of the images, each under a header naming its file. With several prompts, they are all asked about the one
+/// image (or none) and decoded together, each answer under a header quoting its prompt; the later ones continue from the
+/// image's prompt positions that the first one computed (the pipeline's prefix cache), so they skip the vision encoder and
+/// most of the prefill.
 /// </summary>
 public static class AskCommand
 {
@@ -86,48 +87,49 @@ public static class AskCommand
             };
             using var pipeline = ProgressUi.WithLoadProgress("loading weights", p => MolmoPipeline.Load(pr.GetValue(model)!, options, p, ct));
             var request = new AskRequest { Image = img, Prompt = prompts[0], Style = pr.GetValue(style), Generation = gen };
-            if (images.Count > 1)
+            if (images.Count > 1 || prompts.Length > 1)
             {
-                // One question about each image, decoded together; answers printed in the images' order as they complete.
-                var answers = new MolmoAnswer?[images.Count];
+                // The question about each image, or each question about the one image, decoded together (later questions
+                // continue from the image's prompt positions that the first computed: the prefix cache); the answers printed
+                // in order, each under its file or question, as they complete.
+                var asks = images.Count > 1
+                    ? images.Select((i, k) => (Header: imagePaths[k], Request: request with { Image = i })).ToList()
+                    : prompts.Select(q => (Header: q, Request: request with { Prompt = q })).ToList();
+                var answers = new MolmoAnswer?[asks.Count];
                 int printed = 0;
                 var gate = new object();
-                await pipeline.AskBatchAsync(images.Select(i => request with { Image = i }).ToList(), pr.GetValue(batch), (i, a) =>
+                await pipeline.AskBatchAsync(asks.Select(a => a.Request).ToList(), pr.GetValue(batch), (i, a) =>
                 {
                     lock (gate)
                     {
                         answers[i] = a;
                         for (; printed < answers.Length && answers[printed] is { } done; printed++)
                         {
-                            Console.WriteLine($"== {imagePaths[printed]}");
+                            Console.WriteLine($"== {asks[printed].Header}");
                             Console.WriteLine(done.Text);
-                            PrintPoints(done.Text, images[printed]);
+                            PrintPoints(done.Text, asks[printed].Request.Image);
                             if (pr.GetValue(stats)) PrintStats(done.Stats);
                         }
                     }
                 }, ct);
                 return 0;
             }
-            foreach (var question in prompts)
+            var st = new AskStats();
+            var text = new System.Text.StringBuilder();
+            await foreach (var chunk in pipeline.AskStreamingAsync(request, st, ct))
             {
-                if (prompts.Length > 1) Console.WriteLine($"== {question}");
-                var st = new AskStats();
-                var text = new System.Text.StringBuilder();
-                await foreach (var chunk in pipeline.AskStreamingAsync(request with { Prompt = question }, st, ct))
-                {
-                    Console.Write(chunk);
-                    text.Append(chunk);
-                }
-                Console.WriteLine();
-                var answer = text.ToString();
-                var points = PrintPoints(answer, img);
-                if (overlayPath != null && img != null)
-                {
-                    File.WriteAllBytes(overlayPath, PointOverlay.RenderPng(img.Width, img.Height, img.Pixels, points));
-                    Console.Error.WriteLine($"overlay with {points.Count} point(s) written to {overlayPath}");
-                }
-                if (pr.GetValue(stats)) PrintStats(st);
+                Console.Write(chunk);
+                text.Append(chunk);
             }
+            Console.WriteLine();
+            var answer = text.ToString();
+            var points = PrintPoints(answer, img);
+            if (overlayPath != null && img != null)
+            {
+                File.WriteAllBytes(overlayPath, PointOverlay.RenderPng(img.Width, img.Height, img.Pixels, points));
+                Console.Error.WriteLine($"overlay with {points.Count} point(s) written to {overlayPath}");
+            }
+            if (pr.GetValue(stats)) PrintStats(st);
             return 0;
         }));
         return cmd;

@@ -65,7 +65,7 @@ public class UserCommandTests
     }
 
     [Fact]
-    public void SeveralPromptsAboutOneImageAreAnsweredInTurnFromItsCachedPrefill()
+    public void SeveralPromptsAboutOneImageAreAnsweredTogetherFromItsCachedPrefill()
     {
         var image = DemoImage();
         var questions = new[] { "Point to the red circle.", "Describe this image.", "How many shapes?" };

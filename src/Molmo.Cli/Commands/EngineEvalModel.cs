@@ -14,12 +14,16 @@ public sealed class EngineEvalModel : IEvalModel, IDisposable
 
     EngineEvalModel(MolmoPipeline pipeline, string name) { _pipeline = pipeline; Name = name; }
 
-    public static IEvalModel Create(string modelDir, string device, string dtype)
+    public static IEvalModel Create(EvalModelSpec spec)
     {
-        var placement = TorchRuntime.ParsePlacement(dtype, TorchRuntime.ParseDevice(device));
-        var pipeline = ProgressUi.WithLoadProgress("loading weights", p => MolmoPipeline.Load(modelDir,
-            new PipelineOptions { DType = placement.DType, Device = placement.Device, Int8 = placement.Int8Decoder }, p));
-        return new EngineEvalModel(pipeline, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDir))));
+        var placement = TorchRuntime.ParsePlacement(spec.DType, TorchRuntime.ParseDevice(spec.Device));
+        var options = new PipelineOptions
+        {
+            DType = placement.DType, Device = placement.Device, Int8 = placement.Int8Decoder,
+            PrefixCacheBytes = spec.PrefixCache ? PrefixCache.DefaultMaxBytes : 0,
+        };
+        var pipeline = ProgressUi.WithLoadProgress("loading weights", p => MolmoPipeline.Load(spec.ModelDir, options, p));
+        return new EngineEvalModel(pipeline, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(spec.ModelDir))));
     }
 
     public async Task<string> GenerateAsync(EvalRequest request, CancellationToken ct)
@@ -46,5 +50,11 @@ public sealed class EngineEvalModel : IEvalModel, IDisposable
         };
     }
 
-    public void Dispose() => _pipeline.Dispose();
+    public void Dispose()
+    {
+        if (_pipeline.Prefixes is { Hits: > 0 } p)
+            Console.Error.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"prefix cache: {p.Hits} of {p.Hits + p.Misses} prompts continued from a stored one ({p.ReusedTokens:N0} prompt tokens not computed again)"));
+        _pipeline.Dispose();
+    }
 }

@@ -13,10 +13,10 @@ namespace Molmo.Cli.Commands;
 public static class EvalCommand
 {
     /// <summary>
-    /// Creates the model <c>eval run</c> evaluates, from the model folder, the device ("cpu", "cuda", "cuda:N") and the dtype ("fp32", "bf16", "int8").
+    /// Creates the model <c>eval run</c> evaluates (<see cref="EvalModelSpec"/>: model folder, device, dtype, prefix cache).
     /// Set by the application that links the engine; when null, <c>eval run</c> fails with a clear message.
     /// </summary>
-    public static Func<string, string, string, IEvalModel>? ModelFactory { get; set; } = EngineEvalModel.Create;
+    public static Func<EvalModelSpec, IEvalModel>? ModelFactory { get; set; } = EngineEvalModel.Create;
 
     static readonly JsonSerializerOptions Json = new()
     {
@@ -122,8 +122,13 @@ public static class EvalCommand
             DefaultValueFactory = _ => 1,
         };
         batch.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch must be at least 1"); });
+        var noPrefix = new Option<bool>("--no-prefix-cache")
+        {
+            Description = "prefill every prompt whole: by default a prompt about an image already seen continues from that image's " +
+                          "stored prompt positions (faster; the same answers up to near-ties)",
+        };
         var cmd = new Command("run", "Run a model on a benchmark: generate, score, and write predictions, results, report and chart")
-            { model, dataset, task, output, device, dtype, limit, batch };
+            { model, dataset, task, output, device, dtype, limit, batch, noPrefix };
         cmd.SetAction((pr, ct) => CommandRunner.RunAsync(async () =>
         {
             var evalTask = EvalTasks.Get(pr.GetValue(task)!);
@@ -132,7 +137,7 @@ public static class EvalCommand
             var factory = ModelFactory ?? throw new InvalidOperationException(
                 "eval run needs a model engine, and none is registered in this build (EvalCommand.ModelFactory is null). " +
                 "Use `molmo eval score` on predictions made elsewhere, or a build that links the Molmo engine.");
-            var evalModel = factory(pr.GetValue(model)!, pr.GetValue(device)!, pr.GetValue(dtype)!);
+            var evalModel = factory(new EvalModelSpec(pr.GetValue(model)!, pr.GetValue(device)!, pr.GetValue(dtype)!, !pr.GetValue(noPrefix)));
             try
             {
                 if (pr.GetValue(batch) > 1) Console.Error.WriteLine($"batched decoding: up to {pr.GetValue(batch)} requests per forward pass");
@@ -227,3 +232,7 @@ public static class EvalCommand
         }
     }
 }
+
+/// <summary>What <c>eval run</c> asks <see cref="EvalCommand.ModelFactory"/> for: the model folder, the device ("cpu", "cuda",
+/// "cuda:N"), the dtype ("fp32", "bf16", "int8"), and whether prompts may continue from stored ones (prefix caching).</summary>
+public sealed record EvalModelSpec(string ModelDir, string Device, string DType, bool PrefixCache = true);

@@ -101,15 +101,15 @@ public class EvalCommandTests
             Assert.Contains("ModelFactory is null", err0);
 
             FakeModel? made = null;
-            string? seenDir = null, seenDevice = null;
-            EvalCommand.ModelFactory = (m, d, _) =>
+            EvalModelSpec? seen = null;
+            EvalCommand.ModelFactory = spec =>
             {
-                seenDir = m; seenDevice = d;
+                seen = spec;
                 return made = new FakeModel(new Dictionary<string, string> { ["1"] = "ITC", ["2"] = "Smyth" });
             };
             var (code, stdout, err) = Invoke(args);
             Assert.Equal(0, code);
-            Assert.Equal(("/models/x", "cuda:1"), (seenDir, seenDevice));
+            Assert.Equal(new EvalModelSpec("/models/x", "cuda:1", "fp32", PrefixCache: true), seen);
             Assert.Equal(["doc_qa: Total?", "doc_qa: Name?"], made!.Requests.Select(r => r.Prompt));
             using var doc = JsonDocument.Parse(stdout);
             Assert.Equal("anls", doc.RootElement.GetProperty("metric").GetString());
@@ -118,6 +118,9 @@ public class EvalCommandTests
             Assert.Contains("[2/2]", err);
             Assert.Contains("ETA", err);
             Assert.True(File.Exists(Path.Combine(dir, "out", "report.md")));
+            // --no-prefix-cache reaches the engine (every prompt prefilled whole).
+            Assert.Equal(0, Invoke([.. args.Select(a => a == Path.Combine(dir, "out") ? Path.Combine(dir, "out2") : a), "--no-prefix-cache"]).Code);
+            Assert.False(seen!.PrefixCache);
         }
         finally { EvalCommand.ModelFactory = old; }
     }

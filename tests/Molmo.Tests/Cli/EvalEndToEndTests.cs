@@ -73,4 +73,36 @@ public class EvalEndToEndTests
         Assert.NotEqual(0, bad.Code);
         Assert.Contains("--batch", bad.Err);
     }
+
+    [Fact]
+    public void QuestionsAboutOneImageContinueFromItsStoredPromptWithTheSamePredictions()
+    {
+        var work = TestPaths.NewTempDir("molmo-eval-prefix");
+        var modelDir = DemoModel.Create(Path.Combine(work, "model"));
+        var lines = new List<string>();
+        for (int i = 0; i < 2; i++)
+        {
+            File.WriteAllBytes(Path.Combine(work, $"img{i}.png"), DemoModel.DrawTestImage(160 + 80 * i, 120));
+            foreach (var q in new[] { "What color is the circle?", "How many shapes are there?" })
+                lines.Add(JsonSerializer.Serialize(new { id = $"q{lines.Count}", image = $"img{i}.png", question = q, answers = Enumerable.Repeat("red", 10) }));
+        }
+        var dataset = Path.Combine(work, "bench.jsonl");
+        File.WriteAllLines(dataset, lines);
+        (string Predictions, string Err) Run(string name, params string[] extra)
+        {
+            var outDir = Path.Combine(work, name);
+            var (code, _, err) = CliHarness.Run(["eval", "run", "--model", modelDir, "--dataset", dataset, "--task", "vqav2", "--out", outDir, .. extra]);
+            Assert.True(code == 0, err);
+            return (File.ReadAllText(Path.Combine(outDir, "predictions.jsonl")), err);
+        }
+        var cached = Run("cached");
+        var whole = Run("whole", "--no-prefix-cache");
+        var batched = Run("batched", "--batch", "4");
+        // Each image's second question continues from its first one's prompt.
+        Assert.Contains("prefix cache: 2 of 4 prompts continued from a stored one", cached.Err);
+        Assert.Contains("prefix cache: 2 of 4 prompts", batched.Err);
+        Assert.DoesNotContain("prefix cache", whole.Err);
+        Assert.Equal(whole.Predictions, cached.Predictions);
+        Assert.Equal(whole.Predictions, batched.Predictions);
+    }
 }

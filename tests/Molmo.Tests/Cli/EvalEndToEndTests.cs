@@ -41,6 +41,14 @@ public class EvalEndToEndTests
         Assert.Equal(firstPredictions, predictions.Take(2));
     }
 
+    /// <summary>`eval run` of the vqav2 task into <paramref name="outDir"/>: its predictions file and its stderr.</summary>
+    static (string Predictions, string Err) RunEval(string modelDir, string dataset, string outDir, string[] extra)
+    {
+        var (code, _, err) = CliHarness.Run(["eval", "run", "--model", modelDir, "--dataset", dataset, "--task", "vqav2", "--out", outDir, .. extra]);
+        Assert.True(code == 0, err);
+        return (File.ReadAllText(Path.Combine(outDir, "predictions.jsonl")), err);
+    }
+
     [Fact]
     public void BatchedEvalGivesTheSamePredictions()
     {
@@ -54,13 +62,7 @@ public class EvalEndToEndTests
         }
         var dataset = Path.Combine(work, "bench.jsonl");
         File.WriteAllLines(dataset, lines);
-        (string Predictions, string Err) Run(string name, params string[] extra)
-        {
-            var outDir = Path.Combine(work, name);
-            var (code, _, err) = CliHarness.Run(["eval", "run", "--model", modelDir, "--dataset", dataset, "--task", "vqav2", "--out", outDir, .. extra]);
-            Assert.True(code == 0, err);
-            return (File.ReadAllText(Path.Combine(outDir, "predictions.jsonl")), err);
-        }
+        (string Predictions, string Err) Run(string name, params string[] extra) => RunEval(modelDir, dataset, Path.Combine(work, name), extra);
         var one = Run("one");
         var batched = Run("batched", "--batch", "2");
         Assert.Contains("batched decoding: up to 2 requests", batched.Err);
@@ -88,13 +90,7 @@ public class EvalEndToEndTests
         }
         var dataset = Path.Combine(work, "bench.jsonl");
         File.WriteAllLines(dataset, lines);
-        (string Predictions, string Err) Run(string name, params string[] extra)
-        {
-            var outDir = Path.Combine(work, name);
-            var (code, _, err) = CliHarness.Run(["eval", "run", "--model", modelDir, "--dataset", dataset, "--task", "vqav2", "--out", outDir, .. extra]);
-            Assert.True(code == 0, err);
-            return (File.ReadAllText(Path.Combine(outDir, "predictions.jsonl")), err);
-        }
+        (string Predictions, string Err) Run(string name, params string[] extra) => RunEval(modelDir, dataset, Path.Combine(work, name), extra);
         var cached = Run("cached");
         var whole = Run("whole", "--no-prefix-cache");
         var batched = Run("batched", "--batch", "4");

@@ -17,6 +17,7 @@ public static class Program
         ["rope"] = ("RoPE over one layer of a 7B-D prompt: widening to float32 first (CPU route) vs bf16 × float32 tables (GPU route)", RopeBench.Run),
         ["attention"] = ("one decode step's attention over a KV cache of 32–1300 positions, 7B-D heads", AttentionBench.Run),
         ["data-read"] = ("PixMo-Points reader and per-image grouping on a synthetic 500k-row file", DataReadBench.Run),
+        ["load"] = ("loading a checkpoint into a CPU model: the engine's loader against the memory-mapped one it replaced", LoadBench.Run),
         ["bandwidth"] = ("DRAM read bandwidth, 1 thread and all threads", MemoryBandwidth.Run),
         ["preprocess"] = ("image decode + Molmo preprocessing, 640×480 and 1920×1080 PNG", PreprocessBench.Run),
         ["synthetic"] = ("synthetic data generators: images/s/core at 336 and 1024 px", SyntheticBench.Run),

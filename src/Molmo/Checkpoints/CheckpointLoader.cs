@@ -135,27 +135,60 @@ public static class CheckpointLoader
 
         long total = parameters.Keys.Sum(n => ck.Entry(n).ByteLength), done = 0;
         int count = 0;
+        var gate = new object();
+        void Done(string name, long bytes)
+        {
+            lock (gate) progress?.Report(new LoadProgress(done += bytes, total, ++count, parameters.Count, name));
+        }
         using var _ = no_grad();
-        foreach (var (name, p) in parameters.OrderBy(kv => ck.Entry(kv.Key).Begin))
+        var ordered = parameters.OrderBy(kv => ck.Entry(kv.Key).Begin).ToList();
+        bool OnCpu(string name, Tensor p) => !scales.ContainsKey(name) && p.device_type == DeviceType.CPU;
+        bool Direct(string name, Tensor p) => OnCpu(name, p) && p.is_contiguous() && SafetensorsDType.FromScalarType(p.dtype) == ck.Entry(name).DType;
+        // Tensors stored as the model keeps them are read straight into its memory, several at a time: the reads wait on the
+        // disk, and parallel ones keep more of it busy (docs/benchmarks.md, loading). Those the CPU converts (a float32
+        // checkpoint into a bf16 model) go two at a time, each through a temporary of its own. int8 quantisation (which uses
+        // every core itself) and copies to a GPU go one by one.
+        InParallel(ordered.Where(kv => Direct(kv.Key, kv.Value)), ParallelReads, kv => ck.FileOf(kv.Key).CopyInto(ck.Entry(kv.Key), kv.Value));
+        InParallel(ordered.Where(kv => OnCpu(kv.Key, kv.Value) && !Direct(kv.Key, kv.Value)), ParallelConversions, kv =>
+        {
+            using var noGrad = no_grad();   // per thread
+            using var raw = ck.FileOf(kv.Key).Read(kv.Key);
+            kv.Value.copy_(raw);
+        });
+        foreach (var (name, p) in ordered.Where(kv => !OnCpu(kv.Key, kv.Value)))
         {
             ct.ThrowIfCancellationRequested();
-            var e = ck.Entry(name);
-            var file = ck.FileOf(name);
-            bool direct = p.device_type == DeviceType.CPU && p.is_contiguous() && SafetensorsDType.FromScalarType(p.dtype) == e.DType;
+            using var raw = ck.FileOf(name).Read(name);
             if (scales.TryGetValue(name, out var scale))
             {
-                using var raw = file.Read(name);
                 var (q, s) = Model.Int8Quantizer.Quantize(raw);
                 using (q) using (s) { p.copy_(q); scale.copy_(s); }
             }
-            else if (direct) file.CopyInto(e, p);
-            else
+            else p.copy_(raw);
+            Done(name, ck.Entry(name).ByteLength);
+        }
+
+        void InParallel(IEnumerable<KeyValuePair<string, Tensor>> items, int threads, Action<KeyValuePair<string, Tensor>> load)
+        {
+            try
             {
-                using var raw = file.Read(name);
-                p.copy_(raw);
+                Parallel.ForEach(items, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct }, kv =>
+                {
+                    load(kv);
+                    Done(kv.Key, ck.Entry(kv.Key).ByteLength);
+                });
             }
-            done += e.ByteLength;
-            progress?.Report(new LoadProgress(done, total, ++count, parameters.Count, name));
+            catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+            {
+                // The first load that failed, as a sequential load would have thrown it (a truncated file names itself).
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+            }
         }
     }
+
+    /// <summary>Tensors read at once into the model's memory while loading.</summary>
+    const int ParallelReads = 4;
+
+    /// <summary>Tensors converted at once (each holds a temporary of the stored dtype).</summary>
+    const int ParallelConversions = 2;
 }

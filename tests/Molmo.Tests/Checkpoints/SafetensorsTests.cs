@@ -9,6 +9,9 @@ namespace Molmo.Tests.Checkpoints;
 
 public class SafetensorsTests
 {
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern int truncate(string path, long length);
+
     static string WriteRaw(string dir, string name, string headerJson, int dataBytes, long? claimedLength = null)
     {
         var header = Encoding.UTF8.GetBytes(headerJson);
@@ -51,6 +54,23 @@ public class SafetensorsTests
         var e = Assert.Throws<InvalidDataException>(() => SafetensorsFile.Open(path));
         Assert.Contains("'w'", e.Message);
         Assert.Contains("past the end", e.Message);
+    }
+
+    [Fact]
+    public void AFileTruncatedAfterItWasOpenedGivesAClearErrorWhenRead()
+    {
+        var dir = TestPaths.NewTempDir();
+        using var scope = NewDisposeScope();
+        var path = Path.Combine(dir, "x.safetensors");
+        SafetensorsWriter.Save(path, new Dictionary<string, Tensor> { ["a"] = randn(64, 64), ["b"] = randn(64, 64) }, null);
+        using var f = SafetensorsFile.Open(path);
+        Assert.Equal(64 * 64, f.Read("a").NumberOfElements);
+        // Another program cuts the file short while it is open (.NET itself refuses to: the file is shared for reading only);
+        // the header still promises "b".
+        Assert.Equal(0, truncate(path, f["b"].Begin + 100));
+        var e = Assert.Throws<InvalidDataException>(() => f.Read("b"));
+        Assert.Contains("'b' ends early", e.Message);
+        Assert.Contains("x.safetensors", e.Message);
     }
 
     [Fact]

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.MemoryMappedFiles;
+using Molmo.Checkpoints;
+using Molmo.Model;
+using Molmo.Runtime;
+using static TorchSharp.torch;
+
+namespace Molmo.Bench;
+
+/// <summary>
+/// Loading a checkpoint into a CPU model: the engine's loader (positional reads straight into the parameters, several at a
+/// time; conversions two at a time) against the loader it replaced, kept here as the baseline (each tensor copied out of a
+/// memory mapping of its file, one after another, converted through a temporary where the dtypes differ). Both load the
+/// same model; with <c>--cold</c> (root only) the page cache is dropped before each load, as after a reboot or when the
+/// model is larger than the memory left for the cache. Rounds alternate the two. Usage:
+/// <c>load --weights DIR [--dtype bf16|fp32] [--rounds 2] [--cold]</c> (weights: e.g. a folder the model benchmark wrote).
+/// </summary>
+public static class LoadBench
+{
+    public static int Run(string[] args)
+    {
+        var a = Args.Parse(args);
+        var dir = a.Get("--weights", null) ?? throw new ArgumentException("load needs --weights DIR (a checkpoint folder)");
+        var placement = TorchRuntime.ParsePlacement(a.Get("--dtype", "bf16")!, CPU);
+        if (placement.Int8Decoder) throw new ArgumentException("load compares CPU loads in fp32 or bf16");
+        int rounds = int.Parse(a.Get("--rounds", "2")!, CultureInfo.InvariantCulture);
+        bool cold = a.Has("--cold");
+        Console.WriteLine($"CPU: {MachineInfo.Cpu()}");
+        using (var ck = Checkpoint.Open(dir))
+            Console.WriteLine($"{dir}: {ck.TotalBytes / 1e9:F2} GB in {ck.Files.Count} file(s), {string.Join("/", ck.TensorNames.Select(n => ck.Entry(n).DType).Distinct())}, " +
+                              $"into a {TorchRuntime.DTypeName(placement.DType)} model{(cold ? ", page cache dropped before each load" : "")}");
+        var engine = new List<double>();
+        var baseline = new List<double>();
+        for (int r = 0; r < rounds; r++)
+        {
+            baseline.Add(Time(cold, () =>
+            {
+                var cfg = MolmoConfig.Load(dir);
+                using var model = new MolmoForCausalLM(cfg, placement);
+                using var ck = Checkpoint.Open(dir);
+                MappedLoad(model, ck);
+            }));
+            engine.Add(Time(cold, () => ModelLoader.Load(dir, placement).Dispose()));
+            Console.Error.WriteLine($"round {r + 1}: engine {engine[^1]:F1} s, baseline {baseline[^1]:F1} s");
+        }
+        Console.WriteLine();
+        Console.WriteLine($"| loader ({(cold ? "cold page cache" : "as the page cache is")}) | seconds per load ({rounds} rounds) |");
+        Console.WriteLine("|---|---|");
+        Console.WriteLine($"| engine: positional reads, {4} at a time (conversions 2) | {string.Join(", ", engine.Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))} |");
+        Console.WriteLine($"| baseline: copies out of a memory mapping, one at a time | {string.Join(", ", baseline.Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))} |");
+        return 0;
+    }
+
+    static double Time(bool cold, Action load)
+    {
+        if (cold) DropPageCache();
+        var sw = Stopwatch.StartNew();
+        load();
+        double s = sw.Elapsed.TotalSeconds;
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        return s;
+    }
+
+    static void DropPageCache()
+    {
+        try
+        {
+            using (var p = Process.Start("sync")) p?.WaitForExit();
+            File.WriteAllText("/proc/sys/vm/drop_caches", "1");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception)
+        {
+            throw new InvalidOperationException($"--cold drops the page cache, which needs root ({e.Message})");
+        }
+    }
+
+    /// <summary>The loader before positional reads: every tensor copied out of a view of the file's mapping, in file order.</summary>
+    static unsafe void MappedLoad(MolmoForCausalLM model, Checkpoint ck)
+    {
+        using var noGrad = no_grad();
+        var maps = ck.Files.ToDictionary(f => f.Path, f => MemoryMappedFile.CreateFromFile(f.Path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read));
+        try
+        {
+            foreach (var (name, p) in model.named_parameters().Select(x => (x.name, (Tensor)x.parameter)).OrderBy(x => ck.Entry(x.Item1).Begin))
+            {
+                var e = ck.Entry(name);
+                using var view = maps[ck.FileOf(name).Path].CreateViewAccessor(e.Begin, e.ByteLength, MemoryMappedFileAccess.Read);
+                byte* src = null;
+                view.SafeMemoryMappedViewHandle.AcquirePointer(ref src);
+                try
+                {
+                    var stored = SafetensorsDType.ToScalarType(e.DType);
+                    using var raw = stored == p.dtype ? null : empty(e.Shape, stored);
+                    Buffer.MemoryCopy(src + view.PointerOffset, (byte*)NativeTensorData.Pointer(raw ?? p), e.ByteLength, e.ByteLength);
+                    if (raw is not null) p.copy_(raw);
+                }
+                finally { view.SafeMemoryMappedViewHandle.ReleasePointer(); }
+            }
+        }
+        finally { foreach (var m in maps.Values) m.Dispose(); }
+    }
+}
+
+/// <summary>A CPU tensor's data pointer (the engine's accessor is internal to it).</summary>
+internal static partial class NativeTensorData
+{
+    [System.Runtime.InteropServices.LibraryImport("LibTorchSharp")]
+    private static partial IntPtr THSTensor_data(IntPtr tensor);
+
+    public static IntPtr Pointer(Tensor t) => THSTensor_data(t.Handle);
+}

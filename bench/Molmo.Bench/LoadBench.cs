@@ -10,11 +10,12 @@ namespace Molmo.Bench;
 
 /// <summary>
 /// Loading a checkpoint into a CPU model: the engine's loader (positional reads straight into the parameters, several at a
-/// time; conversions two at a time) against the loader it replaced, kept here as the baseline (each tensor copied out of a
-/// memory mapping of its file, one after another, converted through a temporary where the dtypes differ). Both load the
+/// time; conversions two at a time; int8 quantised on one thread while the next tensor is read) against the loader it
+/// replaced, kept here as the baseline (each tensor copied out of a memory mapping of its file, one after another,
+/// converted or quantised through a temporary where the dtypes differ). Both load the
 /// same model; with <c>--cold</c> (root only) the page cache is dropped before each load, as after a reboot or when the
 /// model is larger than the memory left for the cache. Rounds alternate the two. Usage:
-/// <c>load --weights DIR [--dtype bf16|fp32] [--rounds 2] [--cold]</c> (weights: e.g. a folder the model benchmark wrote).
+/// <c>load --weights DIR [--dtype bf16|fp32|int8] [--rounds 2] [--cold]</c> (weights: e.g. a folder the model benchmark wrote).
 /// </summary>
 public static class LoadBench
 {
@@ -23,13 +24,12 @@ public static class LoadBench
         var a = Args.Parse(args);
         var dir = a.Get("--weights", null) ?? throw new ArgumentException("load needs --weights DIR (a checkpoint folder)");
         var placement = TorchRuntime.ParsePlacement(a.Get("--dtype", "bf16")!, CPU);
-        if (placement.Int8Decoder) throw new ArgumentException("load compares CPU loads in fp32 or bf16");
         int rounds = int.Parse(a.Get("--rounds", "2")!, CultureInfo.InvariantCulture);
         bool cold = a.Has("--cold");
         Console.WriteLine($"CPU: {MachineInfo.Cpu()}");
         using (var ck = Checkpoint.Open(dir))
             Console.WriteLine($"{dir}: {ck.TotalBytes / 1e9:F2} GB in {ck.Files.Count} file(s), {string.Join("/", ck.TensorNames.Select(n => ck.Entry(n).DType).Distinct())}, " +
-                              $"into a {TorchRuntime.DTypeName(placement.DType)} model{(cold ? ", page cache dropped before each load" : "")}");
+                              $"into a {TorchRuntime.PlacementName(placement)} model{(cold ? ", page cache dropped before each load" : "")}");
         var engine = new List<double>();
         var baseline = new List<double>();
         for (int r = 0; r < rounds; r++)
@@ -47,8 +47,11 @@ public static class LoadBench
         Console.WriteLine();
         Console.WriteLine($"| loader ({(cold ? "cold page cache" : "as the page cache is")}) | seconds per load ({rounds} rounds) |");
         Console.WriteLine("|---|---|");
-        Console.WriteLine($"| engine: positional reads, {4} at a time (conversions 2) | {string.Join(", ", engine.Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))} |");
-        Console.WriteLine($"| baseline: copies out of a memory mapping, one at a time | {string.Join(", ", baseline.Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))} |");
+        string how = placement.Int8Decoder
+            ? "the int8 matrices quantised straight into the layers, one at a time while the next is read; the rest 4 at a time"
+            : "positional reads straight into the parameters, 4 at a time (conversions 2)";
+        Console.WriteLine($"| engine: {how} | {string.Join(", ", engine.Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))} |");
+        Console.WriteLine($"| baseline: copies out of a memory mapping, one at a time{(placement.Int8Decoder ? ", each matrix quantised into a temporary" : "")} | {string.Join(", ", baseline.Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))} |");
         return 0;
     }
 
@@ -80,10 +83,11 @@ public static class LoadBench
     static unsafe void MappedLoad(MolmoForCausalLM model, Checkpoint ck)
     {
         using var noGrad = no_grad();
+        var all = model.named_parameters().ToDictionary(x => x.name, x => (Tensor)x.parameter);
         var maps = ck.Files.ToDictionary(f => f.Path, f => MemoryMappedFile.CreateFromFile(f.Path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read));
         try
         {
-            foreach (var (name, p) in model.named_parameters().Select(x => (x.name, (Tensor)x.parameter)).OrderBy(x => ck.Entry(x.Item1).Begin))
+            foreach (var (name, p) in all.Where(x => ck.Contains(x.Key)).OrderBy(x => ck.Entry(x.Key).Begin))
             {
                 var e = ck.Entry(name);
                 using var view = maps[ck.FileOf(name).Path].CreateViewAccessor(e.Begin, e.ByteLength, MemoryMappedFileAccess.Read);
@@ -94,7 +98,12 @@ public static class LoadBench
                     var stored = SafetensorsDType.ToScalarType(e.DType);
                     using var raw = stored == p.dtype ? null : empty(e.Shape, stored);
                     Buffer.MemoryCopy(src + view.PointerOffset, (byte*)NativeTensorData.Pointer(raw ?? p), e.ByteLength, e.ByteLength);
-                    if (raw is not null) p.copy_(raw);
+                    if (all.TryGetValue(name + "_scale", out var scale))
+                    {
+                        var (q, sc) = Int8Quantizer.Quantize(raw!);
+                        using (q) using (sc) { p.copy_(q); scale.copy_(sc); }
+                    }
+                    else if (raw is not null) p.copy_(raw);
                 }
                 finally { view.SafeMemoryMappedViewHandle.ReleasePointer(); }
             }

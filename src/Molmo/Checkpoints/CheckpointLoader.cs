@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -155,17 +156,49 @@ public static class CheckpointLoader
             using var raw = ck.FileOf(kv.Key).Read(kv.Key);
             kv.Value.copy_(raw);
         });
-        foreach (var (name, p) in ordered.Where(kv => !OnCpu(kv.Key, kv.Value)))
+        // The rest (int8 quantisation, copies to a GPU) run on this thread one by one, while the next tensor is read ahead.
+        var rest = ordered.Where(kv => !OnCpu(kv.Key, kv.Value)).ToList();
+        if (rest.Count > 0)
         {
-            ct.ThrowIfCancellationRequested();
-            using var raw = ck.FileOf(name).Read(name);
-            if (scales.TryGetValue(name, out var scale))
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var readAhead = new BlockingCollection<Tensor>(boundedCapacity: 1);
+            var reader = Task.Run(() =>
             {
-                var (q, s) = Model.Int8Quantizer.Quantize(raw);
-                using (q) using (s) { p.copy_(q); scale.copy_(s); }
+                try
+                {
+                    foreach (var (name, _) in rest)
+                    {
+                        var raw = ck.FileOf(name).Read(name);
+                        try { readAhead.Add(raw, stop.Token); }
+                        catch { raw.Dispose(); throw; }
+                    }
+                }
+                finally { readAhead.CompleteAdding(); }
+            }, CancellationToken.None);
+            try
+            {
+                foreach (var (name, p) in rest)
+                {
+                    if (!readAhead.TryTake(out var taken, Timeout.Infinite, ct))
+                    {
+                        reader.GetAwaiter().GetResult();   // the reader stopped early: its error, as a sequential load would throw it
+                        throw new InvalidOperationException($"reading {ck.Directory} stopped before '{name}'");
+                    }
+                    using var raw = taken;
+                    if (scales.TryGetValue(name, out var scale)) Model.Int8Quantizer.QuantizeInto(raw, p, scale);
+                    else p.copy_(raw);
+                    Done(name, ck.Entry(name).ByteLength);
+                }
             }
-            else p.copy_(raw);
-            Done(name, ck.Entry(name).ByteLength);
+            finally
+            {
+                // However this ended, the reader stops, and what it read ahead is released.
+                stop.Cancel();
+                while (readAhead.TryTake(out var left)) left.Dispose();
+                try { reader.Wait(CancellationToken.None); }
+                catch (AggregateException) { }   // thrown above where it mattered; moot after an error of our own
+                while (readAhead.TryTake(out var left)) left.Dispose();
+            }
         }
 
         void InParallel(IEnumerable<KeyValuePair<string, Tensor>> items, int threads, Action<KeyValuePair<string, Tensor>> load)

@@ -104,6 +104,24 @@ public static class Int8Quantizer
     }
 
     /// <summary>
+    /// <see cref="Quantize"/> into the given tensors (an int8 layer's <c>weight</c> and <c>weight_scale</c>, while loading):
+    /// a contiguous 2-D CPU weight in bf16 or float32 is quantised straight into them, anything else through temporaries.
+    /// </summary>
+    public static void QuantizeInto(Tensor w, Tensor q, Tensor scale)
+    {
+        if (!q.shape.SequenceEqual(w.shape) || q.dtype != ScalarType.Int8 || scale.dtype != ScalarType.Float32 || scale.NumberOfElements != w.shape[0])
+            throw new ArgumentException($"an int8 [{string.Join(", ", w.shape)}] weight and a float32 [{w.shape[0]}] scale are needed");
+        if (w.dim() == 2 && w.device_type == TorchSharp.DeviceType.CPU && w.is_contiguous() && w.dtype is ScalarType.BFloat16 or ScalarType.Float32
+            && q.device_type == TorchSharp.DeviceType.CPU && q.is_contiguous() && scale.device_type == TorchSharp.DeviceType.CPU && scale.is_contiguous())
+        {
+            QuantizeCpu(w, q, scale);
+            return;
+        }
+        var (tq, ts) = Quantize(w);
+        using (tq) using (ts) { q.copy_(tq); scale.copy_(ts); }
+    }
+
+    /// <summary>
     /// bf16 weights back from int8 on the CPU, for prefill's GEMM: bf16(q·s) with the product in float32, rounded to nearest
     /// even, in one vectorised pass split over the kernel threads. (The tensor expression q.to(bf16) · s.to(bf16) makes two
     /// full-size passes and rounds the scale to bf16 first; this is both faster and closer to the quantised weights.)
@@ -189,24 +207,53 @@ public static class Int8Quantizer
     /// The same arithmetic row by row in one pass over the weights (float32 division, round half to even), instead of the
     /// six full-size float32 temporaries of the tensor version: loading a 7B model with --dtype int8 quantises 8 G weights.
     /// </summary>
-    static unsafe (Tensor Q, Tensor Scale) QuantizeCpu(Tensor w)
+    static (Tensor Q, Tensor Scale) QuantizeCpu(Tensor w)
+    {
+        var q = empty([w.shape[0], w.shape[1]], ScalarType.Int8);
+        var scale = empty([w.shape[0]], ScalarType.Float32);
+        QuantizeCpu(w, q, scale);
+        return (q, scale);
+    }
+
+    static unsafe void QuantizeCpu(Tensor w, Tensor q, Tensor scale)
     {
         long n = w.shape[0], k = w.shape[1];
-        var q = empty([n, k], ScalarType.Int8);
-        var scale = empty([n], ScalarType.Float32);
         nint src = Checkpoints.NativeTensor.DataPointer(w), dq = Checkpoints.NativeTensor.DataPointer(q), ds = Checkpoints.NativeTensor.DataPointer(scale);
         bool bf16 = w.dtype == ScalarType.BFloat16;
         ForEachRow(n, r =>
         {
             float Get(long j) => bf16 ? Kernels.CpuGemv.Bf16ToFloat(((ushort*)src)[r * k + j]) : ((float*)src)[r * k + j];
+            // 16 weights as float32 (bf16 widened exactly: its bits are the high half of a float's).
+            Vector512<float> Load16(long j) => bf16
+                ? Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(Avx.LoadVector256((ushort*)src + r * k + j)), 16).AsSingle()
+                : Avx512F.LoadVector512((float*)src + r * k + j);
             float max = 0;
-            for (long j = 0; j < k; j++) max = Math.Max(max, Math.Abs(Get(j)));
+            long j = 0;
+            if (Avx512F.IsSupported)
+            {
+                var vmax = Vector512<float>.Zero;
+                for (; j + 16 <= k; j += 16) vmax = Avx512F.Max(vmax, Vector512.Abs(Load16(j)));
+                for (int i = 0; i < 16; i++) max = Math.Max(max, vmax.GetElement(i));
+            }
+            for (; j < k; j++) max = Math.Max(max, Math.Abs(Get(j)));
             float s = Math.Max(max / 127f, 1e-12f);
             ((float*)ds)[r] = s;
             sbyte* row = (sbyte*)dq + r * k;
-            for (long j = 0; j < k; j++) row[j] = (sbyte)Math.Clamp(MathF.Round(Get(j) / s, MidpointRounding.ToEven), -127f, 127f);
+            j = 0;
+            if (Avx512F.IsSupported)
+            {
+                // The same float32 division; the conversion rounds half to even (the default rounding mode), as MathF.Round.
+                var vs = Vector512.Create(s);
+                var lo = Vector512.Create(-127);
+                var hi = Vector512.Create(127);
+                for (; j + 16 <= k; j += 16)
+                {
+                    var qv = Avx512F.Min(Avx512F.Max(Avx512F.ConvertToVector512Int32(Avx512F.Divide(Load16(j), vs)), lo), hi);
+                    Sse2.Store(row + j, Avx512F.ConvertToVector128SByte(qv));
+                }
+            }
+            for (; j < k; j++) row[j] = (sbyte)Math.Clamp(MathF.Round(Get(j) / s, MidpointRounding.ToEven), -127f, 127f);
         });
-        return (q, scale);
     }
 }
 

@@ -53,12 +53,21 @@ public class Int8QuantizationTests
     public void FastQuantizerEqualsTheTensorArithmetic()
     {
         using var scope = NewDisposeScope();
-        foreach (var w in new[] { randn(40, 333) * 2, randn(17, 64).to(ScalarType.BFloat16), zeros(3, 8) })
+        // Widths with and without a tail after the 16-wide vector body; a 7B-D row width in both dtypes.
+        foreach (var w in new[] { randn(40, 333) * 2, randn(17, 64).to(ScalarType.BFloat16), zeros(3, 8), randn(9, 3584).to(ScalarType.BFloat16),
+                                  randn(5, 3591) * 7, randn(6, 1031).to(ScalarType.BFloat16) * 40 })
         {
             var (q, s) = Int8Quantizer.Quantize(w);                       // one-pass CPU path
             var (qRef, sRef) = Int8Quantizer.Quantize(w.t().contiguous().t());  // non-contiguous input: the tensor path
             Assert.True(q.equal(qRef).all().item<bool>());
             Assert.True(s.equal(sRef).all().item<bool>());
+            // Straight into a layer's tensors (as loading does), and through temporaries into non-contiguous ones.
+            var (qInto, sInto) = (empty(w.shape, ScalarType.Int8), empty([w.shape[0]], ScalarType.Float32));
+            Int8Quantizer.QuantizeInto(w, qInto, sInto);
+            Assert.True(qInto.equal(qRef).all().item<bool>() && sInto.equal(sRef).all().item<bool>());
+            var qStrided = empty([w.shape[1], w.shape[0]], ScalarType.Int8).t();
+            Int8Quantizer.QuantizeInto(w, qStrided, sInto);
+            Assert.True(qStrided.equal(qRef).all().item<bool>());
         }
     }
 

@@ -97,7 +97,7 @@ public static class LoadBench
                 {
                     var stored = SafetensorsDType.ToScalarType(e.DType);
                     using var raw = stored == p.dtype ? null : empty(e.Shape, stored);
-                    Buffer.MemoryCopy(src + view.PointerOffset, (byte*)NativeTensorData.Pointer(raw ?? p), e.ByteLength, e.ByteLength);
+                    Buffer.MemoryCopy(src + view.PointerOffset, (byte*)NativeTensor.DataPointer(raw ?? p), e.ByteLength, e.ByteLength);
                     if (all.TryGetValue(name + "_scale", out var scale))
                     {
                         var (q, sc) = Int8Quantizer.Quantize(raw!);
@@ -110,13 +110,4 @@ public static class LoadBench
         }
         finally { foreach (var m in maps.Values) m.Dispose(); }
     }
-}
-
-/// <summary>A CPU tensor's data pointer (the engine's accessor is internal to it).</summary>
-internal static partial class NativeTensorData
-{
-    [System.Runtime.InteropServices.LibraryImport("LibTorchSharp")]
-    private static partial IntPtr THSTensor_data(IntPtr tensor);
-
-    public static IntPtr Pointer(Tensor t) => THSTensor_data(t.Handle);
 }

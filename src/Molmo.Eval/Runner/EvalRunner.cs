@@ -59,7 +59,9 @@ public sealed class EvalRunner(IEvalModel model)
                 scores[item.Id] = ItemScorer.Score(task.Metric, p, item, options.Scoring);
             }
         int resumed = predictions.Count;
-        var todo = items.Where(i => !predictions.ContainsKey(i.Id)).ToList();
+        // Questions about one image are asked one after another (in the order the image first appears), so that the engine's
+        // prefix cache serves them from the first one's prompt; the outputs keep the dataset's order.
+        var todo = items.Where(i => !predictions.ContainsKey(i.Id)).GroupBy(ImageKey, StringComparer.Ordinal).SelectMany(g => g).ToList();
         foreach (var item in todo)
             if (!item.HasImage) throw new InvalidDataException($"item {item.Id}: no image (\"image\" path or \"image_bytes\")");
             else if (item.ImagePath != null && !File.Exists(item.ImagePath))
@@ -107,6 +109,13 @@ public sealed class EvalRunner(IEvalModel model)
         return new EvalRunResult(summary, ordered, generated, resumed, Path.GetFullPath(outDir),
             paths.Predictions, paths.Results, paths.Summary, paths.Report, paths.Chart);
     }
+
+    /// <summary>What identifies an item's image: its full path, or a hash of its inline bytes (each row of a Parquet benchmark
+    /// holds its own copy); the item's id when it has neither (it fails its check later).</summary>
+    static string ImageKey(BenchmarkItem item) =>
+        item.ImageBytes is { } bytes ? "bytes:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes))
+        : item.ImagePath is { } path ? "path:" + Path.GetFullPath(path)
+        : "item:" + item.Id;
 
     /// <summary>Fails before any generation when a reference lacks what the metric needs (masks are checked when scored).</summary>
     static void ValidateReferences(EvalTask task, List<BenchmarkItem> items, ScoringOptions scoring)

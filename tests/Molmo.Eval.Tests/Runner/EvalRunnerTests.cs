@@ -125,6 +125,27 @@ public class EvalRunnerTests
     }
 
     [Fact]
+    public async Task Questions_about_one_image_are_asked_together_and_written_in_the_datasets_order()
+    {
+        var dir = TestPaths.NewTempDir("molmo-eval-group");
+        Directory.CreateDirectory(Path.Combine(dir, "img"));
+        foreach (var name in new[] { "a", "b" }) Png(Path.Combine(dir, "img"), $"{name}.png");
+        // a, b, a, b, a: the engine's prefix cache serves a question from the one before it about the same image.
+        var images = new[] { "a", "b", "a", "b", "a" };
+        File.WriteAllLines(Path.Combine(dir, "bench.jsonl"), images.Select((im, i) => JsonSerializer.Serialize(new
+        {
+            id = $"q{i}", image = $"img/{im}.png", question = $"Question {i}?", answers = Enumerable.Repeat($"{i}", 10),
+        })));
+        var answers = Enumerable.Range(0, 5).ToDictionary(i => $"q{i}", i => $"{i}");
+        var model = new FakeModel(answers);
+        var result = await new EvalRunner(model).RunAsync(Path.Combine(dir, "bench.jsonl"), EvalTasks.Get("vqav2"), Path.Combine(dir, "out"));
+        Assert.Equal(["q0", "q2", "q4", "q1", "q3"], model.Requests.Select(r => r.Id));
+        Assert.Equal(100, result.Summary.Score, 9);
+        var written = File.ReadAllLines(result.PredictionsPath).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString());
+        Assert.Equal(["q0", "q1", "q2", "q3", "q4"], written);
+    }
+
+    [Fact]
     public async Task Batched_runs_hand_out_windows_record_each_answer_and_resume()
     {
         var dir = TestPaths.NewTempDir("molmo-eval-batch");

@@ -25,11 +25,10 @@ public static class AskCommand
             Description = "image file (repeatable: the same question about each, decoded together); omit for a text-only question",
             AllowMultipleArgumentsPerToken = false,
         };
-        var batch = new Option<int>("--batch") { Description = "with several images: how many are decoded together", DefaultValueFactory = _ => 8 };
-        batch.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch must be at least 1"); });
+        var batch = CommonOptions.Batch("with several images or prompts: how many are decoded together", 8);
         var prompt = new Argument<string[]>("prompt")
         {
-            Description = "what to ask, e.g. \"Point to the dogs\"; several questions about one image are answered in turn, the later ones reusing the image's prefill",
+            Description = "what to ask, e.g. \"Point to the dogs\"; several questions about one image are decoded together, the later ones reusing the image's prefill",
             Arity = ArgumentArity.OneOrMore,
         };
         var style = new Option<string?>("--style") { Description = "style tag (vqa2, point_count, …; spec §4.4)" };

@@ -9,6 +9,14 @@ internal static class CommonOptions
     public static Option<string> DType() => new("--dtype") { Description = "fp32, bf16, or int8 (weight-only int8 decoder, bf16 elsewhere)", DefaultValueFactory = _ => "fp32" };
     public static Option<bool> Force() => new("--force") { Description = "overwrite the output file if it exists" };
 
+    /// <summary>--batch: how many requests are decoded together (at least 1).</summary>
+    public static Option<int> Batch(string description, int defaultValue)
+    {
+        var batch = new Option<int>("--batch") { Description = description, DefaultValueFactory = _ => defaultValue };
+        batch.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch must be at least 1"); });
+        return batch;
+    }
+
     /// <summary>Refuses to overwrite an existing file unless --force, so nothing a user had is lost.</summary>
     public static void CheckWritable(string path, bool force)
     {

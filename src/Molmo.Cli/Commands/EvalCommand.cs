@@ -115,13 +115,8 @@ public static class EvalCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
         var dtype = new Option<string>("--dtype") { Description = "fp32, bf16 or int8", DefaultValueFactory = _ => "fp32" };
         var limit = new Option<int?>("--limit") { Description = "evaluate only the first N items" };
-        var batch = new Option<int>("--batch")
-        {
-            Description = "decode this many requests together (batched decoding: more answers per second; the same answers in fp32, " +
-                          "up to near-ties in bf16/int8); default 1",
-            DefaultValueFactory = _ => 1,
-        };
-        batch.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch must be at least 1"); });
+        var batch = CommonOptions.Batch("decode this many requests together (batched decoding: more answers per second; the same answers in fp32, " +
+                                        "up to near-ties in bf16/int8); default 1", 1);
         var noPrefix = new Option<bool>("--no-prefix-cache")
         {
             Description = "prefill every prompt whole: by default a prompt about an image already seen continues from that image's " +

@@ -72,10 +72,9 @@ public sealed class EvalRunner(IEvalModel model)
         progress?.Report(new EvalProgress(resumed, items.Count, resumed, null, Running(scores), TimeSpan.Zero, null));
         // Groups of requests (one request at a time unless batched); each answer is logged, scored and reported as it comes.
         int window = options.Batch == 1 ? 1 : options.Batch * EvalRunOptions.BatchWindow;
-        for (int start = 0; start < todo.Count; start += window)
+        foreach (var group in todo.Chunk(window))
         {
             ct.ThrowIfCancellationRequested();
-            var group = todo.Skip(start).Take(window).ToList();
             var requests = group.Select(item => new EvalRequest
             {
                 Id = item.Id,

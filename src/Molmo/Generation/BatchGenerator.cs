@@ -65,8 +65,6 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
         if (options.Count != n) throw new ArgumentException($"{n} requests but {options.Count} sets of options");
         if (maxBatch < 1) throw new ArgumentException($"the batch must hold at least one row (got {maxBatch})");
         foreach (var o in options) o.Validate();
-        if (Prefixes is not null && !ReferenceEquals(Prefixes.Model, Model))
-            throw new InvalidOperationException("the prefix cache belongs to another model");
         var reusedTokens = new int[n];
         ReusedPromptTokens = reusedTokens;
         if (n == 0) return [];
@@ -239,8 +237,7 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
                 using (var scope = NewDisposeScope())
                 {
                     using var view = cache.Row(row);
-                    using var output = Prefixes is null ? Model.Prefill(requests[r], view)
-                        : Prefixes.Prefill(requests[r], view, out reusedTokens[r]);
+                    using var output = PrefixCache.Prefill(Prefixes, Model, requests[r], view, out reusedTokens[r]);
                     cache.SetRowLength(row, view.Length);
                     next[row] = samplers[r]!.Next(output.Logits.view(1, -1)).item<long>();
                 }

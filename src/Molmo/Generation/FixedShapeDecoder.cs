@@ -40,14 +40,20 @@ internal sealed class FixedShapeDecoder : IDisposable
         _cache = cache;
         var dev = model.Placement.Device;
         int b = cache.Batch;
-        if (positions.Length != b || advance.Length != b) throw new ArgumentException($"{b} rows need {b} positions and advance flags");
-        if (positions.Any(p => p < 0 || p >= cache.Capacity)) throw new ArgumentOutOfRangeException(nameof(positions), "a position is outside the cache");
-        using var scope = NewDisposeScope();
-        _ids = firstIds.reshape(b, 1).to(ScalarType.Int64, dev).clone().DetachFromDisposeScope();
-        _positions = HostTransfer.Int64(positions.Select(p => (long)p).ToArray(), [b], dev).clone().DetachFromDisposeScope();
-        _advance = HostTransfer.Int64(advance.Select(a => a ? 1L : 0L).ToArray(), [b], dev).clone().DetachFromDisposeScope();
-        _keyIndex = arange(cache.Capacity, ScalarType.Int64, dev).DetachFromDisposeScope();
-        _chosen = zeros([b], ScalarType.Int64, dev).DetachFromDisposeScope();
+        using (NewDisposeScope())
+        {
+            _ids = zeros([b, 1], ScalarType.Int64, dev).DetachFromDisposeScope();
+            _positions = zeros([b], ScalarType.Int64, dev).DetachFromDisposeScope();
+            _advance = zeros([b], ScalarType.Int64, dev).DetachFromDisposeScope();
+            _keyIndex = arange(cache.Capacity, ScalarType.Int64, dev).DetachFromDisposeScope();
+            _chosen = zeros([b], ScalarType.Int64, dev).DetachFromDisposeScope();
+        }
+        try { Restart(firstIds, positions, advance); }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     static readonly HashSet<string> GraphNotes = [];
@@ -87,7 +93,7 @@ internal sealed class FixedShapeDecoder : IDisposable
         if (positions.Length != b || advance.Length != b) throw new ArgumentException($"{b} rows need {b} positions and advance flags");
         if (positions.Any(p => p < 0 || p >= _cache.Capacity)) throw new ArgumentOutOfRangeException(nameof(positions), "a position is outside the cache");
         using var scope = NewDisposeScope();
-        _ids.copy_(firstIds.reshape(b, 1));
+        _ids.copy_(firstIds.reshape(b, 1));   // converted to int64 on the device if need be
         _positions.copy_(HostTransfer.Int64(positions.Select(p => (long)p).ToArray(), [b], _ids.device));
         _advance.copy_(HostTransfer.Int64(advance.Select(a => a ? 1L : 0L).ToArray(), [b], _ids.device));
     }

@@ -34,11 +34,12 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
     /// <summary>The prompt positions the last <see cref="Generate"/> took from <see cref="Prefixes"/> instead of computing.</summary>
     public int ReusedPromptTokens { get; private set; }
 
-    /// <summary>The prompt's forward pass into the empty cache (last-position logits), through <see cref="Prefixes"/> when set.</summary>
-    ForwardOutput Prefill(ModelInputs inputs, KvCache cache)
+    /// <summary>One step's forward pass (last-position logits): the prompt's prefill into the empty cache (through
+    /// <see cref="Prefixes"/> when set) when <paramref name="stepInputs"/> is the prompt, else a decode step.</summary>
+    ForwardOutput Step(ModelInputs stepInputs, ModelInputs prompt, KvCache cache)
     {
-        if (Prefixes is null) return Model.Prefill(inputs, cache);
-        var output = Prefixes.Prefill(inputs, cache, out int reused);
+        if (!ReferenceEquals(stepInputs, prompt)) return Model.Forward(stepInputs, cache, new ForwardOptions { AllLogits = false });
+        var output = PrefixCache.Prefill(Prefixes, Model, prompt, cache, out int reused);
         ReusedPromptTokens = reused;
         return output;
     }
@@ -48,8 +49,6 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
                                                CancellationToken ct = default)
     {
         options.Validate();
-        if (Prefixes is not null && !ReferenceEquals(Prefixes.Model, Model))
-            throw new InvalidOperationException("the prefix cache belongs to another model");
         ReusedPromptTokens = 0;
         long promptLen = inputs.InputIds.shape[^1];
         if (inputs.InputIds.dim() != 2 || inputs.InputIds.shape[0] != 1)
@@ -62,11 +61,12 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
         // Gradients are switched off per step, never across a yield: grad mode is per thread, and two generations enumerated
         // in turn on one thread would otherwise restore each other's saved mode in the wrong order and leave it off.
         bool pipelined = sampler.IsGreedy && !keepLogits && (Pipelined ?? Model.Placement.Device.type != TorchSharp.DeviceType.CPU);
+        int room = Math.Max(capacity, Model.PrefillLength(promptLen));   // and room for a padded prefill
         if (pipelined && Steps != DecodeSteps.Eager)
         {
             // Fixed-shape steps run in a context kept from an earlier request where one fits (its graph is replayed, not
             // recorded again), and go back to the model's DecodeContexts afterwards.
-            var context = Model.DecodeContexts.Rent(Model, Steps, 1, Math.Max(capacity, Model.PrefillLength(promptLen)));
+            var context = Model.DecodeContexts.Rent(Model, Steps, 1, room);
             try
             {
                 foreach (var t in GeneratePipelined(inputs, options, context.Cache, capacity, context, ct)) yield return t;
@@ -74,7 +74,7 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
             finally { Model.DecodeContexts.Return(context); }
             yield break;
         }
-        using var cache = Model.NewCache(1, Math.Max(capacity, Model.PrefillLength(promptLen)));   // room for a padded prefill
+        using var cache = Model.NewCache(1, room);
         if (pipelined)
         {
             foreach (var t in GeneratePipelined(inputs, options, cache, capacity, null, ct)) yield return t;
@@ -89,8 +89,7 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
             using (var scope = NewDisposeScope())
             using (no_grad())
             {
-                using var output = ReferenceEquals(stepInputs, inputs) ? Prefill(inputs, cache)
-                    : Model.Forward(stepInputs, cache, new ForwardOptions { AllLogits = false });
+                using var output = Step(stepInputs, inputs, cache);
                 var logits = output.Logits.view(1, -1);
                 id = (int)sampler.Next(logits).item<long>();
                 if (keepLogits) kept = logits[0].cpu().MoveToOuterDisposeScope();
@@ -133,8 +132,7 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
                     return;
                 }
                 using var scope = NewDisposeScope();
-                using var output = ReferenceEquals(stepInputs, inputs) ? Prefill(inputs, cache)
-                    : Model.Forward(stepInputs, cache, new ForwardOptions { AllLogits = false });
+                using var output = Step(stepInputs, inputs, cache);
                 var id = output.Logits.view(1, -1).argmax(-1);
                 readback.Enqueue(issued % 2, id);
                 next?.Dispose();

@@ -129,6 +129,16 @@ public sealed class PrefixCache : IDisposable
         return output;
     }
 
+    /// <summary>A prompt's prefill through <paramref name="prefixes"/> when there is one (which must belong to
+    /// <paramref name="model"/>), else whole (<see cref="MolmoForCausalLM.Prefill"/>): the generators' one way in.</summary>
+    internal static ForwardOutput Prefill(PrefixCache? prefixes, MolmoForCausalLM model, ModelInputs inputs, KvCache cache, out int reused)
+    {
+        reused = 0;
+        if (prefixes is null) return model.Prefill(inputs, cache);
+        if (!ReferenceEquals(prefixes.Model, model)) throw new InvalidOperationException("the prefix cache belongs to another model");
+        return prefixes.Prefill(inputs, cache, out reused);
+    }
+
     /// <summary>Drops every entry.</summary>
     public void Clear()
     {

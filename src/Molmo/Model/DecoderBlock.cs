@@ -94,7 +94,7 @@ public sealed class DecoderBlock : nn.Module
         // libtorch: on the CPU in float32 (its bf16 batched matmul for these shapes is many times slower; a float32 cache
         // makes these no-ops).
         if (k.device_type == TorchSharp.DeviceType.CPU) (q, k, v) = InFloat32(q, k, v);
-        return GroupedDecodeAttention(q, k, v, mask);
+        return GroupedAttention(q, k, v, mask);
     }
 
     /// <summary>q, k, v in float32 (libtorch's attention over a cache on the CPU: a bf16 cache is read in float32).</summary>
@@ -103,44 +103,25 @@ public sealed class DecoderBlock : nn.Module
     static Tensor Float32(Tensor t) => t.dtype == ScalarType.Float32 ? t : t.to(ScalarType.Float32);
 
     /// <summary>
-    /// <see cref="DecodeAttention"/> in libtorch ops, in the cache's dtype: the path of a GPU, where a step is bound by the
-    /// number of ops (four kernels here).
-    /// </summary>
-    internal static Tensor GroupedDecodeAttention(Tensor q, Tensor k, Tensor v, Tensor? mask)
-    {
-        long b = q.shape[0], heads = q.shape[1], kvHeads = k.shape[1], headDim = q.shape[3], len = k.shape[2];
-        if (k.dtype != q.dtype) q = q.to(k.dtype);
-        // [B·KV, G, hd] × [B·KV, hd, L]: the G query heads of each KV head are the rows of one batched GEMM (views of the
-        // cache: its batch and head axes merge).
-        var qg = q.reshape(b * kvHeads, heads / kvHeads, headDim);
-        var scores = matmul(qg, k.reshape(b * kvHeads, len, headDim).transpose(1, 2)).mul_(1.0 / Math.Sqrt(headDim));
-        if (mask is not null) scores = scores.view(b, kvHeads, -1, len).masked_fill_(mask.logical_not(), float.NegativeInfinity).view(b * kvHeads, -1, len);
-        // A bf16 softmax accumulates in float32 and rounds once to bf16: the values of a float32 softmax cast to bf16, in one
-        // kernel instead of three.
-        var o = matmul(scores.softmax(-1), v.reshape(b * kvHeads, len, headDim));             // [B·KV, G, hd]
-        return o.view(b, 1, heads * headDim);
-    }
-
-    /// <summary>
     /// Whether a prompt continued after cached positions (a follow-up question from the prefix cache, the next turn of a
     /// conversation) runs <see cref="GroupedAttention"/> instead of libtorch's SDPA: null (default) on a GPU, for up to
     /// <see cref="GroupedContinuationMaxRows"/> new positions. On CUDA SDPA sets itself up for every new pair of query and key
     /// lengths (~40 ms, stack notes §8.1), and each continuation has a pair of its own; the GEMMs of the grouped route do not.
     /// On the CPU SDPA has no such cost. Tests set it (for their own thread) to force either route.
     /// </summary>
-    internal static bool? GroupedContinuation { get => _groupedContinuation; set => _groupedContinuation = value; }
-
-    [ThreadStatic] static bool? _groupedContinuation;
+    [ThreadStatic] internal static bool? GroupedContinuation;
 
     /// <summary>Most new positions a continued prompt sends to <see cref="GroupedAttention"/> on a GPU.</summary>
     internal const int GroupedContinuationMaxRows = 128;
 
     /// <summary>
-    /// Attention of S query positions over L keys as two batched GEMMs, the query heads of each KV head folded into the rows
-    /// ([B·KV, G·S, hd] × [B·KV, hd, L]), as <see cref="GroupedDecodeAttention"/> does for one position: q [B, H, S, hd], k, v
-    /// [B, KV, L, hd], mask bool broadcastable to [B, 1, S, L] (true = attend) → [B, S, H·hd].
+    /// Attention of S query positions over L keys in libtorch ops, in the cache's dtype, as two batched GEMMs with the query
+    /// heads of each KV head folded into the rows ([B·KV, G·S, hd] × [B·KV, hd, L], views of the cache: its batch and head
+    /// axes merge), so K/V are never repeated: q [B, H, S, hd], k, v [B, KV, L, hd], mask (bool, true = attend) broadcastable
+    /// to [B, 1, S, L] or null → [B, S, H·hd]. A decode step on a GPU (S = 1, four kernels), where a step is bound by the
+    /// number of ops, and a continued prompt there (<see cref="GroupedContinuation"/>).
     /// </summary>
-    internal static Tensor GroupedAttention(Tensor q, Tensor k, Tensor v, Tensor mask)
+    internal static Tensor GroupedAttention(Tensor q, Tensor k, Tensor v, Tensor? mask)
     {
         long b = q.shape[0], heads = q.shape[1], s = q.shape[2], headDim = q.shape[3], kvHeads = k.shape[1], len = k.shape[2];
         long g = heads / kvHeads;
@@ -148,10 +129,14 @@ public sealed class DecoderBlock : nn.Module
         // Query head h = kv·G + j (each KV head serves G consecutive query heads): rows (j, s) of the KV head's block.
         var qg = q.reshape(b * kvHeads, g * s, headDim);
         var scores = matmul(qg, k.reshape(b * kvHeads, len, headDim).transpose(1, 2)).mul_(1.0 / Math.Sqrt(headDim));
-        using (var blocked = mask.logical_not().view(mask.shape[0], 1, 1, s, len))
-            scores.view(b, kvHeads, g, s, len).masked_fill_(blocked, float.NegativeInfinity);
+        if (mask is not null)
+            using (var blocked = mask.logical_not().view(mask.shape[0], 1, 1, s, len))
+                scores.view(b, kvHeads, g, s, len).masked_fill_(blocked, float.NegativeInfinity);
+        // A bf16 softmax accumulates in float32 and rounds once to bf16: the values of a float32 softmax cast to bf16, in one
+        // kernel instead of three.
         var o = matmul(scores.softmax(-1), v.reshape(b * kvHeads, len, headDim));            // [B·KV, G·S, hd]
-        return o.view(b, heads, s, headDim).transpose(1, 2).reshape(b, s, heads * headDim);
+        // One position: [B·KV, G, hd] is already [B, 1, H·hd] in memory.
+        return s == 1 ? o.view(b, 1, heads * headDim) : o.view(b, heads, s, headDim).transpose(1, 2).reshape(b, s, heads * headDim);
     }
 
     Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, bool cached)
@@ -159,7 +144,7 @@ public sealed class DecoderBlock : nn.Module
         long b = q.shape[0], s = q.shape[2], len = k.shape[2];
         int groups = _heads / _kvHeads;
         if (s == 1 && (mask is null || mask.shape[2] == 1)) return DecodeAttention(q, k, v, mask);
-        if (cached && mask is not null && mask.dim() == 4
+        if (cached && mask is not null
             && (GroupedContinuation ?? (k.device_type != TorchSharp.DeviceType.CPU && s <= GroupedContinuationMaxRows)))
             return GroupedAttention(q, k, v, mask);
         // Over a cache on the CPU, attention runs in float32 whatever the cache holds (a bf16 cache for bf16 models).

@@ -25,7 +25,7 @@ public sealed class KvCache : IDisposable
     public IReadOnlyList<int> RowLengths => _len;
 
     /// <summary>Bytes one position of one row takes, over every layer's keys and values.</summary>
-    public long BytesPerPosition => _k.Sum(t => t.shape[1] * t.shape[3] * t.ElementSize) + _v.Sum(t => t.shape[1] * t.shape[3] * t.ElementSize);
+    public long BytesPerPosition => _k.Concat(_v).Sum(t => t.shape[1] * t.shape[3] * t.ElementSize);
 
     /// <summary>Each row's next position as an int64 tensor [B] on <paramref name="device"/>, cached until the lengths change.</summary>
     public Tensor RowPositions(Device device)

@@ -93,9 +93,7 @@ public static class Int8Quantizer
 {
     public static (Tensor Q, Tensor Scale) Quantize(Tensor w)
     {
-        if (w.dim() == 2 && w.device_type == TorchSharp.DeviceType.CPU && w.is_contiguous()
-            && w.dtype is ScalarType.BFloat16 or ScalarType.Float32)
-            return QuantizeCpu(w);
+        if (OnePass(w)) return QuantizeCpu(w);
         using var scope = NewDisposeScope();
         var wf = w.to(ScalarType.Float32);
         var scale = wf.abs().amax([1L]).div(127.0).clamp_min(1e-12);
@@ -111,8 +109,7 @@ public static class Int8Quantizer
     {
         if (!q.shape.SequenceEqual(w.shape) || q.dtype != ScalarType.Int8 || scale.dtype != ScalarType.Float32 || scale.NumberOfElements != w.shape[0])
             throw new ArgumentException($"an int8 [{string.Join(", ", w.shape)}] weight and a float32 [{w.shape[0]}] scale are needed");
-        if (w.dim() == 2 && w.device_type == TorchSharp.DeviceType.CPU && w.is_contiguous() && w.dtype is ScalarType.BFloat16 or ScalarType.Float32
-            && q.device_type == TorchSharp.DeviceType.CPU && q.is_contiguous() && scale.device_type == TorchSharp.DeviceType.CPU && scale.is_contiguous())
+        if (OnePass(w) && q.device_type == TorchSharp.DeviceType.CPU && q.is_contiguous() && scale.device_type == TorchSharp.DeviceType.CPU && scale.is_contiguous())
         {
             QuantizeCpu(w, q, scale);
             return;
@@ -158,6 +155,10 @@ public static class Int8Quantizer
         });
         return w;
     }
+
+    /// <summary>Whether <paramref name="w"/> takes the one-pass CPU quantiser: a contiguous 2-D CPU tensor in bf16 or float32.</summary>
+    static bool OnePass(Tensor w) =>
+        w.dim() == 2 && w.device_type == TorchSharp.DeviceType.CPU && w.is_contiguous() && w.dtype is ScalarType.BFloat16 or ScalarType.Float32;
 
     /// <summary>Rows per work item of the one-pass (de)quantisers, which the kernel threads take in turn.</summary>
     const int RowsPerItem = 64;
@@ -223,10 +224,8 @@ public static class Int8Quantizer
         ForEachRow(n, r =>
         {
             float Get(long j) => bf16 ? Kernels.CpuGemv.Bf16ToFloat(((ushort*)src)[r * k + j]) : ((float*)src)[r * k + j];
-            // 16 weights as float32 (bf16 widened exactly: its bits are the high half of a float's).
-            Vector512<float> Load16(long j) => bf16
-                ? Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(Avx.LoadVector256((ushort*)src + r * k + j)), 16).AsSingle()
-                : Avx512F.LoadVector512((float*)src + r * k + j);
+            // 16 weights as float32 (bf16 widened exactly).
+            Vector512<float> Load16(long j) => bf16 ? Kernels.CpuGemv.Bf16ToFloat16((ushort*)src + r * k + j) : Avx512F.LoadVector512((float*)src + r * k + j);
             float max = 0;
             long j = 0;
             if (Avx512F.IsSupported)

@@ -168,7 +168,7 @@ public sealed class MolmoForCausalLM : nn.Module
             if (s != 1) throw new ArgumentException("sequences of different lengths advance one token per step");
             var pos = cache.RowPositions(dev);
             (cos, sin) = _rope.GatherRows(pos, cache.Length);
-            mask = arange(cache.Length + 1, ScalarType.Int64, dev).unsqueeze(0).le(pos.unsqueeze(1)).view(b, 1, 1, -1);
+            mask = RowMask(arange(cache.Length + 1, ScalarType.Int64, dev), pos);
         }
         else
         {
@@ -204,17 +204,20 @@ public sealed class MolmoForCausalLM : nn.Module
     internal Tensor ForwardFixedShape(Tensor ids, KvCache cache, Tensor positions, Tensor keyIndex)
     {
         using var scope = NewDisposeScope();
-        long b = ids.shape[0];
         var x = model.Transformer.Embeddings.forward(ids);
         // The host knows the largest position any row can hold: the cache's last.
         var (cos, sin) = _rope.GatherRows(positions, cache.Capacity - 1);
-        var mask = keyIndex.unsqueeze(0).le(positions.unsqueeze(1)).view(b, 1, 1, -1);
+        var mask = RowMask(keyIndex, positions);
         cache.UseFixedShape(positions);
         try { x = Blocks(x, cos, sin, cache, mask, hidden: null); }
         finally { cache.UseFixedShape(null); }
         x = model.Transformer.FinalNorm.forward(x);
         return model.Transformer.LmHead.forward(x).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
+
+    /// <summary>Each row's keys 0…its position: [B, 1, 1, L] (true = attend) from the key indices [L] and positions [B].</summary>
+    static Tensor RowMask(Tensor keyIndex, Tensor positions) =>
+        keyIndex.unsqueeze(0).le(positions.unsqueeze(1)).view(positions.shape[0], 1, 1, -1);
 
     /// <summary>The decoder blocks over x; each block's input is kept in <paramref name="hidden"/> when given, else released
     /// at once (prefill activations add up over 28–80 layers).</summary>

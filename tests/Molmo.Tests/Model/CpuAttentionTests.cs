@@ -97,7 +97,7 @@ public class CpuAttentionTests
     [Theory]
     [InlineData(ScalarType.Float32, 2e-5)]
     [InlineData(ScalarType.BFloat16, 5e-2)]   // bf16 scores (up to ~4: a rounding of up to 0.016) and probabilities
-    public void GroupedDecodeAttentionMatchesFloat64(ScalarType dtype, double tolerance)
+    public void GroupedAttentionOfOnePositionMatchesFloat64(ScalarType dtype, double tolerance)
     {
         using var scope = NewDisposeScope();
         const int b = 3, heads = 12, kvHeads = 4, hd = 32, len = 21;
@@ -108,7 +108,7 @@ public class CpuAttentionTests
         var v = randn([b, kvHeads, len + 6, hd], generator: g).to(dtype).narrow(2, 0, len);
         foreach (var mask in new Tensor?[] { null, arange(len).unsqueeze(0).lt(tensor(new long[] { len, 9, 1 }).unsqueeze(1)).view(b, 1, 1, len) })
         {
-            var got = DecoderBlock.GroupedDecodeAttention(q, k, v, mask);
+            var got = DecoderBlock.GroupedAttention(q, k, v, mask);
             Assert.Equal(new long[] { b, 1, heads * hd }, got.shape);
             Assert.Equal(dtype, got.dtype);
             var qd = q.to(ScalarType.Float64).reshape(b, kvHeads, heads / kvHeads, hd);

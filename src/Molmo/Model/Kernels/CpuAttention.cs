@@ -124,7 +124,7 @@ public static unsafe class CpuAttention
                     {
                         ushort* src = (ushort*)k + (long)(t + i) * hd;
                         for (int c = 0; c < hd; c += 16)
-                            Avx512F.Store(dst + c, Bf16x16(src + c));
+                            Avx512F.Store(dst + c, CpuGemv.Bf16ToFloat16(src + c));
                     }
                     else new Span<float>((float*)k + (long)(t + i) * hd, hd).CopyTo(new Span<float>(dst, hd));
                 }
@@ -206,8 +206,8 @@ public static unsafe class CpuAttention
             if (bf16)
             {
                 ushort* row = (ushort*)v + (long)t * hd + tile;
-                lo = Bf16x16(row);
-                hi = Bf16x16(row + 16);
+                lo = CpuGemv.Bf16ToFloat16(row);
+                hi = CpuGemv.Bf16ToFloat16(row + 16);
             }
             else
             {
@@ -233,10 +233,6 @@ public static unsafe class CpuAttention
         if (TG.N > 6) Store(o, hd, tile, 6, inv, a6, b6);
         if (TG.N > 7) Store(o, hd, tile, 7, inv, a7, b7);
     }
-
-    /// <summary>16 bf16 values from <paramref name="p"/> as float32 (exact: each is the top half of its float32).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<float> Bf16x16(ushort* p) => Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Avx.LoadVector256(p)), 16).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Store(float* o, int hd, int tile, int g, float* inv, Vector512<float> lo, Vector512<float> hi)

@@ -480,6 +480,10 @@ public static unsafe class CpuGemv
     /// <summary>bf16 bits → float32 (exact: bf16 is the top half of a float32).</summary>
     internal static float Bf16ToFloat(ushort v) => BitConverter.Int32BitsToSingle(v << 16);
 
+    /// <summary>16 bf16 values from <paramref name="p"/> as float32, as <see cref="Bf16ToFloat"/> (AVX-512).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> Bf16ToFloat16(ushort* p) => Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Avx.LoadVector256(p)), 16).AsSingle();
+
     /// <summary>float32 → bf16 bits, rounded to nearest even (finite values).</summary>
     internal static ushort FloatToBf16(float f)
     {

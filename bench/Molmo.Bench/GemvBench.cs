@@ -8,7 +8,7 @@ namespace Molmo.Bench;
 
 /// <summary>
 /// Decode-shaped matrix–vector products with 7B-D's matrices (1 or more input rows): libtorch's <c>linear</c> in fp32/bf16
-/// against the engine's streaming kernels (fp32, bf16, int8), as achieved weight bandwidth. Usage: <c>gemv [--rows 1] [--reps 20] [--gemv-threads N] [--matrix att_proj|ff_proj|ff_out|lm_head]</c>.
+/// against the engine's streaming kernels (fp32, bf16, int8; int8 also with the earlier float products as the baseline), as achieved weight bandwidth. Usage: <c>gemv [--rows 1] [--reps 20] [--gemv-threads N] [--matrix att_proj|ff_proj|ff_out|lm_head]</c>.
 /// </summary>
 public static class GemvBench
 {
@@ -22,8 +22,8 @@ public static class GemvBench
             .Where(x => a.Get("--matrix", null) is not { } only || x.Name == only).ToArray();
         Console.WriteLine($"CPU: {MachineInfo.Cpu()}");
         Console.WriteLine();
-        Console.WriteLine($"| matrix [N, K] | fp32 linear | fp32 kernel | bf16 linear | bf16 kernel | int8 kernel |   ({m} input row(s), GB/s of weights read, median of {reps})");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine($"| matrix [N, K] | fp32 linear | fp32 kernel | bf16 linear | bf16 kernel | int8 kernel | int8, float products (before) |   ({m} input row(s), GB/s of weights read, median of {reps})");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var (name, n, k) in shapes)
         {
             using var scope = NewDisposeScope();
@@ -42,7 +42,11 @@ public static class GemvBench
             var rbf = Gb(i => nn.functional.linear(xb, wbf[i]), 2L * n * k);
             var rk = Gb(i => CpuGemv.LinearBf16(x, wbf[i], null), 2L * n * k);
             var r8 = Gb(i => CpuGemv.LinearInt8(x, q8[i].Q, q8[i].Scale, null), 1L * n * k);
-            Console.WriteLine($"| {name} [{n}, {k}] | {r32} | {rk32} | {rbf} | {rk} | {r8} |");
+            CpuGemv.Int8FloatProducts = true;
+            string r8f;
+            try { r8f = Gb(i => CpuGemv.LinearInt8(x, q8[i].Q, q8[i].Scale, null), 1L * n * k); }
+            finally { CpuGemv.Int8FloatProducts = false; }
+            Console.WriteLine($"| {name} [{n}, {k}] | {r32} | {rk32} | {rbf} | {rk} | {r8} | {r8f} |");
         }
         return 0;
     }

@@ -19,8 +19,9 @@ namespace Molmo.Bench;
 /// bandwidth. The checkpoint (sharded safetensors, written once by a child process so it does not inflate the measured RSS)
 /// is cached in a folder and reused.
 /// With <c>--compare-libtorch</c> (CPU, bf16 or fp32) decode is timed a second time with libtorch's <c>linear</c> in place of the engine's
-/// GEMV kernel, the engine's earlier path, as a baseline measured in the same run.
-/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--steps sync|queued|fixed|graph] [--compare MODE | --compare-sync] [--gemv-threads N] [--weights DIR] [--no-1080p] [--no-prefix] [--compare-libtorch] [--append FILE]</c>
+/// GEMV kernel, the engine's earlier path, as a baseline measured in the same run. With <c>--compare int8-float</c> (int8 on
+/// the CPU) decode and the batches are also timed with the earlier int8 kernel (float32 products), in alternating rounds.
+/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--steps eager|sync|queued|fixed|graph] [--compare MODE | --compare-sync] [--gemv-threads N] [--weights DIR] [--no-1080p] [--no-prefix] [--compare-libtorch] [--append FILE]</c>
 /// </summary>
 public static class ModelBench
 {
@@ -93,27 +94,40 @@ public static class ModelBench
         var times = new List<double>();
         var sw = Stopwatch.StartNew();
         var generator = new Molmo.Generation.Generator(model, eos) { Pipelined = mode?.Pipelined, Steps = mode?.Steps ?? DecodeSteps.Eager, Prefixes = prefixes };
-        foreach (var _ in generator.Generate(inputs, new GenerationOptions { MaxNewTokens = tokens, StopOnEos = false }))
-        {
-            times.Add(sw.Elapsed.TotalSeconds);
-            sw.Restart();
-        }
+        using (Int8Products(mode))
+            foreach (var _ in generator.Generate(inputs, new GenerationOptions { MaxNewTokens = tokens, StopOnEos = false }))
+            {
+                times.Add(sw.Elapsed.TotalSeconds);
+                sw.Restart();
+            }
         if (cuda) torch.cuda.synchronize();   // the step queued after the last token
         return times;
     }
 
+    /// <summary>The int8 kernel's products for the calling thread while the result lives (mode int8-float: the earlier float ones).</summary>
+    static IDisposable Int8Products(DecodeMode? mode)
+    {
+        bool saved = Molmo.Model.Kernels.CpuGemv.Int8FloatProducts;
+        Molmo.Model.Kernels.CpuGemv.Int8FloatProducts = mode?.Int8FloatProducts ?? false;
+        return new Restore(() => Molmo.Model.Kernels.CpuGemv.Int8FloatProducts = saved);
+    }
+
+    sealed class Restore(Action undo) : IDisposable { public void Dispose() => undo(); }
+
     /// <summary>How the benchmark has decode steps issued: <c>sync</c> (each step's tokens read back before the next is
     /// queued), <c>queued</c> (one step ahead), <c>fixed</c> (queued, fixed-shape steps), <c>graph</c> (queued, the fixed-shape
     /// step replayed as a CUDA graph).</summary>
-    internal sealed record DecodeMode(string Name, bool? Pipelined, DecodeSteps Steps)
+    internal sealed record DecodeMode(string Name, bool? Pipelined, DecodeSteps Steps, bool Int8FloatProducts = false)
     {
         public static DecodeMode Parse(string s) => s switch
         {
+            "eager" => new("steps as the engine issues them by default", null, DecodeSteps.Eager),
+            "int8-float" => new("int8 rows widened to float32 (the earlier int8 kernel)", null, DecodeSteps.Eager, Int8FloatProducts: true),
             "sync" => new("each step's tokens read back before the next is queued", false, DecodeSteps.Eager),
             "queued" => new("steps queued one ahead", true, DecodeSteps.Eager),
             "fixed" => new("fixed-shape steps queued one ahead", true, DecodeSteps.FixedShape),
             "graph" => new("CUDA graph steps queued one ahead", true, DecodeSteps.CudaGraph),
-            _ => throw new ArgumentException($"unknown decode mode '{s}' (sync, queued, fixed, graph)"),
+            _ => throw new ArgumentException($"unknown decode mode '{s}' (eager, sync, queued, fixed, graph, int8-float)"),
         };
     }
 
@@ -184,10 +198,13 @@ public static class ModelBench
         var processor = new MolmoProcessor(tokenizer, special);
         // --steps: how decode steps are issued in the timed runs (default: the engine's default for the device). --compare M
         // (--compare-sync: M = sync) times mode M too, in rounds alternating with the main one (both forced on, so that on a
-        // CPU, where queuing is otherwise off and gains nothing, the comparison still runs both paths).
+        // CPU, where queuing is otherwise off and gains nothing, the comparison still runs both paths; not for int8-float, which
+        // compares kernels).
         var other = a.Has("--compare-sync") ? DecodeMode.Parse("sync") : a.Get("--compare", null) is { } cm ? DecodeMode.Parse(cm) : null;
         bool compare = other is not null;
-        var main = a.Get("--steps", null) is { } sm ? DecodeMode.Parse(sm) : compare ? DecodeMode.Parse("queued") : null;
+        var main = a.Get("--steps", null) is { } sm ? DecodeMode.Parse(sm)
+                 : other is { Int8FloatProducts: true } ? DecodeMode.Parse("eager")
+                 : compare ? DecodeMode.Parse("queued") : null;
         // Warm-up (JIT, kernel selection) on a small image so the timed runs are steady-state. On a GPU, where a step is bound
         // by the host, long enough for .NET's tiered JIT to have optimised the per-step code of both decoding modes.
         using (var warm = NewDisposeScope())
@@ -312,8 +329,9 @@ public static class ModelBench
                 int produced = 0;
                 var clock = Stopwatch.StartNew();
                 double prefillDone = 0;
-                new BatchGenerator(model, special.Eos) { Pipelined = mode?.Pipelined, Steps = mode?.Steps ?? DecodeSteps.Eager }.Generate(requests, new GenerationOptions { MaxNewTokens = steps + 1, StopOnEos = false },
-                    (_, _) => { if (++produced == bs) { if (cuda) torch.cuda.synchronize(); prefillDone = clock.Elapsed.TotalSeconds; } });
+                using (Int8Products(mode))
+                    new BatchGenerator(model, special.Eos) { Pipelined = mode?.Pipelined, Steps = mode?.Steps ?? DecodeSteps.Eager }.Generate(requests, new GenerationOptions { MaxNewTokens = steps + 1, StopOnEos = false },
+                        (_, _) => { if (++produced == bs) { if (cuda) torch.cuda.synchronize(); prefillDone = clock.Elapsed.TotalSeconds; } });
                 if (cuda) torch.cuda.synchronize();
                 return (produced - bs) / (clock.Elapsed.TotalSeconds - prefillDone);
             }

@@ -48,7 +48,54 @@ public class CpuGemvTests
         var x = randn(m, k);
         var got = CpuGemv.LinearInt8(x, q, s, bias);
         var w = q.to(ScalarType.Float64) * s.to(ScalarType.Float64).unsqueeze(1);
-        AssertClose(nn.functional.linear(x.to(ScalarType.Float64), w, bias.to(ScalarType.Float64)), got, k);
+        var want = nn.functional.linear(x.to(ScalarType.Float64), w, bias.to(ScalarType.Float64));
+        AssertWithinInt16Bound(want, got, x, q, s);
+        // The float-product path (machines without AVX-512, and the benchmark's baseline): float32 accuracy.
+        CpuGemv.Int8FloatProducts = true;
+        try { AssertClose(want, CpuGemv.LinearInt8(x, q, s, bias), k); }
+        finally { CpuGemv.Int8FloatProducts = false; }
+    }
+
+    [Fact]
+    public void Int8KernelKeepsAnOutliersRoundingInItsOwnBlock()
+    {
+        using var scope = NewDisposeScope();
+        int k = 1000;
+        var x = randn(3, k);
+        x[1, 7] = tensor(1e4f);                    // x is rounded per block of 256 columns: only block 0 of row 1 gets coarse
+        var (q, s) = Int8Quantizer.Quantize(randn(40, k));
+        q[TensorIndex.Slice(0, 20), TensorIndex.Slice(0, CpuGemv.QBlock)] = tensor((sbyte)0);   // rows 0–19 ignore that block
+        var got = CpuGemv.LinearInt8(x, q, s, null);
+        var want = nn.functional.linear(x.to(ScalarType.Float64), q.to(ScalarType.Float64) * s.to(ScalarType.Float64).unsqueeze(1));
+        AssertWithinInt16Bound(want, got, x, q, s);
+        var err = (got.to(ScalarType.Float64) - want).abs();
+        double skip = err[1, TensorIndex.Slice(0, 20)].max().item<double>(), plain = err[0, TensorIndex.Slice(0, 20)].max().item<double>();
+        Assert.True(skip < 1e-2, $"rows that skip the outlier's block keep the precision of a row without it: {skip} (without: {plain})");
+        // NaN and infinity in x reach the outputs as NaN, as they would in float32.
+        x[2, 500] = tensor(float.NaN);
+        x[0, 10] = tensor(float.PositiveInfinity);
+        var bad = CpuGemv.LinearInt8(x, q, s, null);
+        Assert.True(bad[2].isnan().all().item<bool>() && bad[0, TensorIndex.Slice(20, 40)].isnan().all().item<bool>());
+        Assert.False(bad[1].isnan().any().item<bool>());
+    }
+
+    [Theory]
+    [InlineData(37, 300)]
+    [InlineData(21, 13001)]     // x too wide for L1 as 16-bit integers: a single row goes through the 4-row blocks too
+    public void Int8RowsOfABatchEqualTheRowAloneBitForBit(int n, int k)
+    {
+        // Batched decoding must give each request what it would get alone: the 4 × 4 blocks and the one-row loop sum the same
+        // integers in the same lanes and scale them in the same order.
+        using var scope = NewDisposeScope();
+        var (q, s) = Int8Quantizer.Quantize(randn(n, k));
+        var bias = randn(n);
+        foreach (var m in new[] { 2, 5, 17 })
+        {
+            var x = randn(m, k);
+            var all = CpuGemv.LinearInt8(x, q, s, bias);
+            for (int i = 0; i < m; i++)
+                Assert.True(CpuGemv.LinearInt8(x[TensorIndex.Slice(i, i + 1)], q, s, bias).equal(all[TensorIndex.Slice(i, i + 1)]).all().item<bool>(), $"row {i} of {m}");
+        }
     }
 
     [Theory]
@@ -137,8 +184,9 @@ public class CpuGemvTests
         var x = randn(rows, 96).view(1, rows, 96);
         var got = layer.forward(x);
         Assert.Equal(new long[] { 1, rows, 40 }, got.shape);
-        var want = nn.functional.linear(x, q.to(ScalarType.Float32) * s.unsqueeze(1), bias);
-        Assert.True((got - want).abs().max().item<float>() < 1e-4);
+        var want = nn.functional.linear(x.to(ScalarType.Float64), q.to(ScalarType.Float64) * s.to(ScalarType.Float64).unsqueeze(1), bias.to(ScalarType.Float64));
+        if (rows <= CpuGemv.MaxRows) AssertWithinInt16Bound(want.view(rows, 40), got.view(rows, 40), x.view(rows, 96), q, s);
+        else Assert.True((got - want).abs().max().item<double>() < 1e-4);
     }
 
     [Fact]
@@ -185,6 +233,21 @@ public class CpuGemvTests
         var x = randn(1, 100, 96).to(ScalarType.BFloat16);
         var want = nn.functional.linear(x, (q.to(ScalarType.Float32) * s.unsqueeze(1)).to(ScalarType.BFloat16));
         Assert.True(layer.forward(x).equal(want).all().item<bool>());
+    }
+
+    /// <summary>
+    /// The int8 kernel's contract: x rounded per block of <see cref="CpuGemv.QBlock"/> columns to 16-bit integers (error at most
+    /// half a step, max|x_block| / 32767, per value), so |y − y_exact| ≤ s_r · Σ_blocks step/2 · Σ_block |q_rj|, plus float32
+    /// accumulation. On machines without AVX-512 the kernel multiplies float32 x, well inside this.
+    /// </summary>
+    static void AssertWithinInt16Bound(Tensor want, Tensor got, Tensor x, Tensor q, Tensor s)
+    {
+        long k = x.shape[^1], blocks = (k + CpuGemv.QBlock - 1) / CpuGemv.QBlock, pad = blocks * CpuGemv.QBlock - k;
+        var halfStep = nn.functional.pad(x.to(ScalarType.Float64).abs(), [0, pad]).view(-1, blocks, CpuGemv.QBlock).amax(2) / 32767 / 2;
+        var qAbs = nn.functional.pad(q.to(ScalarType.Float64).abs(), [0, pad]).view(-1, blocks, CpuGemv.QBlock).sum(2);
+        var bound = halfStep.matmul(qAbs.t()) * s.to(ScalarType.Float64) + 1e-5 * Math.Sqrt(k) * 10;
+        var err = (got.to(ScalarType.Float64) - want).abs();
+        Assert.True((err <= bound).all().item<bool>(), $"max error {err.max().item<double>()} beyond the 16-bit rounding bound for width {k}");
     }
 
     /// <summary>Float32 accumulation of k products of unit-scale terms: error well under 1e-5·k, relative to the magnitude.</summary>

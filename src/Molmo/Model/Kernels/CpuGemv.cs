@@ -13,7 +13,7 @@ namespace Molmo.Model.Kernels;
 /// float32 accumulation. A decode step is bound by reading the weights; this kernel streams every weight row once for all
 /// m input rows.
 /// </summary>
-public static unsafe class CpuGemv
+public static unsafe partial class CpuGemv
 {
     /// <summary>
     /// Most input rows one call takes (a batched decode step). Each weight row is read from DRAM once for all of them and
@@ -30,6 +30,14 @@ public static unsafe class CpuGemv
     public static bool SupportsFloat32 => Avx512F.IsSupported;
 
     enum Weights { Bf16, Int8, Fp32 }
+
+    /// <summary>
+    /// int8 rows widened to float32 against float32 x, as on machines without AVX-512, instead of integer products against
+    /// 16-bit x (CpuGemv.Int8.cs): the earlier kernel, kept as the benchmark's baseline and tested like the other paths.
+    /// Per calling thread, so that a test or benchmark setting it affects only its own calls.
+    /// </summary>
+    internal static bool Int8FloatProducts { get => _int8FloatProducts; set => _int8FloatProducts = value; }
+    [ThreadStatic] static bool _int8FloatProducts;
 
     /// <summary>
     /// Threads the kernel splits the rows over; default: every core. A decode step is one stream of weights, and a single core
@@ -84,8 +92,15 @@ public static unsafe class CpuGemv
         // bf16 on AVX-512 reads x as its even and odd elements (see Bf16Dot); split them once per call.
         bool split = kind == Weights.Bf16 && Avx512F.IsSupported;
         float* xs = split ? (float*)NativeMemory.AlignedAlloc((nuint)(4L * m * k), 64) : null;
+        // int8 on AVX-512 multiplies integers: x rounded to 16 bits per block of columns (see Int8Dot16), once per call.
+        bool int16 = int8 && Avx512BW.IsSupported && !Int8FloatProducts;
+        int blocksPerRow = (k + QBlock - 1) / QBlock;
+        short* xq = int16 ? (short*)NativeMemory.AlignedAlloc((nuint)(2L * m * k), 64) : null;
+        float* xqScale = int16 ? (float*)NativeMemory.AlignedAlloc((nuint)(4L * m * blocksPerRow), 64) : null;
         try
         {
+            if (int16)
+                for (int i = 0; i < m; i++) QuantizeBlocks(x + (long)i * k, k, xq + (long)i * k, xqScale + (long)i * blocksPerRow);
             if (split)
                 for (int i = 0; i < m; i++)
                 {
@@ -94,7 +109,7 @@ public static unsafe class CpuGemv
                 }
             int blocks = (n + Block - 1) / Block;
             int threads = Math.Max(1, Math.Min(MaxThreads, blocks / 16));
-            nint wp = (nint)w, xp = (nint)x, xsp = (nint)xs, yp = (nint)y, bp = (nint)bias, sp = (nint)scales;
+            nint wp = (nint)w, xp = (nint)x, xsp = (nint)xs, yp = (nint)y, bp = (nint)bias, sp = (nint)scales, xqp = (nint)xq, xsq = (nint)xqScale;
             long rowBytes = (long)k * (int8 ? 1 : fp32 ? 4 : 2);
             // Rows are streamed one at a time (one sequential stream per thread keeps the hardware prefetcher ahead; two or four
             // interleaved rows measured 30–40 % slower here), except when x is too large to stay in L1 (ff_out: 18944 columns,
@@ -119,6 +134,7 @@ public static unsafe class CpuGemv
                 : Bf16DotAvx2((ushort*)Row(r), X(i), k);
             void Rows(int r0, int r1)
             {
+                if (int16) { RowsInt16(r0, r1); return; }
                 if (m > 1 && Avx512F.IsSupported) { RowsOfBatch(r0, r1); return; }
                 var d = stackalloc float[Block];
                 int step = four ? Block : 1;
@@ -156,8 +172,34 @@ public static unsafe class CpuGemv
                 for (; r < r1; r++)
                     for (int i = 0; i < m; i++) Put(i, r, Dot(r, i));
             }
+            // int8 × 16-bit x: blocks of 4 weight rows × up to 4 x rows for batched steps and for x too wide for L1 next to
+            // one weight stream; otherwise one row at a time. Both sum the same integers in the same lanes and scale them in
+            // the same order, so a row's result does not depend on the path, the batch or the thread split.
+            void RowsInt16(int r0, int r1)
+            {
+                var d4 = stackalloc float[4 * 4];
+                short* Xq(int i) => (short*)xqp + (long)i * k;
+                float* Xs(int i) => (float*)xsq + (long)i * blocksPerRow;
+                int r = r0;
+                if (m > 1 || 2L * k > WideX)
+                    for (; r + 4 <= r1; r += 4)
+                        for (int g = 0; g < m; g += 4)
+                        {
+                            int count = Math.Min(4, m - g);
+                            Int16Block4((sbyte*)Row(r), k, Xq(g), Xs(g), blocksPerRow, count, d4);
+                            for (int q = 0; q < count; q++)
+                                for (int t = 0; t < 4; t++) Put(g + q, r + t, d4[q * 4 + t]);
+                        }
+                for (; r < r1; r++)
+                    for (int i = 0; i < m; i++) Put(i, r, Int8Dot16((sbyte*)Row(r), Xq(i), Xs(i), k));
+            }
         }
-        finally { if (xs != null) NativeMemory.AlignedFree(xs); }
+        finally
+        {
+            if (xs != null) NativeMemory.AlignedFree(xs);
+            if (xq != null) NativeMemory.AlignedFree(xq);
+            if (xqScale != null) NativeMemory.AlignedFree(xqScale);
+        }
     }
 
     /// <summary>Width (bytes of float32 x) above which x no longer stays in the 32 KB L1 next to the weight stream.</summary>

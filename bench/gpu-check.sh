@@ -12,8 +12,10 @@
 #      launch-bound floor of decode, and the host time of single ops by kind), appended to OUTDIR/gpu-bench.md;
 #   3. the model benchmark, 7B-D shapes, bf16 then int8: load, peak device memory, prefill 640×480 and 1920×1080, decode 128
 #      tokens, batches of 1, 4 and 16 (bf16 with each step replayed as a CUDA graph against eager queued steps, in alternating
-#      rounds: --steps graph --compare queued; CHECK_BF16_MODES="--compare-sync" for queued against read-back steps),
+#      rounds: --steps graph --compare queued; CHECK_BF16_MODES="--compare-sync" for queued against read-back steps;
+#      int8 with its CUDA kernel against the matrices dequantised for cuBLAS, in alternating rounds: --compare int8-dequant),
 #      and the device's read bandwidth; tables appended to OUTDIR/gpu-bench.md.
+#   The golden tests of step 1 include the int8 kernel's own (CudaInt8GemvTests: 7B-D widths, 1–8 rows, bias).
 # Every step prints a line starting with "== " and has a timeout, so a cut-off log still shows how far it got.
 # Dry run without a GPU (checks the script and the package; CPU libtorch from the NuGet cache, tiny shapes):
 #   TORCH_LIB=~/.nuget/packages/libtorch-cpu-linux-x64/2.10.0/runtimes/linux-x64/native CHECK_DEVICE=cpu CHECK_ARCH=tiny bash bench/gpu-check.sh /tmp/gpu-dry
@@ -43,7 +45,8 @@ echo "== decode step issue cost on $device"
 timeout 40 .gpu/pub/Molmo.Bench steps --device "$device" --dtype bf16 --batch 1,16 --steps 300 --ops 2>&1 | tee -a "$out/gpu-bench.md" | tail -26
 for dtype in ${CHECK_DTYPES:-bf16 int8}; do   # CHECK_DTYPES=bf16: that one alone
   echo "== $arch $dtype on $device"
-  timeout $([ $dtype = bf16 ] && echo 240 || echo 90) .gpu/pub/Molmo.Bench model --arch "$arch" --dtype $dtype --device "$device" \
-    --batch ${CHECK_BATCH:-1,4,16} $([ $dtype = bf16 ] && echo ${CHECK_BF16_MODES:---steps graph --compare queued}) --append "$out/gpu-bench.md" 2>&1 | tail -24
+  timeout $([ $dtype = bf16 ] && echo 240 || echo 150) .gpu/pub/Molmo.Bench model --arch "$arch" --dtype $dtype --device "$device" \
+    --batch ${CHECK_BATCH:-1,4,16} $([ $dtype = bf16 ] && echo ${CHECK_BF16_MODES:---steps graph --compare queued} || echo ${CHECK_INT8_MODES:---compare int8-dequant}) \
+    --append "$out/gpu-bench.md" 2>&1 | tail -26
 done
 echo "== done"

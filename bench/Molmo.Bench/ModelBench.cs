@@ -20,7 +20,8 @@ namespace Molmo.Bench;
 /// is cached in a folder and reused.
 /// With <c>--compare-libtorch</c> (CPU, bf16 or fp32) decode is timed a second time with libtorch's <c>linear</c> in place of the engine's
 /// GEMV kernel, the engine's earlier path, as a baseline measured in the same run. With <c>--compare int8-float</c> (int8 on
-/// the CPU) decode and the batches are also timed with the earlier int8 kernel (float32 products), in alternating rounds.
+/// the CPU) decode and the batches are also timed with the earlier int8 kernel (float32 products), in alternating rounds;
+/// <c>--compare int8-dequant</c> (int8 on CUDA) likewise with the matrices dequantised for cuBLAS instead of the int8 kernel.
 /// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--steps eager|sync|queued|fixed|graph] [--compare MODE | --compare-sync] [--gemv-threads N] [--weights DIR] [--no-1080p] [--no-prefix] [--compare-libtorch] [--append FILE]</c>
 /// </summary>
 public static class ModelBench
@@ -104,12 +105,14 @@ public static class ModelBench
         return times;
     }
 
-    /// <summary>The int8 kernel's products for the calling thread while the result lives (mode int8-float: the earlier float ones).</summary>
+    /// <summary>The int8 route for the calling thread while the result lives: the engine's kernels, or with mode int8-float
+    /// the CPU kernel's earlier float products, with mode int8-dequant on CUDA the dequantise-then-cuBLAS route.</summary>
     static IDisposable Int8Products(DecodeMode? mode)
     {
-        bool saved = Molmo.Model.Kernels.CpuGemv.Int8FloatProducts;
+        bool saved = Molmo.Model.Kernels.CpuGemv.Int8FloatProducts, savedCuda = Molmo.Runtime.CudaInt8Gemv.Enabled;
         Molmo.Model.Kernels.CpuGemv.Int8FloatProducts = mode?.Int8FloatProducts ?? false;
-        return new Restore(() => Molmo.Model.Kernels.CpuGemv.Int8FloatProducts = saved);
+        Molmo.Runtime.CudaInt8Gemv.Enabled = !(mode?.Int8Dequantised ?? false);
+        return new Restore(() => { Molmo.Model.Kernels.CpuGemv.Int8FloatProducts = saved; Molmo.Runtime.CudaInt8Gemv.Enabled = savedCuda; });
     }
 
     sealed class Restore(Action undo) : IDisposable { public void Dispose() => undo(); }
@@ -117,17 +120,18 @@ public static class ModelBench
     /// <summary>How the benchmark has decode steps issued: <c>sync</c> (each step's tokens read back before the next is
     /// queued), <c>queued</c> (one step ahead), <c>fixed</c> (queued, fixed-shape steps), <c>graph</c> (queued, the fixed-shape
     /// step replayed as a CUDA graph).</summary>
-    internal sealed record DecodeMode(string Name, bool? Pipelined, DecodeSteps Steps, bool Int8FloatProducts = false)
+    internal sealed record DecodeMode(string Name, bool? Pipelined, DecodeSteps Steps, bool Int8FloatProducts = false, bool Int8Dequantised = false)
     {
         public static DecodeMode Parse(string s) => s switch
         {
             "eager" => new("steps as the engine issues them by default", null, DecodeSteps.Eager),
             "int8-float" => new("int8 rows widened to float32 (the earlier int8 kernel)", null, DecodeSteps.Eager, Int8FloatProducts: true),
+            "int8-dequant" => new("int8 matrices dequantised to bf16 for cuBLAS every step (the earlier CUDA route)", null, DecodeSteps.Eager, Int8Dequantised: true),
             "sync" => new("each step's tokens read back before the next is queued", false, DecodeSteps.Eager),
             "queued" => new("steps queued one ahead", true, DecodeSteps.Eager),
             "fixed" => new("fixed-shape steps queued one ahead", true, DecodeSteps.FixedShape),
             "graph" => new("CUDA graph steps queued one ahead", true, DecodeSteps.CudaGraph),
-            _ => throw new ArgumentException($"unknown decode mode '{s}' (eager, sync, queued, fixed, graph, int8-float)"),
+            _ => throw new ArgumentException($"unknown decode mode '{s}' (eager, sync, queued, fixed, graph, int8-float, int8-dequant)"),
         };
     }
 
@@ -203,7 +207,7 @@ public static class ModelBench
         var other = a.Has("--compare-sync") ? DecodeMode.Parse("sync") : a.Get("--compare", null) is { } cm ? DecodeMode.Parse(cm) : null;
         bool compare = other is not null;
         var main = a.Get("--steps", null) is { } sm ? DecodeMode.Parse(sm)
-                 : other is { Int8FloatProducts: true } ? DecodeMode.Parse("eager")
+                 : other is { Int8FloatProducts: true } or { Int8Dequantised: true } ? DecodeMode.Parse("eager")
                  : compare ? DecodeMode.Parse("queued") : null;
         // Warm-up (JIT, kernel selection) on a small image so the timed runs are steady-state. On a GPU, where a step is bound
         // by the host, long enough for .NET's tiered JIT to have optimised the per-step code of both decoding modes.
@@ -422,6 +426,11 @@ public static class ModelBench
                           PrefillReference(r[0]) + " | – |");
             if (coldPrefill.TryGetValue(r[0], out var cold))
                 sb.AppendLine($"| prefill {r[0]}, the first time its length is seen (cold: SDPA's per-shape set-up, stack notes §8.1) | {Duration(cold)} | – | – |");
+        }
+        if (cuda && placement.Int8Decoder)
+        {
+            int gpu = Math.Max(0, (int)device.index);
+            sb.AppendLine($"| int8 products of decode steps | {(Molmo.Runtime.CudaInt8Gemv.Unavailable(gpu) is { } why ? $"dequantised for cuBLAS: the int8 kernel is not used ({why})" : $"the int8 kernel, up to {Molmo.Runtime.CudaInt8Gemv.MaxRows} rows (larger batches: dequantised for cuBLAS)")} | – | – |");
         }
         if (bucketRow is not null) sb.AppendLine(bucketRow);
         if (prefixRow is not null) sb.AppendLine(prefixRow);

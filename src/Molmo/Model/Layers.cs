@@ -78,6 +78,10 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
         // weight read once per step; prefill-sized inputs dequantise to bf16 in one pass for libtorch's GEMM.
         if (cpu && rows <= Kernels.CpuGemv.MaxRows)
             return Kernels.CpuGemv.LinearInt8(x, weight, weight_scale, bias);
+        // On CUDA, decode steps of up to 8 rows read each int8 weight once in the engine's own kernel (when it loads there;
+        // Runtime/CudaInt8Gemv); everything else takes libtorch's route below.
+        if (weight.device_type == TorchSharp.DeviceType.CUDA && !x.requires_grad && Runtime.CudaInt8Gemv.TryLinear(x, weight, weight_scale, bias) is { } fast)
+            return fast;
         using var scope = NewDisposeScope();
         if (cpu && x.dtype == ScalarType.BFloat16)
             return Int8Quantizer.LinearDequantised(x, weight, weight_scale, bias).MoveToOuterDisposeScope();

@@ -27,6 +27,21 @@ public sealed unsafe class CudaGraph : IDisposable
         if (device.type != TorchSharp.DeviceType.CUDA) throw new InvalidOperationException("CUDA graphs need a CUDA device");
         var lib = Shim.Value;
         if (lib.Error is not null) throw new InvalidOperationException(lib.Error);
+        bool wasRecording = Recording;
+        Recording = true;
+        try { return Record(lib, work, warmups); }
+        finally { Recording = wasRecording; }
+    }
+
+    /// <summary>
+    /// Whether this thread is recording a graph (or running its warm-ups on the recording stream). Work launched outside
+    /// libtorch, on the default stream (<see cref="CudaInt8Gemv"/>), must not run then.
+    /// </summary>
+    internal static bool Recording { get => _recording; private set => _recording = value; }
+    [ThreadStatic] static bool _recording;
+
+    static CudaGraph Record(Library lib, Action work, int warmups)
+    {
         var h = lib.New();
         if (h == 0) throw new InvalidOperationException($"could not create a CUDA graph: {lib.LastError()}");
         var graph = new CudaGraph(h);

@@ -1,0 +1,209 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using static TorchSharp.torch;
+
+namespace Molmo.Runtime;
+
+/// <summary>
+/// int8 weight-only products of decode steps on CUDA (up to <see cref="MaxRows"/> rows): the kernel of
+/// Runtime/Native/int8_gemv.cu reads each int8 weight once, where dequantising to bf16 for cuBLAS reads it, writes a bf16
+/// copy and reads that again. The kernel ships as PTX built here with clang (build/int8_gemv_ptx.sh), so a user needs no
+/// compiler: it is loaded through the CUDA driver API (libcuda, which every CUDA machine has), compiled by the driver for the
+/// GPU in use, and checked once per device against the dequantised product before it is used. Where any of that fails, the
+/// int8 layers keep the dequantising route, after one note on stderr that says why.
+/// Launches go to the legacy default stream, libtorch's own, so they are ordered with its work; while a CUDA graph is being
+/// recorded (on a side stream) the layers keep the libtorch route.
+/// </summary>
+internal static unsafe class CudaInt8Gemv
+{
+    /// <summary>Most rows of x one launch takes (MAXM in the kernel); larger batches go through cuBLAS.</summary>
+    public const int MaxRows = 8;
+    const int ThreadsPerBlock = 128, RowsPerWarp = 4, RowsPerBlock = ThreadsPerBlock / 32 * RowsPerWarp;
+    internal const string EntryPoint = "int8_gemv_bf16";
+    internal const string PtxResource = "int8_gemv.ptx";
+
+    /// <summary>Whether int8 layers on CUDA may use the kernel (default true). Per thread, for tests and benchmarks.</summary>
+    internal static bool Enabled { get => !_disabled; set => _disabled = !value; }
+    [ThreadStatic] static bool _disabled;
+
+    /// <summary>Why the kernel is not used on a device (null: it is, or has not been tried), for reports.</summary>
+    public static string? Unavailable(int device) => Kernels.TryGetValue(device, out var k) ? k.Error : null;
+
+    static readonly ConcurrentDictionary<int, Kernel> Kernels = new();
+
+    /// <summary>
+    /// x [..., K] (bf16, CUDA) times int8 weight [N, K] with float32 row scales (+ bf16 bias) → [..., N] bf16, or null when the
+    /// kernel does not apply (other dtypes, more than <see cref="MaxRows"/> rows, K not a multiple of 16, unaligned data,
+    /// recording a CUDA graph, kernel unavailable): the caller then takes the libtorch route.
+    /// </summary>
+    public static Tensor? TryLinear(Tensor x, Tensor weight, Tensor scale, Tensor? bias)
+    {
+        if (!Enabled || CudaGraph.Recording || x.device_type != TorchSharp.DeviceType.CUDA || x.dtype != ScalarType.BFloat16
+            || weight.dtype != ScalarType.Int8 || scale.dtype != ScalarType.Float32 || weight.dim() != 2
+            || (bias is not null && bias.dtype != ScalarType.BFloat16))
+            return null;
+        long n = weight.shape[0], k = weight.shape[1];
+        if (k % 16 != 0 || n > int.MaxValue || k > int.MaxValue || x.shape[^1] != k) return null;
+        long rows = x.NumberOfElements / k;
+        if (rows < 1 || rows > MaxRows || !weight.is_contiguous() || !scale.is_contiguous()) return null;
+        var kernel = Kernels.GetOrAdd(Math.Max(0, (int)x.device.index), Kernel.Load);
+        if (kernel.Error is not null) return null;
+        using var scope = NewDisposeScope();
+        var xc = x.reshape(rows, k).contiguous();
+        var bc = bias?.contiguous();
+        var y = empty([rows, n], ScalarType.BFloat16, x.device);
+        if (!kernel.TryLaunch(weight, scale, xc, bc, y, (int)n, (int)k, (int)rows)) return null;
+        var shape = x.shape.ToArray();
+        shape[^1] = n;
+        return y.view(shape).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The kernel loaded into one device's primary context (or why it could not be).</summary>
+    sealed class Kernel
+    {
+        public string? Error;
+        nint _context, _function;
+
+        public static Kernel Load(int device)
+        {
+            var kernel = new Kernel();
+            try
+            {
+                kernel.Init(device);
+                kernel.SelfCheck(device);
+            }
+            catch (Exception e) when (e is InvalidOperationException or DllNotFoundException or EntryPointNotFoundException or ExternalException)
+            {
+                kernel.Error = e.Message;
+                Console.Error.WriteLine($"molmo: int8 layers on cuda:{device} dequantise to bf16 every step; the int8 kernel is not used: {e.Message}");
+            }
+            return kernel;
+        }
+
+        void Init(int device)
+        {
+            var api = DriverApi.Value;
+            if (api.Error is not null) throw new InvalidOperationException(api.Error);
+            api.Check(api.Init(0), "cuInit");
+            int dev;
+            api.Check(api.DeviceGet(&dev, device), "cuDeviceGet");
+            nint ctx;
+            api.Check(api.PrimaryCtxRetain(&ctx, dev), "cuDevicePrimaryCtxRetain");
+            _context = ctx;
+            MakeCurrent(api);
+            using var stream = typeof(CudaInt8Gemv).Assembly.GetManifestResourceStream(PtxResource)
+                ?? throw new InvalidOperationException($"the embedded {PtxResource} is missing");
+            var ptx = new byte[stream.Length + 1];                 // NUL-terminated for cuModuleLoadData
+            stream.ReadExactly(ptx, 0, (int)stream.Length);
+            nint module, function;
+            fixed (byte* p = ptx)
+            {
+                // The driver compiles the PTX for this GPU here; its log says why when it cannot.
+                int rc = api.ModuleLoadData(&module, p);
+                if (rc != 0) throw new InvalidOperationException($"the CUDA driver could not load the kernel's PTX: {api.ErrorName(rc)}");
+            }
+            var name = Marshal.StringToCoTaskMemUTF8(EntryPoint);
+            try { api.Check(api.ModuleGetFunction(&function, module, (byte*)name), "cuModuleGetFunction"); }
+            finally { Marshal.FreeCoTaskMem(name); }
+            _function = function;
+        }
+
+        /// <summary>The kernel against the dequantised product on a small problem with a bias, an uneven row count and three
+        /// rows of x: within two bf16 roundings, or it is not used.</summary>
+        void SelfCheck(int device)
+        {
+            using var scope = NewDisposeScope();
+            var dev = new Device(TorchSharp.DeviceType.CUDA, device);
+            var gen = new TorchSharp.torch.Generator(7);
+            var w = randn([37, 528], generator: gen);
+            var q = (w / w.abs().amax(new long[] { 1 }, keepdim: true) * 127).round().to(ScalarType.Int8).to(dev);
+            var s = (rand(new long[] { 37 }, generator: gen) * 0.02 + 0.001).to(dev);
+            var x = randn([3, 528], generator: gen).to(ScalarType.BFloat16).to(dev);
+            var b = randn(new long[] { 37 }, generator: gen).to(ScalarType.BFloat16).to(dev);
+            var y = empty([3, 37], ScalarType.BFloat16, dev);
+            if (!TryLaunch(q, s, x, b, y, 37, 528, 3)) throw new InvalidOperationException("its first launch failed");
+            var want = nn.functional.linear(x.to(ScalarType.Float32), q.to(ScalarType.Float32) * s.unsqueeze(1), b.to(ScalarType.Float32));
+            var err = (y.to(ScalarType.Float32) - want).abs() - want.abs() * (2.0 / 256) - 1e-3;
+            if (err.max().item<float>() > 0)
+                throw new InvalidOperationException($"its self-check disagreed with the dequantised product by up to {(y.to(ScalarType.Float32) - want).abs().max().item<float>()}");
+        }
+
+        public bool TryLaunch(Tensor w, Tensor scale, Tensor x, Tensor? bias, Tensor y, int n, int k, int m)
+        {
+            ulong pw = Ptr(w), ps = Ptr(scale), px = Ptr(x), pb = bias is null ? 0 : Ptr(bias), py = Ptr(y);
+            if (((pw | px | py) & 15) != 0) return false;           // the kernel's 16-byte loads
+            var api = DriverApi.Value;
+            MakeCurrent(api);
+            void** args = stackalloc void*[8];
+            args[0] = &pw; args[1] = &ps; args[2] = &px; args[3] = &pb; args[4] = &py;
+            args[5] = &n; args[6] = &k; args[7] = &m;
+            uint blocks = (uint)((n + RowsPerBlock - 1) / RowsPerBlock);
+            int rc = api.LaunchKernel(_function, blocks, 1, 1, ThreadsPerBlock, 1, 1, 0, 0, args, null);
+            if (rc != 0) throw new InvalidOperationException($"launching the int8 kernel failed: {api.ErrorName(rc)}");
+            return true;
+        }
+
+        static ulong Ptr(Tensor t) => (ulong)Checkpoints.NativeTensor.DataPointer(t);
+
+        void MakeCurrent(CudaDriver api)
+        {
+            nint current;
+            api.Check(api.CtxGetCurrent(&current), "cuCtxGetCurrent");
+            if (current != _context) api.Check(api.CtxSetCurrent(_context), "cuCtxSetCurrent");
+        }
+    }
+
+    static readonly Lazy<CudaDriver> DriverApi = new(CudaDriver.Load);
+}
+
+/// <summary>The few CUDA driver API entry points <see cref="CudaInt8Gemv"/> needs, from libcuda.so.1.</summary>
+internal sealed unsafe class CudaDriver
+{
+    public string? Error;
+    public delegate* unmanaged<uint, int> Init;
+    public delegate* unmanaged<int*, int, int> DeviceGet;
+    public delegate* unmanaged<nint*, int, int> PrimaryCtxRetain;
+    public delegate* unmanaged<nint*, int> CtxGetCurrent;
+    public delegate* unmanaged<nint, int> CtxSetCurrent;
+    public delegate* unmanaged<nint*, byte*, int> ModuleLoadData;
+    public delegate* unmanaged<nint*, nint, byte*, int> ModuleGetFunction;
+    public delegate* unmanaged<nint, uint, uint, uint, uint, uint, uint, uint, nint, void**, void**, int> LaunchKernel;
+    delegate* unmanaged<int, byte**, int> _errorName;
+
+    public static CudaDriver Load()
+    {
+        var d = new CudaDriver();
+        if (!NativeLibrary.TryLoad("libcuda.so.1", out var h))
+        {
+            d.Error = "the CUDA driver library (libcuda.so.1) could not be loaded";
+            return d;
+        }
+        try
+        {
+            nint F(string name) => NativeLibrary.GetExport(h, name);
+            d.Init = (delegate* unmanaged<uint, int>)F("cuInit");
+            d.DeviceGet = (delegate* unmanaged<int*, int, int>)F("cuDeviceGet");
+            d.PrimaryCtxRetain = (delegate* unmanaged<nint*, int, int>)F("cuDevicePrimaryCtxRetain");
+            d.CtxGetCurrent = (delegate* unmanaged<nint*, int>)F("cuCtxGetCurrent");
+            d.CtxSetCurrent = (delegate* unmanaged<nint, int>)F("cuCtxSetCurrent");
+            d.ModuleLoadData = (delegate* unmanaged<nint*, byte*, int>)F("cuModuleLoadData");
+            d.ModuleGetFunction = (delegate* unmanaged<nint*, nint, byte*, int>)F("cuModuleGetFunction");
+            d.LaunchKernel = (delegate* unmanaged<nint, uint, uint, uint, uint, uint, uint, uint, nint, void**, void**, int>)F("cuLaunchKernel");
+            d._errorName = (delegate* unmanaged<int, byte**, int>)F("cuGetErrorName");
+        }
+        catch (EntryPointNotFoundException e) { d.Error = $"the CUDA driver library lacks an entry point: {e.Message}"; }
+        return d;
+    }
+
+    public string ErrorName(int rc)
+    {
+        byte* s = null;
+        return _errorName != null && _errorName(rc, &s) == 0 && s != null ? $"{Marshal.PtrToStringUTF8((nint)s)} ({rc})" : $"CUDA error {rc}";
+    }
+
+    public void Check(int rc, string what)
+    {
+        if (rc != 0) throw new InvalidOperationException($"{what} failed: {ErrorName(rc)}");
+    }
+}

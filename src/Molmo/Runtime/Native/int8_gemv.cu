@@ -1,0 +1,98 @@
+// int8 weight-only matrix-vector products for decode steps on NVIDIA GPUs:
+//   y[i, r] = bf16( (Σ_j q[r, j] · x[i, j]) · scale[r] + bias[r] )     q int8 [n, k], scale float32 [n], x / bias / y bf16.
+// Each weight byte is read once per step (the dequantise-then-GEMM route reads it, writes a bf16 copy and reads that again).
+// A warp takes ROWS weight rows; each lane reads 16 weights of each row at a time (a warp covers 512 columns of a row per step,
+// coalesced), against up to MAXM rows of x, accumulating in float32; a shuffle reduction ends each row.
+// Built into PTX by build/int8_gemv_ptx.sh with clang's NVPTX back end (no CUDA toolkit), embedded in the library, and
+// compiled for the GPU by its driver on first use (Runtime/CudaInt8Gemv.cs). Plain C++ with the few NVVM builtins it needs,
+// so no CUDA headers are needed either. The host checks that k is a multiple of 16 and the pointers are 16-byte aligned.
+
+#define GLOBAL extern "C" __attribute__((global))
+#define DEVICE __attribute__((device)) static inline
+
+enum { ROWS = 4, MAXM = 8 };
+
+struct __attribute__((aligned(16))) u32x4 { unsigned a, b, c, d; };
+
+DEVICE float bf16_to_float(unsigned bits) { return __builtin_bit_cast(float, bits << 16); }
+
+// Round to nearest even, NaN kept a (quiet) NaN.
+DEVICE unsigned short float_to_bf16(float f)
+{
+    unsigned u = __builtin_bit_cast(unsigned, f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((u >> 16) | 0x40u);
+    return (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+DEVICE float byte_at(unsigned word, int b) { return (float)(signed char)(word >> (8 * b)); }
+
+// 16 int8 weights (one 16-byte load) as float32.
+DEVICE void widen16(u32x4 w, float* out)
+{
+    unsigned words[4] = { w.a, w.b, w.c, w.d };
+#pragma unroll
+    for (int q = 0; q < 4; q++)
+#pragma unroll
+        for (int b = 0; b < 4; b++) out[4 * q + b] = byte_at(words[q], b);
+}
+
+GLOBAL void int8_gemv_bf16(const signed char* __restrict__ w, const float* __restrict__ scale,
+                           const unsigned short* __restrict__ x, const unsigned short* __restrict__ bias,
+                           unsigned short* __restrict__ y, int n, int k, int m)
+{
+    int tid = (int)__nvvm_read_ptx_sreg_tid_x(), lane = tid & 31;
+    int warpsPerBlock = (int)__nvvm_read_ptx_sreg_ntid_x() >> 5;
+    long r0 = ((long)__nvvm_read_ptx_sreg_ctaid_x() * warpsPerBlock + (tid >> 5)) * ROWS;
+    if (r0 >= n) return;
+
+    float acc[ROWS][MAXM];
+#pragma unroll
+    for (int t = 0; t < ROWS; t++)
+#pragma unroll
+        for (int i = 0; i < MAXM; i++) acc[t][i] = 0.f;
+
+    for (int c = lane * 16; c < k; c += 32 * 16)
+    {
+        // Each weight is widened once and serves every x row. Past the last row (n not a multiple of ROWS) a warp reads row
+        // n − 1 again and never writes those sums.
+        float wf[ROWS][16];
+#pragma unroll
+        for (int t = 0; t < ROWS; t++) widen16(*(const u32x4*)(w + (r0 + t < n ? r0 + t : n - 1) * (long)k + c), wf[t]);
+#pragma unroll
+        for (int i = 0; i < MAXM; i++)
+            if (i < m)      // a guard, not a break: the loops must unroll for acc to stay in registers
+            {
+                const u32x4* xp = (const u32x4*)(x + (long)i * k + c);
+                u32x4 lo = xp[0], hi = xp[1];
+                unsigned words[8] = { lo.a, lo.b, lo.c, lo.d, hi.a, hi.b, hi.c, hi.d };
+                float xf[16];
+#pragma unroll
+                for (int q = 0; q < 8; q++)
+                {
+                    xf[2 * q] = bf16_to_float(words[q] & 0xffffu);
+                    xf[2 * q + 1] = bf16_to_float(words[q] >> 16);
+                }
+#pragma unroll
+                for (int t = 0; t < ROWS; t++)
+#pragma unroll
+                    for (int j = 0; j < 16; j++) acc[t][i] += wf[t][j] * xf[j];
+            }
+    }
+
+#pragma unroll
+    for (int t = 0; t < ROWS; t++)
+#pragma unroll
+        for (int i = 0; i < MAXM; i++)
+            if (i < m)
+            {
+                float v = acc[t][i];
+#pragma unroll
+                for (int offset = 16; offset > 0; offset >>= 1) v += __nvvm_shfl_sync_down_f32(0xffffffffu, v, offset, 0x1f);
+                if (lane == 0 && r0 + t < n)
+                {
+                    long r = r0 + t;
+                    float out = v * scale[r] + (bias ? bf16_to_float(bias[r]) : 0.f);
+                    y[(long)i * n + r] = float_to_bf16(out);
+                }
+            }
+}

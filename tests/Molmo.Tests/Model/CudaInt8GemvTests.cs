@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Molmo.Checkpoints;
+using Molmo.Model;
+using Molmo.Runtime;
+using Molmo.TestSupport;
+using static TorchSharp.torch;
+
+namespace Molmo.Tests.Model;
+
+/// <summary>
+/// The CUDA int8 decode kernel (Runtime/Native/int8_gemv.cu, shipped as PTX). Everywhere: the embedded PTX is what the
+/// source builds to, its entry point takes the arguments the host passes, the host's constants match the kernel's, and the
+/// kernel is never tried off CUDA. On a GPU (<c>MOLMO_TEST_DEVICE=cuda</c>): its products against the dequantised ones on
+/// 7B-D's widths, every row count it takes, with and without bias, and the int8 layer through it.
+/// </summary>
+public class CudaInt8GemvTests
+{
+    static string Native => Path.Combine(TestPaths.Repo, "src", "Molmo", "Runtime", "Native");
+
+    static string EmbeddedPtx()
+    {
+        using var s = typeof(CudaInt8Gemv).Assembly.GetManifestResourceStream(CudaInt8Gemv.PtxResource)!;
+        return new StreamReader(s).ReadToEnd();
+    }
+
+    [Fact]
+    public void EmbeddedPtxDeclaresTheEntryPointTheHostLaunches()
+    {
+        var ptx = EmbeddedPtx();
+        var entry = Regex.Match(ptx, @"\.visible \.entry (\w+)\(([^)]*)\)");
+        Assert.True(entry.Success, "no kernel entry point in the PTX");
+        Assert.Equal(CudaInt8Gemv.EntryPoint, entry.Groups[1].Value);
+        // TryLaunch passes w, scale, x, bias, y (device pointers) and n, k, m (32-bit integers), in that order.
+        var kinds = Regex.Matches(entry.Groups[2].Value, @"\.param \.(\w+)").Select(m => m.Groups[1].Value).ToArray();
+        Assert.Equal(new[] { "u64", "u64", "u64", "u64", "u64", "u32", "u32", "u32" }, kinds);
+        Assert.Contains(".target sm_80", ptx);
+        Assert.DoesNotContain(".local", ptx);    // the accumulators stay in registers
+        // The host's row limit is the kernel's MAXM.
+        var source = File.ReadAllText(Path.Combine(Native, "int8_gemv.cu"));
+        var consts = Regex.Match(source, @"enum \{ ROWS = (\d+), MAXM = (\d+) \}");
+        Assert.True(consts.Success);
+        Assert.Equal(CudaInt8Gemv.MaxRows, int.Parse(consts.Groups[2].Value));
+    }
+
+    [Fact]
+    public void EmbeddedPtxIsWhatTheSourceBuildsTo()
+    {
+        // Needs clang with the NVPTX back end (this project's machines have LLVM 14); elsewhere there is nothing to rebuild with.
+        var clang = new[] { "/usr/lib/llvm-14/bin/clang++", "/usr/bin/clang++-14", "/usr/bin/clang++" }.FirstOrDefault(File.Exists);
+        if (clang is null) return;
+        var dir = TestPaths.NewTempDir();
+        var output = Path.Combine(dir, "int8_gemv.ptx");
+        var psi = new ProcessStartInfo("bash", [Path.Combine(TestPaths.Repo, "build", "int8_gemv_ptx.sh"), output])
+        { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = TestPaths.Repo };
+        psi.Environment["CLANG"] = clang;
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, err);
+        Assert.True(File.ReadAllText(output) == EmbeddedPtx(), "int8_gemv.ptx is stale: run build/int8_gemv_ptx.sh");
+    }
+
+    [Fact]
+    public void IsNeverTriedOffCuda()
+    {
+        using var scope = NewDisposeScope();
+        var (q, s) = Int8Quantizer.Quantize(randn(32, 64));
+        Assert.Null(CudaInt8Gemv.TryLinear(randn(1, 64).to(ScalarType.BFloat16), q, s, null));
+        Assert.False(CudaGraph.Recording);
+    }
+
+    [Theory]
+    [InlineData(4608, 3584, true)]     // att_proj (with its bias)
+    [InlineData(3584, 18944, false)]   // ff_out
+    [InlineData(37, 528, true)]        // rows not a multiple of the 16 a block takes
+    public void MatchesTheDequantisedProductOnCuda(int n, int k, bool withBias)
+    {
+        var device = Golden.TestDevice;
+        if (device.type != TorchSharp.DeviceType.CUDA) return;   // a GPU check: gpu-check.sh runs it with MOLMO_TEST_DEVICE=cuda
+        using var scope = NewDisposeScope();
+        var (q, s) = Int8Quantizer.Quantize(randn(n, k));
+        (q, s) = (q.to(device), s.to(device));
+        var bias = withBias ? randn(n).to(ScalarType.BFloat16).to(device) : null;
+        foreach (var m in new[] { 1, 2, 3, 5, 8 })
+        {
+            var x = randn(1, m, k).to(ScalarType.BFloat16).to(device);
+            var got = CudaInt8Gemv.TryLinear(x, q, s, bias);
+            Assert.True(got is not null, $"the kernel was not used: {CudaInt8Gemv.Unavailable(Math.Max(0, (int)device.index))}");
+            Assert.Equal(new long[] { 1, m, n }, got!.shape);
+            var want = nn.functional.linear(x.to(ScalarType.Float32), q.to(ScalarType.Float32) * s.unsqueeze(1), bias?.to(ScalarType.Float32));
+            // Float32 sums in another order, then one bf16 rounding of the output.
+            var excess = (got.to(ScalarType.Float32) - want).abs() - want.abs() * (1.0 / 128) - 1e-3 * Math.Sqrt(k);
+            Assert.True(excess.max().item<float>() <= 0, $"{m} rows: off by {(got.to(ScalarType.Float32) - want).abs().max().item<float>()}");
+        }
+        Assert.Null(CudaInt8Gemv.TryLinear(randn(9, k).to(ScalarType.BFloat16).to(device), q, s, bias));   // batches of 9+: cuBLAS
+    }
+
+    [Fact]
+    public void Int8LayerOnCudaUsesTheKernelForDecodeSteps()
+    {
+        var device = Golden.TestDevice;
+        if (device.type != TorchSharp.DeviceType.CUDA) return;
+        using var scope = NewDisposeScope();
+        var layer = new Linear(96, 40, hasBias: true, new ModelPlacement(ScalarType.BFloat16, device, Int8Decoder: true), quantizable: true);
+        var (q, s) = Int8Quantizer.Quantize(randn(40, 96));
+        var bias = randn(40);
+        var p = layer.named_parameters().ToDictionary(x => x.name, x => x.parameter);
+        using (no_grad()) { p["weight"].copy_(q); p["weight_scale"].copy_(s); p["bias"].copy_(bias); }
+        var x = randn(1, 1, 96).to(ScalarType.BFloat16).to(device);
+        var fast = layer.forward(x);
+        CudaInt8Gemv.Enabled = false;
+        Tensor slow;
+        try { slow = layer.forward(x); }
+        finally { CudaInt8Gemv.Enabled = true; }
+        Assert.Null(CudaInt8Gemv.Unavailable(Math.Max(0, (int)device.index)));
+        Assert.True((fast.to(ScalarType.Float32) - slow.to(ScalarType.Float32)).abs().max().item<float>() < 0.05);
+    }
+}

@@ -48,7 +48,7 @@ for dtype in ${CHECK_DTYPES:-bf16 int8}; do   # CHECK_DTYPES=bf16: that one alon
   # The step timeouts add up to the 600 s a device call may take; int8 times batches 1 and 16 only (CHECK_INT8_BATCH).
   timeout $([ $dtype = bf16 ] && echo 230 || echo 120) .gpu/pub/Molmo.Bench model --arch "$arch" --dtype $dtype --device "$device" \
     --batch $([ $dtype = bf16 ] && echo ${CHECK_BATCH:-1,4,16} || echo ${CHECK_INT8_BATCH:-1,16}) \
-    $([ $dtype = bf16 ] && echo ${CHECK_BF16_MODES:---steps graph --compare queued} || echo ${CHECK_INT8_MODES:---compare int8-dequant}) \
+    $([ $dtype = bf16 ] && echo ${CHECK_BF16_MODES:---steps graph --compare queued} || echo ${CHECK_INT8_MODES---compare int8-dequant}) \
     --append "$out/gpu-bench.md" 2>&1 | tail -26
 done
 echo "== done"

@@ -115,7 +115,7 @@ internal static unsafe class CudaInt8Gemv
         {
             using var scope = NewDisposeScope();
             var dev = new Device(TorchSharp.DeviceType.CUDA, device);
-            var gen = new TorchSharp.torch.Generator(7);
+            using var gen = new TorchSharp.torch.Generator(7);
             var w = randn([37, 528], generator: gen);
             var q = (w / w.abs().amax(new long[] { 1 }, keepdim: true) * 127).round().to(ScalarType.Int8).to(dev);
             var s = (rand(new long[] { 37 }, generator: gen) * 0.02 + 0.001).to(dev);

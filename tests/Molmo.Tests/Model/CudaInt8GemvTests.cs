@@ -10,8 +10,8 @@ namespace Molmo.Tests.Model;
 
 /// <summary>
 /// The CUDA int8 decode kernel (Runtime/Native/int8_gemv.cu, shipped as PTX). Everywhere: the embedded PTX is what the
-/// source builds to, its entry point takes the arguments the host passes, the host's constants match the kernel's, and the
-/// kernel is never tried off CUDA. On a GPU (<c>MOLMO_TEST_DEVICE=cuda</c>): its products against the dequantised ones on
+/// source builds to, its entry point takes the arguments the host passes, the host's constants match the kernel's, the
+/// kernel's own source computes the product when run on the CPU with a warp emulation, and the kernel is never tried off CUDA. On a GPU (<c>MOLMO_TEST_DEVICE=cuda</c>): its products against the dequantised ones on
 /// 7B-D's widths, every row count it takes, with and without bias, and the int8 layer through it.
 /// </summary>
 public class CudaInt8GemvTests
@@ -59,6 +59,57 @@ public class CudaInt8GemvTests
         p.WaitForExit();
         Assert.True(p.ExitCode == 0, err);
         Assert.True(File.ReadAllText(output) == EmbeddedPtx(), "int8_gemv.ptx is stale: run build/int8_gemv_ptx.sh");
+    }
+
+    static readonly Lazy<string?> Emulator = new(() =>
+    {
+        // The kernel's own source built for this CPU with a warp emulation (tests/Molmo.Tests/Native/int8_gemv_emulation.cpp).
+        if (!File.Exists("/usr/bin/g++")) return null;
+        var exe = Path.Combine(TestPaths.NewTempDir(), "int8_gemv_emulation");
+        var psi = new ProcessStartInfo("/usr/bin/g++", ["-std=c++20", "-O2", "-pthread", "-I", Native, "-o", exe,
+            Path.Combine(TestPaths.Repo, "tests", "Molmo.Tests", "Native", "int8_gemv_emulation.cpp")]) { RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"the emulation did not build: {err}");
+        return exe;
+    });
+
+    [Theory]
+    [InlineData(37, 528, 3, true)]     // rows not a multiple of the 16 a block takes, width not a multiple of a warp's 512
+    [InlineData(70, 1040, 1, false)]   // one row of x, no bias
+    [InlineData(16, 64, 8, true)]      // a full block, the most rows of x, a width narrower than the warp (lanes left idle)
+    [InlineData(5, 2048, 5, true)]
+    public void KernelSourceComputesTheProductInAWarpEmulation(int n, int k, int m, bool withBias)
+    {
+        if (Emulator.Value is not { } exe) return;   // needs g++ (this project's machines have it)
+        using var scope = NewDisposeScope();
+        var (q, s) = Int8Quantizer.Quantize(randn(n, k));
+        var x = randn(m, k).to(ScalarType.BFloat16);
+        var bias = withBias ? randn(n).to(ScalarType.BFloat16) : null;
+        var dir = TestPaths.NewTempDir();
+        string input = Path.Combine(dir, "in.bin"), output = Path.Combine(dir, "out.bin");
+        using (var f = new BinaryWriter(File.Create(input)))
+        {
+            f.Write(n); f.Write(k); f.Write(m); f.Write(withBias ? 1 : 0);
+            f.Write(q.data<sbyte>().ToArray().Select(v => (byte)v).ToArray());
+            foreach (var v in s.data<float>().ToArray()) f.Write(v);
+            f.Write(x.contiguous().bytes);              // bf16 bits
+            if (bias is not null) f.Write(bias.contiguous().bytes);
+        }
+        using (var p = Process.Start(new ProcessStartInfo(exe, [input, output]))!)
+        {
+            p.WaitForExit();
+            Assert.Equal(0, p.ExitCode);
+        }
+        var bits = File.ReadAllBytes(output);
+        Assert.Equal(2 * m * n, bits.Length);
+        var values = Enumerable.Range(0, m * n).Select(i => (double)BitConverter.Int32BitsToSingle(BitConverter.ToUInt16(bits, 2 * i) << 16)).ToArray();
+        var got = tensor(values).view(m, n);
+        var want = nn.functional.linear(x.to(ScalarType.Float64), q.to(ScalarType.Float64) * s.to(ScalarType.Float64).unsqueeze(1), bias?.to(ScalarType.Float64));
+        // Float32 sums, then one bf16 rounding of the output.
+        var excess = (got - want).abs() - want.abs() * (1.0 / 128) - 1e-4 * Math.Sqrt(k);
+        Assert.True(excess.max().item<double>() <= 0, $"off by up to {(got - want).abs().max().item<double>()}");
     }
 
     [Fact]

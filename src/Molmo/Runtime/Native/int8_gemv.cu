@@ -7,8 +7,10 @@
 // compiled for the GPU by its driver on first use (Runtime/CudaInt8Gemv.cs). Plain C++ with the few NVVM builtins it needs,
 // so no CUDA headers are needed either. The host checks that k is a multiple of 16 and the pointers are 16-byte aligned.
 
+#ifndef GLOBAL   // tests/Molmo.Tests/Native/int8_gemv_emulation.cpp defines these and the NVVM builtins to run this file on a CPU
 #define GLOBAL extern "C" __attribute__((global))
 #define DEVICE __attribute__((device)) static inline
+#endif
 
 enum { ROWS = 4, MAXM = 8 };
 

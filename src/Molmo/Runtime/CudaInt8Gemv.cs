@@ -17,8 +17,15 @@ namespace Molmo.Runtime;
 /// </summary>
 internal static unsafe class CudaInt8Gemv
 {
-    /// <summary>Most rows of x one launch takes (MAXM in the kernel); larger batches go through cuBLAS.</summary>
-    public const int MaxRows = 8;
+    /// <summary>Most rows of x one launch takes (MAXM in the kernel).</summary>
+    public const int RowsPerLaunch = 8;
+
+    /// <summary>
+    /// Most rows of x the kernel serves, one launch per <see cref="RowsPerLaunch"/>: each launch reads the int8 weights once,
+    /// so two launches still read less than the dequantising route (1 byte per weight, then 2 written and 2 read again);
+    /// larger batches go through cuBLAS.
+    /// </summary>
+    public const int MaxRows = 16;
     const int ThreadsPerBlock = 128, RowsPerWarp = 4, RowsPerBlock = ThreadsPerBlock / 32 * RowsPerWarp;
     internal const string EntryPoint = "int8_gemv_bf16";
     internal const string PtxResource = "int8_gemv.ptx";
@@ -53,7 +60,11 @@ internal static unsafe class CudaInt8Gemv
         var xc = x.reshape(rows, k).contiguous();
         var bc = bias?.contiguous();
         var y = empty([rows, n], ScalarType.BFloat16, x.device);
-        if (!kernel.TryLaunch(weight, scale, xc, bc, y, (int)n, (int)k, (int)rows)) return null;
+        for (long r = 0; r < rows; r += RowsPerLaunch)
+        {
+            long count = Math.Min(RowsPerLaunch, rows - r);
+            if (!kernel.TryLaunch(weight, scale, xc.narrow(0, r, count), bc, y.narrow(0, r, count), (int)n, (int)k, (int)count)) return null;
+        }
         var shape = x.shape.ToArray();
         shape[^1] = n;
         return y.view(shape).MoveToOuterDisposeScope();
@@ -132,7 +143,7 @@ internal static unsafe class CudaInt8Gemv
         public bool TryLaunch(Tensor w, Tensor scale, Tensor x, Tensor? bias, Tensor y, int n, int k, int m)
         {
             ulong pw = Ptr(w), ps = Ptr(scale), px = Ptr(x), pb = bias is null ? 0 : Ptr(bias), py = Ptr(y);
-            if (((pw | px | py) & 15) != 0) return false;           // the kernel's 16-byte loads
+            if (((pw | px) & 15) != 0) return false;                // the kernel's 16-byte loads (y is written 2 bytes at a time)
             var api = DriverApi.Value;
             MakeCurrent(api);
             void** args = stackalloc void*[8];

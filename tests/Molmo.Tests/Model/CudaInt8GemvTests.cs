@@ -12,7 +12,7 @@ namespace Molmo.Tests.Model;
 /// The CUDA int8 decode kernel (Runtime/Native/int8_gemv.cu, shipped as PTX). Everywhere: the embedded PTX is what the
 /// source builds to, its entry point takes the arguments the host passes, the host's constants match the kernel's, the
 /// kernel's own source computes the product when run on the CPU with a warp emulation, and the kernel is never tried off CUDA. On a GPU (<c>MOLMO_TEST_DEVICE=cuda</c>): its products against the dequantised ones on
-/// 7B-D's widths, every row count it takes, with and without bias, and the int8 layer through it.
+/// 7B-D's widths, 1–16 rows (one and two launches), with and without bias, and the int8 layer through it.
 /// </summary>
 public class CudaInt8GemvTests
 {
@@ -40,7 +40,7 @@ public class CudaInt8GemvTests
         var source = File.ReadAllText(Path.Combine(Native, "int8_gemv.cu"));
         var consts = Regex.Match(source, @"enum \{ ROWS = (\d+), MAXM = (\d+) \}");
         Assert.True(consts.Success);
-        Assert.Equal(CudaInt8Gemv.MaxRows, int.Parse(consts.Groups[2].Value));
+        Assert.Equal(CudaInt8Gemv.RowsPerLaunch, int.Parse(consts.Groups[2].Value));
     }
 
     [Fact]
@@ -133,7 +133,7 @@ public class CudaInt8GemvTests
         var (q, s) = Int8Quantizer.Quantize(randn(n, k));
         (q, s) = (q.to(device), s.to(device));
         var bias = withBias ? randn(n).to(ScalarType.BFloat16).to(device) : null;
-        foreach (var m in new[] { 1, 2, 3, 5, 8 })
+        foreach (var m in new[] { 1, 2, 3, 5, 8, 9, 16 })     // 9 and 16: two launches
         {
             var x = randn(1, m, k).to(ScalarType.BFloat16).to(device);
             var got = CudaInt8Gemv.TryLinear(x, q, s, bias);
@@ -144,7 +144,7 @@ public class CudaInt8GemvTests
             var excess = (got.to(ScalarType.Float32) - want).abs() - want.abs() * (1.0 / 128) - 1e-3 * Math.Sqrt(k);
             Assert.True(excess.max().item<float>() <= 0, $"{m} rows: off by {(got.to(ScalarType.Float32) - want).abs().max().item<float>()}");
         }
-        Assert.Null(CudaInt8Gemv.TryLinear(randn(9, k).to(ScalarType.BFloat16).to(device), q, s, bias));   // batches of 9+: cuBLAS
+        Assert.Null(CudaInt8Gemv.TryLinear(randn(17, k).to(ScalarType.BFloat16).to(device), q, s, bias));   // batches of 17+: cuBLAS
     }
 
     [Fact]

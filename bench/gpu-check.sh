@@ -15,7 +15,8 @@
 #      rounds: --steps graph --compare queued; CHECK_BF16_MODES="--compare-sync" for queued against read-back steps;
 #      int8 with its CUDA kernel against the matrices dequantised for cuBLAS, in alternating rounds: --compare int8-dequant),
 #      and the device's read bandwidth; tables appended to OUTDIR/gpu-bench.md.
-#   The golden tests of step 1 include the int8 kernel's own (CudaInt8GemvTests: 7B-D widths, 1–16 rows, bias).
+#   The golden tests of step 1 include the int8 kernel's own (CudaInt8GemvTests: 7B-D widths, 1–16 rows, bias) and --dtype int8
+#   decoding the tiny checkpoints through it (Int8DecodeOnTheTestDeviceTests).
 # Every step prints a line starting with "== " and has a timeout, so a cut-off log still shows how far it got.
 # Dry run without a GPU (checks the script and the package; CPU libtorch from the NuGet cache, tiny shapes):
 #   TORCH_LIB=~/.nuget/packages/libtorch-cpu-linux-x64/2.10.0/runtimes/linux-x64/native CHECK_DEVICE=cpu CHECK_ARCH=tiny bash bench/gpu-check.sh /tmp/gpu-dry

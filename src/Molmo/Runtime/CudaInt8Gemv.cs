@@ -39,6 +39,10 @@ internal static unsafe class CudaInt8Gemv
 
     static readonly ConcurrentDictionary<int, Kernel> Kernels = new();
 
+    /// <summary>Launches so far in this process (self-checks included), for tests and reports.</summary>
+    internal static long Launches => Interlocked.Read(ref _launches);
+    static long _launches;
+
     /// <summary>
     /// x [..., K] (bf16, CUDA) times int8 weight [N, K] with float32 row scales (+ bf16 bias) → [..., N] bf16, or null when the
     /// kernel does not apply (other dtypes, more than <see cref="MaxRows"/> rows, K not a multiple of 16, unaligned data,
@@ -152,6 +156,7 @@ internal static unsafe class CudaInt8Gemv
             uint blocks = (uint)((n + RowsPerBlock - 1) / RowsPerBlock);
             int rc = api.LaunchKernel(_function, blocks, 1, 1, ThreadsPerBlock, 1, 1, 0, 0, args, null);
             if (rc != 0) throw new InvalidOperationException($"launching the int8 kernel failed: {api.ErrorName(rc)}");
+            Interlocked.Increment(ref _launches);
             return true;
         }
 

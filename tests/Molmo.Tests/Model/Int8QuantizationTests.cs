@@ -73,6 +73,40 @@ public class Int8QuantizationTests
 }
 
 /// <summary>
+/// <c>--dtype int8</c> as it loads (int8 matrices, bf16 activations) on the test device, teacher-forced along the reference's
+/// greedy ids: every decode step's logits stay within the bf16 bound of <see cref="Bf16GoldenTests"/> (0.25 absolute) of the
+/// float32 reference. On the CPU the steps run the int8 kernel's integer products; on CUDA (<c>MOLMO_TEST_DEVICE=cuda</c>) the
+/// CUDA int8 kernel, which must have loaded there.
+/// </summary>
+public class Int8DecodeOnTheTestDeviceTests
+{
+    [Theory]
+    [InlineData("tiny_d_style", "img_100x100")]
+    [InlineData("tiny_o_style", "text_only")]
+    public void DecodeStepsStayWithinTheBf16Bound(string variant, string @case)
+    {
+        var dir = Golden.TinyDir(variant);
+        var device = Golden.TestDevice;
+        using var model = ModelLoader.Load(dir, Molmo.Runtime.TorchRuntime.ParsePlacement("int8", device));
+        var expected = Golden.GreedyIds(Path.Combine(dir, $"{@case}.greedy.json"));
+        var stepLogits = Golden.Read(Path.Combine(dir, $"{@case}.golden.safetensors"), "greedy.step_logits");
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        long launches = Molmo.Runtime.CudaInt8Gemv.Launches;
+        var logits = TeacherForced.Logits(model, TinyInputs.Load(variant, @case), expected, expected.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            var dev = (logits[i].cpu() - stepLogits[i]).abs().max().item<float>();
+            Assert.True(dev <= 0.25, $"step {i}: int8 logits deviate by {dev}");
+        }
+        if (device.type == TorchSharp.DeviceType.CUDA)
+            Assert.True(Molmo.Runtime.CudaInt8Gemv.Launches > launches,
+                $"the decode steps did not use the CUDA int8 kernel: {Molmo.Runtime.CudaInt8Gemv.Unavailable(Math.Max(0, (int)device.index)) ?? "not tried"}");
+        else Assert.Equal(launches, Molmo.Runtime.CudaInt8Gemv.Launches);
+    }
+}
+
+/// <summary>
 /// bf16 on the tiny golden checkpoints: logits within 0.25 absolute (mean 0.03) of the float32 reference. Greedy ids are not
 /// compared: these random-weight models have near-ties (top-2 gap 0.005–0.011 at the first step) that bf16 rounding flips.
 /// </summary>

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Reflection;
 using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 

@@ -102,4 +102,24 @@ internal static class TeacherForced
         step.Dispose();
         return logits;
     }
+
+    /// <summary>
+    /// Teacher-forced along the reference's greedy ids of <paramref name="case"/> (a reduced precision can flip the near-ties of
+    /// these random models, which would make later steps incomparable): every step's logits within <paramref name="bound"/>
+    /// (absolute) of the float32 reference's.
+    /// </summary>
+    public static void AssertStepsWithin(MolmoForCausalLM model, string variant, string @case, double bound, string what)
+    {
+        var dir = Golden.TinyDir(variant);
+        var expected = Golden.GreedyIds(Path.Combine(dir, $"{@case}.greedy.json"));
+        var stepLogits = Golden.Read(Path.Combine(dir, $"{@case}.golden.safetensors"), "greedy.step_logits");
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var logits = Logits(model, TinyInputs.Load(variant, @case), expected, expected.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            var dev = (logits[i].cpu() - stepLogits[i]).abs().max().item<float>();
+            Assert.True(dev <= bound, $"step {i}: {what} logits deviate by {dev}");
+        }
+    }
 }

@@ -26,7 +26,7 @@ internal static unsafe class CudaInt8Gemv
     /// </summary>
     public const int MaxRows = 16;
     const int ThreadsPerBlock = 128, RowsPerWarp = 4, RowsPerBlock = ThreadsPerBlock / 32 * RowsPerWarp;
-    internal const string EntryPoint = "int8_gemv_bf16";
+    internal const string EntryPoint = "int8_gemv_bf16", EntryPointOneRow = "int8_gemv_bf16_1";
     internal const string PtxResource = "int8_gemv.ptx";
 
     /// <summary>Whether int8 layers on CUDA may use the kernel (default true). Per thread, for tests and benchmarks.</summary>
@@ -77,7 +77,7 @@ internal static unsafe class CudaInt8Gemv
     sealed class Kernel
     {
         public string? Error;
-        nint _context, _function;
+        nint _context, _function, _functionOneRow;
 
         public static Kernel Load(int device)
         {
@@ -110,17 +110,24 @@ internal static unsafe class CudaInt8Gemv
                 ?? throw new InvalidOperationException($"the embedded {PtxResource} is missing");
             var ptx = new byte[stream.Length + 1];                 // NUL-terminated for cuModuleLoadData
             stream.ReadExactly(ptx, 0, (int)stream.Length);
-            nint module, function;
+            nint module;
             fixed (byte* p = ptx)
             {
-                // The driver compiles the PTX for this GPU here; its log says why when it cannot.
+                // The driver compiles the PTX for this GPU here.
                 int rc = api.ModuleLoadData(&module, p);
                 if (rc != 0) throw new InvalidOperationException($"the CUDA driver could not load the kernel's PTX: {api.ErrorName(rc)}");
             }
-            var name = Marshal.StringToCoTaskMemUTF8(EntryPoint);
-            try { api.Check(api.ModuleGetFunction(&function, module, (byte*)name), "cuModuleGetFunction"); }
+            _function = Function(api, module, EntryPoint);
+            _functionOneRow = Function(api, module, EntryPointOneRow);
+        }
+
+        static nint Function(CudaDriver api, nint module, string entryPoint)
+        {
+            nint function;
+            var name = Marshal.StringToCoTaskMemUTF8(entryPoint);
+            try { api.Check(api.ModuleGetFunction(&function, module, (byte*)name), $"cuModuleGetFunction({entryPoint})"); }
             finally { Marshal.FreeCoTaskMem(name); }
-            _function = function;
+            return function;
         }
 
         /// <summary>The kernel against the dequantised product on a small problem with a bias, an uneven row count and three
@@ -136,11 +143,17 @@ internal static unsafe class CudaInt8Gemv
             var x = randn([3, 528], generator: gen).to(ScalarType.BFloat16).to(dev);
             var b = randn(new long[] { 37 }, generator: gen).to(ScalarType.BFloat16).to(dev);
             var y = empty([3, 37], ScalarType.BFloat16, dev);
-            if (!TryLaunch(q, s, x, b, y, 37, 528, 3)) throw new InvalidOperationException("its first launch failed");
+            var y1 = empty([1, 37], ScalarType.BFloat16, dev);
+            // Both kernels: three rows at once, and the first row alone.
+            if (!TryLaunch(q, s, x, b, y, 37, 528, 3) || !TryLaunch(q, s, x, b, y1, 37, 528, 1))
+                throw new InvalidOperationException("its first launch failed");
             var want = nn.functional.linear(x.to(ScalarType.Float32), q.to(ScalarType.Float32) * s.unsqueeze(1), b.to(ScalarType.Float32));
-            var err = (y.to(ScalarType.Float32) - want).abs() - want.abs() * (2.0 / 256) - 1e-3;
-            if (err.max().item<float>() > 0)
-                throw new InvalidOperationException($"its self-check disagreed with the dequantised product by up to {(y.to(ScalarType.Float32) - want).abs().max().item<float>()}");
+            foreach (var (got, expected) in new[] { (y, want), (y1, want.narrow(0, 0, 1)) })
+            {
+                var off = (got.to(ScalarType.Float32) - expected).abs();
+                if ((off - expected.abs() * (2.0 / 256) - 1e-3).max().item<float>() > 0)
+                    throw new InvalidOperationException($"its self-check disagreed with the dequantised product by up to {off.max().item<float>()}");
+            }
         }
 
         public bool TryLaunch(Tensor w, Tensor scale, Tensor x, Tensor? bias, Tensor y, int n, int k, int m)
@@ -153,7 +166,7 @@ internal static unsafe class CudaInt8Gemv
             args[0] = &pw; args[1] = &ps; args[2] = &px; args[3] = &pb; args[4] = &py;
             args[5] = &n; args[6] = &k; args[7] = &m;
             uint blocks = (uint)((n + RowsPerBlock - 1) / RowsPerBlock);
-            int rc = api.LaunchKernel(_function, blocks, 1, 1, ThreadsPerBlock, 1, 1, 0, 0, args, null);
+            int rc = api.LaunchKernel(m == 1 ? _functionOneRow : _function, blocks, 1, 1, ThreadsPerBlock, 1, 1, 0, 0, args, null);
             if (rc != 0) throw new InvalidOperationException($"launching the int8 kernel failed: {api.ErrorName(rc)}");
             Interlocked.Increment(ref _launches);
             return true;

@@ -28,12 +28,12 @@ public class CudaInt8GemvTests
     public void EmbeddedPtxDeclaresTheEntryPointTheHostLaunches()
     {
         var ptx = EmbeddedPtx();
-        var entry = Regex.Match(ptx, @"\.visible \.entry (\w+)\(([^)]*)\)");
-        Assert.True(entry.Success, "no kernel entry point in the PTX");
-        Assert.Equal(CudaInt8Gemv.EntryPoint, entry.Groups[1].Value);
-        // TryLaunch passes w, scale, x, bias, y (device pointers) and n, k, m (32-bit integers), in that order.
-        var kinds = Regex.Matches(entry.Groups[2].Value, @"\.param \.(\w+)").Select(m => m.Groups[1].Value).ToArray();
-        Assert.Equal(new[] { "u64", "u64", "u64", "u64", "u64", "u32", "u32", "u32" }, kinds);
+        var entries = Regex.Matches(ptx, @"\.visible \.entry (\w+)\(([^)]*)\)").ToDictionary(e => e.Groups[1].Value, e => e.Groups[2].Value);
+        Assert.Equal(new[] { CudaInt8Gemv.EntryPoint, CudaInt8Gemv.EntryPointOneRow }.Order(), entries.Keys.Order());
+        // TryLaunch passes w, scale, x, bias, y (device pointers) and n, k, m (32-bit integers), in that order, to either.
+        foreach (var parameters in entries.Values)
+            Assert.Equal(new[] { "u64", "u64", "u64", "u64", "u64", "u32", "u32", "u32" },
+                Regex.Matches(parameters, @"\.param \.(\w+)").Select(m => m.Groups[1].Value).ToArray());
         Assert.Contains(".target sm_80", ptx);
         Assert.DoesNotContain(".local", ptx);    // the accumulators stay in registers
         // The host's row limit is the kernel's MAXM.
@@ -77,7 +77,8 @@ public class CudaInt8GemvTests
 
     [Theory]
     [InlineData(37, 528, 3, true)]     // rows not a multiple of the 16 a block takes, width not a multiple of a warp's 512
-    [InlineData(70, 1040, 1, false)]   // one row of x, no bias
+    [InlineData(70, 1040, 1, false)]   // one row of x (both kernels), no bias
+    [InlineData(9, 528, 1, true)]
     [InlineData(16, 64, 8, true)]      // a full block, the most rows of x, a width narrower than the warp (lanes left idle)
     [InlineData(5, 2048, 5, true)]
     public void KernelSourceComputesTheProductInAWarpEmulation(int n, int k, int m, bool withBias)
@@ -97,7 +98,14 @@ public class CudaInt8GemvTests
             f.Write(x.contiguous().bytes);              // bf16 bits
             if (bias is not null) f.Write(bias.contiguous().bytes);
         }
-        using (var p = Process.Start(new ProcessStartInfo(exe, [input, output]))!)
+        // One row of x: the one-row kernel (what the host launches), then the general one too.
+        foreach (var kernel in m == 1 ? new[] { "one", "general" } : ["general"])
+            CheckEmulatedOutput(exe, input, output, kernel, x, q, s, bias, n, k, m);
+    }
+
+    static void CheckEmulatedOutput(string exe, string input, string output, string kernel, Tensor x, Tensor q, Tensor s, Tensor? bias, int n, int k, int m)
+    {
+        using (var p = Process.Start(new ProcessStartInfo(exe, [input, output, kernel]))!)
         {
             p.WaitForExit();
             Assert.Equal(0, p.ExitCode);
@@ -109,7 +117,7 @@ public class CudaInt8GemvTests
         var want = nn.functional.linear(x.to(ScalarType.Float64), q.to(ScalarType.Float64) * s.to(ScalarType.Float64).unsqueeze(1), bias?.to(ScalarType.Float64));
         // Float32 sums, then one bf16 rounding of the output.
         var excess = (got - want).abs() - want.abs() * (1.0 / 128) - 1e-4 * Math.Sqrt(k);
-        Assert.True(excess.max().item<double>() <= 0, $"off by up to {(got - want).abs().max().item<double>()}");
+        Assert.True(excess.max().item<double>() <= 0, $"{kernel} kernel: off by up to {(got - want).abs().max().item<double>()}");
     }
 
     [Fact]

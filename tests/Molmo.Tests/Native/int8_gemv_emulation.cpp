@@ -1,11 +1,12 @@
 // Runs the CUDA int8 decode kernel's own source (src/Molmo/Runtime/Native/int8_gemv.cu) on a CPU, for CudaInt8GemvTests:
 // each warp as 32 threads, its lanes meeting at a barrier for every shuffle; warps and blocks one after another (the kernel
 // shares nothing between warps). It checks the kernel's indexing, tails, reduction and conversions, not the GPU's compiler.
-// Usage: int8_gemv_emulation IN OUT. IN: int32 n, k, m, has_bias; int8 w[n·k]; float32 scale[n]; uint16 x[m·k]; uint16
+// Usage: int8_gemv_emulation IN OUT [one|general] (the one-row kernel, or the general one: the default). IN: int32 n, k, m, has_bias; int8 w[n·k]; float32 scale[n]; uint16 x[m·k]; uint16
 // bias[n] (if has_bias). OUT: uint16 y[m·n] (bf16 bits).
 #include <barrier>
 #include <cstdint>
 #include <cstdio>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -37,7 +38,8 @@ template <class T> static bool read(FILE* f, std::vector<T>& v, size_t n) { v.re
 
 int main(int argc, char** argv)
 {
-    if (argc != 3) return 2;
+    if (argc != 3 && argc != 4) return 2;
+    bool one = argc == 4 && std::string(argv[3]) == "one";
     FILE* in = fopen(argv[1], "rb");
     if (!in) return 3;
     int32_t hdr[4];
@@ -58,7 +60,7 @@ int main(int argc, char** argv)
             for (unsigned lane = 0; lane < 32; lane++)
                 lanes.emplace_back([&, lane] {
                     lane_tid = warp * 32 + lane;
-                    int8_gemv_bf16(w.data(), scale.data(), x.data(), hdr[3] ? bias.data() : nullptr, y.data(), n, k, m);
+                    (one ? int8_gemv_bf16_1 : int8_gemv_bf16)(w.data(), scale.data(), x.data(), hdr[3] ? bias.data() : nullptr, y.data(), n, k, m);
                 });
             for (auto& t : lanes) t.join();
         }

@@ -38,20 +38,21 @@ DEVICE void widen16(u32x4 w, float* out)
         for (int b = 0; b < 4; b++) out[4 * q + b] = byte_at(words[q], b);
 }
 
-GLOBAL void int8_gemv_bf16(const signed char* __restrict__ w, const float* __restrict__ scale,
-                           const unsigned short* __restrict__ x, const unsigned short* __restrict__ bias,
-                           unsigned short* __restrict__ y, int n, int k, int m)
+// M: the most rows of x this instantiation takes (its accumulators are M per weight row, held in registers).
+template <int M>
+DEVICE void gemv(const signed char* __restrict__ w, const float* __restrict__ scale, const unsigned short* __restrict__ x,
+                 const unsigned short* __restrict__ bias, unsigned short* __restrict__ y, int n, int k, int m)
 {
     int tid = (int)__nvvm_read_ptx_sreg_tid_x(), lane = tid & 31;
     int warpsPerBlock = (int)__nvvm_read_ptx_sreg_ntid_x() >> 5;
     long r0 = ((long)__nvvm_read_ptx_sreg_ctaid_x() * warpsPerBlock + (tid >> 5)) * ROWS;
     if (r0 >= n) return;
 
-    float acc[ROWS][MAXM];
+    float acc[ROWS][M];
 #pragma unroll
     for (int t = 0; t < ROWS; t++)
 #pragma unroll
-        for (int i = 0; i < MAXM; i++) acc[t][i] = 0.f;
+        for (int i = 0; i < M; i++) acc[t][i] = 0.f;
 
     for (int c = lane * 16; c < k; c += 32 * 16)
     {
@@ -61,7 +62,7 @@ GLOBAL void int8_gemv_bf16(const signed char* __restrict__ w, const float* __res
 #pragma unroll
         for (int t = 0; t < ROWS; t++) widen16(*(const u32x4*)(w + (r0 + t < n ? r0 + t : n - 1) * (long)k + c), wf[t]);
 #pragma unroll
-        for (int i = 0; i < MAXM; i++)
+        for (int i = 0; i < M; i++)
             if (i < m)      // a guard, not a break: the loops must unroll for acc to stay in registers
             {
                 const u32x4* xp = (const u32x4*)(x + (long)i * k + c);
@@ -84,7 +85,7 @@ GLOBAL void int8_gemv_bf16(const signed char* __restrict__ w, const float* __res
 #pragma unroll
     for (int t = 0; t < ROWS; t++)
 #pragma unroll
-        for (int i = 0; i < MAXM; i++)
+        for (int i = 0; i < M; i++)
             if (i < m)
             {
                 float v = acc[t][i];
@@ -97,4 +98,20 @@ GLOBAL void int8_gemv_bf16(const signed char* __restrict__ w, const float* __res
                     y[(long)i * n + r] = float_to_bf16(out);
                 }
             }
+}
+
+// Up to MAXM rows of x (batched decode steps).
+GLOBAL void int8_gemv_bf16(const signed char* __restrict__ w, const float* __restrict__ scale,
+                           const unsigned short* __restrict__ x, const unsigned short* __restrict__ bias,
+                           unsigned short* __restrict__ y, int n, int k, int m)
+{
+    gemv<MAXM>(w, scale, x, bias, y, n, k, m);
+}
+
+// One row of x (a single sequence's decode step): 4 accumulators instead of 32, so fewer registers and more warps in flight.
+GLOBAL void int8_gemv_bf16_1(const signed char* __restrict__ w, const float* __restrict__ scale,
+                             const unsigned short* __restrict__ x, const unsigned short* __restrict__ bias,
+                             unsigned short* __restrict__ y, int n, int k, int m)
+{
+    gemv<1>(w, scale, x, bias, y, n, k, 1);
 }

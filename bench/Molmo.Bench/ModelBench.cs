@@ -117,9 +117,10 @@ public static class ModelBench
 
     sealed class Restore(Action undo) : IDisposable { public void Dispose() => undo(); }
 
-    /// <summary>How the benchmark has decode steps issued: <c>sync</c> (each step's tokens read back before the next is
-    /// queued), <c>queued</c> (one step ahead), <c>fixed</c> (queued, fixed-shape steps), <c>graph</c> (queued, the fixed-shape
-    /// step replayed as a CUDA graph).</summary>
+    /// <summary>How the benchmark has decode steps issued: <c>eager</c> (the engine's default for the device), <c>sync</c>
+    /// (each step's tokens read back before the next is queued), <c>queued</c> (one step ahead), <c>fixed</c> (queued,
+    /// fixed-shape steps), <c>graph</c> (queued, the fixed-shape step replayed as a CUDA graph); or which int8 route runs:
+    /// <c>int8-float</c> (the CPU kernel's earlier float products), <c>int8-dequant</c> (CUDA: dequantised for cuBLAS).</summary>
     internal sealed record DecodeMode(string Name, bool? Pipelined, DecodeSteps Steps, bool Int8FloatProducts = false, bool Int8Dequantised = false)
     {
         public static DecodeMode Parse(string s) => s switch
@@ -430,7 +431,10 @@ public static class ModelBench
         if (cuda && placement.Int8Decoder)
         {
             int gpu = Math.Max(0, (int)device.index);
-            sb.AppendLine($"| int8 products of decode steps | {(Molmo.Runtime.CudaInt8Gemv.Unavailable(gpu) is { } why ? $"dequantised for cuBLAS: the int8 kernel is not used ({why})" : $"the int8 kernel, up to {Molmo.Runtime.CudaInt8Gemv.MaxRows} rows (larger batches: dequantised for cuBLAS)")} | – | – |");
+            string route = Molmo.Runtime.CudaInt8Gemv.Unavailable(gpu) is { } why ? $"dequantised for cuBLAS: the int8 kernel is not used ({why})"
+                : Molmo.Runtime.CudaInt8Gemv.Launches == 0 ? "dequantised for cuBLAS: the int8 kernel was never launched"
+                : $"the int8 kernel ({Molmo.Runtime.CudaInt8Gemv.Launches:N0} launches), up to {Molmo.Runtime.CudaInt8Gemv.MaxRows} rows (larger batches: dequantised for cuBLAS)";
+            sb.AppendLine($"| int8 products of decode steps | {route} | – | – |");
         }
         if (bucketRow is not null) sb.AppendLine(bucketRow);
         if (prefixRow is not null) sb.AppendLine(prefixRow);

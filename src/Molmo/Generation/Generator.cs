@@ -26,6 +26,13 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
     public bool? Pipelined { get; set; }
 
     /// <summary>
+    /// How greedy steps after the first token are issued (default <see cref="DecodeSteps.Eager"/>). With
+    /// <see cref="DecodeSteps.CudaGraph"/> on a GPU, each step is one graph launch; where graphs cannot be used the reason is
+    /// printed once and decoding goes on eagerly. Applies where steps are queued ahead (<see cref="Pipelined"/>).
+    /// </summary>
+    public DecodeSteps Steps { get; set; } = DecodeSteps.Eager;
+
+    /// <summary>
     /// Where the prompt's prefill may start from the stored keys and values of an earlier prompt with the same beginning (same
     /// image), and where this prompt is stored in turn; null: every prompt is prefilled whole. Must belong to <see cref="Model"/>.
     /// </summary>
@@ -101,13 +108,6 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
         }
         if (!ReferenceEquals(stepInputs, inputs)) stepInputs.InputIds.Dispose();
     }
-
-    /// <summary>
-    /// How greedy steps after the first token are issued (default <see cref="DecodeSteps.Eager"/>). With
-    /// <see cref="DecodeSteps.CudaGraph"/> on a GPU, each step is one graph launch; where graphs cannot be used the reason is
-    /// printed once and decoding goes on eagerly. Applies where steps are queued ahead (<see cref="Pipelined"/>).
-    /// </summary>
-    public DecodeSteps Steps { get; set; } = DecodeSteps.Eager;
 
     // Greedy steps issued one ahead of the host (see Pipelined). The first token is read at once (its time is the prefill's:
     // what a streaming client waits for); from then on step k+1 is queued before token k is read.

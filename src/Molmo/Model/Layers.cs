@@ -78,8 +78,8 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
         // weight read once per step; prefill-sized inputs dequantise to bf16 in one pass for libtorch's GEMM.
         if (cpu && rows <= Kernels.CpuGemv.MaxRows)
             return Kernels.CpuGemv.LinearInt8(x, weight, weight_scale, bias);
-        // On CUDA, decode steps of up to 8 rows read each int8 weight once in the engine's own kernel (when it loads there;
-        // Runtime/CudaInt8Gemv); everything else takes libtorch's route below.
+        // On CUDA, decode steps of up to CudaInt8Gemv.MaxRows rows read the int8 weights in the engine's own kernel (when it
+        // loads there; Runtime/CudaInt8Gemv); everything else takes libtorch's route below.
         if (weight.device_type == TorchSharp.DeviceType.CUDA && !x.requires_grad && Runtime.CudaInt8Gemv.TryLinear(x, weight, weight_scale, bias) is { } fast)
             return fast;
         using var scope = NewDisposeScope();
@@ -236,7 +236,7 @@ public static class Int8Quantizer
             {
                 var vmax = Vector512<float>.Zero;
                 for (; j + 16 <= k; j += 16) vmax = Avx512F.Max(vmax, Vector512.Abs(Load16(j)));
-                for (int i = 0; i < 16; i++) max = Math.Max(max, vmax.GetElement(i));
+                max = Kernels.CpuGemv.MaxLane(vmax);
             }
             for (; j < k; j++) max = Math.Max(max, Math.Abs(Get(j)));
             float s = Math.Max(max / 127f, 1e-12f);

@@ -239,16 +239,9 @@ public static class CudaGraphBuild
     /// <summary>libcudart: beside libtorch, in the nvidia-* wheels beside a Python torch, or in the CUDA toolkit; null if none.</summary>
     internal static string? CudaRuntimeLibrary(string torchLib)
     {
-        var nvidia = Path.GetFullPath(Path.Combine(torchLib, "..", "..", "nvidia"));
         var dirs = new List<string> { torchLib };
-        if (Directory.Exists(nvidia))
-            foreach (var p in Directory.EnumerateDirectories(nvidia))
-            {
-                dirs.Add(Path.Combine(p, "lib"));
-                dirs.AddRange(Directory.EnumerateDirectories(p).Select(q => Path.Combine(q, "lib")));
-            }
-        foreach (var root in new[] { Environment.GetEnvironmentVariable("CUDA_HOME"), Environment.GetEnvironmentVariable("CUDA_PATH"), "/usr/local/cuda" })
-            if (!string.IsNullOrEmpty(root)) dirs.Add(Path.Combine(root, "lib64"));
+        dirs.AddRange(NvidiaPackages(torchLib).Select(p => Path.Combine(p, "lib")));
+        dirs.AddRange(CudaRoots().Select(r => Path.Combine(r, "lib64")));
         return dirs.Where(Directory.Exists)
                    .SelectMany(d => Directory.EnumerateFiles(d, "libcudart.so*"))
                    .OrderBy(f => Path.GetFileName(f) == "libcudart.so" ? 1 : 0)   // a versioned soname first
@@ -259,14 +252,25 @@ public static class CudaGraphBuild
     internal static List<string> CudaIncludeDirs(string torchLib)
     {
         var dirs = new List<string>();
-        foreach (var root in new[] { Environment.GetEnvironmentVariable("CUDA_HOME"), Environment.GetEnvironmentVariable("CUDA_PATH"), "/usr/local/cuda" })
-            if (!string.IsNullOrEmpty(root) && File.Exists(Path.Combine(root, "include", "cuda_runtime_api.h"))) { dirs.Add(Path.Combine(root, "include")); break; }
-        // site-packages/torch/lib → site-packages/nvidia/<package>/include (and nvidia/cuNN/include for CUDA 13 wheels).
-        var nvidia = Path.GetFullPath(Path.Combine(torchLib, "..", "..", "nvidia"));
-        if (Directory.Exists(nvidia))
-            foreach (var d in Directory.EnumerateDirectories(nvidia).SelectMany(p => new[] { Path.Combine(p, "include") }.Concat(
-                         Directory.Exists(p) ? Directory.EnumerateDirectories(p).Select(q => Path.Combine(q, "include")) : [])))
-                if (Directory.Exists(d)) dirs.Add(d);
+        if (CudaRoots().Select(r => Path.Combine(r, "include")).FirstOrDefault(d => File.Exists(Path.Combine(d, "cuda_runtime_api.h"))) is { } toolkit)
+            dirs.Add(toolkit);
+        dirs.AddRange(NvidiaPackages(torchLib).Select(p => Path.Combine(p, "include")).Where(Directory.Exists));
         return dirs.Any(d => File.Exists(Path.Combine(d, "cuda_runtime_api.h"))) ? dirs : [];
+    }
+
+    /// <summary>The CUDA toolkit's possible roots: CUDA_HOME, CUDA_PATH, /usr/local/cuda.</summary>
+    static IEnumerable<string> CudaRoots() =>
+        new[] { Environment.GetEnvironmentVariable("CUDA_HOME"), Environment.GetEnvironmentVariable("CUDA_PATH"), "/usr/local/cuda" }
+            .Where(r => !string.IsNullOrEmpty(r))!;
+
+    /// <summary>
+    /// The nvidia-* wheels' package folders beside a Python torch (site-packages/torch/lib → site-packages/nvidia/&lt;package&gt;,
+    /// and nvidia/cuNN/&lt;package&gt; for the CUDA 13 wheels), each holding lib/ and include/.
+    /// </summary>
+    static IEnumerable<string> NvidiaPackages(string torchLib)
+    {
+        var nvidia = Path.GetFullPath(Path.Combine(torchLib, "..", "..", "nvidia"));
+        if (!Directory.Exists(nvidia)) return [];
+        return Directory.EnumerateDirectories(nvidia).SelectMany(p => Directory.EnumerateDirectories(p).Prepend(p)).ToList();
     }
 }

@@ -97,7 +97,7 @@ public class PrefixCacheTests
         var (_, reused0, _) = Cached(model, prefixes, first, 5);
         Assert.Equal(0, reused0);
         Assert.Equal(1, prefixes.Count);
-        Assert.Equal(model.NewCache(1, 1).BytesPerPosition * s, prefixes.Bytes);
+        using (var one = model.NewCache(1, 1)) Assert.Equal(one.BytesPerPosition * s, prefixes.Bytes);
 
         var (freshPrefill, freshStep) = Fresh(model, second, 5);
         var (prefill, reused, step) = Cached(model, prefixes, second, 5);

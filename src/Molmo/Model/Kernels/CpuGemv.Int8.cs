@@ -36,8 +36,7 @@ public static unsafe partial class CpuGemv
                 vmax = Avx512F.Max(vmax, Vector512.Abs(v));
                 nonFinite += v - v;
             }
-            float max = 0;
-            for (int l = 0; l < 16; l++) max = MathF.Max(max, vmax[l]);
+            float max = MaxLane(vmax);
             float check = Vector512.Sum(nonFinite);
             for (; j < end; j++) { max = MathF.Max(max, MathF.Abs(x[j])); check += x[j] - x[j]; }
             bool finite = check == 0;
@@ -48,6 +47,14 @@ public static unsafe partial class CpuGemv
                 Avx.Store(q + j, Avx512F.ConvertToVector256Int16(Avx512F.ConvertToVector512Int32(Avx512F.LoadVector512(x + j) * vinv)));
             for (; j < end; j++) q[j] = (short)MathF.Round(x[j] * inv, MidpointRounding.ToEven);
         }
+    }
+
+    /// <summary>The largest of 16 non-negative lanes (0 when all are 0).</summary>
+    internal static float MaxLane(Vector512<float> v)
+    {
+        float max = 0;
+        for (int l = 0; l < 16; l++) max = MathF.Max(max, v.GetElement(l));
+        return max;
     }
 
     /// <summary>

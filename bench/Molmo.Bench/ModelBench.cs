@@ -22,7 +22,7 @@ namespace Molmo.Bench;
 /// GEMV kernel, the engine's earlier path, as a baseline measured in the same run. With <c>--compare int8-float</c> (int8 on
 /// the CPU) decode and the batches are also timed with the earlier int8 kernel (float32 products), in alternating rounds;
 /// <c>--compare int8-dequant</c> (int8 on CUDA) likewise with the matrices dequantised for cuBLAS instead of the int8 kernel.
-/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--steps eager|sync|queued|fixed|graph] [--compare MODE | --compare-sync] [--gemv-threads N] [--weights DIR] [--no-1080p] [--no-prefix] [--compare-libtorch] [--append FILE]</c>
+/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--steps default|eager|sync|queued|fixed|graph] [--compare MODE | --compare-sync] [--gemv-threads N] [--weights DIR] [--no-1080p] [--no-prefix] [--compare-libtorch] [--append FILE]</c>
 /// </summary>
 public static class ModelBench
 {
@@ -94,7 +94,7 @@ public static class ModelBench
     {
         var times = new List<double>();
         var sw = Stopwatch.StartNew();
-        var generator = new Molmo.Generation.Generator(model, eos) { Pipelined = mode?.Pipelined, Steps = mode?.Steps ?? DecodeSteps.Eager, Prefixes = prefixes };
+        var generator = new Molmo.Generation.Generator(model, eos) { Pipelined = mode?.Pipelined, Steps = mode?.Steps ?? DecodeSteps.Auto, Prefixes = prefixes };
         using (Int8Products(mode))
             foreach (var _ in generator.Generate(inputs, new GenerationOptions { MaxNewTokens = tokens, StopOnEos = false }))
             {
@@ -117,22 +117,25 @@ public static class ModelBench
 
     sealed class Restore(Action undo) : IDisposable { public void Dispose() => undo(); }
 
-    /// <summary>How the benchmark has decode steps issued: <c>eager</c> (the engine's default for the device), <c>sync</c>
-    /// (each step's tokens read back before the next is queued), <c>queued</c> (one step ahead), <c>fixed</c> (queued,
-    /// fixed-shape steps), <c>graph</c> (queued, the fixed-shape step replayed as a CUDA graph); or which int8 route runs:
-    /// <c>int8-float</c> (the CPU kernel's earlier float products), <c>int8-dequant</c> (CUDA: dequantised for cuBLAS).</summary>
+    /// <summary>How the benchmark has decode steps issued: <c>default</c> (the engine's default for the device: on CUDA, graph
+    /// steps queued one ahead), <c>eager</c> (each step's ops issued from C#, queued as the device's default), <c>sync</c>
+    /// (eager, each step's tokens read back before the next is queued), <c>queued</c> (eager, one step ahead), <c>fixed</c>
+    /// (queued, fixed-shape steps), <c>graph</c> (queued, the fixed-shape step replayed as a CUDA graph); or which int8 route
+    /// runs, steps as by default: <c>int8-float</c> (the CPU kernel's earlier float products), <c>int8-dequant</c> (CUDA:
+    /// dequantised for cuBLAS).</summary>
     internal sealed record DecodeMode(string Name, bool? Pipelined, DecodeSteps Steps, bool Int8FloatProducts = false, bool Int8Dequantised = false)
     {
         public static DecodeMode Parse(string s) => s switch
         {
-            "eager" => new("steps as the engine issues them by default", null, DecodeSteps.Eager),
-            "int8-float" => new("int8 rows widened to float32 (the earlier int8 kernel)", null, DecodeSteps.Eager, Int8FloatProducts: true),
-            "int8-dequant" => new("int8 matrices dequantised to bf16 for cuBLAS every step (the earlier CUDA route)", null, DecodeSteps.Eager, Int8Dequantised: true),
+            "default" => new("steps as the engine issues them by default (on CUDA: graph steps queued one ahead)", null, DecodeSteps.Auto),
+            "eager" => new("eager steps (each op issued from C#)", null, DecodeSteps.Eager),
+            "int8-float" => new("int8 rows widened to float32 (the earlier int8 kernel)", null, DecodeSteps.Auto, Int8FloatProducts: true),
+            "int8-dequant" => new("int8 matrices dequantised to bf16 for cuBLAS every step (the earlier CUDA route)", null, DecodeSteps.Auto, Int8Dequantised: true),
             "sync" => new("each step's tokens read back before the next is queued", false, DecodeSteps.Eager),
             "queued" => new("steps queued one ahead", true, DecodeSteps.Eager),
             "fixed" => new("fixed-shape steps queued one ahead", true, DecodeSteps.FixedShape),
             "graph" => new("CUDA graph steps queued one ahead", true, DecodeSteps.CudaGraph),
-            _ => throw new ArgumentException($"unknown decode mode '{s}' (eager, sync, queued, fixed, graph, int8-float, int8-dequant)"),
+            _ => throw new ArgumentException($"unknown decode mode '{s}' (default, eager, sync, queued, fixed, graph, int8-float, int8-dequant)"),
         };
     }
 
@@ -202,14 +205,14 @@ public static class ModelBench
         var special = SpecialIds.Resolve(cfg, tokenizer);
         var processor = new MolmoProcessor(tokenizer, special);
         // --steps: how decode steps are issued in the timed runs (default: the engine's default for the device). --compare M
-        // (--compare-sync: M = sync) times mode M too, in rounds alternating with the main one (both forced on, so that on a
-        // CPU, where queuing is otherwise off and gains nothing, the comparison still runs both paths; not for int8-float, which
-        // compares kernels).
+        // (--compare-sync: M = sync) times mode M too, in rounds alternating with the main one: the engine's default on CUDA;
+        // on a CPU, where queuing is otherwise off and gains nothing, queued steps, so that the comparison still runs both
+        // paths (not for int8-float, which compares kernels).
         var other = a.Has("--compare-sync") ? DecodeMode.Parse("sync") : a.Get("--compare", null) is { } cm ? DecodeMode.Parse(cm) : null;
         bool compare = other is not null;
         var main = a.Get("--steps", null) is { } sm ? DecodeMode.Parse(sm)
-                 : other is { Int8FloatProducts: true } or { Int8Dequantised: true } ? DecodeMode.Parse("eager")
-                 : compare ? DecodeMode.Parse("queued") : null;
+                 : other is { Int8FloatProducts: true } or { Int8Dequantised: true } ? DecodeMode.Parse("default")
+                 : compare ? DecodeMode.Parse(cuda ? "default" : "queued") : null;
         // Warm-up (JIT, kernel selection) on a small image so the timed runs are steady-state. On a GPU, where a step is bound
         // by the host, long enough for .NET's tiered JIT to have optimised the per-step code of both decoding modes.
         using (var warm = NewDisposeScope())
@@ -335,7 +338,7 @@ public static class ModelBench
                 var clock = Stopwatch.StartNew();
                 double prefillDone = 0;
                 using (Int8Products(mode))
-                    new BatchGenerator(model, special.Eos) { Pipelined = mode?.Pipelined, Steps = mode?.Steps ?? DecodeSteps.Eager }.Generate(requests, new GenerationOptions { MaxNewTokens = steps + 1, StopOnEos = false },
+                    new BatchGenerator(model, special.Eos) { Pipelined = mode?.Pipelined, Steps = mode?.Steps ?? DecodeSteps.Auto }.Generate(requests, new GenerationOptions { MaxNewTokens = steps + 1, StopOnEos = false },
                         (_, _) => { if (++produced == bs) { if (cuda) torch.cuda.synchronize(); prefillDone = clock.Elapsed.TotalSeconds; } });
                 if (cuda) torch.cuda.synchronize();
                 return (produced - bs) / (clock.Elapsed.TotalSeconds - prefillDone);
@@ -399,7 +402,8 @@ public static class ModelBench
         double limitBw = cuda ? gpuBw : Math.Max(bwAll, bwAfterAll);
 
         var sb = new StringBuilder();
-        if ((main?.Steps == DecodeSteps.CudaGraph || other?.Steps == DecodeSteps.CudaGraph) && CudaGraph.LastFallbackReason is { } noGraph)
+        bool graphs = (main?.Steps ?? DecodeSteps.Auto).On(device) == DecodeSteps.CudaGraph || other?.Steps.On(device) == DecodeSteps.CudaGraph;
+        if (graphs && CudaGraph.LastFallbackReason is { } noGraph)
         {
             sb.AppendLine($"**CUDA graphs were not used** (the graph rows ran eager steps): {noGraph}");
             sb.AppendLine();
@@ -433,9 +437,11 @@ public static class ModelBench
             int gpu = Math.Max(0, (int)device.index);
             string route = Molmo.Runtime.CudaInt8Gemv.Unavailable(gpu) is { } why ? $"dequantised for cuBLAS: the int8 kernel is not used ({why})"
                 : Molmo.Runtime.CudaInt8Gemv.Launches == 0 ? "dequantised for cuBLAS: the int8 kernel was never launched"
-                : $"the int8 kernel ({Molmo.Runtime.CudaInt8Gemv.Launches:N0} launches), up to {Molmo.Runtime.CudaInt8Gemv.MaxRows} rows (larger batches: dequantised for cuBLAS)";
+                : $"the int8 kernel ({Molmo.Runtime.CudaInt8Gemv.Launches:N0} launches issued; a graph's replays are not counted), up to {Molmo.Runtime.CudaInt8Gemv.MaxRows} rows (larger batches: dequantised for cuBLAS)";
             sb.AppendLine($"| int8 products of decode steps | {route} | – | – |");
         }
+        if (cuda)
+            sb.AppendLine($"| decode steps replayed as CUDA graphs | {model.DecodeContexts.GraphsRecorded} graphs recorded (one per batch size and cache bucket in use){(CudaGraph.LastFallbackReason is { } fb ? $"; fell back to eager steps: {fb}" : "")} | – | – |");
         if (bucketRow is not null) sb.AppendLine(bucketRow);
         if (prefixRow is not null) sb.AppendLine(prefixRow);
         sb.AppendLine($"| decode, batch 1, {decode} tokens{(main is null ? "" : $", {main.Name}")}{(otherDecode is null ? "" : $" (median of {Rounds} rounds)")} | {decodeTokS:F2} tok/s | {R(RefCpuDecodeTokS, RefGpuDecodeTokS, "tok/s")} | " +

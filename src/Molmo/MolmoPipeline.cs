@@ -19,8 +19,9 @@ public sealed record PipelineOptions
     /// <summary>Store the decoder's matrices as int8 (weight-only, per-row scales), quantised while loading.</summary>
     public bool Int8 { get; init; }
     public ImageCropperOptions? Cropper { get; init; }
-    /// <summary>How greedy decode steps are issued on a GPU (<see cref="Generation.DecodeSteps"/>; CUDA graphs are opt-in).</summary>
-    public DecodeSteps DecodeSteps { get; init; } = DecodeSteps.Eager;
+    /// <summary>How greedy decode steps are issued (<see cref="Generation.DecodeSteps"/>; default: CUDA graphs on a GPU,
+    /// eager steps elsewhere).</summary>
+    public DecodeSteps DecodeSteps { get; init; } = DecodeSteps.Auto;
     /// <summary>
     /// The most the prefix cache may hold on the model's device (<see cref="PrefixCache"/>: a later prompt about the same image,
     /// or the next turn of a conversation, computes only what is new); 0 switches it off.
@@ -72,7 +73,7 @@ public sealed class MolmoPipeline : IDisposable
     public MolmoProcessor Processor { get; }
     public MolmoConfig Config => Model.Config;
     /// <summary>How greedy decode steps are issued on a GPU, for single and batched requests (see <see cref="Generation.DecodeSteps"/>).</summary>
-    public DecodeSteps DecodeSteps { get; set; } = DecodeSteps.Eager;
+    public DecodeSteps DecodeSteps { get; set; } = DecodeSteps.Auto;
 
     /// <summary>
     /// The prompts already prefilled, which later requests with the same image and beginning continue from (null: switched

@@ -41,15 +41,17 @@ public static class AskCommand
         var overlay = new Option<string?>("--overlay") { Description = "draw the answer's points on the image into this PNG" };
         var exif = new Option<bool>("--exif-rotate") { Description = "apply the EXIF orientation (the reference does not)" };
         var stats = new Option<bool>("--stats") { Description = "print timings (prefill, tokens/s) to stderr" };
-        var cudaGraphs = new Option<bool>("--cuda-graphs")
+        var steps = new Option<string>("--steps")
         {
-            Description = "on a GPU, replay each greedy decode step as one CUDA graph (experimental; builds a small shim with the machine's C++ compiler on first use)",
+            Description = "how greedy decode steps are issued: auto (CUDA graphs on a GPU, built once with the machine's C++ compiler; eager elsewhere), graph, or eager (each op issued from C#)",
+            DefaultValueFactory = _ => "auto",
         };
+        steps.AcceptOnlyFromAmong("auto", "graph", "eager");
         var device = CommonOptions.Device();
         var dtype = CommonOptions.DType();
         var force = CommonOptions.Force();
         var cmd = new Command("ask", "Ask a Molmo model about an image; streams the answer")
-            { model, image, prompt, style, maxTokens, temperature, topK, topP, seed, stop, overlay, exif, stats, batch, device, dtype, cudaGraphs, force };
+            { model, image, prompt, style, maxTokens, temperature, topK, topP, seed, stop, overlay, exif, stats, batch, device, dtype, steps, force };
         cmd.SetAction((pr, ct) => CommandRunner.RunAsync(async () =>
         {
             var overlayPath = pr.GetValue(overlay);
@@ -80,7 +82,7 @@ public static class AskCommand
             var options = new PipelineOptions
             {
                 Device = placement.Device, DType = placement.DType, Int8 = placement.Int8Decoder,
-                DecodeSteps = pr.GetValue(cudaGraphs) ? DecodeSteps.CudaGraph : DecodeSteps.Eager,
+                DecodeSteps = pr.GetValue(steps) switch { "graph" => DecodeSteps.CudaGraph, "eager" => DecodeSteps.Eager, _ => DecodeSteps.Auto },
                 // Only later prompts of this run could continue from a stored one.
                 PrefixCacheBytes = prompts.Length > 1 ? PrefixCache.DefaultMaxBytes : 0,
             };

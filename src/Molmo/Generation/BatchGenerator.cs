@@ -28,10 +28,10 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
     /// </summary>
     public bool? Pipelined { get; set; }
 
-    /// <summary>How greedy queued steps are issued, as <see cref="Generator.Steps"/> (default <see cref="DecodeSteps.Eager"/>).
+    /// <summary>How greedy queued steps are issued, as <see cref="Generator.Steps"/> (default <see cref="DecodeSteps.Auto"/>).
     /// With fixed-shape steps or a CUDA graph, a refilled or idling row is switched by setting its input, position and
     /// whether it advances on the device, between steps.</summary>
-    public DecodeSteps Steps { get; set; } = DecodeSteps.Eager;
+    public DecodeSteps Steps { get; set; } = DecodeSteps.Auto;
 
     /// <summary>
     /// Where each request's prefill may start from the stored keys and values of an earlier prompt with the same beginning
@@ -93,7 +93,8 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
         bool pipelined = greedy && (Pipelined ?? Model.Placement.Device.type != TorchSharp.DeviceType.CPU);
         // Fixed-shape steps run in a context kept from an earlier batch of as many rows where one fits (its graph is
         // replayed, not recorded again), and go back to the model's DecodeContexts afterwards.
-        var context = pipelined && Steps != DecodeSteps.Eager ? Model.DecodeContexts.Rent(Model, Steps, rows, capacity) : null;
+        var steps = Steps.On(Model.Placement.Device);
+        var context = pipelined && steps != DecodeSteps.Eager ? Model.DecodeContexts.Rent(Model, steps, rows, capacity) : null;
         var cache = context?.Cache ?? Model.NewCache(rows, capacity);
         try
         {

@@ -21,7 +21,7 @@ public sealed class DecodeContexts : IDisposable
     public const int MaxIdle = 4;
 
     /// <summary>One KV cache and the fixed-shape steps made for it (null until the first request that decodes with them).</summary>
-    internal sealed class Context(KvCache cache, DecodeSteps mode) : IDisposable
+    internal sealed class Context(DecodeContexts owner, KvCache cache, DecodeSteps mode) : IDisposable
     {
         public KvCache Cache { get; } = cache;
         public DecodeSteps Mode { get; } = mode;
@@ -44,6 +44,7 @@ public sealed class DecodeContexts : IDisposable
             }
             Steps = FixedShapeDecoder.Create(Mode, model, Cache, firstIds, positions, advance);
             StepsUnavailable = Steps is null;
+            if (Steps is { IsGraph: true }) Interlocked.Increment(ref owner._graphs);
             return Steps;
         }
 
@@ -56,11 +57,15 @@ public sealed class DecodeContexts : IDisposable
 
     readonly List<Context> _idle = [];
     readonly object _lock = new();
-    long _clock, _created, _reused;
+    long _clock, _created, _reused, _graphs;
     bool _disposed;
 
     /// <summary>Contexts made so far (each with its own cache and, on a GPU, its own recorded graph).</summary>
     public long Created => Interlocked.Read(ref _created);
+
+    /// <summary>CUDA graphs recorded so far (one per context that decoded with <see cref="DecodeSteps.CudaGraph"/>; none
+    /// where graphs could not be had).</summary>
+    public long GraphsRecorded => Interlocked.Read(ref _graphs);
 
     /// <summary>Requests that took over an idle context.</summary>
     public long Reused => Interlocked.Read(ref _reused);
@@ -90,7 +95,7 @@ public sealed class DecodeContexts : IDisposable
             }
         }
         Interlocked.Increment(ref _created);
-        return new Context(model.NewCache(rows, bucket), mode);
+        return new Context(this, model.NewCache(rows, bucket), mode);
     }
 
     /// <summary>Takes a context back for later requests (after the work queued on it: the next request's is queued after).</summary>

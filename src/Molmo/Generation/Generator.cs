@@ -26,11 +26,12 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
     public bool? Pipelined { get; set; }
 
     /// <summary>
-    /// How greedy steps after the first token are issued (default <see cref="DecodeSteps.Eager"/>). With
-    /// <see cref="DecodeSteps.CudaGraph"/> on a GPU, each step is one graph launch; where graphs cannot be used the reason is
-    /// printed once and decoding goes on eagerly. Applies where steps are queued ahead (<see cref="Pipelined"/>).
+    /// How greedy steps after the first token are issued (default <see cref="DecodeSteps.Auto"/>: CUDA graphs on a GPU,
+    /// eager steps elsewhere). With <see cref="DecodeSteps.CudaGraph"/> on a GPU, each step is one graph launch; where graphs
+    /// cannot be used the reason is printed once and decoding goes on eagerly. Applies where steps are queued ahead
+    /// (<see cref="Pipelined"/>).
     /// </summary>
-    public DecodeSteps Steps { get; set; } = DecodeSteps.Eager;
+    public DecodeSteps Steps { get; set; } = DecodeSteps.Auto;
 
     /// <summary>
     /// Where the prompt's prefill may start from the stored keys and values of an earlier prompt with the same beginning (same
@@ -69,11 +70,12 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
         // in turn on one thread would otherwise restore each other's saved mode in the wrong order and leave it off.
         bool pipelined = sampler.IsGreedy && !keepLogits && (Pipelined ?? Model.Placement.Device.type != TorchSharp.DeviceType.CPU);
         int room = Math.Max(capacity, Model.PrefillLength(promptLen));   // and room for a padded prefill
-        if (pipelined && Steps != DecodeSteps.Eager)
+        var steps = Steps.On(Model.Placement.Device);
+        if (pipelined && steps != DecodeSteps.Eager)
         {
             // Fixed-shape steps run in a context kept from an earlier request where one fits (its graph is replayed, not
             // recorded again), and go back to the model's DecodeContexts afterwards.
-            var context = Model.DecodeContexts.Rent(Model, Steps, 1, room);
+            var context = Model.DecodeContexts.Rent(Model, steps, 1, room);
             try
             {
                 foreach (var t in GeneratePipelined(inputs, options, context.Cache, capacity, context, ct)) yield return t;

@@ -35,10 +35,17 @@ public sealed unsafe class CudaGraph : IDisposable
 
     /// <summary>
     /// Whether this thread is recording a graph (or running its warm-ups on the recording stream). Work launched outside
-    /// libtorch, on the default stream (<see cref="CudaInt8Gemv"/>), must not run then.
+    /// libtorch (<see cref="CudaInt8Gemv"/>) must then go to <see cref="CurrentStream"/>, to be recorded with the rest.
     /// </summary>
     internal static bool Recording { get => _recording; private set => _recording = value; }
     [ThreadStatic] static bool _recording;
+
+    /// <summary>
+    /// The CUDA stream libtorch issues onto now on this thread (cudaStream_t): a graph's side stream while it records or warms
+    /// up, else the default stream (0). Without the shim loaded nothing can have changed libtorch's stream, so 0.
+    /// </summary>
+    internal static nint CurrentStream() =>
+        Shim.IsValueCreated && Shim.Value is { Error: null } lib ? lib.CurrentStream() : 0;
 
     static CudaGraph Record(Library lib, Action work, int warmups)
     {
@@ -96,6 +103,7 @@ public sealed unsafe class CudaGraph : IDisposable
         public delegate* unmanaged<nint, int, int> UseSideStream;
         public delegate* unmanaged<nint, int> Begin, End, Replay;
         public delegate* unmanaged<nint, void> Free;
+        public delegate* unmanaged<nint> CurrentStream;
         delegate* unmanaged<nint> _lastError;
 
         public string LastError() => Marshal.PtrToStringUTF8(_lastError()) ?? "";
@@ -119,6 +127,7 @@ public sealed unsafe class CudaGraph : IDisposable
                 lib.End = (delegate* unmanaged<nint, int>)F("molmo_graph_end");
                 lib.Replay = (delegate* unmanaged<nint, int>)F("molmo_graph_replay");
                 lib.Free = (delegate* unmanaged<nint, void>)F("molmo_graph_free");
+                lib.CurrentStream = (delegate* unmanaged<nint>)F("molmo_current_stream");
                 lib._lastError = (delegate* unmanaged<nint>)F("molmo_graph_last_error");
             }
             catch (Exception e) when (e is InvalidOperationException or DllNotFoundException or EntryPointNotFoundException or IOException or BadImageFormatException)

@@ -11,8 +11,8 @@ namespace Molmo.Runtime;
 /// compiler: it is loaded through the CUDA driver API (libcuda, which every CUDA machine has), compiled by the driver for the
 /// GPU in use, and checked once per device against the dequantised product before it is used. Where any of that fails, the
 /// int8 layers keep the dequantising route, after one note on stderr that says why.
-/// Launches go to the legacy default stream, libtorch's own, so they are ordered with its work; while a CUDA graph is being
-/// recorded (on a side stream) the layers keep the libtorch route.
+/// Launches go to the stream libtorch issues onto (<see cref="CudaGraph.CurrentStream"/>), so they are ordered with its work
+/// and, while a CUDA graph records a decode step on its side stream, recorded into the graph with it.
 /// </summary>
 internal static unsafe class CudaInt8Gemv
 {
@@ -45,11 +45,11 @@ internal static unsafe class CudaInt8Gemv
     /// <summary>
     /// x [..., K] (bf16, CUDA) times int8 weight [N, K] with float32 row scales (+ bf16 bias) → [..., N] bf16, or null when the
     /// kernel does not apply (other dtypes, more than <see cref="MaxRows"/> rows, K not a multiple of 16, unaligned data,
-    /// recording a CUDA graph, kernel unavailable): the caller then takes the libtorch route.
+    /// kernel unavailable): the caller then takes the libtorch route.
     /// </summary>
     public static Tensor? TryLinear(Tensor x, Tensor weight, Tensor scale, Tensor? bias)
     {
-        if (!Enabled || CudaGraph.Recording || x.device_type != TorchSharp.DeviceType.CUDA || x.dtype != ScalarType.BFloat16
+        if (!Enabled || x.device_type != TorchSharp.DeviceType.CUDA || x.dtype != ScalarType.BFloat16
             || weight.dtype != ScalarType.Int8 || scale.dtype != ScalarType.Float32 || weight.dim() != 2
             || (bias is not null && bias.dtype != ScalarType.BFloat16))
             return null;
@@ -57,7 +57,11 @@ internal static unsafe class CudaInt8Gemv
         if (k % 16 != 0 || n > int.MaxValue || k > int.MaxValue || x.shape[^1] != k) return null;
         long rows = x.NumberOfElements / k;
         if (rows < 1 || rows > MaxRows || !weight.is_contiguous() || !scale.is_contiguous()) return null;
-        var kernel = Kernels.GetOrAdd(Math.Max(0, (int)x.device.index), Kernel.Load);
+        int device = Math.Max(0, (int)x.device.index);
+        // Loading compiles the PTX and checks the kernel (reading its result back), which must not happen while a stream
+        // records; a graph's warm-up steps, run before, load it.
+        if (CudaGraph.Recording && !Kernels.ContainsKey(device)) return null;
+        var kernel = Kernels.GetOrAdd(device, Kernel.Load);
         if (kernel.Error is not null) return null;
         using var scope = NewDisposeScope();
         var xc = x.reshape(rows, k).contiguous();
@@ -166,7 +170,8 @@ internal static unsafe class CudaInt8Gemv
             args[0] = &pw; args[1] = &ps; args[2] = &px; args[3] = &pb; args[4] = &py;
             args[5] = &n; args[6] = &k; args[7] = &m;
             uint blocks = (uint)((n + RowsPerBlock - 1) / RowsPerBlock);
-            int rc = api.LaunchKernel(m == 1 ? _functionOneRow : _function, blocks, 1, 1, ThreadsPerBlock, 1, 1, 0, 0, args, null);
+            int rc = api.LaunchKernel(m == 1 ? _functionOneRow : _function, blocks, 1, 1, ThreadsPerBlock, 1, 1, 0,
+                                      CudaGraph.CurrentStream(), args, null);
             if (rc != 0) throw new InvalidOperationException($"launching the int8 kernel failed: {api.ErrorName(rc)}");
             Interlocked.Increment(ref _launches);
             return true;

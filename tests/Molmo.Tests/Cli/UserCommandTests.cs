@@ -52,13 +52,20 @@ public class UserCommandTests
             Assert.Equal(paths[i], lines[0].TrimEnd('\r'));
             Assert.Equal(singles[i], lines[1].Trim());
         }
-        // --cuda-graphs changes how steps are issued on a GPU, never the answers (on the CPU there is nothing to record).
-        var graphs = CliHarness.Run("ask", "--model", DemoDir.Value, "--image", paths[0], "--image", paths[1], "--batch", "2",
-                                    "--max-tokens", "6", "--cuda-graphs", "Point to the red circle.");
-        Assert.True(graphs.Code == 0, graphs.Err);
-        var graphSections = graphs.Out.Split("== ", StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(2, graphSections.Length);
-        for (int i = 0; i < 2; i++) Assert.Equal(singles[i], graphSections[i].Split('\n', 2)[1].Trim());
+        // --steps changes how steps are issued on a GPU, never the answers (on the CPU there is nothing to record: graph
+        // steps go on eagerly after a note).
+        foreach (var steps in new[] { "graph", "eager" })
+        {
+            var run = CliHarness.Run("ask", "--model", DemoDir.Value, "--image", paths[0], "--image", paths[1], "--batch", "2",
+                                     "--max-tokens", "6", "--steps", steps, "Point to the red circle.");
+            Assert.True(run.Code == 0, run.Err);
+            var runSections = run.Out.Split("== ", StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(2, runSections.Length);
+            for (int i = 0; i < 2; i++) Assert.Equal(singles[i], runSections[i].Split('\n', 2)[1].Trim());
+        }
+        var badSteps = CliHarness.Run("ask", "--model", DemoDir.Value, "--image", paths[0], "--steps", "fast", "x");
+        Assert.NotEqual(0, badSteps.Code);
+        Assert.Contains("fast", badSteps.Err);
         var overlay = CliHarness.Run("ask", "--model", DemoDir.Value, "--image", paths[0], "--image", paths[1], "--overlay", Path.Combine(dir, "o.png"), "x");
         Assert.Equal(1, overlay.Code);
         Assert.Contains("exactly one --image", overlay.Err);

@@ -167,12 +167,63 @@ public class CudaInt8GemvTests
         var p = layer.named_parameters().ToDictionary(x => x.name, x => x.parameter);
         using (no_grad()) { p["weight"].copy_(q); p["weight_scale"].copy_(s); p["bias"].copy_(bias); }
         var x = randn(1, 1, 96).to(ScalarType.BFloat16).to(device);
+        long launches = CudaInt8Gemv.Launches;
         var fast = layer.forward(x);
+        Assert.Null(CudaInt8Gemv.Unavailable(Math.Max(0, (int)device.index)));
+        Assert.True(CudaInt8Gemv.Launches > launches, "the layer did not launch the kernel");
         CudaInt8Gemv.Enabled = false;
         Tensor slow;
+        launches = CudaInt8Gemv.Launches;
         try { slow = layer.forward(x); }
         finally { CudaInt8Gemv.Enabled = true; }
-        Assert.Null(CudaInt8Gemv.Unavailable(Math.Max(0, (int)device.index)));
-        Assert.True((fast.to(ScalarType.Float32) - slow.to(ScalarType.Float32)).abs().max().item<float>() < 0.05);
+        Assert.Equal(launches, CudaInt8Gemv.Launches);
+        // Both against the exact product: float32 sums in different orders, each rounded once to bf16 (outputs here reach
+        // about 30, where one bf16 step is 0.125: the two routes may land a step apart).
+        var want = nn.functional.linear(x.to(ScalarType.Float32), q.to(device).to(ScalarType.Float32) * s.to(device).unsqueeze(1), p["bias"].to(ScalarType.Float32));
+        foreach (var (route, got) in new[] { ("kernel", fast), ("dequantised", slow) })
+        {
+            var off = (got.to(ScalarType.Float32) - want).abs();
+            Assert.True((off - want.abs() * (1.0 / 128) - 1e-2).max().item<float>() <= 0, $"{route}: off by up to {off.max().item<float>()}");
+        }
+    }
+
+    [Fact]
+    public void IsRecordedIntoACudaGraph()
+    {
+        // A decode step recorded as a CUDA graph records the kernel with it (launched on the recording stream): the replay
+        // computes the product of whatever x then holds.
+        var device = Golden.TestDevice;
+        if (device.type != TorchSharp.DeviceType.CUDA) return;
+        if (CudaGraph.Unavailable(device) is { } why) { Console.Error.WriteLine($"CUDA graphs here: {why}"); return; }
+        using var scope = NewDisposeScope();
+        const int n = 1040, k = 3584;
+        var (q, s) = Int8Quantizer.Quantize(randn(n, k));
+        (q, s) = (q.to(device), s.to(device));
+        var bias = randn(n).to(ScalarType.BFloat16).to(device);
+        foreach (int m in new[] { 1, 3, 12 })   // the one-row kernel, the general one, two launches
+        {
+            var x = zeros([1, m, k], ScalarType.BFloat16, device);
+            Tensor? y = null;
+            long launches = CudaInt8Gemv.Launches;
+            using (var graph = CudaGraph.Record(device, () =>
+                   {
+                       y?.Dispose();
+                       y = CudaInt8Gemv.TryLinear(x, q, s, bias) ?? throw new InvalidOperationException("the kernel was not used");
+                   }))
+            {
+                Assert.True(CudaInt8Gemv.Launches > launches);
+                for (int replay = 0; replay < 2; replay++)
+                {
+                    var input = randn(1, m, k).to(ScalarType.BFloat16).to(device);
+                    x.copy_(input);
+                    graph.Replay();
+                    var want = nn.functional.linear(input.to(ScalarType.Float32), q.to(ScalarType.Float32) * s.unsqueeze(1), bias.to(ScalarType.Float32));
+                    var off = (y!.to(ScalarType.Float32) - want).abs();
+                    Assert.True((off - want.abs() * (1.0 / 128) - 1e-3 * Math.Sqrt(k)).max().item<float>() <= 0,
+                        $"{m} rows, replay {replay}: off by up to {off.max().item<float>()}");
+                }
+            }
+            y!.Dispose();
+        }
     }
 }

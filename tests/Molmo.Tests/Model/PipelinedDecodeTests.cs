@@ -104,6 +104,43 @@ public class PipelinedDecodeTests
     }
 
     [Theory]
+    [InlineData("tiny_d_style", "bf16")]
+    [InlineData("tiny_d_style", "int8")]
+    [InlineData("tiny_o_style", "fp32")]
+    public void DefaultStepsMatchEagerStepsAndAreGraphsOnCuda(string variant, string dtype)
+    {
+        // The default (DecodeSteps.Auto): a recorded CUDA graph on a GPU (int8 included: its kernel is recorded into the
+        // graph), eager steps elsewhere; the tokens of eager steps either way, for a batch of two and for one request.
+        var dir = Golden.TinyDir(variant);
+        using var model = ModelLoader.Load(dir, Molmo.Runtime.TorchRuntime.ParsePlacement(dtype, Golden.TestDevice));
+        using var scope = NewDisposeScope();
+        var requests = new[] { "img_100x100", "text_only" }.Select(c => TinyInputs.Load(variant, c)).ToList();
+        var o = new GenerationOptions { MaxNewTokens = 10, StopOnEos = false };
+        long launches = Molmo.Runtime.CudaInt8Gemv.Launches;
+        var auto = new BatchGenerator(model, -1) { Pipelined = true }.Generate(requests, [o, o], 2);
+        Assert.Equal(DecodeSteps.Auto, new BatchGenerator(model, -1).Steps);
+        var eager = new BatchGenerator(model, -1) { Pipelined = true, Steps = DecodeSteps.Eager }.Generate(requests, [o, o], 2);
+        for (int i = 0; i < 2; i++) Assert.Equal(eager[i].Ids, auto[i].Ids);
+        Assert.Equal(new Molmo.Generation.Generator(model, -1) { Pipelined = true, Steps = DecodeSteps.Eager }.Generate(requests[0], o).Select(t => t.Id),
+                     new Molmo.Generation.Generator(model, -1) { Pipelined = true }.Generate(requests[0], o).Select(t => t.Id));
+        var device = model.Placement.Device;
+        if (device.type != TorchSharp.DeviceType.CUDA)
+        {
+            Assert.Equal(DecodeSteps.Eager, DecodeSteps.Auto.On(device));
+            Assert.Equal(0, model.DecodeContexts.Created);   // eager steps need no kept context
+            return;
+        }
+        if (Molmo.Runtime.CudaGraph.Unavailable(device) is { } why)
+        {
+            Console.Error.WriteLine($"CUDA graphs here: {why}");
+            return;
+        }
+        Assert.Equal(2, model.DecodeContexts.GraphsRecorded);   // the batch's and the single request's
+        if (dtype == "int8")
+            Assert.True(Molmo.Runtime.CudaInt8Gemv.Launches > launches, "the int8 kernel was not used");
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void TwoGenerationsEnumeratedInTurnLeaveGradientsOn(bool pipelined)

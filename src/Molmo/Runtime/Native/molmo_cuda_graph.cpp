@@ -114,4 +114,8 @@ int molmo_graph_replay(void* h) {
 
 void molmo_graph_free(void* h) { delete static_cast<Recorder*>(h); }
 
+// The stream libtorch issues onto now on this thread (a graph's side stream while it records or warms up; else the default
+// stream, 0): where work launched outside libtorch (the int8 kernel) must go to stay in order with it, and to be recorded.
+void* molmo_current_stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
+
 }  // extern "C"

@@ -25,6 +25,10 @@ public sealed class DecodeContexts : IDisposable
     {
         public KvCache Cache { get; } = cache;
         public DecodeSteps Mode { get; } = mode;
+        /// <summary>Whether int8 layers could use the CUDA int8 kernel when this context was made (<see cref="Runtime.CudaInt8Gemv.Enabled"/>,
+        /// a per-thread switch of tests and benchmarks): a graph records the route in force, so a context serves only
+        /// requests made under the same one.</summary>
+        public bool Int8Kernel { get; } = Runtime.CudaInt8Gemv.Enabled;
         public FixedShapeDecoder? Steps { get; set; }
         /// <summary>Set when fixed-shape steps could not be had (no CUDA graph here, say): later requests go on eagerly at
         /// once instead of trying again.</summary>
@@ -85,7 +89,9 @@ public sealed class DecodeContexts : IDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var idle = _idle.Where(c => c.Mode == mode && c.Cache.Batch == rows && c.Cache.Capacity == bucket).MaxBy(c => c.LastUse);
+            bool int8Kernel = Runtime.CudaInt8Gemv.Enabled;
+            var idle = _idle.Where(c => c.Mode == mode && c.Cache.Batch == rows && c.Cache.Capacity == bucket && c.Int8Kernel == int8Kernel)
+                            .MaxBy(c => c.LastUse);
             if (idle is not null)
             {
                 _idle.Remove(idle);

@@ -82,4 +82,27 @@ public class DecodeContextsTests
         Assert.Equal(512, DecodeContexts.Bucket(257, 4096));
         Assert.Equal(4096, DecodeContexts.Bucket(4090, 4096));
     }
+
+    [Fact]
+    public void AContextServesOnlyRequestsUnderTheInt8RouteItWasMadeWith()
+    {
+        // A CUDA graph records the int8 route in force (the kernel, or dequantising for cuBLAS when a benchmark or test
+        // switches the kernel off on its thread): a request under the other route must not replay it.
+        using var model = ModelLoader.Load(Golden.TinyDir(Variant), Golden.Float32);
+        var pool = model.DecodeContexts;
+        var withKernel = pool.Rent(model, DecodeSteps.CudaGraph, 2, 100);
+        pool.Return(withKernel);
+        Molmo.Runtime.CudaInt8Gemv.Enabled = false;
+        DecodeContexts.Context withoutKernel;
+        try
+        {
+            withoutKernel = pool.Rent(model, DecodeSteps.CudaGraph, 2, 100);
+            Assert.NotSame(withKernel, withoutKernel);
+            Assert.False(withoutKernel.Int8Kernel);
+            pool.Return(withoutKernel);
+        }
+        finally { Molmo.Runtime.CudaInt8Gemv.Enabled = true; }
+        Assert.Same(withKernel, pool.Rent(model, DecodeSteps.CudaGraph, 2, 100));
+        Assert.Equal(2, pool.Created);
+    }
 }

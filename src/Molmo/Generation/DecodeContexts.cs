@@ -8,8 +8,9 @@ namespace Molmo.Generation;
 /// model. A graph is bound to the buffers it was recorded with, so without this every request recorded its own: two warm-up
 /// steps and the recording of ~1,000 ops, paid before its second token. A request of the same number of rows and a capacity
 /// in the same bucket (<see cref="CapacityStep"/>) now takes over an idle context: it prefills into that cache, points the
-/// steps at its own rows, and replays the graph already there. At most <see cref="MaxIdle"/> contexts wait idle; the least
-/// recently used goes first. Used for <see cref="DecodeSteps.FixedShape"/> and <see cref="DecodeSteps.CudaGraph"/> only.
+/// steps at its own rows, and replays the graph already there. At most <see cref="MaxIdle"/> contexts wait idle, holding at
+/// most <see cref="MaxIdleBytes"/> of KV cache between them; the least recently used goes first. Used for
+/// <see cref="DecodeSteps.FixedShape"/> and <see cref="DecodeSteps.CudaGraph"/> only (on a GPU by default).
 /// </summary>
 public sealed class DecodeContexts : IDisposable
 {
@@ -19,6 +20,27 @@ public sealed class DecodeContexts : IDisposable
 
     /// <summary>Idle contexts kept at most.</summary>
     public const int MaxIdle = 4;
+
+    /// <summary>The default of <see cref="MaxIdleBytes"/>: 2 GiB (7B-D in bf16: two idle batches of 16 rows at 1,024 positions,
+    /// or one request's context of 4,096 positions several times over).</summary>
+    public const long DefaultMaxIdleBytes = 2L << 30;
+
+    /// <summary>The most KV cache the idle contexts may hold between them on the model's device; the least recently used go
+    /// first when it would be passed (a context larger than this is freed when its request ends).</summary>
+    public long MaxIdleBytes
+    {
+        get => Interlocked.Read(ref _maxIdleBytes);
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            Interlocked.Exchange(ref _maxIdleBytes, value);
+            lock (_lock) Evict();
+        }
+    }
+    long _maxIdleBytes = DefaultMaxIdleBytes;
+
+    /// <summary>Bytes of KV cache the idle contexts hold now.</summary>
+    public long IdleBytes { get { lock (_lock) return _idle.Sum(c => c.Cache.Bytes); } }
 
     /// <summary>One KV cache and the fixed-shape steps made for it (null until the first request that decodes with them).</summary>
     internal sealed class Context(DecodeContexts owner, KvCache cache, DecodeSteps mode) : IDisposable
@@ -112,12 +134,20 @@ public sealed class DecodeContexts : IDisposable
             if (_disposed) { context.Dispose(); return; }
             context.LastUse = ++_clock;
             _idle.Add(context);
-            while (_idle.Count > MaxIdle)
-            {
-                var oldest = _idle.MinBy(c => c.LastUse)!;
-                _idle.Remove(oldest);
-                oldest.Dispose();
-            }
+            Evict();
+        }
+    }
+
+    /// <summary>Frees the least recently used idle contexts while they pass either bound (under the lock).</summary>
+    void Evict()
+    {
+        long bytes = _idle.Sum(c => c.Cache.Bytes), max = Interlocked.Read(ref _maxIdleBytes);
+        while (_idle.Count > MaxIdle || _idle.Count > 0 && bytes > max)
+        {
+            var oldest = _idle.MinBy(c => c.LastUse)!;
+            _idle.Remove(oldest);
+            bytes -= oldest.Cache.Bytes;
+            oldest.Dispose();
         }
     }
 

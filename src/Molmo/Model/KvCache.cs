@@ -27,6 +27,9 @@ public sealed class KvCache : IDisposable
     /// <summary>Bytes one position of one row takes, over every layer's keys and values.</summary>
     public long BytesPerPosition => _k.Concat(_v).Sum(t => t.shape[1] * t.shape[3] * t.ElementSize);
 
+    /// <summary>Bytes the whole cache takes (every row's capacity).</summary>
+    public long Bytes => BytesPerPosition * Batch * Capacity;
+
     /// <summary>Each row's next position as an int64 tensor [B] on <paramref name="device"/>, cached until the lengths change.</summary>
     public Tensor RowPositions(Device device)
     {

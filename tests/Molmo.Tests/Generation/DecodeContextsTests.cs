@@ -84,6 +84,34 @@ public class DecodeContextsTests
     }
 
     [Fact]
+    public void IdleContextsStayWithinTheirByteBudget()
+    {
+        using var model = ModelLoader.Load(Golden.TinyDir(Variant), Golden.Float32);
+        var pool = model.DecodeContexts;
+        Assert.Equal(DecodeContexts.DefaultMaxIdleBytes, pool.MaxIdleBytes);
+        var small = pool.Rent(model, DecodeSteps.FixedShape, 1, 100);     // 256 positions
+        var large = pool.Rent(model, DecodeSteps.FixedShape, 2, 600);     // 2 rows × 768 positions: 6× the small one
+        long smallBytes = small.Cache.Bytes, largeBytes = large.Cache.Bytes;
+        Assert.Equal(small.Cache.BytesPerPosition * 256, smallBytes);
+        Assert.Equal(6 * smallBytes, largeBytes);
+        pool.MaxIdleBytes = largeBytes + smallBytes / 2;
+        pool.Return(small);
+        pool.Return(large);                       // both would pass the budget: the least recently used (small) goes
+        Assert.Equal(1, pool.Idle);
+        Assert.Equal(largeBytes, pool.IdleBytes);
+        Assert.Same(large, pool.Rent(model, DecodeSteps.FixedShape, 2, 600));
+        pool.MaxIdleBytes = largeBytes - 1;       // a context larger than the budget is freed when it comes back
+        pool.Return(large);
+        Assert.Equal(0, pool.Idle);
+        var again = pool.Rent(model, DecodeSteps.FixedShape, 1, 100);
+        pool.Return(again);
+        Assert.Equal(1, pool.Idle);
+        pool.MaxIdleBytes = 0;                    // lowering the budget frees what no longer fits at once
+        Assert.Equal(0, pool.Idle);
+        Assert.Throws<ArgumentOutOfRangeException>(() => pool.MaxIdleBytes = -1);
+    }
+
+    [Fact]
     public void AContextServesOnlyRequestsUnderTheInt8RouteItWasMadeWith()
     {
         // A CUDA graph records the int8 route in force (the kernel, or dequantising for cuBLAS when a benchmark or test

@@ -49,7 +49,7 @@ public class DecodeContextsTests
         // Batches of as many rows share theirs, with rows refilled mid-batch.
         var batch = new[] { short1, short2, longer, short2, short1 };
         var options = new GenerationOptions { MaxNewTokens = 7, StopOnEos = false };
-        var eager = new BatchGenerator(model, Eos) { Pipelined = true }.Generate(batch, options);
+        var eager = new BatchGenerator(model, Eos) { Pipelined = true, Steps = DecodeSteps.Eager }.Generate(batch, options);
         for (int round = 0; round < 2; round++)
         {
             var fixedShape = new BatchGenerator(model, Eos) { Pipelined = true, Steps = DecodeSteps.FixedShape }

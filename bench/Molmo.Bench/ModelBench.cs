@@ -22,7 +22,7 @@ namespace Molmo.Bench;
 /// GEMV kernel, the engine's earlier path, as a baseline measured in the same run. With <c>--compare int8-float</c> (int8 on
 /// the CPU) decode and the batches are also timed with the earlier int8 kernel (float32 products), in alternating rounds;
 /// <c>--compare int8-dequant</c> (int8 on CUDA) likewise with the matrices dequantised for cuBLAS instead of the int8 kernel.
-/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--steps default|eager|sync|queued|fixed|graph] [--compare MODE | --compare-sync] [--gemv-threads N] [--weights DIR] [--no-1080p] [--no-prefix] [--compare-libtorch] [--append FILE]</c>
+/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--steps default|eager|sync|queued|fixed|graph] [--compare MODE | --compare-sync] [--gemv-threads N] [--weights DIR] [--no-1080p] [--no-prefix] [--prefill-parts] [--compare-libtorch] [--append FILE]</c>
 /// </summary>
 public static class ModelBench
 {
@@ -316,6 +316,52 @@ public static class ModelBench
             prefixRow = $"| prefill 640×480, a second question about the same image ({reused} of {second.InputIds.Length} prompt tokens from the prefix cache) | " +
                         $"{Duration(followUp)} (the whole prompt, above: {Duration(prefill640!.Value)}; {prefill640.Value / followUp:F0}× less) | – | – |";
         }
+        // Where a 640×480 prefill's time goes (on CUDA, or with --prefill-parts): the vision encoder alone, the decoder over as
+        // many positions without the image, and the whole prefill, each timed to a device sync (medians). What the two parts
+        // leave of the whole is the rest: uploads, merging the image features, masks, syncs, the first token's read-back.
+        string? partsRow = null;
+        if (cuda || a.Has("--prefill-parts"))
+        {
+            int reps = cuda ? 7 : 3;
+            var inputs = processor.Process(photos[(640, 480)], "Describe this image.").ToModelInputs();
+            int positions = model.PrefillLength(inputs.InputIds.shape[1]);
+            double Timed(Action work)
+            {
+                var samples = new List<double>();
+                for (int i = 0; i < reps + 1; i++)   // the first is a warm-up
+                {
+                    using var scope = NewDisposeScope();
+                    using var _ = no_grad();
+                    if (cuda) torch.cuda.synchronize();
+                    var clock = Stopwatch.StartNew();
+                    work();
+                    if (cuda) torch.cuda.synchronize();
+                    if (i > 0) samples.Add(clock.Elapsed.TotalSeconds);
+                }
+                return Median(samples);
+            }
+            double vision = Timed(() =>
+            {
+                var images = inputs.Images!.to(device);
+                var masks = inputs.ImageMasks!.to(device);
+                model.Model.VisionBackbone.Forward(images.dim() == 3 ? images : images.flatten(0, 1), masks.dim() == 2 ? masks : masks.flatten(0, 1));
+            });
+            double decoder = Timed(() =>
+            {
+                using var cache = model.NewCache(1, positions);
+                using var text = zeros([1, positions], ScalarType.Int64);
+                model.Forward(new ModelInputs(text), cache, new ForwardOptions { AllLogits = false }).Dispose();
+            });
+            double whole = Timed(() =>
+            {
+                using var cache = model.NewCache(1, positions);
+                using var output = model.Prefill(inputs, cache);
+                output.Logits.argmax(-1).cpu();
+            });
+            Console.Error.WriteLine($"640×480 prefill in parts: vision {Duration(vision)}, decoder over {positions} positions {Duration(decoder)}, whole {Duration(whole)}");
+            partsRow = $"| prefill 640×480 in parts ({(reps > 1 ? $"medians of {reps}" : "one run each")}, each to a device sync): vision encoder / decoder over {positions} positions without the image / whole prefill with the first token read back | " +
+                       $"{Duration(vision)} / {Duration(decoder)} / {Duration(whole)} (the rest: {Duration(Math.Max(0, whole - vision - decoder))}) | – | – |";
+        }
         double? libtorchTokS = null;
         if (a.Has("--compare-libtorch") && !cuda && !placement.Int8Decoder)
         {
@@ -454,6 +500,7 @@ public static class ModelBench
             sb.AppendLine($"| decode steps replayed as CUDA graphs | {model.DecodeContexts.GraphsRecorded} graphs recorded (one per batch size and cache bucket in use){(CudaGraph.LastFallbackReason is { } fb ? $"; fell back to eager steps: {fb}" : "")} | – | – |");
         if (bucketRow is not null) sb.AppendLine(bucketRow);
         if (prefixRow is not null) sb.AppendLine(prefixRow);
+        if (partsRow is not null) sb.AppendLine(partsRow);
         sb.AppendLine($"| decode, batch 1, {decode} tokens{(main is null ? "" : $", {main.Name}")}{(otherDecode is null ? "" : $" (median of {Rounds} rounds)")} | {decodeTokS:F2} tok/s | {R(RefCpuDecodeTokS, RefGpuDecodeTokS, "tok/s")} | " +
                       $"{limitBw / decodeBytes:F2} tok/s at {limitBw / 1e9:F1} GB/s |");
         if (otherDecode is not null)

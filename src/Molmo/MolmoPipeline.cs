@@ -55,6 +55,8 @@ public sealed class AskStats
     /// <summary>Time to the first token (prefill, images included).</summary>
     public TimeSpan Prefill { get; set; }
     public TimeSpan Decode { get; set; }
+    /// <summary>How the decode steps were issued (<see cref="Generation.DecodeSteps.CudaGraph"/>: each one graph replay).</summary>
+    public DecodeSteps DecodeSteps { get; set; } = DecodeSteps.Eager;
     public FinishReason FinishReason { get; set; }
     public double DecodeTokensPerSecond => GeneratedTokens > 1 && Decode > TimeSpan.Zero ? (GeneratedTokens - 1) / Decode.TotalSeconds : 0;
 }
@@ -237,6 +239,7 @@ public sealed class MolmoPipeline : IDisposable
             onFinish: (i, reason) =>
             {
                 stats[i].Decode = clock.Elapsed - firstToken[i];
+                stats[i].DecodeSteps = generator.StepsUsed;
                 stats[i].FinishReason = reason;
                 answers[i] = Answer(requests[i], sb[i].Append(text[i].Finish()).ToString(), stats[i]);
                 onAnswer?.Invoke(i, answers[i]);
@@ -258,6 +261,7 @@ public sealed class MolmoPipeline : IDisposable
             {
                 if (token.Step == 0) { stats.Prefill = sw.Elapsed; stats.CachedPromptTokens = gen.ReusedPromptTokens; sw.Restart(); }
                 stats.GeneratedTokens++;
+                stats.DecodeSteps = gen.StepsUsed;
                 if (token.Id == Processor.SpecialTokens.Eos && request.Generation.StopOnEos) { stats.FinishReason = FinishReason.Eos; break; }
                 var piece = text.Push(token.Id);
                 if (piece.Length > 0) Write(writer, piece, ct);

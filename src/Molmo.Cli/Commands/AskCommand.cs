@@ -156,5 +156,12 @@ public static class AskCommand
     static void PrintStats(AskStats st) =>
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"prompt {st.PromptTokens} tokens ({st.Crops} crops{(st.CachedPromptTokens > 0 ? $", {st.CachedPromptTokens} from the prefix cache" : "")}), preprocess {st.Preprocess.TotalMilliseconds:F0} ms, prefill {st.Prefill.TotalSeconds:F2} s, " +
-            $"{st.GeneratedTokens} tokens at {st.DecodeTokensPerSecond:F2} tok/s, finished: {st.FinishReason}"));
+            $"{st.GeneratedTokens} tokens at {st.DecodeTokensPerSecond:F2} tok/s ({StepsName(st.DecodeSteps)}), finished: {st.FinishReason}"));
+
+    static string StepsName(DecodeSteps steps) => steps switch
+    {
+        DecodeSteps.CudaGraph => "each step one CUDA graph replay",
+        DecodeSteps.FixedShape => "fixed-shape steps",
+        _ => "eager steps",
+    };
 }

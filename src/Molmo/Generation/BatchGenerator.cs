@@ -33,6 +33,9 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
     /// whether it advances on the device, between steps.</summary>
     public DecodeSteps Steps { get; set; } = DecodeSteps.Auto;
 
+    /// <summary>How the last batch issued its decode steps, as <see cref="Generator.StepsUsed"/>.</summary>
+    public DecodeSteps StepsUsed { get; private set; } = DecodeSteps.Eager;
+
     /// <summary>
     /// Where each request's prefill may start from the stored keys and values of an earlier prompt with the same beginning
     /// (same image; requests about one image reuse the first one's), and where each prompt is stored in turn; null: every
@@ -67,6 +70,7 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
         foreach (var o in options) o.Validate();
         var reusedTokens = new int[n];
         ReusedPromptTokens = reusedTokens;
+        StepsUsed = DecodeSteps.Eager;
         if (n == 0) return [];
         var promptLens = requests.Select(r =>
         {
@@ -140,6 +144,7 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
             var fixedOn = rowRequest.Select(r => r >= 0).ToArray();
             var fixedSteps = context?.StepsFor(Model, input,
                 Enumerable.Range(0, rows).Select(row => fixedOn[row] ? cache.RowLengths[row] : 0).ToArray(), fixedOn);
+            StepsUsed = FixedShapeDecoder.Kind(fixedSteps);
             try
             {
                 while (true)

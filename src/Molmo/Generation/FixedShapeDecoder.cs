@@ -122,6 +122,10 @@ internal sealed class FixedShapeDecoder : IDisposable
     /// <summary>Whether each step replays a recorded CUDA graph.</summary>
     public bool IsGraph => _graph is not null;
 
+    /// <summary>How steps are issued through <paramref name="steps"/> (null: eagerly).</summary>
+    public static DecodeSteps Kind(FixedShapeDecoder? steps) =>
+        steps is null ? DecodeSteps.Eager : steps.IsGraph ? DecodeSteps.CudaGraph : DecodeSteps.FixedShape;
+
     /// <summary>[B] int64 on the device: the ids the last step chose (overwritten by the next step).</summary>
     public Tensor Chosen => _chosen;
 

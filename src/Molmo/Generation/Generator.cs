@@ -33,6 +33,11 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
     /// </summary>
     public DecodeSteps Steps { get; set; } = DecodeSteps.Auto;
 
+    /// <summary>How the last <see cref="Generate"/> issued its decode steps: <see cref="DecodeSteps.CudaGraph"/> where each
+    /// was a graph replay, <see cref="DecodeSteps.FixedShape"/>, or <see cref="DecodeSteps.Eager"/> (also where graphs were
+    /// asked for and could not be had). Set once its steps begin.</summary>
+    public DecodeSteps StepsUsed { get; private set; } = DecodeSteps.Eager;
+
     /// <summary>
     /// Where the prompt's prefill may start from the stored keys and values of an earlier prompt with the same beginning (same
     /// image), and where this prompt is stored in turn; null: every prompt is prefilled whole. Must belong to <see cref="Model"/>.
@@ -58,6 +63,7 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
     {
         options.Validate();
         ReusedPromptTokens = 0;
+        StepsUsed = DecodeSteps.Eager;
         long promptLen = inputs.InputIds.shape[^1];
         if (inputs.InputIds.dim() != 2 || inputs.InputIds.shape[0] != 1)
             throw new ArgumentException("Generate takes one sequence: input_ids [1, S]");
@@ -159,6 +165,7 @@ public sealed class Generator(MolmoForCausalLM model, int eosId)
                 {
                     ct.ThrowIfCancellationRequested();
                     using (no_grad()) fixedSteps = context?.StepsFor(Model, next!, [cache.Length], [true]);
+                    StepsUsed = FixedShapeDecoder.Kind(fixedSteps);
                     Issue(new ModelInputs(next!));
                 }
                 if (issued == step + 1) yield break;   // no step in flight: the budget or the cache is used up

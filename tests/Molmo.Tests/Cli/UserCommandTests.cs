@@ -24,6 +24,7 @@ public class UserCommandTests
         Assert.True(code == 0, err);
         Assert.False(string.IsNullOrWhiteSpace(output));
         Assert.Contains("prefill", err);
+        Assert.Contains("(eager steps)", err);   // on the CPU; a GPU says "each step one CUDA graph replay"
         using var bmp = SKBitmap.Decode(overlay);
         Assert.Equal(320, bmp.Width);
     }

@@ -140,6 +140,34 @@ public class PipelinedDecodeTests
             Assert.True(Molmo.Runtime.CudaInt8Gemv.Launches > launches, "the int8 kernel was not used");
     }
 
+    [Fact]
+    public void StepsUsedSayHowTheStepsWereIssued()
+    {
+        using var model = LoadModel();
+        using var scope = NewDisposeScope();
+        var requests = new[] { "img_100x100", "text_only" }.Select(c => TinyInputs.Load(Variant, c)).ToList();
+        var o = new GenerationOptions { MaxNewTokens = 4, StopOnEos = false };
+        bool cuda = model.Placement.Device.type == TorchSharp.DeviceType.CUDA;
+        bool graphs = cuda && Molmo.Runtime.CudaGraph.Unavailable(model.Placement.Device) is null;
+        var cases = new (bool Pipelined, DecodeSteps Asked, DecodeSteps Used)[]
+        {
+            (false, DecodeSteps.FixedShape, DecodeSteps.Eager),      // steps read back one at a time are always eager
+            (true, DecodeSteps.Eager, DecodeSteps.Eager),
+            (true, DecodeSteps.FixedShape, DecodeSteps.FixedShape),
+            (true, DecodeSteps.CudaGraph, graphs ? DecodeSteps.CudaGraph : DecodeSteps.Eager),   // elsewhere: a note, eager steps
+            (true, DecodeSteps.Auto, graphs ? DecodeSteps.CudaGraph : DecodeSteps.Eager),
+        };
+        foreach (var (pipelined, asked, used) in cases)
+        {
+            var one = new Molmo.Generation.Generator(model, -1) { Pipelined = pipelined, Steps = asked };
+            Assert.Equal(4, one.Generate(requests[0], o).Count());
+            Assert.Equal(used, one.StepsUsed);
+            var batch = new BatchGenerator(model, -1) { Pipelined = pipelined, Steps = asked };
+            batch.Generate(requests, [o, o], 2);
+            Assert.Equal(used, batch.StepsUsed);
+        }
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

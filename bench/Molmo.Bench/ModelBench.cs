@@ -352,15 +352,23 @@ public static class ModelBench
                 using var text = zeros([1, positions], ScalarType.Int64);
                 model.Forward(new ModelInputs(text), cache, new ForwardOptions { AllLogits = false }).Dispose();
             });
-            double whole = Timed(() =>
+            void Whole()
             {
                 using var cache = model.NewCache(1, positions);
                 using var output = model.Prefill(inputs, cache);
                 output.Logits.argmax(-1).cpu();
-            });
-            Console.Error.WriteLine($"640×480 prefill in parts: vision {Duration(vision)}, decoder over {positions} positions {Duration(decoder)}, whole {Duration(whole)}");
+            }
+            double whole = Timed(Whole);
+            // The libtorch calls the host issues for it (tensors created, views included), as `steps` counts a decode step's.
+            var stats = TorchSharp.DisposeScopeManager.Statistics;
+            long created = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount;
+            using (NewDisposeScope())
+            using (no_grad())
+                Whole();
+            long calls = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount - created;
+            Console.Error.WriteLine($"640×480 prefill in parts: vision {Duration(vision)}, decoder over {positions} positions {Duration(decoder)}, whole {Duration(whole)}, {calls} libtorch calls");
             partsRow = $"| prefill 640×480 in parts ({(reps > 1 ? $"medians of {reps}" : "one run each")}, each to a device sync): vision encoder / decoder over {positions} positions without the image / whole prefill with the first token read back | " +
-                       $"{Duration(vision)} / {Duration(decoder)} / {Duration(whole)} (the rest: {Duration(Math.Max(0, whole - vision - decoder))}) | – | – |";
+                       $"{Duration(vision)} / {Duration(decoder)} / {Duration(whole)} (the rest: {Duration(Math.Max(0, whole - vision - decoder))}; the whole prefill issues {calls:N0} libtorch calls) | – | – |";
         }
         double? libtorchTokS = null;
         if (a.Has("--compare-libtorch") && !cuda && !placement.Int8Decoder)

@@ -27,18 +27,16 @@ public sealed unsafe class CudaGraph : IDisposable
         if (device.type != TorchSharp.DeviceType.CUDA) throw new InvalidOperationException("CUDA graphs need a CUDA device");
         var lib = Shim.Value;
         if (lib.Error is not null) throw new InvalidOperationException(lib.Error);
-        bool wasRecording = Recording;
-        Recording = true;
-        try { return Record(lib, work, warmups); }
-        finally { Recording = wasRecording; }
+        return Record(lib, work, warmups);
     }
 
     /// <summary>
-    /// Whether this thread is recording a graph (or running its warm-ups on the recording stream). Work launched outside
-    /// libtorch (<see cref="CudaInt8Gemv"/>) must then go to <see cref="CurrentStream"/>, to be recorded with the rest.
+    /// Whether this thread's stream is capturing a graph now (not during the warm-ups before it). Nothing may then wait for
+    /// the device or load code onto it: work that would (<see cref="CudaInt8Gemv"/>'s first use, which compiles and checks its
+    /// kernel) must have happened in the warm-ups.
     /// </summary>
-    internal static bool Recording { get => _recording; private set => _recording = value; }
-    [ThreadStatic] static bool _recording;
+    internal static bool Capturing { get => _capturing; private set => _capturing = value; }
+    [ThreadStatic] static bool _capturing;
 
     /// <summary>
     /// The CUDA stream libtorch issues onto now on this thread (cudaStream_t): a graph's side stream while it records or warms
@@ -58,12 +56,14 @@ public sealed unsafe class CudaGraph : IDisposable
             try { for (int i = 0; i < warmups; i++) work(); }
             finally { lib.Check(lib.UseSideStream(h, 0), "switching back from the recording stream"); }
             lib.Check(lib.Begin(h), "starting to record");
+            Capturing = true;
             try { work(); }
             catch
             {
                 lib.End(h);   // the stream must leave capture mode whatever happened
                 throw;
             }
+            finally { Capturing = false; }
             lib.Check(lib.End(h), "recording");
             return graph;
         }

@@ -38,6 +38,9 @@ internal static unsafe class CudaInt8Gemv
 
     static readonly ConcurrentDictionary<int, Kernel> Kernels = new();
 
+    /// <summary>Forgets the kernels loaded so far, so that the next use loads them again as a fresh process would (tests).</summary>
+    internal static void ForgetLoaded() => Kernels.Clear();
+
     /// <summary>Launches so far in this process (self-checks included), for tests and reports.</summary>
     internal static long Launches => Interlocked.Read(ref _launches);
     static long _launches;
@@ -59,8 +62,8 @@ internal static unsafe class CudaInt8Gemv
         if (rows < 1 || rows > MaxRows || !weight.is_contiguous() || !scale.is_contiguous()) return null;
         int device = Math.Max(0, (int)x.device.index);
         // Loading compiles the PTX and checks the kernel (reading its result back), which must not happen while a stream
-        // records; a graph's warm-up steps, run before, load it.
-        if (CudaGraph.Recording && !Kernels.ContainsKey(device)) return null;
+        // captures; a graph's warm-up steps, run before, load it.
+        if (CudaGraph.Capturing && !Kernels.ContainsKey(device)) return null;
         var kernel = Kernels.GetOrAdd(device, Kernel.Load);
         if (kernel.Error is not null) return null;
         using var scope = NewDisposeScope();

@@ -359,15 +359,14 @@ public static class ModelBench
                 output.Logits.argmax(-1).cpu();
             }
             double whole = Timed(Whole);
-            // The libtorch calls the host issues for it (tensors created, views included), as `steps` counts a decode step's.
-            var stats = TorchSharp.DisposeScopeManager.Statistics;
-            long created = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount;
+            // The libtorch calls the host issues for it, as `steps` counts a decode step's.
+            long created = StepBench.LibtorchCalls();
             using (NewDisposeScope())
             using (no_grad())
                 Whole();
-            long calls = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount - created;
+            long calls = StepBench.LibtorchCalls() - created;
             Console.Error.WriteLine($"640×480 prefill in parts: vision {Duration(vision)}, decoder over {positions} positions {Duration(decoder)}, whole {Duration(whole)}, {calls} libtorch calls");
-            partsRow = $"| prefill 640×480 in parts ({(reps > 1 ? $"medians of {reps}" : "one run each")}, each to a device sync): vision encoder / decoder over {positions} positions without the image / whole prefill with the first token read back | " +
+            partsRow = $"| prefill 640×480 in parts (medians of {reps}, each to a device sync): vision encoder / decoder over {positions} positions without the image / whole prefill with the first token read back | " +
                        $"{Duration(vision)} / {Duration(decoder)} / {Duration(whole)} (the rest: {Duration(Math.Max(0, whole - vision - decoder))}; the whole prefill issues {calls:N0} libtorch calls) | – | – |";
         }
         double? libtorchTokS = null;

@@ -62,6 +62,24 @@ public class PrefixCacheTests
         return (a.Logits.view(-1).clone(), reused, b.Logits.view(-1).clone());
     }
 
+    /// <summary>A prompt through the prefix cache reuses <paramref name="reuse"/> positions and gets the logits of a whole
+    /// prefill, and of the decode step after it, within float32 rounding.</summary>
+    static void AssertReuses(MolmoForCausalLM model, PrefixCache prefixes, ModelInputs inputs, long next, long reuse)
+    {
+        var (freshPrefill, freshStep) = Fresh(model, inputs, next);
+        var (prefill, reused, step) = Cached(model, prefixes, inputs, next);
+        Assert.Equal(reuse, reused);
+        Close(freshPrefill, prefill, 1e-4);
+        Close(freshStep, step, 1e-4);
+    }
+
+    /// <summary>The bytes one cached position takes in <paramref name="model"/>'s caches.</summary>
+    static long PerPosition(MolmoForCausalLM model)
+    {
+        using var one = model.NewCache(1, 1);
+        return one.BytesPerPosition;
+    }
+
     /// <summary>The image's feature positions end here: every later position holds a text token.</summary>
     static int ImageEnd(ModelInputs inputs) => (int)inputs.ImageInputIdx!.max().item<long>() + 1;
 
@@ -97,13 +115,9 @@ public class PrefixCacheTests
         var (_, reused0, _) = Cached(model, prefixes, first, 5);
         Assert.Equal(0, reused0);
         Assert.Equal(1, prefixes.Count);
-        using (var one = model.NewCache(1, 1)) Assert.Equal(one.BytesPerPosition * s, prefixes.Bytes);
+        Assert.Equal(PerPosition(model) * s, prefixes.Bytes);
 
-        var (freshPrefill, freshStep) = Fresh(model, second, 5);
-        var (prefill, reused, step) = Cached(model, prefixes, second, 5);
-        Assert.Equal(end + 1, reused);   // everything up to the first changed token
-        Close(freshPrefill, prefill, 1e-4);
-        Close(freshStep, step, 1e-4);
+        AssertReuses(model, prefixes, second, 5, end + 1);   // everything up to the first changed token
         Assert.Equal((1, 1, end + 1), (prefixes.Hits, prefixes.Misses, prefixes.ReusedTokens));
         Assert.Equal(2, prefixes.Count);   // neither prompt extends the other
     }
@@ -115,12 +129,8 @@ public class PrefixCacheTests
         var (model, prefixes) = (tiny.Model, tiny.Prefixes);
         var inputs = TinyInputs.Load("tiny_d_style", "img_100x100");
         long s = inputs.InputIds.shape[1];
-        var (freshPrefill, freshStep) = Fresh(model, inputs, 9);
         Cached(model, prefixes, inputs, 9);
-        var (prefill, reused, step) = Cached(model, prefixes, inputs, 9);
-        Assert.Equal(s - 1, reused);
-        Close(freshPrefill, prefill, 1e-4);
-        Close(freshStep, step, 1e-4);
+        AssertReuses(model, prefixes, inputs, 9, s - 1);
         Assert.Equal(1, prefixes.Count);   // already covered: not stored twice
     }
 
@@ -155,13 +165,9 @@ public class PrefixCacheTests
         // The next turn: the first turn's prompt, then more text (as a conversation grows).
         var turn2 = new ModelInputs(cat([turn1.InputIds, arange(11, 31, ScalarType.Int64).view(1, -1)], 1));
         Cached(model, prefixes, turn1, 3);
-        var (freshPrefill, freshStep) = Fresh(model, turn2, 3);
-        var (prefill, reused, step) = Cached(model, prefixes, turn2, 3);
-        Assert.Equal(s, reused);
-        Close(freshPrefill, prefill, 1e-4);
-        Close(freshStep, step, 1e-4);
+        AssertReuses(model, prefixes, turn2, 3, s);
         Assert.Equal(1, prefixes.Count);
-        Assert.Equal(model.NewCache(1, 1).BytesPerPosition * (s + 20), prefixes.Bytes);
+        Assert.Equal(PerPosition(model) * (s + 20), prefixes.Bytes);
         // The first turn again is covered by the longer entry.
         var (_, again, _) = Cached(model, prefixes, turn1, 3);
         Assert.Equal(s - 1, again);
@@ -172,7 +178,7 @@ public class PrefixCacheTests
     {
         using var tiny = new Tiny("tiny_d_style");
         var model = tiny.Model;
-        long perPosition = model.NewCache(1, 1).BytesPerPosition;
+        long perPosition = PerPosition(model);
         // Room for two prompts of 40 positions, not three.
         using var prefixes = new PrefixCache(model, maxBytes: perPosition * 100, minTokens: 4);
         ModelInputs Prompt(long first) => new(arange(first, first + 40, ScalarType.Int64).view(1, -1));

@@ -195,15 +195,11 @@ public class CpuGemvTests
     public void Int8LinearAgreesWithItsDequantisedWeightsForEveryRowCount(int rows)
     {
         using var scope = NewDisposeScope();
-        var layer = new Linear(96, 40, hasBias: true, new ModelPlacement(ScalarType.Float32, CPU, Int8Decoder: true), quantizable: true);
-        var (q, s) = Int8Quantizer.Quantize(randn(40, 96));
-        var bias = randn(40);
-        var p = layer.named_parameters().ToDictionary(x => x.name, x => x.parameter);
-        using (no_grad()) { p["weight"].copy_(q); p["weight_scale"].copy_(s); p["bias"].copy_(bias); }
+        var (layer, q, s, bias) = RandomInt8Layer(ScalarType.Float32, CPU, hasBias: true);
         var x = randn(rows, 96).view(1, rows, 96);
         var got = layer.forward(x);
         Assert.Equal(new long[] { 1, rows, 40 }, got.shape);
-        var want = nn.functional.linear(x.to(ScalarType.Float64), q.to(ScalarType.Float64) * s.to(ScalarType.Float64).unsqueeze(1), bias.to(ScalarType.Float64));
+        var want = nn.functional.linear(x.to(ScalarType.Float64), q.to(ScalarType.Float64) * s.to(ScalarType.Float64).unsqueeze(1), bias!.to(ScalarType.Float64));
         if (rows <= CpuGemv.MaxRows) AssertWithinInt16Bound(want.view(rows, 40), got.view(rows, 40), x.view(rows, 96), q, s);
         else Assert.True((got - want).abs().max().item<double>() < 1e-4);
     }
@@ -245,13 +241,28 @@ public class CpuGemvTests
     public void Int8LinearWithBf16ActivationsUsesTheDequantisedWeightsForPrefill()
     {
         using var scope = NewDisposeScope();
-        var layer = new Linear(96, 40, hasBias: false, new ModelPlacement(ScalarType.BFloat16, CPU, Int8Decoder: true), quantizable: true);
-        var (q, s) = Int8Quantizer.Quantize(randn(40, 96));
-        var p = layer.named_parameters().ToDictionary(x => x.name, x => x.parameter);
-        using (no_grad()) { p["weight"].copy_(q); p["weight_scale"].copy_(s); }
+        var (layer, q, s, _) = RandomInt8Layer(ScalarType.BFloat16, CPU, hasBias: false);
         var x = randn(1, 100, 96).to(ScalarType.BFloat16);
         var want = nn.functional.linear(x, (q.to(ScalarType.Float32) * s.unsqueeze(1)).to(ScalarType.BFloat16));
         Assert.True(layer.forward(x).equal(want).all().item<bool>());
+    }
+
+    /// <summary>
+    /// A 96 → 40 int8 layer on <paramref name="device"/> with activations in <paramref name="dtype"/>, its weights quantised
+    /// from a random matrix: the layer, its int8 weights and scales (on the CPU), and its bias as the layer holds it.
+    /// </summary>
+    internal static (Linear Layer, Tensor Q, Tensor S, Tensor? Bias) RandomInt8Layer(ScalarType dtype, Device device, bool hasBias)
+    {
+        var layer = new Linear(96, 40, hasBias, new ModelPlacement(dtype, device, Int8Decoder: true), quantizable: true);
+        var (q, s) = Int8Quantizer.Quantize(randn(40, 96));
+        var p = layer.named_parameters().ToDictionary(x => x.name, x => x.parameter);
+        using (no_grad())
+        {
+            p["weight"].copy_(q);
+            p["weight_scale"].copy_(s);
+            if (hasBias) p["bias"].copy_(randn(40));
+        }
+        return (layer, q, s, hasBias ? p["bias"] : null);
     }
 
     /// <summary>

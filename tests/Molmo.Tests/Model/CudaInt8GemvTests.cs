@@ -161,11 +161,7 @@ public class CudaInt8GemvTests
         var device = Golden.TestDevice;
         if (device.type != TorchSharp.DeviceType.CUDA) return;
         using var scope = NewDisposeScope();
-        var layer = new Linear(96, 40, hasBias: true, new ModelPlacement(ScalarType.BFloat16, device, Int8Decoder: true), quantizable: true);
-        var (q, s) = Int8Quantizer.Quantize(randn(40, 96));
-        var bias = randn(40);
-        var p = layer.named_parameters().ToDictionary(x => x.name, x => x.parameter);
-        using (no_grad()) { p["weight"].copy_(q); p["weight_scale"].copy_(s); p["bias"].copy_(bias); }
+        var (layer, q, s, bias) = CpuGemvTests.RandomInt8Layer(ScalarType.BFloat16, device, hasBias: true);
         var x = randn(1, 1, 96).to(ScalarType.BFloat16).to(device);
         long launches = CudaInt8Gemv.Launches;
         var fast = layer.forward(x);
@@ -177,12 +173,12 @@ public class CudaInt8GemvTests
         try { slow = layer.forward(x); }
         finally { CudaInt8Gemv.Enabled = true; }
         Assert.Equal(launches, CudaInt8Gemv.Launches);
-        // Both against the exact product. The kernel sums exact products in float32 and rounds the output once to bf16; the
-        // dequantised route also rounds each weight to bf16 (q × scale computed in bf16), which can err by 2⁻⁹ of every
-        // |x·w| term, far more than the output's rounding where terms cancel.
+        // Both against the exact product. The kernel sums exact products in float32 and rounds the output once to bf16. The
+        // dequantised route rounds the unscaled product to bf16, scales it in bf16 and adds the bias in bf16: roundings of
+        // the product before the bias cancels part of it, each up to 2⁻⁹ of Σ|x·w|, more than the output's own rounding.
         var w = q.to(device).to(ScalarType.Float32) * s.to(device).unsqueeze(1);
         var xf = x.to(ScalarType.Float32);
-        var want = nn.functional.linear(xf, w, p["bias"].to(ScalarType.Float32));
+        var want = nn.functional.linear(xf, w, bias!.to(ScalarType.Float32));
         var terms = nn.functional.linear(xf.abs(), w.abs());   // Σ|x·w| per output
         foreach (var (route, got, termRounding) in new[] { ("kernel", fast, 0.0), ("dequantised", slow, 1.0 / 256) })
         {

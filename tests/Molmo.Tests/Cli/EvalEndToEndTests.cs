@@ -14,14 +14,8 @@ public class EvalEndToEndTests
         var modelDir = DemoModel.Create(Path.Combine(work, "model"));
         var data = Path.Combine(work, "bench");
         Directory.CreateDirectory(data);
-        var lines = new List<string>();
-        for (int i = 0; i < 3; i++)
-        {
-            File.WriteAllBytes(Path.Combine(data, $"img{i}.png"), DemoModel.DrawTestImage(200 + 40 * i, 150));
-            lines.Add(JsonSerializer.Serialize(new { id = $"q{i}", image = $"img{i}.png", question = "What color is the circle?", answers = Enumerable.Repeat("red", 10) }));
-        }
-        var dataset = Path.Combine(data, "bench.jsonl");
-        File.WriteAllLines(dataset, lines);
+        var dataset = WriteDataset(data, Enumerable.Range(0, 3).Select(i => (200 + 40 * i, 150)).ToArray(),
+                                   Enumerable.Range(0, 3).Select(i => (i, "What color is the circle?", "red")));
         var outDir = Path.Combine(work, "out");
 
         var (code, output, err) = CliHarness.Run("eval", "run", "--model", modelDir, "--dataset", dataset, "--task", "vqav2", "--out", outDir, "--limit", "2");
@@ -41,6 +35,19 @@ public class EvalEndToEndTests
         Assert.Equal(firstPredictions, predictions.Take(2));
     }
 
+    /// <summary>Test drawings of the given sizes (img0.png, img1.png, …) and a vqav2-style JSONL of questions about them (ids
+    /// q0, q1, … in order; each with its one answer ten times) in <paramref name="work"/>: the JSONL's path.</summary>
+    static string WriteDataset(string work, (int W, int H)[] images, IEnumerable<(int Image, string Question, string Answer)> questions)
+    {
+        for (int i = 0; i < images.Length; i++) File.WriteAllBytes(Path.Combine(work, $"img{i}.png"), DemoModel.DrawTestImage(images[i].W, images[i].H));
+        var dataset = Path.Combine(work, "bench.jsonl");
+        File.WriteAllLines(dataset, questions.Select((q, n) => JsonSerializer.Serialize(new
+        {
+            id = $"q{n}", image = $"img{q.Image}.png", question = q.Question, answers = Enumerable.Repeat(q.Answer, 10),
+        })));
+        return dataset;
+    }
+
     /// <summary>`eval run` of the vqav2 task into <paramref name="outDir"/>: its predictions file and its stderr.</summary>
     static (string Predictions, string Err) RunEval(string modelDir, string dataset, string outDir, string[] extra)
     {
@@ -54,14 +61,8 @@ public class EvalEndToEndTests
     {
         var work = TestPaths.NewTempDir("molmo-eval-batch");
         var modelDir = DemoModel.Create(Path.Combine(work, "model"));
-        var lines = new List<string>();
-        for (int i = 0; i < 5; i++)
-        {
-            File.WriteAllBytes(Path.Combine(work, $"img{i}.png"), DemoModel.DrawTestImage(120 + 60 * i, 150 + 20 * i));
-            lines.Add(JsonSerializer.Serialize(new { id = $"q{i}", image = $"img{i}.png", question = $"What is shape {i}?", answers = Enumerable.Repeat("circle", 10) }));
-        }
-        var dataset = Path.Combine(work, "bench.jsonl");
-        File.WriteAllLines(dataset, lines);
+        var dataset = WriteDataset(work, Enumerable.Range(0, 5).Select(i => (120 + 60 * i, 150 + 20 * i)).ToArray(),
+                                   Enumerable.Range(0, 5).Select(i => (i, $"What is shape {i}?", "circle")));
         (string Predictions, string Err) Run(string name, params string[] extra) => RunEval(modelDir, dataset, Path.Combine(work, name), extra);
         var one = Run("one");
         var batched = Run("batched", "--batch", "2");
@@ -81,15 +82,8 @@ public class EvalEndToEndTests
     {
         var work = TestPaths.NewTempDir("molmo-eval-prefix");
         var modelDir = DemoModel.Create(Path.Combine(work, "model"));
-        var lines = new List<string>();
-        for (int i = 0; i < 2; i++)
-        {
-            File.WriteAllBytes(Path.Combine(work, $"img{i}.png"), DemoModel.DrawTestImage(160 + 80 * i, 120));
-            foreach (var q in new[] { "What color is the circle?", "How many shapes are there?" })
-                lines.Add(JsonSerializer.Serialize(new { id = $"q{lines.Count}", image = $"img{i}.png", question = q, answers = Enumerable.Repeat("red", 10) }));
-        }
-        var dataset = Path.Combine(work, "bench.jsonl");
-        File.WriteAllLines(dataset, lines);
+        var dataset = WriteDataset(work, [(160, 120), (240, 120)],
+            from i in Enumerable.Range(0, 2) from q in new[] { "What color is the circle?", "How many shapes are there?" } select (i, q, "red"));
         (string Predictions, string Err) Run(string name, params string[] extra) => RunEval(modelDir, dataset, Path.Combine(work, name), extra);
         var cached = Run("cached");
         var whole = Run("whole", "--no-prefix-cache");

@@ -342,8 +342,8 @@ public static class ModelBench
             }
             double vision = Timed(() =>
             {
-                var images = inputs.Images!.to(device);
-                var masks = inputs.ImageMasks!.to(device);
+                var images = HostTransfer.ToDevice(inputs.Images!, device);   // queued as the model's prefill queues them
+                var masks = HostTransfer.ToDevice(inputs.ImageMasks!, device);
                 model.Model.VisionBackbone.Forward(images.dim() == 3 ? images : images.flatten(0, 1), masks.dim() == 2 ? masks : masks.flatten(0, 1));
             });
             double decoder = Timed(() =>
@@ -381,6 +381,31 @@ public static class ModelBench
             }
             finally { Linear.UseCpuKernels = true; }
             Console.Error.WriteLine($"decode with libtorch linear: {libtorchTokS:F2} tok/s");
+        }
+        // CPU, --interleave R: R decodes of a text request, each between two bandwidth probes (R + 1 probes in all), each decode's
+        // weight bandwidth against the better of the probes on either side of it. This VM's memory moves between ~40 and
+        // ~90 GB/s from minute to minute, so a decode and a probe taken minutes apart (the table's other bandwidth row) may
+        // have caught different states; these are seconds apart.
+        string? interleaveRow = null;
+        if (!cuda && a.Get("--interleave", null) is { } il)
+        {
+            int rounds = int.Parse(il, CultureInfo.InvariantCulture), tokens = Math.Max(8, decode / 4);
+            using var scope = NewDisposeScope();
+            var text = processor.Process(null, "Write a long story about a red fox.").ToModelInputs();
+            static double Probe() => MemoryBandwidth.MeasureAllThreads(1L << 30, 3);
+            var probes = new List<double> { Probe() };
+            var read = new List<double>();
+            var shares = new List<double>();
+            for (int round = 0; round < rounds; round++)
+            {
+                read.Add(DecodeRate(TokenTimes(model, text, special.Eos, tokens + 1, cuda, main)) * decodeBytes);
+                probes.Add(Probe());
+                shares.Add(read[^1] / Math.Max(probes[^2], probes[^1]));
+                Console.Error.WriteLine($"interleaved round {round + 1}: decode {read[^1] / 1e9:F1} GB/s between probes of {probes[^2] / 1e9:F1} and {probes[^1] / 1e9:F1} GB/s: {100 * shares[^1]:F0} %");
+            }
+            interleaveRow = $"| decode weight bandwidth, each of {rounds} decodes ({tokens} tokens of a text request) against the better of the probes just before and after it | " +
+                            $"median **{100 * Median(shares):F0} %** ({100 * shares.Min():F0}–{100 * shares.Max():F0} %); the decodes read {read.Min() / 1e9:F1}–{read.Max() / 1e9:F1} GB/s | – | " +
+                            $"probes ({Environment.ProcessorCount} threads, 1 GiB): {string.Join(", ", probes.Select(p => (p / 1e9).ToString("F1", CultureInfo.InvariantCulture)))} GB/s |";
         }
         // Batched decoding of independent requests of different lengths: aggregate decode tokens/s. --batch: text requests;
         // --batch-images: every request with its own image (sizes vary, so prompt lengths do too), prefilled one by one.
@@ -515,6 +540,7 @@ public static class ModelBench
         if (libtorchTokS is { } lt)
             sb.AppendLine($"| decode, batch 1, libtorch `linear` instead of the GEMV kernel (same run) | {lt:F2} tok/s ({lt * decodeBytes / 1e9:F1} GB/s) | – | – |");
         foreach (var r in batchRows) sb.AppendLine(r);
+        if (interleaveRow is not null) sb.AppendLine(interleaveRow);
         if (!cuda)
             sb.AppendLine($"| decode weight bandwidth ({decodeBytes / 1e9:F2} GB/token) | {achieved / 1e9:F1} GB/s = {100 * achieved / limitBw:F0} % of measured | – | DRAM read, {Environment.ProcessorCount} threads: {bwAll / 1e9:F1} GB/s before loading, {bwAfterAll / 1e9:F1} GB/s after decoding (1 thread: {bw1 / 1e9:F1} / {bwAfter1 / 1e9:F1}) |");
         else

@@ -120,7 +120,7 @@ public sealed class MolmoForCausalLM : nn.Module
         int bucket = PrefillBucket;
         if (bucket <= 1 || cache.Batch != 1 || cache.Length != 0 || ids.dim() != 2 || ids.shape[0] != 1) return Forward(inputs, cache, last);
         long s = ids.shape[1], padded = PrefillLength(s);
-        if (padded == s || padded > cache.Capacity || ids.lt(0).any().item<bool>()) return Forward(inputs, cache, last);
+        if (padded == s || padded > cache.Capacity || AnyNegative(ids)) return Forward(inputs, cache, last);
         Tensor filled;
         // Filler id 0 (any real token would do: no prompt position attends to a later one).
         using (NewDisposeScope())
@@ -145,10 +145,17 @@ public sealed class MolmoForCausalLM : nn.Module
         options ??= new ForwardOptions();
         using var scope = NewDisposeScope();
         var dev = Placement.Device;
-        var ids = inputs.InputIds.to(ScalarType.Int64, dev);
-        if (ids.dim() != 2) throw new ArgumentException($"input_ids must be [batch, seq], got [{string.Join(", ", ids.shape)}]");
+        // On a GPU this pass must not wait for the device before its last position's logits: a sync in the middle (a value
+        // read back, a pageable upload, an op whose output size depends on data) leaves the GPU idle while the host issues the
+        // next ops, which for a prefill of some 2,000 libtorch calls is a good part of its time. So what depends on the inputs'
+        // values is decided from the host's copies of them (the processor's tensors live on the CPU), and uploads are queued.
+        if (inputs.InputIds.dim() != 2) throw new ArgumentException($"input_ids must be [batch, seq], got [{string.Join(", ", inputs.InputIds.shape)}]");
+        var ids = Runtime.HostTransfer.ToDevice(inputs.InputIds.to(ScalarType.Int64), dev);
         long b = ids.shape[0], s = ids.shape[1];
         int start = cache?.Length ?? 0;
+        // Padding (−1) in a prompt, read where the caller's ids are (the host, as a rule). A decode step feeds generated ids,
+        // never padding, and its ids are on the device: no check, so that queued steps never wait.
+        bool padded = !(s == 1 && cache is not null) && AnyNegative(inputs.InputIds);
 
         var x = model.Transformer.Embeddings.forward(ids);                                    // [B, S, D]
         Tensor? textEmb = options.KeepIntermediates ? x.clone() : null;
@@ -173,7 +180,7 @@ public sealed class MolmoForCausalLM : nn.Module
         else
         {
             (cos, sin) = _rope.Slice(start, s);
-            mask = BuildMask(ids, cache, start, b, s);
+            mask = BuildMask(ids, padded, cache, start, b, s);
         }
         var hidden = options.KeepIntermediates ? new List<Tensor>() : null;
         x = Blocks(x, cos, sin, cache, mask, hidden);
@@ -237,32 +244,36 @@ public sealed class MolmoForCausalLM : nn.Module
     VisionOutputs EncodeAndMerge(ref Tensor x, ModelInputs inputs, long b, long s, bool keep)
     {
         var dev = Placement.Device;
-        var images = inputs.Images!.to(dev);
-        var masks = inputs.ImageMasks!.to(dev);
-        var idx = inputs.ImageInputIdx!.to(ScalarType.Int64, dev);
+        var images = inputs.Images!;
+        var masks = inputs.ImageMasks!;
+        // Which features go where is worked out on the host, before anything is queued: the positions' count depends on
+        // the data (masked_select, nonzero), which on a GPU would wait for the whole vision encoder to finish.
+        var idx = inputs.ImageInputIdx!.to(ScalarType.Int64, CPU);
         if (images.dim() == 3) { images = images.unsqueeze(0); masks = masks.unsqueeze(0); idx = idx.unsqueeze(0); }
         if (images.shape[0] != b) throw new ArgumentException($"images hold {images.shape[0]} examples but input_ids {b}");
+        if (idx.dim() != 3 || idx.shape[0] != b || idx.shape[1] != images.shape[1])
+            throw new ArgumentException($"image_input_idx must be [{b}, {images.shape[1]}, tokens per crop], got [{string.Join(", ", idx.shape)}]");
         long t = images.shape[1];
-        var vision = model.VisionBackbone.ForwardDetailed(images.flatten(0, 1), masks.flatten(0, 1), keep);
-        var feats = vision.Projected.to(x.dtype).view(b, t * idx.shape[2], -1);               // [B, T·144, D]
-        // Add (not replace) each kept pooled feature to the embedding at its position (spec §5.5).
         var flatIdx = idx.view(b, -1);
         var valid = flatIdx.ge(0);
-        var offsets = arange(b, ScalarType.Int64, dev).unsqueeze(1) * s;
-        var positions = (flatIdx + offsets).masked_select(valid);
+        var positions = (flatIdx + arange(b, ScalarType.Int64).unsqueeze(1) * s).masked_select(valid);
         if (positions.NumberOfElements > 0 && positions.max().item<long>() >= b * s)
             throw new ArgumentException("image_input_idx points past the end of input_ids");
-        var rows = feats.reshape(b * t * idx.shape[2], -1).index_select(0, valid.view(-1).nonzero().view(-1));
-        x = x.reshape(b * s, -1).index_add(0, positions, rows, 1).view(b, s, -1);
+        var featureRows = valid.view(-1).nonzero().view(-1);
+        var vision = model.VisionBackbone.ForwardDetailed(Runtime.HostTransfer.ToDevice(images, dev).flatten(0, 1),
+                                                          Runtime.HostTransfer.ToDevice(masks, dev).flatten(0, 1), keep);
+        var feats = vision.Projected.to(x.dtype).view(b, t * idx.shape[2], -1);               // [B, T·144, D]
+        // Add (not replace) each kept pooled feature to the embedding at its position (spec §5.5).
+        var rows = feats.reshape(b * t * idx.shape[2], -1).index_select(0, Runtime.HostTransfer.ToDevice(featureRows, dev));
+        x = x.reshape(b * s, -1).index_add(0, Runtime.HostTransfer.ToDevice(positions, dev), rows, 1).view(b, s, -1);
         return vision;
     }
 
     /// <summary>The attention mask, or null where plain causal attention (or an unmasked decode step) is exact.</summary>
-    static Tensor? BuildMask(Tensor ids, KvCache? cache, int start, long b, long s)
+    static Tensor? BuildMask(Tensor ids, bool padded, KvCache? cache, int start, long b, long s)
     {
-        // A decode step feeds generated ids (never padding): skip the host sync of the padding check.
+        // A decode step feeds generated ids (never padding).
         if (s == 1 && cache is not null) return null;
-        bool padded = ids.lt(0).any().item<bool>();
         bool prefix = start > 0 && s > 1;
         if (!padded && !prefix) return null;
         long len = start + s;
@@ -275,6 +286,13 @@ public sealed class MolmoForCausalLM : nn.Module
         // A fully padded query row would attend to nothing (NaN); let it see itself.
         var self = eye(s, s, ScalarType.Bool, dev).view(1, 1, s, s);
         return causal.logical_and(keyOk).logical_or(self);
+    }
+
+    /// <summary>Whether any id is negative (padding), on the host when the ids are there.</summary>
+    static bool AnyNegative(Tensor ids)
+    {
+        using var scope = NewDisposeScope();
+        return ids.lt(0).any().item<bool>();
     }
 
     /// <summary>Hidden state of the last non-padding position of each sequence: [B, S, D] → [B, 1, D].</summary>

@@ -70,6 +70,33 @@ public class TinyGoldenGreedyTests
     }
 }
 
+public class ModelInputValidationTests
+{
+    [Fact]
+    public void ImageIndicesOutsideThePromptOrOfTheWrongShapeAreRefusedByName()
+    {
+        var dir = Golden.TinyDir("tiny_d_style");
+        using var model = new MolmoForCausalLM(MolmoConfig.Load(dir), Golden.Float32);
+        using (var ck = Checkpoint.Open(dir)) CheckpointLoader.Load(model, ck);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var inputs = TinyInputs.Load("tiny_d_style", "img_100x100");
+        long s = inputs.InputIds.shape[1];
+        // One kept feature placed one past the prompt's last position.
+        var pastEnd = inputs.ImageInputIdx!.clone();
+        pastEnd.view(-1)[pastEnd.view(-1).argmax()] = tensor(s);
+        var e = Assert.Throws<ArgumentException>(() => model.Forward(inputs with { ImageInputIdx = pastEnd }));
+        Assert.Contains("image_input_idx points past the end of input_ids", e.Message);
+        var flat = inputs.ImageInputIdx!.view(1, -1);
+        e = Assert.Throws<ArgumentException>(() => model.Forward(inputs with { ImageInputIdx = flat }));
+        Assert.Contains("image_input_idx must be [1, ", e.Message);
+        // The inputs themselves are untouched and still run (the last valid position stays within the prompt).
+        using var output = model.Forward(inputs, options: new ForwardOptions { AllLogits = false });
+        Assert.Equal(new long[] { 1, 1 }, output.Logits.shape[..2]);
+        Assert.False(output.Logits.isnan().any().item<bool>());
+    }
+}
+
 /// <summary>The inputs of a tiny golden case; images come from the preprocessing goldens (same image, same processor).</summary>
 internal static class TinyInputs
 {

@@ -73,6 +73,7 @@ public static unsafe partial class CpuGemv
             Vector512<int> i0 = default, i1 = default;
             for (; j + 64 <= end; j += 64)
             {
+                Sse.Prefetch0(w + j + Int8RowPrefetch);
                 var v = Avx512BW.LoadVector512(w + j);
                 i0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(v.GetLower()), Avx512BW.LoadVector512(x + j));
                 i1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(v.GetUpper()), Avx512BW.LoadVector512(x + j + 32));
@@ -83,6 +84,12 @@ public static unsafe partial class CpuGemv
         }
         return Vector512.Sum(acc);
     }
+
+    /// <summary>
+    /// How far ahead (bytes) a single int8 row is prefetched: alone, the hardware prefetcher kept it at 37 GB/s where the read
+    /// probe gave 45–48; 4 KB ahead, 44.6–46.4 (2 KB: 39–44; docs/benchmarks.md, "One weight row at a time").
+    /// </summary>
+    const int Int8RowPrefetch = 4096;
 
     /// <summary>Four int8 weight rows (stride <paramref name="k"/>) against <paramref name="count"/> (1–4) 16-bit x rows: d[q·4 + t].</summary>
     static void Int16Block4(sbyte* w, int k, short* x, float* scales, int blocksPerRow, int count, float* d)

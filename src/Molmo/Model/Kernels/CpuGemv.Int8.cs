@@ -61,10 +61,10 @@ public static unsafe partial class CpuGemv
     /// Σ_j w[j]·x[j] for one int8 row against x as 16-bit integers with per-block scales: integer sums per block, each block
     /// converted to float32 and scaled into the accumulator. Lane l of the integer sums holds the columns ≡ 2l, 2l+1 (mod 32),
     /// the block's scalar tail goes into lane 0, and the blocks are scaled in order: <see cref="Int16Block4{TM}"/> does exactly
-    /// the same, so both give the same bits.
+    /// the same, so both give the same bits. The row is fetched <paramref name="ahead"/> bytes ahead (<see cref="Int8RowPrefetch"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
-    static float Int8Dot16(sbyte* w, short* x, float* scales, int k)
+    static float Int8Dot16(sbyte* w, short* x, float* scales, int k, int ahead)
     {
         var acc = Vector512<float>.Zero;
         for (int b = 0, bi = 0; b < k; b += QBlock, bi++)
@@ -73,7 +73,7 @@ public static unsafe partial class CpuGemv
             Vector512<int> i0 = default, i1 = default;
             for (; j + 64 <= end; j += 64)
             {
-                Sse.Prefetch0(w + j + Int8RowPrefetch);
+                Sse.Prefetch0(w + j + ahead);
                 var v = Avx512BW.LoadVector512(w + j);
                 i0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(v.GetLower()), Avx512BW.LoadVector512(x + j));
                 i1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(v.GetUpper()), Avx512BW.LoadVector512(x + j + 32));

@@ -40,6 +40,13 @@ public static unsafe partial class CpuGemv
     [ThreadStatic] static bool _int8FloatProducts;
 
     /// <summary>
+    /// Single bf16 and int8 weight rows streamed without the software prefetch (<see cref="Bf16RowPrefetch"/>,
+    /// <see cref="Int8RowPrefetch"/>), left to the hardware prefetcher: the benchmarks' baseline. Per calling thread.
+    /// </summary>
+    internal static bool NoRowPrefetch { get => _noRowPrefetch; set => _noRowPrefetch = value; }
+    [ThreadStatic] static bool _noRowPrefetch;
+
+    /// <summary>
     /// Threads the kernel splits the rows over; default: every core. A decode step is one stream of weights, and a single core
     /// of this project's machine kind reads DRAM at about 80 % of what two reach.
     /// </summary>
@@ -91,6 +98,8 @@ public static unsafe partial class CpuGemv
         bool int8 = kind == Weights.Int8, fp32 = kind == Weights.Fp32;
         // bf16 on AVX-512 reads x as its even and odd elements (see Bf16Dot); split them once per call.
         bool split = kind == Weights.Bf16 && Avx512F.IsSupported;
+        // Prefetching 0 bytes ahead touches the line being read anyway: the baseline without changing the loops.
+        int ahead = NoRowPrefetch ? 0 : int8 ? Int8RowPrefetch : Bf16RowPrefetch;
         float* xs = split ? (float*)NativeMemory.AlignedAlloc((nuint)(4L * m * k), 64) : null;
         // int8 on AVX-512 multiplies integers: x rounded to 16 bits per block of columns (see Int8Dot16), once per call.
         bool int16 = int8 && Avx512BW.IsSupported && !Int8FloatProducts;
@@ -130,7 +139,7 @@ public static unsafe partial class CpuGemv
             float Dot(int r, int i) =>
                 int8 ? Int8Dot((sbyte*)Row(r), X(i), k)
                 : fp32 ? Dot<Fp32Weights>(Row(r), X(i), k)
-                : xsp != 0 ? Bf16Dot((ushort*)Row(r), X(i), Xe(i), Xe(i) + k / 2, k)
+                : xsp != 0 ? Bf16Dot((ushort*)Row(r), X(i), Xe(i), Xe(i) + k / 2, k, ahead)
                 : Bf16DotAvx2((ushort*)Row(r), X(i), k);
             void Rows(int r0, int r1)
             {
@@ -191,7 +200,7 @@ public static unsafe partial class CpuGemv
                                 for (int t = 0; t < 4; t++) Put(g + q, r + t, d4[q * 4 + t]);
                         }
                 for (; r < r1; r++)
-                    for (int i = 0; i < m; i++) Put(i, r, Int8Dot16((sbyte*)Row(r), Xq(i), Xs(i), k));
+                    for (int i = 0; i < m; i++) Put(i, r, Int8Dot16((sbyte*)Row(r), Xq(i), Xs(i), k, ahead));
             }
         }
         finally
@@ -210,10 +219,10 @@ public static unsafe partial class CpuGemv
     /// 32-bit word at pair j holds W[2j] in its low half and W[2j+1] in its high half: (word &lt;&lt; 16) is W[2j] and
     /// (word &amp; 0xFFFF0000) is W[2j+1], exactly, as float32. Against x split into its even (xe) and odd (xo) elements, 64 bytes
     /// of weights cost one load, one shift, one AND and two FMAs, with no widening shuffles. 256 bytes a step, fetched
-    /// <see cref="Bf16RowPrefetch"/> bytes ahead.
+    /// <paramref name="ahead"/> bytes ahead (<see cref="Bf16RowPrefetch"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
-    static float Bf16Dot(ushort* w, float* x, float* xe, float* xo, int len)
+    static float Bf16Dot(ushort* w, float* x, float* xe, float* xo, int len, int ahead)
     {
         int body = len / 128 * 64, vectors = len / 32 * 16;   // pairs taken 64 at a time, then 16 at a time; the rest by scalars
         uint* row = (uint*)w;
@@ -221,8 +230,8 @@ public static unsafe partial class CpuGemv
         int j = 0;
         for (; j < body; j += 64)
         {
-            byte* ahead = (byte*)(row + j) + Bf16RowPrefetch;
-            Sse.Prefetch0(ahead); Sse.Prefetch0(ahead + 64); Sse.Prefetch0(ahead + 128); Sse.Prefetch0(ahead + 192);
+            byte* next = (byte*)(row + j) + ahead;
+            Sse.Prefetch0(next); Sse.Prefetch0(next + 64); Sse.Prefetch0(next + 128); Sse.Prefetch0(next + 192);
             (e0, o0) = PairFma(Avx512F.LoadVector512(row + j), Avx512F.LoadVector512(xe + j), Avx512F.LoadVector512(xo + j), e0, o0);
             (e1, o1) = PairFma(Avx512F.LoadVector512(row + j + 16), Avx512F.LoadVector512(xe + j + 16), Avx512F.LoadVector512(xo + j + 16), e1, o1);
             (e2, o2) = PairFma(Avx512F.LoadVector512(row + j + 32), Avx512F.LoadVector512(xe + j + 32), Avx512F.LoadVector512(xo + j + 32), e2, o2);

@@ -86,8 +86,9 @@ public static unsafe partial class CpuGemv
     }
 
     /// <summary>
-    /// How far ahead (bytes) a single int8 row is prefetched: alone, the hardware prefetcher kept it at 37 GB/s where the read
-    /// probe gave 45–48; 4 KB ahead, 44.6–46.4 (2 KB: 39–44; docs/benchmarks.md, "One weight row at a time").
+    /// How far ahead (bytes) a single int8 row is prefetched. The hardware prefetcher alone kept it below the read loop
+    /// (`gemv --rows 1`: 43.6–46.2 GB/s without, 47.9–51.0 with; 7B-D decode 5.61 → 6.05 tok/s in alternating rounds;
+    /// docs/benchmarks.md, "single rows prefetched"; 2 KB ahead did less, 3 KB about as well).
     /// </summary>
     const int Int8RowPrefetch = 4096;
 

@@ -246,8 +246,8 @@ public static unsafe partial class CpuGemv
 
     /// <summary>
     /// How far ahead (bytes) a single bf16 row is prefetched. One stream per thread, yet the hardware prefetcher alone kept it
-    /// about 10 % below the read probe: 41 against 45 GB/s with this, the probe at 45–48, in alternating passes over 12
-    /// layers of 7B-D's matrices (docs/benchmarks.md, "One weight row at a time"; 3 KB ahead was no better).
+    /// about 10 % below the read loop (`gemv --rows 1`: 40.2–45.7 GB/s without, 43.8–48.2 with; 7B-D decode 3.00 → 3.09
+    /// tok/s in alternating rounds; docs/benchmarks.md, "single rows prefetched"; 3 KB ahead was no better).
     /// </summary>
     const int Bf16RowPrefetch = 2048;
 

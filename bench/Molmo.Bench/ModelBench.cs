@@ -107,19 +107,22 @@ public static class ModelBench
 
     /// <summary>The kernels' routes for the calling thread while the result lives: the engine's, or with mode int8-float
     /// the CPU kernel's earlier float products, with no-prefetch single CPU weight rows left to the hardware prefetcher, with
-    /// mode int8-dequant on CUDA the dequantise-then-cuBLAS route.</summary>
+    /// mode int8-dequant on CUDA the dequantise-then-cuBLAS route, with int8-by-rows the CUDA kernel sharing matrices out by
+    /// rows.</summary>
     static IDisposable KernelRoutes(DecodeMode? mode)
     {
         bool saved = Molmo.Model.Kernels.CpuGemv.Int8FloatProducts, savedCuda = Molmo.Runtime.CudaInt8Gemv.Enabled;
-        bool savedPrefetch = Molmo.Model.Kernels.CpuGemv.NoRowPrefetch;
+        bool savedPrefetch = Molmo.Model.Kernels.CpuGemv.NoRowPrefetch, savedSplit = Molmo.Runtime.CudaInt8Gemv.SplitColumns;
         Molmo.Model.Kernels.CpuGemv.Int8FloatProducts = mode?.Int8FloatProducts ?? false;
         Molmo.Model.Kernels.CpuGemv.NoRowPrefetch = mode?.NoRowPrefetch ?? false;
         Molmo.Runtime.CudaInt8Gemv.Enabled = !(mode?.Int8Dequantised ?? false);
+        Molmo.Runtime.CudaInt8Gemv.SplitColumns = !(mode?.Int8ByRows ?? false);
         return new Restore(() =>
         {
             Molmo.Model.Kernels.CpuGemv.Int8FloatProducts = saved;
             Molmo.Model.Kernels.CpuGemv.NoRowPrefetch = savedPrefetch;
             Molmo.Runtime.CudaInt8Gemv.Enabled = savedCuda;
+            Molmo.Runtime.CudaInt8Gemv.SplitColumns = savedSplit;
         });
     }
 
@@ -130,9 +133,10 @@ public static class ModelBench
     /// (eager, each step's tokens read back before the next is queued), <c>queued</c> (eager, one step ahead), <c>fixed</c>
     /// (queued, fixed-shape steps), <c>graph</c> (queued, the fixed-shape step replayed as a CUDA graph); or which int8 route
     /// runs, steps as by default: <c>int8-float</c> (the CPU kernel's earlier float products), <c>int8-dequant</c> (CUDA:
-    /// dequantised for cuBLAS), <c>no-prefetch</c> (CPU: single weight rows without the kernel's software prefetch).</summary>
+    /// dequantised for cuBLAS), <c>int8-by-rows</c> (CUDA: the int8 kernel sharing each matrix out by rows, as first measured),
+    /// <c>no-prefetch</c> (CPU: single weight rows without the kernel's software prefetch).</summary>
     internal sealed record DecodeMode(string Name, bool? Pipelined, DecodeSteps Steps, bool Int8FloatProducts = false, bool Int8Dequantised = false,
-                                      bool NoRowPrefetch = false)
+                                      bool NoRowPrefetch = false, bool Int8ByRows = false)
     {
         public static DecodeMode Parse(string s) => s switch
         {
@@ -140,12 +144,13 @@ public static class ModelBench
             "eager" => new("eager steps (each op issued from C#)", null, DecodeSteps.Eager),
             "int8-float" => new("int8 rows widened to float32 (the earlier int8 kernel)", null, DecodeSteps.Auto, Int8FloatProducts: true),
             "int8-dequant" => new("int8 matrices dequantised to bf16 for cuBLAS every step (the earlier CUDA route)", null, DecodeSteps.Auto, Int8Dequantised: true),
+            "int8-by-rows" => new("the CUDA int8 kernel sharing each matrix out by rows (as first measured), not by columns", null, DecodeSteps.Auto, Int8ByRows: true),
             "no-prefetch" => new("single weight rows left to the hardware prefetcher (the kernels before their software prefetch)", null, DecodeSteps.Auto, NoRowPrefetch: true),
             "sync" => new("each step's tokens read back before the next is queued", false, DecodeSteps.Eager),
             "queued" => new("steps queued one ahead", true, DecodeSteps.Eager),
             "fixed" => new("fixed-shape steps queued one ahead", true, DecodeSteps.FixedShape),
             "graph" => new("CUDA graph steps queued one ahead", true, DecodeSteps.CudaGraph),
-            _ => throw new ArgumentException($"unknown decode mode '{s}' (default, eager, sync, queued, fixed, graph, int8-float, int8-dequant, no-prefetch)"),
+            _ => throw new ArgumentException($"unknown decode mode '{s}' (default, eager, sync, queued, fixed, graph, int8-float, int8-dequant, int8-by-rows, no-prefetch)"),
         };
     }
 
@@ -217,11 +222,11 @@ public static class ModelBench
         // --steps: how decode steps are issued in the timed runs (default: the engine's default for the device). --compare M
         // (--compare-sync: M = sync) times mode M too, in rounds alternating with the main one: the engine's default on CUDA;
         // on a CPU, where queuing is otherwise off and gains nothing, queued steps, so that the comparison still runs both
-        // paths (not for int8-float, int8-dequant or no-prefetch, which compare kernels).
+        // paths (not for int8-float, int8-dequant, int8-by-rows or no-prefetch, which compare kernels).
         var other = a.Has("--compare-sync") ? DecodeMode.Parse("sync") : a.Get("--compare", null) is { } cm ? DecodeMode.Parse(cm) : null;
         bool compare = other is not null;
         var main = a.Get("--steps", null) is { } sm ? DecodeMode.Parse(sm)
-                 : other is { Int8FloatProducts: true } or { Int8Dequantised: true } or { NoRowPrefetch: true } ? DecodeMode.Parse("default")
+                 : other is { Int8FloatProducts: true } or { Int8Dequantised: true } or { NoRowPrefetch: true } or { Int8ByRows: true } ? DecodeMode.Parse("default")
                  : compare ? DecodeMode.Parse(cuda ? "default" : "queued") : null;
         // Warm-up (JIT, kernel selection) on a small image so the timed runs are steady-state. On a GPU, where a step is bound
         // by the host, long enough for .NET's tiered JIT to have optimised the per-step code of both decoding modes.

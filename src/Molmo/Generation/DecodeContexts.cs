@@ -47,10 +47,10 @@ public sealed class DecodeContexts : IDisposable
     {
         public KvCache Cache { get; } = cache;
         public DecodeSteps Mode { get; } = mode;
-        /// <summary>Whether int8 layers could use the CUDA int8 kernel when this context was made (<see cref="Runtime.CudaInt8Gemv.Enabled"/>,
-        /// a per-thread switch of tests and benchmarks): a graph records the route in force, so a context serves only
-        /// requests made under the same one.</summary>
-        public bool Int8Kernel { get; } = Runtime.CudaInt8Gemv.Enabled;
+        /// <summary>The route of int8 products when this context was made (<see cref="Runtime.CudaInt8Gemv.Route"/>, per-thread
+        /// switches of tests and benchmarks): a graph records the route in force, so a context serves only requests made under
+        /// the same one.</summary>
+        public Runtime.Int8Route Int8Route { get; } = Runtime.CudaInt8Gemv.Route;
         public FixedShapeDecoder? Steps { get; set; }
         /// <summary>Set when fixed-shape steps could not be had (no CUDA graph here, say): later requests go on eagerly at
         /// once instead of trying again.</summary>
@@ -111,8 +111,8 @@ public sealed class DecodeContexts : IDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            bool int8Kernel = Runtime.CudaInt8Gemv.Enabled;
-            var idle = _idle.Where(c => c.Mode == mode && c.Cache.Batch == rows && c.Cache.Capacity == bucket && c.Int8Kernel == int8Kernel)
+            var route = Runtime.CudaInt8Gemv.Route;
+            var idle = _idle.Where(c => c.Mode == mode && c.Cache.Batch == rows && c.Cache.Capacity == bucket && c.Int8Route == route)
                             .MaxBy(c => c.LastUse);
             if (idle is not null)
             {

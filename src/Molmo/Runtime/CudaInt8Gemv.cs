@@ -25,13 +25,27 @@ internal static unsafe class CudaInt8Gemv
     /// larger batches go through cuBLAS.
     /// </summary>
     public const int MaxRows = 16;
-    const int ThreadsPerBlock = 128, RowsPerWarp = 4, RowsPerBlock = ThreadsPerBlock / 32 * RowsPerWarp;
+    /// <summary>Threads a block (the kernel's SPLIT warps), and weight rows a warp takes (its ROWS).</summary>
+    internal const int ThreadsPerBlock = 128, RowsPerWarp = 4;
     internal const string EntryPoint = "int8_gemv_bf16", EntryPointOneRow = "int8_gemv_bf16_1";
+    internal const string EntryPointSplit = "int8_gemv_bf16_split", EntryPointSplitOneRow = "int8_gemv_bf16_split_1";
     internal const string PtxResource = "int8_gemv.ptx";
 
     /// <summary>Whether int8 layers on CUDA may use the kernel (default true). Per thread, for tests and benchmarks.</summary>
     internal static bool Enabled { get => !_disabled; set => _disabled = !value; }
     [ThreadStatic] static bool _disabled;
+
+    /// <summary>
+    /// Whether the kernel shares a matrix out by columns (default true): the four warps of a block take the same four rows,
+    /// each a quarter of the columns, so that a matrix of few rows (7B-D's ff_out: 3584) still fills the GPU with loads in
+    /// flight. False: by rows, each warp four rows of its own and all their columns (16 rows a block), the kernel as first
+    /// measured, kept as the benchmark's baseline. Per thread.
+    /// </summary>
+    internal static bool SplitColumns { get => !_byRows; set => _byRows = !value; }
+    [ThreadStatic] static bool _byRows;
+
+    /// <summary>The route int8 products of decode steps take on the calling thread (a CUDA graph records the one in force).</summary>
+    internal static Int8Route Route => !Enabled ? Int8Route.Dequantised : SplitColumns ? Int8Route.ByColumns : Int8Route.ByRows;
 
     /// <summary>Why the kernel is not used on a device (null: it is, or has not been tried), for reports.</summary>
     public static string? Unavailable(int device) => Kernels.TryGetValue(device, out var k) ? k.Error : null;
@@ -73,7 +87,7 @@ internal static unsafe class CudaInt8Gemv
         for (long r = 0; r < rows; r += RowsPerLaunch)
         {
             long count = Math.Min(RowsPerLaunch, rows - r);
-            if (!kernel.TryLaunch(weight, scale, xc.narrow(0, r, count), bc, y.narrow(0, r, count), (int)n, (int)k, (int)count)) return null;
+            if (!kernel.TryLaunch(weight, scale, xc.narrow(0, r, count), bc, y.narrow(0, r, count), (int)n, (int)k, (int)count, SplitColumns)) return null;
         }
         var shape = x.shape.ToArray();
         shape[^1] = n;
@@ -84,7 +98,7 @@ internal static unsafe class CudaInt8Gemv
     sealed class Kernel
     {
         public string? Error;
-        nint _context, _function, _functionOneRow;
+        nint _context, _function, _functionOneRow, _functionSplit, _functionSplitOneRow;
 
         public static Kernel Load(int device)
         {
@@ -126,6 +140,8 @@ internal static unsafe class CudaInt8Gemv
             }
             _function = Function(api, module, EntryPoint);
             _functionOneRow = Function(api, module, EntryPointOneRow);
+            _functionSplit = Function(api, module, EntryPointSplit);
+            _functionSplitOneRow = Function(api, module, EntryPointSplitOneRow);
         }
 
         static nint Function(CudaDriver api, nint module, string entryPoint)
@@ -137,8 +153,9 @@ internal static unsafe class CudaInt8Gemv
             return function;
         }
 
-        /// <summary>The kernel against the dequantised product on a small problem with a bias, an uneven row count and three
-        /// rows of x: within two bf16 roundings, or it is not used.</summary>
+        /// <summary>The kernels (one row of x and several, shared out by columns and by rows) against the dequantised product
+        /// on a small problem with a bias, an uneven row count and three rows of x: within two bf16 roundings, or none is
+        /// used.</summary>
         void SelfCheck(int device)
         {
             using var scope = NewDisposeScope();
@@ -149,21 +166,24 @@ internal static unsafe class CudaInt8Gemv
             var s = (rand(new long[] { 37 }, generator: gen) * 0.02 + 0.001).to(dev);
             var x = randn([3, 528], generator: gen).to(ScalarType.BFloat16).to(dev);
             var b = randn(new long[] { 37 }, generator: gen).to(ScalarType.BFloat16).to(dev);
-            var y = empty([3, 37], ScalarType.BFloat16, dev);
-            var y1 = empty([1, 37], ScalarType.BFloat16, dev);
-            // Both kernels: three rows at once, and the first row alone.
-            if (!TryLaunch(q, s, x, b, y, 37, 528, 3) || !TryLaunch(q, s, x, b, y1, 37, 528, 1))
-                throw new InvalidOperationException("its first launch failed");
             var want = nn.functional.linear(x.to(ScalarType.Float32), q.to(ScalarType.Float32) * s.unsqueeze(1), b.to(ScalarType.Float32));
-            foreach (var (got, expected) in new[] { (y, want), (y1, want.narrow(0, 0, 1)) })
+            foreach (bool split in new[] { true, false })
             {
-                var off = (got.to(ScalarType.Float32) - expected).abs();
-                if ((off - expected.abs() * (2.0 / 256) - 1e-3).max().item<float>() > 0)
-                    throw new InvalidOperationException($"its self-check disagreed with the dequantised product by up to {off.max().item<float>()}");
+                var y = empty([3, 37], ScalarType.BFloat16, dev);
+                var y1 = empty([1, 37], ScalarType.BFloat16, dev);
+                // Both kernels of each kind: three rows at once, and the first row alone.
+                if (!TryLaunch(q, s, x, b, y, 37, 528, 3, split) || !TryLaunch(q, s, x, b, y1, 37, 528, 1, split))
+                    throw new InvalidOperationException("its first launch failed");
+                foreach (var (got, expected) in new[] { (y, want), (y1, want.narrow(0, 0, 1)) })
+                {
+                    var off = (got.to(ScalarType.Float32) - expected).abs();
+                    if ((off - expected.abs() * (2.0 / 256) - 1e-3).max().item<float>() > 0)
+                        throw new InvalidOperationException($"its self-check ({(split ? "by columns" : "by rows")}) disagreed with the dequantised product by up to {off.max().item<float>()}");
+                }
             }
         }
 
-        public bool TryLaunch(Tensor w, Tensor scale, Tensor x, Tensor? bias, Tensor y, int n, int k, int m)
+        public bool TryLaunch(Tensor w, Tensor scale, Tensor x, Tensor? bias, Tensor y, int n, int k, int m, bool split)
         {
             ulong pw = Ptr(w), ps = Ptr(scale), px = Ptr(x), pb = bias is null ? 0 : Ptr(bias), py = Ptr(y);
             if (((pw | px) & 15) != 0) return false;                // the kernel's 16-byte loads (y is written 2 bytes at a time)
@@ -172,9 +192,11 @@ internal static unsafe class CudaInt8Gemv
             void** args = stackalloc void*[8];
             args[0] = &pw; args[1] = &ps; args[2] = &px; args[3] = &pb; args[4] = &py;
             args[5] = &n; args[6] = &k; args[7] = &m;
-            uint blocks = (uint)((n + RowsPerBlock - 1) / RowsPerBlock);
-            int rc = api.LaunchKernel(m == 1 ? _functionOneRow : _function, blocks, 1, 1, ThreadsPerBlock, 1, 1, 0,
-                                      CudaGraph.CurrentStream(), args, null);
+            // By columns a block takes RowsPerWarp rows (its warps share them); by rows, each warp its own RowsPerWarp.
+            int rowsPerBlock = split ? RowsPerWarp : ThreadsPerBlock / 32 * RowsPerWarp;
+            uint blocks = (uint)((n + rowsPerBlock - 1) / rowsPerBlock);
+            var function = split ? (m == 1 ? _functionSplitOneRow : _functionSplit) : (m == 1 ? _functionOneRow : _function);
+            int rc = api.LaunchKernel(function, blocks, 1, 1, ThreadsPerBlock, 1, 1, 0, CudaGraph.CurrentStream(), args, null);
             if (rc != 0) throw new InvalidOperationException($"launching the int8 kernel failed: {api.ErrorName(rc)}");
             Interlocked.Increment(ref _launches);
             return true;
@@ -192,6 +214,10 @@ internal static unsafe class CudaInt8Gemv
 
     static readonly Lazy<CudaDriver> DriverApi = new(CudaDriver.Load);
 }
+
+/// <summary>How int8 products of CUDA decode steps are computed: the kernel sharing each matrix out by columns or by rows
+/// (<see cref="CudaInt8Gemv.SplitColumns"/>), or the matrices dequantised for cuBLAS.</summary>
+internal enum Int8Route { ByColumns, ByRows, Dequantised }
 
 /// <summary>The few CUDA driver API entry points <see cref="CudaInt8Gemv"/> needs, from libcuda.so.1.</summary>
 internal sealed unsafe class CudaDriver

@@ -114,23 +114,31 @@ public class DecodeContextsTests
     [Fact]
     public void AContextServesOnlyRequestsUnderTheInt8RouteItWasMadeWith()
     {
-        // A CUDA graph records the int8 route in force (the kernel, or dequantising for cuBLAS when a benchmark or test
-        // switches the kernel off on its thread): a request under the other route must not replay it.
+        // A CUDA graph records the int8 route in force (the kernel by columns, by rows, or dequantising for cuBLAS when a
+        // benchmark or test switches on its thread): a request under another route must not replay it.
         using var model = ModelLoader.Load(Golden.TinyDir(Variant), Golden.Float32);
         var pool = model.DecodeContexts;
-        var withKernel = pool.Rent(model, DecodeSteps.CudaGraph, 2, 100);
-        pool.Return(withKernel);
-        Molmo.Runtime.CudaInt8Gemv.Enabled = false;
-        DecodeContexts.Context withoutKernel;
-        try
+        var byColumns = pool.Rent(model, DecodeSteps.CudaGraph, 2, 100);
+        Assert.Equal(Molmo.Runtime.Int8Route.ByColumns, byColumns.Int8Route);
+        pool.Return(byColumns);
+        var others = new List<DecodeContexts.Context>();
+        foreach (var (enabled, split, route) in new[] { (false, true, Molmo.Runtime.Int8Route.Dequantised), (true, false, Molmo.Runtime.Int8Route.ByRows) })
         {
-            withoutKernel = pool.Rent(model, DecodeSteps.CudaGraph, 2, 100);
-            Assert.NotSame(withKernel, withoutKernel);
-            Assert.False(withoutKernel.Int8Kernel);
-            pool.Return(withoutKernel);
+            Molmo.Runtime.CudaInt8Gemv.Enabled = enabled;
+            Molmo.Runtime.CudaInt8Gemv.SplitColumns = split;
+            try
+            {
+                var other = pool.Rent(model, DecodeSteps.CudaGraph, 2, 100);
+                Assert.DoesNotContain(other, others.Append(byColumns));
+                Assert.Equal(route, other.Int8Route);
+                others.Add(other);
+                pool.Return(other);
+                Assert.Same(other, pool.Rent(model, DecodeSteps.CudaGraph, 2, 100));   // the same route: the same context
+                pool.Return(other);
+            }
+            finally { Molmo.Runtime.CudaInt8Gemv.Enabled = true; Molmo.Runtime.CudaInt8Gemv.SplitColumns = true; }
         }
-        finally { Molmo.Runtime.CudaInt8Gemv.Enabled = true; }
-        Assert.Same(withKernel, pool.Rent(model, DecodeSteps.CudaGraph, 2, 100));
-        Assert.Equal(2, pool.Created);
+        Assert.Same(byColumns, pool.Rent(model, DecodeSteps.CudaGraph, 2, 100));
+        Assert.Equal(3, pool.Created);
     }
 }

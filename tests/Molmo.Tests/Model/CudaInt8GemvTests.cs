@@ -29,18 +29,23 @@ public class CudaInt8GemvTests
     {
         var ptx = EmbeddedPtx();
         var entries = Regex.Matches(ptx, @"\.visible \.entry (\w+)\(([^)]*)\)").ToDictionary(e => e.Groups[1].Value, e => e.Groups[2].Value);
-        Assert.Equal(new[] { CudaInt8Gemv.EntryPoint, CudaInt8Gemv.EntryPointOneRow }.Order(), entries.Keys.Order());
+        Assert.Equal(new[] { CudaInt8Gemv.EntryPoint, CudaInt8Gemv.EntryPointOneRow, CudaInt8Gemv.EntryPointSplit, CudaInt8Gemv.EntryPointSplitOneRow }.Order(),
+                     entries.Keys.Order());
         // TryLaunch passes w, scale, x, bias, y (device pointers) and n, k, m (32-bit integers), in that order, to either.
         foreach (var parameters in entries.Values)
             Assert.Equal(new[] { "u64", "u64", "u64", "u64", "u64", "u32", "u32", "u32" },
                 Regex.Matches(parameters, @"\.param \.(\w+)").Select(m => m.Groups[1].Value).ToArray());
         Assert.Contains(".target sm_80", ptx);
         Assert.DoesNotContain(".local", ptx);    // the accumulators stay in registers
-        // The host's row limit is the kernel's MAXM.
+        // The host's row limit is the kernel's MAXM, its rows a warp the kernel's ROWS, its warps a block the kernel's SPLIT.
         var source = File.ReadAllText(Path.Combine(Native, "int8_gemv.cu"));
-        var consts = Regex.Match(source, @"enum \{ ROWS = (\d+), MAXM = (\d+) \}");
+        var consts = Regex.Match(source, @"enum \{ ROWS = (\d+), MAXM = (\d+), SPLIT = (\d+) \}");
         Assert.True(consts.Success);
         Assert.Equal(CudaInt8Gemv.RowsPerLaunch, int.Parse(consts.Groups[2].Value));
+        Assert.Equal(CudaInt8Gemv.RowsPerWarp, int.Parse(consts.Groups[1].Value));
+        Assert.Equal(CudaInt8Gemv.ThreadsPerBlock / 32, int.Parse(consts.Groups[3].Value));
+        // Shared out by columns, the block's warps meet once to add their sums.
+        Assert.Equal(2, Regex.Matches(ptx, @"bar\.sync").Count);
     }
 
     [Fact]
@@ -81,6 +86,7 @@ public class CudaInt8GemvTests
     [InlineData(9, 528, 1, true)]
     [InlineData(16, 64, 8, true)]      // a full block, the most rows of x, a width narrower than the warp (lanes left idle)
     [InlineData(5, 2048, 5, true)]
+    [InlineData(6, 4112, 2, true)]     // by columns: the four warps take 1040, 1024, 1024 and 1024 of the 4112 columns (a last step of one lane)
     public void KernelSourceComputesTheProductInAWarpEmulation(int n, int k, int m, bool withBias)
     {
         if (Emulator.Value is not { } exe) return;   // needs g++ (this project's machines have it)
@@ -98,8 +104,9 @@ public class CudaInt8GemvTests
             f.Write(x.contiguous().bytes);              // bf16 bits
             if (bias is not null) f.Write(bias.contiguous().bytes);
         }
-        // One row of x: the one-row kernel (what the host launches), then the general one too.
-        foreach (var kernel in m == 1 ? new[] { "one", "general" } : ["general"])
+        // One row of x: the one-row kernels (what the host launches), then the general ones too; by columns (the host's
+        // default) and by rows.
+        foreach (var kernel in m == 1 ? new[] { "split-one", "split", "one", "general" } : ["split", "general"])
             CheckEmulatedOutput(exe, input, output, kernel, x, q, s, bias, n, k, m);
     }
 
@@ -141,16 +148,19 @@ public class CudaInt8GemvTests
         var (q, s) = Int8Quantizer.Quantize(randn(n, k));
         (q, s) = (q.to(device), s.to(device));
         var bias = withBias ? randn(n).to(ScalarType.BFloat16).to(device) : null;
-        foreach (var m in new[] { 1, 2, 3, 5, 8, 9, 16 })     // 9 and 16: two launches
+        foreach (var (m, split) in new[] { 1, 2, 3, 5, 8, 9, 16 }.SelectMany(m => new[] { (m, true), (m, false) }))     // 9 and 16: two launches
         {
             var x = randn(1, m, k).to(ScalarType.BFloat16).to(device);
-            var got = CudaInt8Gemv.TryLinear(x, q, s, bias);
+            CudaInt8Gemv.SplitColumns = split;
+            Tensor? got;
+            try { got = CudaInt8Gemv.TryLinear(x, q, s, bias); }
+            finally { CudaInt8Gemv.SplitColumns = true; }
             Assert.True(got is not null, $"the kernel was not used: {CudaInt8Gemv.Unavailable(Math.Max(0, (int)device.index))}");
             Assert.Equal(new long[] { 1, m, n }, got!.shape);
             var want = nn.functional.linear(x.to(ScalarType.Float32), q.to(ScalarType.Float32) * s.unsqueeze(1), bias?.to(ScalarType.Float32));
             // Float32 sums in another order, then one bf16 rounding of the output.
             var excess = (got.to(ScalarType.Float32) - want).abs() - want.abs() * (1.0 / 128) - 1e-3 * Math.Sqrt(k);
-            Assert.True(excess.max().item<float>() <= 0, $"{m} rows: off by {(got.to(ScalarType.Float32) - want).abs().max().item<float>()}");
+            Assert.True(excess.max().item<float>() <= 0, $"{m} rows, by {(split ? "columns" : "rows")}: off by {(got.to(ScalarType.Float32) - want).abs().max().item<float>()}");
         }
         Assert.Null(CudaInt8Gemv.TryLinear(randn(17, k).to(ScalarType.BFloat16).to(device), q, s, bias));   // batches of 17+: cuBLAS
     }

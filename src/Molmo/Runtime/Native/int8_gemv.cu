@@ -3,6 +3,12 @@
 // Each weight byte is read once per step (the dequantise-then-GEMM route reads it, writes a bf16 copy and reads that again).
 // A warp takes ROWS weight rows; each lane reads 16 weights of each row at a time (a warp covers 512 columns of a row per step,
 // coalesced), against up to MAXM rows of x, accumulating in float32; a shuffle reduction ends each row.
+// Two ways to share the rows out:
+//  - by rows (int8_gemv_bf16, int8_gemv_bf16_1): each warp of a block its own ROWS rows, all their columns;
+//  - by columns (…_split): the SPLIT warps of a block the same ROWS rows, each a share of the columns, their sums added in
+//    shared memory. A block then holds 4 rows instead of 16, so a matrix of few rows still spreads over every SM with enough
+//    loads in flight (7B-D's ff_out, 3584 rows: 224 blocks by rows, about 7 warps per SM of an H100/H200; 896 by columns).
+// The host launches the split kernels (CudaInt8Gemv); the others stay as the benchmark's baseline.
 // Built into PTX by build/int8_gemv_ptx.sh with clang's NVPTX back end (no CUDA toolkit), embedded in the library, and
 // compiled for the GPU by its driver on first use (Runtime/CudaInt8Gemv.cs). Plain C++ with the few NVVM builtins it needs,
 // so no CUDA headers are needed either. The host checks that k is a multiple of 16 and the pointers are 16-byte aligned.
@@ -10,9 +16,11 @@
 #ifndef GLOBAL   // tests/Molmo.Tests/Native/int8_gemv_emulation.cpp defines these and the NVVM builtins to run this file on a CPU
 #define GLOBAL extern "C" __attribute__((global))
 #define DEVICE __attribute__((device)) static inline
+#define SHARED __attribute__((shared))
+#define SYNC_THREADS() __syncthreads()
 #endif
 
-enum { ROWS = 4, MAXM = 8 };
+enum { ROWS = 4, MAXM = 8, SPLIT = 4 };
 
 struct __attribute__((aligned(16))) u32x4 { unsigned a, b, c, d; };
 
@@ -38,23 +46,13 @@ DEVICE void widen16(u32x4 w, float* out)
         for (int b = 0; b < 4; b++) out[4 * q + b] = byte_at(words[q], b);
 }
 
-// M: the most rows of x this instantiation takes (its accumulators are M per weight row, held in registers).
+// acc[t][i] += Σ q[r0 + t, c…c+15] · x[i, c…c+15] over the columns c = c0, c0 + stride, … below k. M: the most rows of x this
+// instantiation takes (its accumulators are M per weight row, held in registers).
 template <int M>
-DEVICE void gemv(const signed char* __restrict__ w, const float* __restrict__ scale, const unsigned short* __restrict__ x,
-                 const unsigned short* __restrict__ bias, unsigned short* __restrict__ y, int n, int k, int m)
+__attribute__((always_inline)) DEVICE void accumulate(const signed char* __restrict__ w, const unsigned short* __restrict__ x, int n, int k, int m,
+                       long r0, int c0, int stride, float (&acc)[ROWS][M])
 {
-    int tid = (int)__nvvm_read_ptx_sreg_tid_x(), lane = tid & 31;
-    int warpsPerBlock = (int)__nvvm_read_ptx_sreg_ntid_x() >> 5;
-    long r0 = ((long)__nvvm_read_ptx_sreg_ctaid_x() * warpsPerBlock + (tid >> 5)) * ROWS;
-    if (r0 >= n) return;
-
-    float acc[ROWS][M];
-#pragma unroll
-    for (int t = 0; t < ROWS; t++)
-#pragma unroll
-        for (int i = 0; i < M; i++) acc[t][i] = 0.f;
-
-    for (int c = lane * 16; c < k; c += 32 * 16)
+    for (int c = c0; c < k; c += stride)
     {
         // Each weight is widened once and serves every x row. Past the last row (n not a multiple of ROWS) a warp reads row
         // n − 1 again and never writes those sums.
@@ -81,6 +79,38 @@ DEVICE void gemv(const signed char* __restrict__ w, const float* __restrict__ sc
                     for (int j = 0; j < 16; j++) acc[t][i] += wf[t][j] * xf[j];
             }
     }
+}
+
+// The sum of v over the warp, in lane 0.
+DEVICE float warp_sum(float v)
+{
+#pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1) v += __nvvm_shfl_sync_down_f32(0xffffffffu, v, offset, 0x1f);
+    return v;
+}
+
+DEVICE void store(const float* __restrict__ scale, const unsigned short* __restrict__ bias, unsigned short* __restrict__ y,
+                  int n, long r, int i, float sum)
+{
+    y[(long)i * n + r] = float_to_bf16(sum * scale[r] + (bias ? bf16_to_float(bias[r]) : 0.f));
+}
+
+// Shared out by rows: each warp its own ROWS rows, every column.
+template <int M>
+DEVICE void gemv(const signed char* __restrict__ w, const float* __restrict__ scale, const unsigned short* __restrict__ x,
+                 const unsigned short* __restrict__ bias, unsigned short* __restrict__ y, int n, int k, int m)
+{
+    int tid = (int)__nvvm_read_ptx_sreg_tid_x(), lane = tid & 31;
+    int warpsPerBlock = (int)__nvvm_read_ptx_sreg_ntid_x() >> 5;
+    long r0 = ((long)__nvvm_read_ptx_sreg_ctaid_x() * warpsPerBlock + (tid >> 5)) * ROWS;
+    if (r0 >= n) return;
+
+    float acc[ROWS][M];
+#pragma unroll
+    for (int t = 0; t < ROWS; t++)
+#pragma unroll
+        for (int i = 0; i < M; i++) acc[t][i] = 0.f;
+    accumulate<M>(w, x, n, k, m, r0, lane * 16, 32 * 16, acc);
 
 #pragma unroll
     for (int t = 0; t < ROWS; t++)
@@ -88,16 +118,52 @@ DEVICE void gemv(const signed char* __restrict__ w, const float* __restrict__ sc
         for (int i = 0; i < M; i++)
             if (i < m)
             {
-                float v = acc[t][i];
-#pragma unroll
-                for (int offset = 16; offset > 0; offset >>= 1) v += __nvvm_shfl_sync_down_f32(0xffffffffu, v, offset, 0x1f);
-                if (lane == 0 && r0 + t < n)
-                {
-                    long r = r0 + t;
-                    float out = v * scale[r] + (bias ? bf16_to_float(bias[r]) : 0.f);
-                    y[(long)i * n + r] = float_to_bf16(out);
-                }
+                float v = warp_sum(acc[t][i]);
+                if (lane == 0 && r0 + t < n) store(scale, bias, y, n, r0 + t, i, v);
             }
+}
+
+// Shared out by columns: the SPLIT warps of a block the same ROWS rows, warp s the columns (s·32 + lane)·16 + j·SPLIT·512.
+// Each warp's sums go to shared memory; after the barrier, lane t·M + i of warp 0 adds the SPLIT sums of (row t, x row i) in
+// warp order and writes the output. The host launches SPLIT·32 threads a block.
+template <int M>
+DEVICE void gemv_split(const signed char* __restrict__ w, const float* __restrict__ scale, const unsigned short* __restrict__ x,
+                       const unsigned short* __restrict__ bias, unsigned short* __restrict__ y, int n, int k, int m)
+{
+    static_assert(ROWS * M <= 32, "one lane of warp 0 finishes each (row, x row)");
+    static SHARED float partial[SPLIT][ROWS][M];
+    int tid = (int)__nvvm_read_ptx_sreg_tid_x(), lane = tid & 31, warp = tid >> 5;
+    long r0 = (long)__nvvm_read_ptx_sreg_ctaid_x() * ROWS;
+    if (r0 >= n) return;   // the whole block: r0 is the block's
+
+    float acc[ROWS][M];
+#pragma unroll
+    for (int t = 0; t < ROWS; t++)
+#pragma unroll
+        for (int i = 0; i < M; i++) acc[t][i] = 0.f;
+    accumulate<M>(w, x, n, k, m, r0, (warp * 32 + lane) * 16, SPLIT * 32 * 16, acc);
+
+#pragma unroll
+    for (int t = 0; t < ROWS; t++)
+#pragma unroll
+        for (int i = 0; i < M; i++)
+            if (i < m)
+            {
+                float v = warp_sum(acc[t][i]);
+                if (lane == 0) partial[warp][t][i] = v;
+            }
+    SYNC_THREADS();
+    if (warp == 0 && lane < ROWS * M)
+    {
+        int t = lane / M, i = lane % M;
+        if (i < m && r0 + t < n)
+        {
+            float v = partial[0][t][i];
+#pragma unroll
+            for (int s = 1; s < SPLIT; s++) v += partial[s][t][i];
+            store(scale, bias, y, n, r0 + t, i, v);
+        }
+    }
 }
 
 // Up to MAXM rows of x (batched decode steps).
@@ -114,4 +180,18 @@ GLOBAL void int8_gemv_bf16_1(const signed char* __restrict__ w, const float* __r
                              unsigned short* __restrict__ y, int n, int k, int m)
 {
     gemv<1>(w, scale, x, bias, y, n, k, 1);
+}
+
+GLOBAL void int8_gemv_bf16_split(const signed char* __restrict__ w, const float* __restrict__ scale,
+                                 const unsigned short* __restrict__ x, const unsigned short* __restrict__ bias,
+                                 unsigned short* __restrict__ y, int n, int k, int m)
+{
+    gemv_split<MAXM>(w, scale, x, bias, y, n, k, m);
+}
+
+GLOBAL void int8_gemv_bf16_split_1(const signed char* __restrict__ w, const float* __restrict__ scale,
+                                   const unsigned short* __restrict__ x, const unsigned short* __restrict__ bias,
+                                   unsigned short* __restrict__ y, int n, int k, int m)
+{
+    gemv_split<1>(w, scale, x, bias, y, n, k, 1);
 }

@@ -22,7 +22,7 @@ namespace Molmo.Bench;
 /// GEMV kernel, the engine's earlier path, as a baseline measured in the same run. With <c>--compare int8-float</c> (int8 on
 /// the CPU) decode and the batches are also timed with the earlier int8 kernel (float32 products), in alternating rounds;
 /// <c>--compare int8-dequant</c> (int8 on CUDA) likewise with the matrices dequantised for cuBLAS instead of the int8 kernel.
-/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--steps default|eager|sync|queued|fixed|graph] [--compare MODE | --compare-sync] [--gemv-threads N] [--weights DIR] [--no-1080p] [--no-prefix] [--prefill-parts] [--compare-libtorch] [--append FILE]</c>
+/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--steps default|eager|sync|queued|fixed|graph] [--compare MODE[,MODE…] | --compare-sync] [--gemv-threads N] [--weights DIR] [--no-1080p] [--no-prefix] [--prefill-parts] [--compare-libtorch] [--append FILE]</c>
 /// </summary>
 public static class ModelBench
 {
@@ -220,13 +220,14 @@ public static class ModelBench
         var special = SpecialIds.Resolve(cfg, tokenizer);
         var processor = new MolmoProcessor(tokenizer, special);
         // --steps: how decode steps are issued in the timed runs (default: the engine's default for the device). --compare M
-        // (--compare-sync: M = sync) times mode M too, in rounds alternating with the main one: the engine's default on CUDA;
+        // (--compare-sync: M = sync; --compare M1,M2: each) times mode M too, in rounds alternating with the main one: the engine's default on CUDA;
         // on a CPU, where queuing is otherwise off and gains nothing, queued steps, so that the comparison still runs both
         // paths (not for int8-float, int8-dequant, int8-by-rows or no-prefetch, which compare kernels).
-        var other = a.Has("--compare-sync") ? DecodeMode.Parse("sync") : a.Get("--compare", null) is { } cm ? DecodeMode.Parse(cm) : null;
-        bool compare = other is not null;
+        var others = a.Has("--compare-sync") ? [DecodeMode.Parse("sync")]
+                   : a.Get("--compare", null) is { } cm ? cm.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(DecodeMode.Parse).ToList() : new List<DecodeMode>();
+        bool compare = others.Count > 0;
         var main = a.Get("--steps", null) is { } sm ? DecodeMode.Parse(sm)
-                 : other is { Int8FloatProducts: true } or { Int8Dequantised: true } or { NoRowPrefetch: true } or { Int8ByRows: true } ? DecodeMode.Parse("default")
+                 : others.Any(o => o is { Int8FloatProducts: true } or { Int8Dequantised: true } or { NoRowPrefetch: true } or { Int8ByRows: true }) ? DecodeMode.Parse("default")
                  : compare ? DecodeMode.Parse(cuda ? "default" : "queued") : null;
         // Warm-up (JIT, kernel selection) on a small image so the timed runs are steady-state. On a GPU, where a step is bound
         // by the host, long enough for .NET's tiered JIT to have optimised the per-step code of both decoding modes.
@@ -234,7 +235,7 @@ public static class ModelBench
         {
             var hi = processor.Process(ImageDecoder.Decode(PreprocessBench.SynthesisePng(100, 100)), "Hi").ToModelInputs();
             TokenTimes(model, hi, special.Eos, cuda ? 64 : 3, cuda, main);
-            if (compare) TokenTimes(model, hi, special.Eos, cuda ? 64 : 3, cuda, other);
+            foreach (var other in others) TokenTimes(model, hi, special.Eos, cuda ? 64 : 3, cuda, other);
         }
         // On CUDA, also one untimed pass over each timed prompt: libtorch's SDPA pays ~40 ms the first time it sees a sequence
         // length (stack notes §8.1), a one-off per shape that a server pays once; the reference's figures are warm too.
@@ -250,10 +251,10 @@ public static class ModelBench
             }
         // The prefix cache of the "second question" row below: the timed 640×480 prefill stores its prompt in it.
         using var prefixes = a.Has("--no-prefix") ? null : new PrefixCache(model);
-        // With --compare, each decode is measured in rounds that alternate the two modes, so that a noisy host affects both
-        // alike; medians.
+        // With --compare, each decode is measured in rounds that alternate the modes, so that a noisy host affects all alike;
+        // medians.
         const int Rounds = 3, PrefillSamples = 7;
-        string? otherDecode = null;
+        var otherDecodes = new List<string>();
         var rows = new List<string[]>();
         double? decodeTokS = null, prefill640 = null, prefill1080 = null;
         foreach (var (w, h) in sizes640)
@@ -283,14 +284,15 @@ public static class ModelBench
                 if (compare)
                 {
                     var mainRates = new List<double> { decodeTokS.Value };
-                    var otherRates = new List<double>();
+                    var otherRates = others.Select(_ => new List<double>()).ToList();
                     for (int round = 0; round < Rounds; round++)
                     {
-                        otherRates.Add(DecodeRate(TokenTimes(model, inputs, special.Eos, decode + 1, cuda, other)));
+                        for (int o = 0; o < others.Count; o++) otherRates[o].Add(DecodeRate(TokenTimes(model, inputs, special.Eos, decode + 1, cuda, others[o])));
                         if (round < Rounds - 1) mainRates.Add(DecodeRate(TokenTimes(model, inputs, special.Eos, decode + 1, cuda, main)));
                     }
                     decodeTokS = Median(mainRates);
-                    otherDecode = $"{Median(otherRates):F2} tok/s (median of {Rounds}, {otherRates.Min():F1}–{otherRates.Max():F1}; {main!.Name}, same rounds: {mainRates.Min():F1}–{mainRates.Max():F1})";
+                    for (int o = 0; o < others.Count; o++)
+                        otherDecodes.Add($"| decode, batch 1, {others[o].Name} (`--compare`, alternating rounds) | {Median(otherRates[o]):F2} tok/s (median of {Rounds}, {otherRates[o].Min():F1}–{otherRates[o].Max():F1}; {main!.Name}, same rounds: {mainRates.Min():F1}–{mainRates.Max():F1}) | – | – |");
                 }
             }
             else prefill1080 = prefill;
@@ -447,19 +449,20 @@ public static class ModelBench
                 return (produced - bs) / (clock.Elapsed.TotalSeconds - prefillDone);
             }
             var rates = new List<double>();
-            var otherRates = new List<double>();
+            var otherRates = others.Select(_ => new List<double>()).ToList();
             for (int round = 0; round < (compare ? Rounds : 1); round++)
             {
                 rates.Add(BatchRate(main));
-                if (compare) otherRates.Add(BatchRate(other));
+                for (int o = 0; o < others.Count; o++) otherRates[o].Add(BatchRate(others[o]));
             }
             double tokS = Median(rates);
             string kind = images ? $"independent image requests of {requests.Min(r => r.InputIds.shape[1])}–{requests.Max(r => r.InputIds.shape[1])} tokens" : "independent text requests";
-            Console.Error.WriteLine($"batch {bs}{(images ? " (images)" : "")}: {tokS:F2} tok/s aggregate decode" + (compare ? $" ({other!.Name}: {Median(otherRates):F2})" : ""));
+            Console.Error.WriteLine($"batch {bs}{(images ? " (images)" : "")}: {tokS:F2} tok/s aggregate decode" +
+                                    string.Concat(others.Select((o, i) => $" ({o.Name}: {Median(otherRates[i]):F2})")));
             string spread = compare ? $", median of {Rounds}: {rates.Min():F0}–{rates.Max():F0}" : "";
             batchRows.Add($"| decode, batch {bs} ({kind}, {steps} steps) | {tokS:F2} tok/s aggregate ({tokS / bs:F2} per request{spread}) | – | – |");
-            if (compare)
-                batchRows.Add($"| decode, batch {bs}, {other!.Name} (`--compare`, same rounds) | {Median(otherRates):F2} tok/s aggregate (median of {Rounds}: {otherRates.Min():F0}–{otherRates.Max():F0}) | – | – |");
+            for (int o = 0; o < others.Count; o++)
+                batchRows.Add($"| decode, batch {bs}, {others[o].Name} (`--compare`, same rounds) | {Median(otherRates[o]):F2} tok/s aggregate (median of {Rounds}: {otherRates[o].Min():F0}–{otherRates[o].Max():F0}) | – | – |");
         }
 
         // Whole requests as `eval run` answers them (preprocess, prefill, a short answer): one at a time through AskAsync, then
@@ -505,7 +508,7 @@ public static class ModelBench
         double limitBw = cuda ? gpuBw : Math.Max(bwAll, bwAfterAll);
 
         var sb = new StringBuilder();
-        bool graphs = (main?.Steps ?? DecodeSteps.Auto).On(device) == DecodeSteps.CudaGraph || other?.Steps.On(device) == DecodeSteps.CudaGraph;
+        bool graphs = (main?.Steps ?? DecodeSteps.Auto).On(device) == DecodeSteps.CudaGraph || others.Any(o => o.Steps.On(device) == DecodeSteps.CudaGraph);
         if (graphs && CudaGraph.LastFallbackReason is { } noGraph)
         {
             sb.AppendLine($"**CUDA graphs were not used** (the graph rows ran eager steps): {noGraph}");
@@ -548,10 +551,9 @@ public static class ModelBench
         if (bucketRow is not null) sb.AppendLine(bucketRow);
         if (prefixRow is not null) sb.AppendLine(prefixRow);
         if (partsRow is not null) sb.AppendLine(partsRow);
-        sb.AppendLine($"| decode, batch 1, {decode} tokens{(main is null ? "" : $", {main.Name}")}{(otherDecode is null ? "" : $" (median of {Rounds} rounds)")} | {decodeTokS:F2} tok/s | {R(RefCpuDecodeTokS, RefGpuDecodeTokS, "tok/s")} | " +
+        sb.AppendLine($"| decode, batch 1, {decode} tokens{(main is null ? "" : $", {main.Name}")}{(otherDecodes.Count == 0 ? "" : $" (median of {Rounds} rounds)")} | {decodeTokS:F2} tok/s | {R(RefCpuDecodeTokS, RefGpuDecodeTokS, "tok/s")} | " +
                       $"{limitBw / decodeBytes:F2} tok/s at {limitBw / 1e9:F1} GB/s |");
-        if (otherDecode is not null)
-            sb.AppendLine($"| decode, batch 1, {other!.Name} (`--compare`, alternating rounds) | {otherDecode} | – | – |");
+        foreach (var row in otherDecodes) sb.AppendLine(row);
         if (libtorchTokS is { } lt)
             sb.AppendLine($"| decode, batch 1, libtorch `linear` instead of the GEMV kernel (same run) | {lt:F2} tok/s ({lt * decodeBytes / 1e9:F1} GB/s) | – | – |");
         foreach (var r in batchRows) sb.AppendLine(r);

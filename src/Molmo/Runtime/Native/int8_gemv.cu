@@ -46,12 +46,16 @@ DEVICE void widen16(u32x4 w, float* out)
         for (int b = 0; b < 4; b++) out[4 * q + b] = byte_at(words[q], b);
 }
 
-// acc[t][i] += Σ q[r0 + t, c…c+15] · x[i, c…c+15] over the columns c = c0, c0 + stride, … below k. M: the most rows of x this
-// instantiation takes (its accumulators are M per weight row, held in registers).
+// acc[t][i] = Σ q[r0 + t, c…c+15] · x[i, c…c+15] over the columns c = c0, c0 + stride, … below k: this lane's share. M: the
+// most rows of x this instantiation takes (its accumulators are M per weight row, held in registers).
 template <int M>
 __attribute__((always_inline)) DEVICE void accumulate(const signed char* __restrict__ w, const unsigned short* __restrict__ x, int n, int k, int m,
                        long r0, int c0, int stride, float (&acc)[ROWS][M])
 {
+#pragma unroll
+    for (int t = 0; t < ROWS; t++)
+#pragma unroll
+        for (int i = 0; i < M; i++) acc[t][i] = 0.f;
     for (int c = c0; c < k; c += stride)
     {
         // Each weight is widened once and serves every x row. Past the last row (n not a multiple of ROWS) a warp reads row
@@ -89,6 +93,17 @@ DEVICE float warp_sum(float v)
     return v;
 }
 
+// use(t, i, sum) for each weight row t and x row i below m, with acc[t][i] summed over the warp (valid in lane 0).
+template <int M, class Use>
+__attribute__((always_inline)) DEVICE void warp_sums(float (&acc)[ROWS][M], int m, Use use)
+{
+#pragma unroll
+    for (int t = 0; t < ROWS; t++)
+#pragma unroll
+        for (int i = 0; i < M; i++)
+            if (i < m) use(t, i, warp_sum(acc[t][i]));
+}
+
 DEVICE void store(const float* __restrict__ scale, const unsigned short* __restrict__ bias, unsigned short* __restrict__ y,
                   int n, long r, int i, float sum)
 {
@@ -106,21 +121,8 @@ DEVICE void gemv(const signed char* __restrict__ w, const float* __restrict__ sc
     if (r0 >= n) return;
 
     float acc[ROWS][M];
-#pragma unroll
-    for (int t = 0; t < ROWS; t++)
-#pragma unroll
-        for (int i = 0; i < M; i++) acc[t][i] = 0.f;
     accumulate<M>(w, x, n, k, m, r0, lane * 16, 32 * 16, acc);
-
-#pragma unroll
-    for (int t = 0; t < ROWS; t++)
-#pragma unroll
-        for (int i = 0; i < M; i++)
-            if (i < m)
-            {
-                float v = warp_sum(acc[t][i]);
-                if (lane == 0 && r0 + t < n) store(scale, bias, y, n, r0 + t, i, v);
-            }
+    warp_sums<M>(acc, m, [&](int t, int i, float v) { if (lane == 0 && r0 + t < n) store(scale, bias, y, n, r0 + t, i, v); });
 }
 
 // Shared out by columns: the SPLIT warps of a block the same ROWS rows, warp s the columns (s·32 + lane)·16 + j·SPLIT·512.
@@ -137,21 +139,8 @@ DEVICE void gemv_split(const signed char* __restrict__ w, const float* __restric
     if (r0 >= n) return;   // the whole block: r0 is the block's
 
     float acc[ROWS][M];
-#pragma unroll
-    for (int t = 0; t < ROWS; t++)
-#pragma unroll
-        for (int i = 0; i < M; i++) acc[t][i] = 0.f;
     accumulate<M>(w, x, n, k, m, r0, (warp * 32 + lane) * 16, SPLIT * 32 * 16, acc);
-
-#pragma unroll
-    for (int t = 0; t < ROWS; t++)
-#pragma unroll
-        for (int i = 0; i < M; i++)
-            if (i < m)
-            {
-                float v = warp_sum(acc[t][i]);
-                if (lane == 0) partial[warp][t][i] = v;
-            }
+    warp_sums<M>(acc, m, [&](int t, int i, float v) { if (lane == 0) partial[warp][t][i] = v; });
     SYNC_THREADS();
     if (warp == 0 && lane < ROWS * M)
     {
@@ -166,32 +155,17 @@ DEVICE void gemv_split(const signed char* __restrict__ w, const float* __restric
     }
 }
 
-// Up to MAXM rows of x (batched decode steps).
-GLOBAL void int8_gemv_bf16(const signed char* __restrict__ w, const float* __restrict__ scale,
-                           const unsigned short* __restrict__ x, const unsigned short* __restrict__ bias,
-                           unsigned short* __restrict__ y, int n, int k, int m)
-{
-    gemv<MAXM>(w, scale, x, bias, y, n, k, m);
-}
+// The entry points the host launches, all with one parameter list: w, scale, x, bias, y (device pointers), n, k, m.
+#define ENTRY(name, body)                                                                                                    \
+    GLOBAL void name(const signed char* __restrict__ w, const float* __restrict__ scale, const unsigned short* __restrict__ x, \
+                     const unsigned short* __restrict__ bias, unsigned short* __restrict__ y, int n, int k, int m)          \
+    {                                                                                                                        \
+        body;                                                                                                                \
+    }
 
-// One row of x (a single sequence's decode step): 4 accumulators instead of 32, so fewer registers and more warps in flight.
-GLOBAL void int8_gemv_bf16_1(const signed char* __restrict__ w, const float* __restrict__ scale,
-                             const unsigned short* __restrict__ x, const unsigned short* __restrict__ bias,
-                             unsigned short* __restrict__ y, int n, int k, int m)
-{
-    gemv<1>(w, scale, x, bias, y, n, k, 1);
-}
-
-GLOBAL void int8_gemv_bf16_split(const signed char* __restrict__ w, const float* __restrict__ scale,
-                                 const unsigned short* __restrict__ x, const unsigned short* __restrict__ bias,
-                                 unsigned short* __restrict__ y, int n, int k, int m)
-{
-    gemv_split<MAXM>(w, scale, x, bias, y, n, k, m);
-}
-
-GLOBAL void int8_gemv_bf16_split_1(const signed char* __restrict__ w, const float* __restrict__ scale,
-                                   const unsigned short* __restrict__ x, const unsigned short* __restrict__ bias,
-                                   unsigned short* __restrict__ y, int n, int k, int m)
-{
-    gemv_split<1>(w, scale, x, bias, y, n, k, 1);
-}
+// Up to MAXM rows of x (batched decode steps), and one row of x (a single sequence's decode step: 4 accumulators instead
+// of 32, so fewer registers and more warps in flight); shared out by rows, then by columns (what the host launches).
+ENTRY(int8_gemv_bf16, gemv<MAXM>(w, scale, x, bias, y, n, k, m))
+ENTRY(int8_gemv_bf16_1, gemv<1>(w, scale, x, bias, y, n, k, 1))
+ENTRY(int8_gemv_bf16_split, gemv_split<MAXM>(w, scale, x, bias, y, n, k, m))
+ENTRY(int8_gemv_bf16_split_1, gemv_split<1>(w, scale, x, bias, y, n, k, 1))

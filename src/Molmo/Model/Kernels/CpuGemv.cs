@@ -96,7 +96,7 @@ public static unsafe partial class CpuGemv
     {
         if (m < 1 || m > MaxRows) throw new ArgumentException($"1 to {MaxRows} input rows, not {m}");
         bool int8 = kind == Weights.Int8, fp32 = kind == Weights.Fp32;
-        // bf16 on AVX-512 reads x as its even and odd elements (see Bf16Dot); split them once per call.
+        // bf16 on AVX-512 reads x as its even and odd elements in the four-row blocks (see PairFma); split them once per call.
         bool split = kind == Weights.Bf16 && Avx512F.IsSupported;
         // Prefetching 0 bytes ahead touches the line being read anyway: the baseline without changing the loops.
         int ahead = NoRowPrefetch ? 0 : int8 ? Int8RowPrefetch : Bf16RowPrefetch;
@@ -139,7 +139,7 @@ public static unsafe partial class CpuGemv
             float Dot(int r, int i) =>
                 int8 ? Int8Dot((sbyte*)Row(r), X(i), k)
                 : fp32 ? Dot<Fp32Weights>(Row(r), X(i), k)
-                : xsp != 0 ? Bf16Dot((ushort*)Row(r), X(i), Xe(i), Xe(i) + k / 2, k, ahead)
+                : xsp != 0 ? Bf16Dot((ushort*)Row(r), X(i), k, ahead)
                 : Bf16DotAvx2((ushort*)Row(r), X(i), k);
             void Rows(int r0, int r1)
             {
@@ -215,32 +215,31 @@ public static unsafe partial class CpuGemv
     const long WideX = 24 * 1024;
 
     /// <summary>
-    /// Σ_j W[j]·x[j] over one bf16 row of <paramref name="len"/> values. A bf16 value is the top half of a float32, and the
-    /// 32-bit word at pair j holds W[2j] in its low half and W[2j+1] in its high half: (word &lt;&lt; 16) is W[2j] and
-    /// (word &amp; 0xFFFF0000) is W[2j+1], exactly, as float32. Against x split into its even (xe) and odd (xo) elements, 64 bytes
-    /// of weights cost one load, one shift, one AND and two FMAs, with no widening shuffles. 256 bytes a step, fetched
-    /// <paramref name="ahead"/> bytes ahead (<see cref="Bf16RowPrefetch"/>).
+    /// Σ_j W[j]·x[j] over one bf16 row of <paramref name="len"/> values: 16 values at a time widened to float32 (a bf16 value
+    /// is the top half of a float32: zero-extend to 32 bits, shift left by 16), four accumulators over 64 values a step,
+    /// fetched <paramref name="ahead"/> bytes ahead (<see cref="Bf16RowPrefetch"/>). Reading the row as 32-bit pairs against
+    /// x split into its even and odd elements instead, as the four-row blocks do (<see cref="Bf16Dot4"/>), saves the widening
+    /// shuffle but loads x twice as often; alone in a thread's stream it read 4–7 % less (43–44 against 45–47 GB/s in 40
+    /// alternating passes over 12 layers of 7B-D's matrices, a plain read loop at 44–47; docs/benchmarks.md, "single rows
+    /// prefetched").
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
-    static float Bf16Dot(ushort* w, float* x, float* xe, float* xo, int len, int ahead)
+    static float Bf16Dot(ushort* w, float* x, int len, int ahead)
     {
-        int body = len / 128 * 64, vectors = len / 32 * 16;   // pairs taken 64 at a time, then 16 at a time; the rest by scalars
-        uint* row = (uint*)w;
-        Vector512<float> e0 = default, o0 = default, e1 = default, o1 = default, e2 = default, o2 = default, e3 = default, o3 = default;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         int j = 0;
-        for (; j < body; j += 64)
+        for (; j + 64 <= len; j += 64)
         {
-            byte* next = (byte*)(row + j) + ahead;
-            Sse.Prefetch0(next); Sse.Prefetch0(next + 64); Sse.Prefetch0(next + 128); Sse.Prefetch0(next + 192);
-            (e0, o0) = PairFma(Avx512F.LoadVector512(row + j), Avx512F.LoadVector512(xe + j), Avx512F.LoadVector512(xo + j), e0, o0);
-            (e1, o1) = PairFma(Avx512F.LoadVector512(row + j + 16), Avx512F.LoadVector512(xe + j + 16), Avx512F.LoadVector512(xo + j + 16), e1, o1);
-            (e2, o2) = PairFma(Avx512F.LoadVector512(row + j + 32), Avx512F.LoadVector512(xe + j + 32), Avx512F.LoadVector512(xo + j + 32), e2, o2);
-            (e3, o3) = PairFma(Avx512F.LoadVector512(row + j + 48), Avx512F.LoadVector512(xe + j + 48), Avx512F.LoadVector512(xo + j + 48), e3, o3);
+            byte* next = (byte*)(w + j) + ahead;
+            Sse.Prefetch0(next); Sse.Prefetch0(next + 64);
+            a0 = Avx512F.FusedMultiplyAdd(Bf16ToFloat16(w + j), Avx512F.LoadVector512(x + j), a0);
+            a1 = Avx512F.FusedMultiplyAdd(Bf16ToFloat16(w + j + 16), Avx512F.LoadVector512(x + j + 16), a1);
+            a2 = Avx512F.FusedMultiplyAdd(Bf16ToFloat16(w + j + 32), Avx512F.LoadVector512(x + j + 32), a2);
+            a3 = Avx512F.FusedMultiplyAdd(Bf16ToFloat16(w + j + 48), Avx512F.LoadVector512(x + j + 48), a3);
         }
-        for (; j < vectors; j += 16)
-            (e0, o0) = PairFma(Avx512F.LoadVector512(row + j), Avx512F.LoadVector512(xe + j), Avx512F.LoadVector512(xo + j), e0, o0);
-        float s = Vector512.Sum(((e0 + o0) + (e1 + o1)) + ((e2 + o2) + (e3 + o3)));
-        for (int t = 2 * vectors; t < len; t++) s += Bf16ToFloat(w[t]) * x[t];
+        for (; j + 16 <= len; j += 16) a0 = Avx512F.FusedMultiplyAdd(Bf16ToFloat16(w + j), Avx512F.LoadVector512(x + j), a0);
+        float s = Vector512.Sum((a0 + a1) + (a2 + a3));
+        for (; j < len; j++) s += Bf16ToFloat(w[j]) * x[j];
         return s;
     }
 
@@ -272,7 +271,13 @@ public static unsafe partial class CpuGemv
             for (int j = 2 * body; j < len; j++) d[q] += Bf16ToFloat(w[q * k + j]) * x[j];
     }
 
-    /// <summary>One 64-byte bf16 vector (32 weights as 16 pairs) into the even and odd accumulators.</summary>
+    /// <summary>
+    /// One 64-byte bf16 vector (32 weights as 16 pairs) into the even and odd accumulators. The 32-bit word at pair j holds
+    /// W[2j] in its low half and W[2j+1] in its high half, and a bf16 value is the top half of a float32: (word &lt;&lt; 16) is
+    /// W[2j] and (word &amp; 0xFFFF0000) is W[2j+1], exactly, as float32. Against x split into its even and odd elements, 64
+    /// bytes of weights cost one load, one shift, one AND and two FMAs, with no widening shuffles; each x load then serves the
+    /// four rows of a block.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector512<float> E, Vector512<float> O) PairFma(Vector512<uint> w, Vector512<float> xe, Vector512<float> xo, Vector512<float> e, Vector512<float> o) =>
         (Avx512F.FusedMultiplyAdd(Avx512F.ShiftLeftLogical(w, 16).AsSingle(), xe, e),
@@ -469,7 +474,7 @@ public static unsafe partial class CpuGemv
 
     /// <summary>
     /// The bf16 register block for batched steps: 4 weight rows × up to 4 x rows. Each 64-byte load of a weight row is split
-    /// into its even and odd halves once (see <see cref="Bf16Dot"/>); both halves go into one accumulator per (row, x row).
+    /// into its even and odd halves once (see <see cref="PairFma"/>); both halves go into one accumulator per (row, x row).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
     static void Bf16Block4<TM>(ushort* w, int k, float* x, float* xs, float* d) where TM : struct, IRowCount

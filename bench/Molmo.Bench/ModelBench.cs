@@ -154,6 +154,13 @@ public static class ModelBench
         };
     }
 
+    /// <summary>The range of some rates in tokens/s: a decimal below 100 (CPU rates), whole numbers above.</summary>
+    static string Spread(List<double> rates)
+    {
+        string f = rates.Max() < 100 ? "F1" : "F0";
+        return $"{rates.Min().ToString(f, CultureInfo.InvariantCulture)}–{rates.Max().ToString(f, CultureInfo.InvariantCulture)}";
+    }
+
     /// <summary>Seconds as read best: milliseconds under a second (GPU prefill), else seconds.</summary>
     static string Duration(double seconds) => seconds < 1 ? $"{seconds * 1000:F1} ms" : $"{seconds:F2} s";
 
@@ -459,10 +466,10 @@ public static class ModelBench
             string kind = images ? $"independent image requests of {requests.Min(r => r.InputIds.shape[1])}–{requests.Max(r => r.InputIds.shape[1])} tokens" : "independent text requests";
             Console.Error.WriteLine($"batch {bs}{(images ? " (images)" : "")}: {tokS:F2} tok/s aggregate decode" +
                                     string.Concat(others.Select((o, i) => $" ({o.Name}: {Median(otherRates[i]):F2})")));
-            string spread = compare ? $", median of {Rounds}: {rates.Min():F0}–{rates.Max():F0}" : "";
+            string spread = compare ? $", median of {Rounds}: {Spread(rates)}" : "";
             batchRows.Add($"| decode, batch {bs} ({kind}, {steps} steps) | {tokS:F2} tok/s aggregate ({tokS / bs:F2} per request{spread}) | – | – |");
             for (int o = 0; o < others.Count; o++)
-                batchRows.Add($"| decode, batch {bs}, {others[o].Name} (`--compare`, same rounds) | {Median(otherRates[o]):F2} tok/s aggregate (median of {Rounds}: {otherRates[o].Min():F0}–{otherRates[o].Max():F0}) | – | – |");
+                batchRows.Add($"| decode, batch {bs}, {others[o].Name} (`--compare`, same rounds) | {Median(otherRates[o]):F2} tok/s aggregate (median of {Rounds}: {Spread(otherRates[o])}) | – | – |");
         }
 
         // Whole requests as `eval run` answers them (preprocess, prefill, a short answer): one at a time through AskAsync, then

@@ -219,7 +219,8 @@ public static unsafe partial class CpuGemv
     /// is the top half of a float32: zero-extend to 32 bits, shift left by 16), four accumulators over 64 values a step,
     /// fetched <paramref name="ahead"/> bytes ahead (<see cref="Bf16RowPrefetch"/>). Reading the row as 32-bit pairs against
     /// x split into its even and odd elements instead, as the four-row blocks do (<see cref="Bf16Dot4"/>), saves the widening
-    /// shuffle but loads x twice as often; alone in a thread's stream it read 4–7 % less (43–44 against 45–47 GB/s in 40
+    /// shuffle (and one weight load in two) but reads x from two arrays; alone in a thread's stream it read 4–7 % less, for
+    /// reasons not pinned down (43–44 against 45–47 GB/s in 40
     /// alternating passes over 12 layers of 7B-D's matrices, a plain read loop at 44–47; docs/benchmarks.md, "single rows
     /// prefetched").
     /// </summary>

@@ -33,7 +33,8 @@ public static class HostTransfer
     /// </summary>
     public static Tensor ToDevice(Tensor t, Device device)
     {
-        if (device.type == TorchSharp.DeviceType.CPU || t.device_type != TorchSharp.DeviceType.CPU) return t.to(device);
+        // An empty tensor has nothing to queue (and pinning nothing is no test of whether pinning works).
+        if (device.type == TorchSharp.DeviceType.CPU || t.device_type != TorchSharp.DeviceType.CPU || t.NumberOfElements == 0) return t.to(device);
         if (TryPin(t.contiguous()) is not { } pinned) return t.to(device);
         using (pinned) return pinned.to(device, non_blocking: true);
     }

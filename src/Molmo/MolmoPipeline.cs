@@ -261,7 +261,6 @@ public sealed class MolmoPipeline : IDisposable
             {
                 if (token.Step == 0) { stats.Prefill = sw.Elapsed; stats.CachedPromptTokens = gen.ReusedPromptTokens; sw.Restart(); }
                 stats.GeneratedTokens++;
-                stats.DecodeSteps = gen.StepsUsed;
                 if (token.Id == Processor.SpecialTokens.Eos && request.Generation.StopOnEos) { stats.FinishReason = FinishReason.Eos; break; }
                 var piece = text.Push(token.Id);
                 if (piece.Length > 0) Write(writer, piece, ct);
@@ -271,10 +270,13 @@ public sealed class MolmoPipeline : IDisposable
         catch (OperationCanceledException)
         {
             stats.FinishReason = FinishReason.Cancelled;
-            stats.Decode = sw.Elapsed;
             throw;
         }
-        stats.Decode = sw.Elapsed;
+        finally
+        {
+            stats.Decode = sw.Elapsed;
+            stats.DecodeSteps = gen.StepsUsed;   // set once the steps began, so read once here
+        }
         var tail = text.Finish();
         if (tail.Length > 0) Write(writer, tail, ct);
     }

@@ -192,9 +192,9 @@ public static class CheckpointLoader
             }
             finally
             {
-                // However this ended, the reader stops, and what it read ahead is released.
+                // However this ended, the reader stops (cancelling unblocks its Add), and what it read ahead is released once it
+                // has.
                 stop.Cancel();
-                while (readAhead.TryTake(out var left)) left.Dispose();
                 try { reader.Wait(CancellationToken.None); }
                 catch (AggregateException) { }   // thrown above where it mattered; moot after an error of our own
                 while (readAhead.TryTake(out var left)) left.Dispose();

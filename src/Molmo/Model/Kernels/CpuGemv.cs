@@ -96,8 +96,13 @@ public static unsafe partial class CpuGemv
     {
         if (m < 1 || m > MaxRows) throw new ArgumentException($"1 to {MaxRows} input rows, not {m}");
         bool int8 = kind == Weights.Int8, fp32 = kind == Weights.Fp32;
-        // bf16 on AVX-512 reads x as its even and odd elements in the four-row blocks (see PairFma); split them once per call.
-        bool split = kind == Weights.Bf16 && Avx512F.IsSupported;
+        // Rows are streamed one at a time (one sequential stream per thread keeps the hardware prefetcher ahead; two or four
+        // interleaved rows measured 30–40 % slower here), except when x is too large to stay in L1 (ff_out: 18944 columns,
+        // 74 KB in float32): then re-reading x from L2 for every row is the bottleneck, and four rows share each load of x.
+        bool four = 4L * k > WideX;
+        // bf16 on AVX-512 reads x as its even and odd elements in the four-row blocks (see PairFma), which a batched step or
+        // a wide x takes; split them once per call. Single rows read x as it is.
+        bool split = kind == Weights.Bf16 && Avx512F.IsSupported && (m > 1 || four);
         // Prefetching 0 bytes ahead touches the line being read anyway: the baseline without changing the loops.
         int ahead = NoRowPrefetch ? 0 : int8 ? Int8RowPrefetch : Bf16RowPrefetch;
         float* xs = split ? (float*)NativeMemory.AlignedAlloc((nuint)(4L * m * k), 64) : null;
@@ -120,10 +125,6 @@ public static unsafe partial class CpuGemv
             int threads = Math.Max(1, Math.Min(MaxThreads, blocks / 16));
             nint wp = (nint)w, xp = (nint)x, xsp = (nint)xs, yp = (nint)y, bp = (nint)bias, sp = (nint)scales, xqp = (nint)xq, xsq = (nint)xqScale;
             long rowBytes = (long)k * (int8 ? 1 : fp32 ? 4 : 2);
-            // Rows are streamed one at a time (one sequential stream per thread keeps the hardware prefetcher ahead; two or four
-            // interleaved rows measured 30–40 % slower here), except when x is too large to stay in L1 (ff_out: 18944 columns,
-            // 74 KB in float32): then re-reading x from L2 for every row is the bottleneck, and four rows share each load of x.
-            bool four = 4L * k > WideX;
             // Threads take chunks of about 1 MB of weights in turn rather than fixed halves: on a shared VM one core is often
             // slower than the other, and with fixed halves the step waits for the slow one. Smaller matrices get at least four
             // chunks per thread (a 1.5 MB matrix in two chunks of 1 MB and 0.5 MB would leave one thread idle half the time).
@@ -139,7 +140,7 @@ public static unsafe partial class CpuGemv
             float Dot(int r, int i) =>
                 int8 ? Int8Dot((sbyte*)Row(r), X(i), k)
                 : fp32 ? Dot<Fp32Weights>(Row(r), X(i), k)
-                : xsp != 0 ? Bf16Dot((ushort*)Row(r), X(i), k, ahead)
+                : Avx512F.IsSupported ? Bf16Dot((ushort*)Row(r), X(i), k, ahead)
                 : Bf16DotAvx2((ushort*)Row(r), X(i), k);
             void Rows(int r0, int r1)
             {
@@ -220,9 +221,8 @@ public static unsafe partial class CpuGemv
     /// fetched <paramref name="ahead"/> bytes ahead (<see cref="Bf16RowPrefetch"/>). Reading the row as 32-bit pairs against
     /// x split into its even and odd elements instead, as the four-row blocks do (<see cref="Bf16Dot4"/>), saves the widening
     /// shuffle (and one weight load in two) but reads x from two arrays; alone in a thread's stream it read 4–7 % less, for
-    /// reasons not pinned down (43–44 against 45–47 GB/s in 40
-    /// alternating passes over 12 layers of 7B-D's matrices, a plain read loop at 44–47; docs/benchmarks.md, "single rows
-    /// prefetched").
+    /// reasons not pinned down (43–44 against 45–47 GB/s in 40 alternating passes over 12 layers of 7B-D's matrices, a plain
+    /// read loop at 44–47; docs/benchmarks.md, "single rows prefetched").
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
     static float Bf16Dot(ushort* w, float* x, int len, int ahead)

@@ -23,8 +23,8 @@ public static class GemvBench
         Console.WriteLine($"CPU: {MachineInfo.Cpu()}");
         Console.WriteLine();
         // One input row: the bf16 and int8 kernels also without their software prefetch of single rows (CpuGemv.NoRowPrefetch),
-        // in alternating repetitions with the default. ff_out's rows go four at a time (x too wide for L1), which the switch
-        // does not touch.
+        // in alternating repetitions with the default. ff_out's rows go four at a time (x too wide for L1): there the switch
+        // takes the bf16 block's prefetch away (int8's blocks keep theirs).
         bool prefetch = m == 1;
         string Baseline(string kernel) => prefetch ? $" {kernel} kernel, no row prefetch |" : "";
         Console.WriteLine($"| matrix [N, K] | fp32 linear | fp32 kernel | bf16 linear | bf16 kernel |{Baseline("bf16")} int8 kernel |{Baseline("int8")} int8, float products (before) |   ({m} input row(s), GB/s of weights read, median of {reps})");

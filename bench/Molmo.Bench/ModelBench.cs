@@ -6,6 +6,7 @@ using Molmo.Checkpoints;
 using Molmo.Generation;
 using Molmo.Imaging;
 using Molmo.Model;
+using Molmo.Model.Kernels;
 using Molmo.Runtime;
 using Molmo.Text;
 using TorchSharp;
@@ -90,7 +91,7 @@ public static class ModelBench
     /// No device sync per token: a token is on the host when it is yielded (so each time is honest), and on a GPU greedy steps
     /// are queued one ahead of the host (Generator.Pipelined), unless <paramref name="mode"/> says otherwise.
     static List<double> TokenTimes(MolmoForCausalLM model, ModelInputs inputs, int eos, int tokens, bool cuda, DecodeMode? mode = null,
-                                   PrefixCache? prefixes = null)
+                                   PrefixCache? prefixes = null, List<(long Bytes, TimeSpan Time)>? streamed = null)
     {
         var times = new List<double>();
         var sw = Stopwatch.StartNew();
@@ -99,6 +100,7 @@ public static class ModelBench
             foreach (var _ in generator.Generate(inputs, new GenerationOptions { MaxNewTokens = tokens, StopOnEos = false }))
             {
                 times.Add(sw.Elapsed.TotalSeconds);
+                streamed?.Add(CpuGemv.Streamed);
                 sw.Restart();
             }
         if (cuda) torch.cuda.synchronize();   // the step queued after the last token
@@ -420,15 +422,26 @@ public static class ModelBench
             var probes = new List<double> { Probe() };
             var read = new List<double>();
             var shares = new List<double>();
+            // The decode steps' time in the GEMV kernel (CpuGemv.Streamed: weights streamed, and how long that took), so that
+            // a shortfall against the probe shows as slow streaming or as time spent between the products.
+            var inKernel = new List<double>();
+            var kernelRead = new List<double>();
             for (int round = 0; round < rounds; round++)
             {
-                read.Add(DecodeRate(TokenTimes(model, text, special.Eos, tokens + 1, cuda, main)) * decodeBytes);
+                var streamed = new List<(long Bytes, TimeSpan Time)>();
+                var times = TokenTimes(model, text, special.Eos, tokens + 1, cuda, main, streamed: streamed);
+                read.Add(DecodeRate(times) * decodeBytes);
                 probes.Add(Probe());
                 shares.Add(read[^1] / Math.Max(probes[^2], probes[^1]));
-                Console.Error.WriteLine($"interleaved round {round + 1}: decode {read[^1] / 1e9:F1} GB/s between probes of {probes[^2] / 1e9:F1} and {probes[^1] / 1e9:F1} GB/s: {100 * shares[^1]:F0} %");
+                double kernelSeconds = (streamed[^1].Time - streamed[0].Time).TotalSeconds;
+                inKernel.Add(kernelSeconds / times.Skip(1).Sum());
+                kernelRead.Add((streamed[^1].Bytes - streamed[0].Bytes) / Math.Max(kernelSeconds, 1e-9));
+                Console.Error.WriteLine($"interleaved round {round + 1}: decode {read[^1] / 1e9:F1} GB/s between probes of {probes[^2] / 1e9:F1} and {probes[^1] / 1e9:F1} GB/s: {100 * shares[^1]:F0} %; " +
+                                        $"{100 * inKernel[^1]:F0} % of the steps in the GEMV kernel, which read {kernelRead[^1] / 1e9:F1} GB/s there ({100 * kernelRead[^1] / Math.Max(probes[^2], probes[^1]):F0} %)");
             }
             interleaveRow = $"| decode weight bandwidth, each of {rounds} decodes ({tokens} tokens of a text request) against the better of the probes just before and after it | " +
-                            $"median **{100 * Median(shares):F0} %** ({100 * shares.Min():F0}–{100 * shares.Max():F0} %); the decodes read {read.Min() / 1e9:F1}–{read.Max() / 1e9:F1} GB/s | – | " +
+                            $"median **{100 * Median(shares):F0} %** ({100 * shares.Min():F0}–{100 * shares.Max():F0} %); the decodes read {read.Min() / 1e9:F1}–{read.Max() / 1e9:F1} GB/s, " +
+                            $"spending {100 * inKernel.Min():F0}–{100 * inKernel.Max():F0} % of their steps in the GEMV kernel, which read {kernelRead.Min() / 1e9:F1}–{kernelRead.Max() / 1e9:F1} GB/s there | – | " +
                             $"probes ({Environment.ProcessorCount} threads, 1 GiB): {string.Join(", ", probes.Select(p => (p / 1e9).ToString("F1", CultureInfo.InvariantCulture)))} GB/s |";
         }
         // Batched decoding of independent requests of different lengths: aggregate decode tokens/s. --batch: text requests;

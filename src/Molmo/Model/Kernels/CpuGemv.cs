@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -40,8 +41,9 @@ public static unsafe partial class CpuGemv
     [ThreadStatic] static bool _int8FloatProducts;
 
     /// <summary>
-    /// Single bf16 and int8 weight rows streamed without the software prefetch (<see cref="Bf16RowPrefetch"/>,
-    /// <see cref="Int8RowPrefetch"/>), left to the hardware prefetcher: the benchmarks' baseline. Per calling thread.
+    /// A single sequence's weight rows streamed without the software prefetch (single bf16 and int8 rows:
+    /// <see cref="Bf16RowPrefetch"/>, <see cref="Int8RowPrefetch"/>; bf16 rows four at a time against a wide x, ff_out's:
+    /// <see cref="PrefetchAhead"/>), left to the hardware prefetcher: the benchmarks' baseline. Per calling thread.
     /// </summary>
     internal static bool NoRowPrefetch { get => _noRowPrefetch; set => _noRowPrefetch = value; }
     [ThreadStatic] static bool _noRowPrefetch;
@@ -51,6 +53,14 @@ public static unsafe partial class CpuGemv
     /// of this project's machine kind reads DRAM at about 80 % of what two reach.
     /// </summary>
     public static int MaxThreads { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Weight bytes the kernel has streamed and the wall time it spent streaming them (from the split over threads to its
+    /// end, not the conversions of x and y around it), summed over every call since the process started: the benchmark's
+    /// split of a decode step into its products and the rest.
+    /// </summary>
+    internal static (long Bytes, TimeSpan Time) Streamed => (Interlocked.Read(ref _streamedBytes), Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _streamedTicks)));
+    static long _streamedBytes, _streamedTicks;
 
     /// <summary>x [..., K] (any float dtype) times bf16 weight [N, K] (+ bias [N]) → [..., N] in x's dtype.</summary>
     public static Tensor LinearBf16(Tensor x, Tensor weight, Tensor? bias) => Linear(x, weight, bias, null, Weights.Bf16);
@@ -84,7 +94,10 @@ public static unsafe partial class CpuGemv
         var py = (float*)NativeTensor.DataPointer(y);
         var pb = bf is null ? null : (float*)NativeTensor.DataPointer(bf);
         var ps = sc is null ? null : (float*)NativeTensor.DataPointer(sc);
+        long start = Stopwatch.GetTimestamp();
         Run(w, kind, (int)n, (int)k, px, (int)m, py, pb, ps);
+        Interlocked.Add(ref _streamedTicks, Stopwatch.GetTimestamp() - start);
+        Interlocked.Add(ref _streamedBytes, weight.NumberOfElements * weight.ElementSize);
         var shape = x.shape.ToArray();
         shape[^1] = n;
         var result = y.view(shape);
@@ -156,7 +169,7 @@ public static unsafe partial class CpuGemv
                         if (rows < Block) { for (int q = 0; q < rows; q++) Put(i, r + q, Dot(r + q, i)); continue; }
                         if (int8) Int8Dot4((sbyte*)Row(r), k, X(i), d);
                         else if (fp32) Dot4<Fp32Weights>(Row(r), k, X(i), d);
-                        else if (xsp != 0) Bf16Dot4((ushort*)Row(r), k, X(i), Xe(i), Xe(i) + k / 2, d);
+                        else if (xsp != 0) Bf16Dot4((ushort*)Row(r), k, X(i), Xe(i), Xe(i) + k / 2, d, NoRowPrefetch ? 0 : PrefetchAhead);
                         else for (int q = 0; q < Block; q++) d[q] = Dot(r + q, i);
                         for (int q = 0; q < Block; q++) Put(i, r + q, d[q]);
                     }
@@ -251,15 +264,21 @@ public static unsafe partial class CpuGemv
     /// </summary>
     const int Bf16RowPrefetch = 2048;
 
-    /// <summary>Four consecutive bf16 rows (row stride <paramref name="k"/>) against one x, each load of x serving all four.</summary>
+    /// <summary>
+    /// Four consecutive bf16 rows (row stride <paramref name="k"/>) against one x, each load of x serving all four: ff_out's
+    /// rows in a single sequence's step. Each row is fetched <paramref name="ahead"/> bytes ahead (<see cref="PrefetchAhead"/>,
+    /// as the batched blocks do; 0: the baseline, see <see cref="NoRowPrefetch"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
-    static void Bf16Dot4(ushort* w, long k, float* x, float* xe, float* xo, float* d)
+    static void Bf16Dot4(ushort* w, long k, float* x, float* xe, float* xo, float* d, int ahead)
     {
         int len = (int)k, body = len / 32 * 16;
         uint* w0 = (uint*)w, w1 = (uint*)(w + k), w2 = (uint*)(w + 2 * k), w3 = (uint*)(w + 3 * k);
         Vector512<float> e0 = default, o0 = default, e1 = default, o1 = default, e2 = default, o2 = default, e3 = default, o3 = default;
         for (int j = 0; j < body; j += 16)
         {
+            Sse.Prefetch0((byte*)(w0 + j) + ahead); Sse.Prefetch0((byte*)(w1 + j) + ahead);
+            Sse.Prefetch0((byte*)(w2 + j) + ahead); Sse.Prefetch0((byte*)(w3 + j) + ahead);
             var ve = Avx512F.LoadVector512(xe + j);
             var vo = Avx512F.LoadVector512(xo + j);
             (e0, o0) = PairFma(Avx512F.LoadVector512(w0 + j), ve, vo, e0, o0);

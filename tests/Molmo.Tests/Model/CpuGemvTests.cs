@@ -38,6 +38,67 @@ public class CpuGemvTests
         Assert.True(((gotB.to(ScalarType.Float64) - wantB).abs() - wantB.abs() * (1.0 / 128) - 1e-3).max().item<double>() <= 0);
     }
 
+    /// <summary>
+    /// The kernel reads float32 and bf16 x where they lie and writes bf16 output itself: the same values as converting around
+    /// it with libtorch (x widened exactly, the float32 result rounded to nearest even), for any layout of x.
+    /// </summary>
+    [Theory]
+    [InlineData(203, 3584, 1)]
+    [InlineData(37, 6300, 1)]     // the four-row path (x wider than L1)
+    [InlineData(45, 1001, 6)]     // a batched step
+    public void Bf16InputAndOutputAreLibtorchsConversions(int n, int k, int m)
+    {
+        using var scope = NewDisposeScope();
+        var w = randn(n, k).to(ScalarType.BFloat16);
+        var bias = randn(n).to(ScalarType.BFloat16);
+        var x = randn(m, k).to(ScalarType.BFloat16);
+        var viaFloat32 = CpuGemv.LinearBf16(x.to(ScalarType.Float32), w, bias.to(ScalarType.Float32));
+        Assert.Equal(ScalarType.Float32, viaFloat32.dtype);
+        var got = CpuGemv.LinearBf16(x, w, bias);
+        Assert.Equal(ScalarType.BFloat16, got.dtype);
+        AssertSameValues(viaFloat32.to(ScalarType.BFloat16), got);
+        // x as a strided view (not contiguous) and as float16 (converted by libtorch; float16 out).
+        var strided = stack([x, x], -1).select(-1, 0);     // [m, k] with stride 2 along k
+        Assert.False(strided.is_contiguous());
+        AssertSameValues(got, CpuGemv.LinearBf16(strided, w, bias));
+        // The benchmarks' baseline (libtorch converting around the kernel) gives the same values.
+        CpuGemv.LibtorchConversions = true;
+        try { AssertSameValues(got, CpuGemv.LinearBf16(x, w, bias)); }
+        finally { CpuGemv.LibtorchConversions = false; }
+        var half = CpuGemv.LinearBf16(x.to(ScalarType.Float16), w, bias);
+        Assert.Equal(ScalarType.Float16, half.dtype);
+        AssertSameValues(viaFloat32.to(ScalarType.Float16), half);
+    }
+
+    /// <summary>y = 0·x + bias: the kernel's rounding of float32 to bf16 against libtorch's, on ties, NaN, infinities,
+    /// overflow, signed zeros and subnormals, in the vector loop and its tail.</summary>
+    [Fact]
+    public void Bf16OutputRoundsAsLibtorch()
+    {
+        using var scope = NewDisposeScope();
+        const int n = 1037, k = 64;
+        var values = (randn(n) * 1000).data<float>().ToArray();
+        float[] special = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f, 1f + MathF.Pow(2, -8), 1f + 3 * MathF.Pow(2, -8),
+                           -(1f + MathF.Pow(2, -8)), float.MaxValue, -float.MaxValue, 1e-40f, -1e-40f, float.Epsilon, BitConverter.UInt32BitsToSingle(0x7F800001),
+                           BitConverter.UInt32BitsToSingle(0x7FFFFFFF), BitConverter.UInt32BitsToSingle(0xFFFFFFFF)];
+        for (int i = 0; i < special.Length; i++) { values[i] = special[i]; values[n - 1 - i] = special[i]; }
+        var bias = tensor(values);
+        var got = CpuGemv.LinearBf16(zeros(1, k, ScalarType.BFloat16), zeros(n, k, ScalarType.BFloat16), bias);
+        AssertSameValues(bias.to(ScalarType.BFloat16).unsqueeze(0), got);
+    }
+
+    /// <summary>Equal values in the same dtype (compared exactly in float32; NaN where the other is NaN).</summary>
+    static void AssertSameValues(Tensor want, Tensor got)
+    {
+        Assert.Equal(want.dtype, got.dtype);
+        Assert.Equal(want.shape, got.shape);
+        var a = want.to(ScalarType.Float32).contiguous().data<float>().ToArray();
+        var b = got.to(ScalarType.Float32).contiguous().data<float>().ToArray();
+        for (int i = 0; i < a.Length; i++)
+            if (!(a[i] == b[i] || (float.IsNaN(a[i]) && float.IsNaN(b[i]))))
+                Assert.Fail($"element {i}: {b[i]:R}, libtorch's conversion gives {a[i]:R}");
+    }
+
     [Theory]
     [MemberData(nameof(Shapes))]
     public void Int8KernelMatchesFloat64Product(int n, int k, int m)

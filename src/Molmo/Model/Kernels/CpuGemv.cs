@@ -49,6 +49,14 @@ public static unsafe partial class CpuGemv
     [ThreadStatic] static bool _noRowPrefetch;
 
     /// <summary>
+    /// x, bias and scales converted to float32 by libtorch around the kernel, and its float32 output converted back, as
+    /// before the kernel read bf16 and wrote it itself (the same values, more libtorch calls): the benchmarks' baseline.
+    /// Per calling thread.
+    /// </summary>
+    internal static bool LibtorchConversions { get => _libtorchConversions; set => _libtorchConversions = value; }
+    [ThreadStatic] static bool _libtorchConversions;
+
+    /// <summary>
     /// Threads the kernel splits the rows over; default: every core. A decode step is one stream of weights, and a single core
     /// of this project's machine kind reads DRAM at about 80 % of what two reach.
     /// </summary>
@@ -84,24 +92,85 @@ public static unsafe partial class CpuGemv
         if (weight.dtype != expected)
             throw new ArgumentException($"weight dtype {weight.dtype} does not match the {expected} kernel");
         using var scope = NewDisposeScope();
-        var xf = x.reshape(-1, k).to(ScalarType.Float32).contiguous();
-        long m = xf.shape[0];
-        var y = empty([m, n], ScalarType.Float32);
-        var bf = bias?.to(ScalarType.Float32).contiguous();
-        var sc = scales?.to(ScalarType.Float32).contiguous();
-        var w = (byte*)NativeTensor.DataPointer(weight);
-        var px = (float*)NativeTensor.DataPointer(xf);
-        var py = (float*)NativeTensor.DataPointer(y);
-        var pb = bf is null ? null : (float*)NativeTensor.DataPointer(bf);
-        var ps = sc is null ? null : (float*)NativeTensor.DataPointer(sc);
-        long start = Stopwatch.GetTimestamp();
-        Run(w, kind, (int)n, (int)k, px, (int)m, py, pb, ps);
-        Interlocked.Add(ref _streamedTicks, Stopwatch.GetTimestamp() - start);
-        Interlocked.Add(ref _streamedBytes, weight.NumberOfElements * weight.ElementSize);
-        var shape = x.shape.ToArray();
+        // A decode step makes some 110 of these calls, and every libtorch call around the kernel costs about 10 µs here
+        // (~1 ms a step each): so float32 and bf16 x are read where they are, widened by this code, and the output is written
+        // in x's dtype directly. bf16 ↔ float32 here is what libtorch's conversions do (exact widening; round to nearest
+        // even), so the results are the same as converting with libtorch around the kernel.
+        var outType = x.dtype;
+        bool direct = outType is ScalarType.Float32 or ScalarType.BFloat16 && !LibtorchConversions;
+        var src = direct && x.is_contiguous() ? x : x.reshape(-1, k).to(ScalarType.Float32).contiguous();
+        long m = src.NumberOfElements / k;
+        var shape = x.shape;
         shape[^1] = n;
-        var result = y.view(shape);
-        return (x.dtype == ScalarType.Float32 ? result : result.to(x.dtype)).MoveToOuterDisposeScope();
+        var y = empty(shape, direct ? outType : ScalarType.Float32);
+        float* xBuf = null, yBuf = null, bBuf = null, sBuf = null;
+        try
+        {
+            var w = (byte*)NativeTensor.DataPointer(weight);
+            var px = Float32Data(src, ref xBuf);
+            var py = y.dtype == ScalarType.Float32 ? (float*)NativeTensor.DataPointer(y) : yBuf = Alloc(m * n);
+            var pb = bias is null ? null : Float32Data(bias, ref bBuf);
+            var ps = scales is null ? null : Float32Data(scales, ref sBuf);
+            long start = Stopwatch.GetTimestamp();
+            Run(w, kind, (int)n, (int)k, px, (int)m, py, pb, ps);
+            Interlocked.Add(ref _streamedTicks, Stopwatch.GetTimestamp() - start);
+            Interlocked.Add(ref _streamedBytes, weight.NumberOfElements * weight.ElementSize);
+            if (yBuf != null) FloatToBf16((ushort*)NativeTensor.DataPointer(y), yBuf, m * n);
+        }
+        finally
+        {
+            foreach (var buffer in new[] { (nint)xBuf, (nint)yBuf, (nint)bBuf, (nint)sBuf })
+                if (buffer != 0) NativeMemory.AlignedFree((void*)buffer);
+        }
+        return (direct ? y : y.to(outType)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// t's values as float32: its own data when it is contiguous float32, widened into <paramref name="owned"/> (a buffer the
+    /// caller frees) when it is contiguous bf16, otherwise converted by libtorch (a tensor of the caller's dispose scope).
+    /// </summary>
+    static float* Float32Data(Tensor t, ref float* owned)
+    {
+        bool contiguous = t.is_contiguous();
+        if (contiguous && t.dtype == ScalarType.Float32) return (float*)NativeTensor.DataPointer(t);
+        if (!contiguous || t.dtype != ScalarType.BFloat16 || LibtorchConversions) return (float*)NativeTensor.DataPointer(t.to(ScalarType.Float32).contiguous());
+        long count = t.NumberOfElements;
+        owned = Alloc(count);
+        Bf16ToFloat((ushort*)NativeTensor.DataPointer(t), owned, count);
+        return owned;
+    }
+
+    static float* Alloc(long count) => (float*)NativeMemory.AlignedAlloc((nuint)(4 * Math.Max(1, count)), 64);
+
+    /// <summary>bf16 → float32 (exact), <paramref name="count"/> values.</summary>
+    internal static void Bf16ToFloat(ushort* src, float* dst, long count)
+    {
+        long i = 0;
+        if (Avx512F.IsSupported)
+            for (; i + 16 <= count; i += 16) Avx512F.Store(dst + i, Bf16ToFloat16(src + i));
+        for (; i < count; i++) dst[i] = Bf16ToFloat(src[i]);
+    }
+
+    /// <summary>float32 → bf16, rounded to nearest even as libtorch converts (NaN stays NaN), <paramref name="count"/> values.</summary>
+    internal static void FloatToBf16(ushort* dst, float* src, long count)
+    {
+        long i = 0;
+        if (Avx512F.IsSupported)
+        {
+            var half = Vector512.Create(0x7FFFu);
+            var one = Vector512.Create(1u);
+            var nan = Vector512.Create(0x7FC0u);
+            var magnitude = Vector512.Create(0x7FFFFFFFu);
+            var infinity = Vector512.Create(0x7F800000u);
+            for (; i + 16 <= count; i += 16)
+            {
+                var bits = Avx512F.LoadVector512((uint*)(src + i));
+                var rounded = (bits + half + ((bits >> 16) & one)) >> 16;
+                var isNan = Vector512.GreaterThan(bits & magnitude, infinity);
+                Avx.Store(dst + i, Avx512F.ConvertToVector256UInt16(Vector512.ConditionalSelect(isNan, nan, rounded)));
+            }
+        }
+        for (; i < count; i++) dst[i] = FloatToBf16(src[i]);
     }
 
     /// <summary>Raw kernel: w is [n, k] of <paramref name="kind"/>, x [m, k] float32, y [m, n] float32.</summary>
@@ -575,10 +644,11 @@ public static unsafe partial class CpuGemv
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> Bf16ToFloat16(ushort* p) => Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Avx.LoadVector256(p)), 16).AsSingle();
 
-    /// <summary>float32 → bf16 bits, rounded to nearest even (finite values).</summary>
+    /// <summary>float32 → bf16 bits, rounded to nearest even; NaN → the quiet NaN 0x7FC0, as libtorch converts.</summary>
     internal static ushort FloatToBf16(float f)
     {
-        int bits = BitConverter.SingleToInt32Bits(f);
-        return (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >>> 16);
+        if (float.IsNaN(f)) return 0x7FC0;
+        uint bits = BitConverter.SingleToUInt32Bits(f);
+        return (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
     }
 }

@@ -8,7 +8,7 @@ namespace Molmo.Bench;
 
 /// <summary>
 /// Decode-shaped matrix–vector products with 7B-D's matrices (1 or more input rows): libtorch's <c>linear</c> in fp32/bf16
-/// against the engine's streaming kernels (fp32, bf16, int8; int8 also with the earlier float products as the baseline; with one input row, bf16 and int8 also without their single-row prefetch), as achieved weight bandwidth. Usage: <c>gemv [--rows 1] [--reps 20] [--gemv-threads N] [--matrix att_proj|ff_proj|ff_out|lm_head]</c>.
+/// against the engine's streaming kernels (fp32, bf16, int8; int8 also with the earlier float products as the baseline; with one input row, bf16 and int8 also without their single-row prefetch; with several, bf16 also as before it read bf16 x and prefetched across its blocks), as achieved weight bandwidth. Usage: <c>gemv [--rows 1] [--reps 20] [--gemv-threads N] [--matrix att_proj|ff_proj|ff_out|lm_head]</c>.
 /// </summary>
 public static class GemvBench
 {
@@ -25,10 +25,15 @@ public static class GemvBench
         // One input row: the bf16 and int8 kernels also without their software prefetch of single rows (CpuGemv.NoRowPrefetch),
         // in alternating repetitions with the default. ff_out's rows go four at a time (x too wide for L1): there the switch
         // takes the bf16 block's prefetch away (int8's blocks keep theirs).
+        // Several rows: the bf16 kernel also as it was before it read bf16 x itself (x converted by libtorch to float32 and
+        // split into even and odd elements, the output converted back: CpuGemv.LibtorchConversions) and before its four-row
+        // blocks prefetched into the next block (CpuGemv.PrefetchWithinRows), in alternating repetitions. The bf16 kernel
+        // gets bf16 x, as a bf16 model passes it.
         bool prefetch = m == 1;
         string Baseline(string kernel) => prefetch ? $" {kernel} kernel, no row prefetch |" : "";
-        Console.WriteLine($"| matrix [N, K] | fp32 linear | fp32 kernel | bf16 linear | bf16 kernel |{Baseline("bf16")} int8 kernel |{Baseline("int8")} int8, float products (before) |   ({m} input row(s), GB/s of weights read, median of {reps})");
-        Console.WriteLine("|---|---|---|---|---|---|---|" + (prefetch ? "---|---|" : ""));
+        string bf16Baseline = prefetch ? Baseline("bf16") : " bf16 kernel before (x and output converted by libtorch, prefetch within rows) |";
+        Console.WriteLine($"| matrix [N, K] | fp32 linear | fp32 kernel | bf16 linear | bf16 kernel |{bf16Baseline} int8 kernel |{Baseline("int8")} int8, float products (before) |   ({m} input row(s), GB/s of weights read, median of {reps})");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|" + (prefetch ? "---|" : ""));
         foreach (var (name, n, k) in shapes)
         {
             using var scope = NewDisposeScope();
@@ -45,43 +50,43 @@ public static class GemvBench
             var rk32 = CpuGemv.SupportsFloat32 ? Gb(i => CpuGemv.LinearFp32(x, w32[i], null), 4L * n * k) : "–";
             foreach (var w in w32) w.Dispose();
             var rbf = Gb(i => nn.functional.linear(xb, wbf[i]), 2L * n * k);
-            string rk, r8, rkNo = "", r8No = "";
+            string rk, r8, rkNo, r8No = "";
             if (prefetch)
             {
-                (rk, rkNo) = Alternating(() => CpuGemv.LinearBf16(x, wbf[c++ % copies], null), 2L * n * k, reps);
-                (r8, r8No) = Alternating(() => CpuGemv.LinearInt8(x, q8[c % copies].Q, q8[c++ % copies].Scale, null), 1L * n * k, reps);
+                (rk, rkNo) = Alternating(() => CpuGemv.LinearBf16(xb, wbf[c++ % copies], null), 2L * n * k, reps, on => CpuGemv.NoRowPrefetch = on);
+                (r8, r8No) = Alternating(() => CpuGemv.LinearInt8(x, q8[c % copies].Q, q8[c++ % copies].Scale, null), 1L * n * k, reps, on => CpuGemv.NoRowPrefetch = on);
             }
             else
             {
-                rk = Gb(i => CpuGemv.LinearBf16(x, wbf[i], null), 2L * n * k);
+                (rk, rkNo) = Alternating(() => CpuGemv.LinearBf16(xb, wbf[c++ % copies], null), 2L * n * k, reps, on => CpuGemv.LibtorchConversions = CpuGemv.PrefetchWithinRows = on);
                 r8 = Gb(i => CpuGemv.LinearInt8(x, q8[i].Q, q8[i].Scale, null), 1L * n * k);
             }
             CpuGemv.Int8FloatProducts = true;
             string r8f;
             try { r8f = Gb(i => CpuGemv.LinearInt8(x, q8[i].Q, q8[i].Scale, null), 1L * n * k); }
             finally { CpuGemv.Int8FloatProducts = false; }
-            Console.WriteLine($"| {name} [{n}, {k}] | {r32} | {rk32} | {rbf} | {rk} |{(prefetch ? $" {rkNo} |" : "")} {r8} |{(prefetch ? $" {r8No} |" : "")} {r8f} |");
+            Console.WriteLine($"| {name} [{n}, {k}] | {r32} | {rk32} | {rbf} | {rk} | {rkNo} | {r8} |{(prefetch ? $" {r8No} |" : "")} {r8f} |");
         }
         return 0;
     }
 
-    /// <summary>GB/s of <paramref name="f"/> as the engine runs it and without its single-row prefetch, alternating rep by
-    /// rep (medians), so that both see the same state of this VM's memory.</summary>
-    static (string WithPrefetch, string Without) Alternating(Func<Tensor> f, long bytes, int reps)
+    /// <summary>GB/s of <paramref name="f"/> as the engine runs it and with a baseline switched on (<paramref name="baseline"/>,
+    /// a per-thread switch of CpuGemv), alternating rep by rep (medians), so that both see the same state of this VM's memory.</summary>
+    static (string Engine, string Baseline) Alternating(Func<Tensor> f, long bytes, int reps, Action<bool> baseline)
     {
         var on = new List<double>();
         var off = new List<double>();
         for (int i = 0; i < reps + 2; i++)
-            foreach (bool none in new[] { false, true })
+            foreach (bool before in new[] { false, true })
             {
-                CpuGemv.NoRowPrefetch = none;
+                baseline(before);
                 try
                 {
                     var sw = Stopwatch.StartNew();
                     f().Dispose();
-                    if (i >= 2) (none ? off : on).Add(sw.Elapsed.TotalSeconds);   // the first two rounds warm up
+                    if (i >= 2) (before ? off : on).Add(sw.Elapsed.TotalSeconds);   // the first two rounds warm up
                 }
-                finally { CpuGemv.NoRowPrefetch = false; }
+                finally { baseline(false); }
             }
         static string Rate(List<double> t, long b) => $"{b / t.Order().ElementAt(t.Count / 2) / 1e9:F1}";
         return (Rate(on, bytes), Rate(off, bytes));

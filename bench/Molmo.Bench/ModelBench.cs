@@ -109,17 +109,19 @@ public static class ModelBench
 
     /// <summary>The kernels' routes for the calling thread while the result lives: the engine's, or with mode int8-float
     /// the CPU kernel's earlier float products, with no-prefetch single CPU weight rows left to the hardware prefetcher, with
-    /// libtorch-conversions the CPU kernel's input and output converted by libtorch, with
+    /// libtorch-conversions the CPU kernel's input and output converted by libtorch, with within-rows its four-row blocks'
+    /// prefetch kept inside each row, with
     /// mode int8-dequant on CUDA the dequantise-then-cuBLAS route, with int8-by-rows the CUDA kernel sharing matrices out by
     /// rows.</summary>
     static IDisposable KernelRoutes(DecodeMode? mode)
     {
         bool saved = Molmo.Model.Kernels.CpuGemv.Int8FloatProducts, savedCuda = Molmo.Runtime.CudaInt8Gemv.Enabled;
         bool savedPrefetch = Molmo.Model.Kernels.CpuGemv.NoRowPrefetch, savedSplit = Molmo.Runtime.CudaInt8Gemv.SplitColumns;
-        bool savedConversions = Molmo.Model.Kernels.CpuGemv.LibtorchConversions;
+        bool savedConversions = Molmo.Model.Kernels.CpuGemv.LibtorchConversions, savedWithin = Molmo.Model.Kernels.CpuGemv.PrefetchWithinRows;
         Molmo.Model.Kernels.CpuGemv.Int8FloatProducts = mode?.Int8FloatProducts ?? false;
         Molmo.Model.Kernels.CpuGemv.NoRowPrefetch = mode?.NoRowPrefetch ?? false;
         Molmo.Model.Kernels.CpuGemv.LibtorchConversions = mode?.LibtorchConversions ?? false;
+        Molmo.Model.Kernels.CpuGemv.PrefetchWithinRows = mode?.PrefetchWithinRows ?? false;
         Molmo.Runtime.CudaInt8Gemv.Enabled = !(mode?.Int8Dequantised ?? false);
         Molmo.Runtime.CudaInt8Gemv.SplitColumns = !(mode?.Int8ByRows ?? false);
         return new Restore(() =>
@@ -127,6 +129,7 @@ public static class ModelBench
             Molmo.Model.Kernels.CpuGemv.Int8FloatProducts = saved;
             Molmo.Model.Kernels.CpuGemv.NoRowPrefetch = savedPrefetch;
             Molmo.Model.Kernels.CpuGemv.LibtorchConversions = savedConversions;
+            Molmo.Model.Kernels.CpuGemv.PrefetchWithinRows = savedWithin;
             Molmo.Runtime.CudaInt8Gemv.Enabled = savedCuda;
             Molmo.Runtime.CudaInt8Gemv.SplitColumns = savedSplit;
         });
@@ -141,9 +144,11 @@ public static class ModelBench
     /// runs, steps as by default: <c>int8-float</c> (the CPU kernel's earlier float products), <c>int8-dequant</c> (CUDA:
     /// dequantised for cuBLAS), <c>int8-by-rows</c> (CUDA: the int8 kernel sharing each matrix out by rows, as first measured),
     /// <c>no-prefetch</c> (CPU: a single sequence's weight rows without the kernel's software prefetch),
-    /// <c>libtorch-conversions</c> (CPU: the kernel's input and output converted by libtorch around it).</summary>
+    /// <c>libtorch-conversions</c> (CPU: the kernel's input and output converted by libtorch around it), <c>within-rows</c>
+    /// (CPU: the four-row blocks' prefetch kept inside each row).</summary>
     internal sealed record DecodeMode(string Name, bool? Pipelined, DecodeSteps Steps, bool Int8FloatProducts = false, bool Int8Dequantised = false,
-                                      bool NoRowPrefetch = false, bool Int8ByRows = false, bool LibtorchConversions = false)
+                                      bool NoRowPrefetch = false, bool Int8ByRows = false, bool LibtorchConversions = false,
+                                      bool PrefetchWithinRows = false)
     {
         public static DecodeMode Parse(string s) => s switch
         {
@@ -154,11 +159,12 @@ public static class ModelBench
             "int8-by-rows" => new("the CUDA int8 kernel sharing each matrix out by rows (as first measured), not by columns", null, DecodeSteps.Auto, Int8ByRows: true),
             "no-prefetch" => new("a single sequence's weight rows left to the hardware prefetcher (the kernels before their software prefetch)", null, DecodeSteps.Auto, NoRowPrefetch: true),
             "libtorch-conversions" => new("the GEMV kernel's input and output converted by libtorch around it (as before it read and wrote bf16 itself)", null, DecodeSteps.Auto, LibtorchConversions: true),
+            "within-rows" => new("the GEMV kernel's four-row blocks prefetching only inside each row (as before they prefetched into the next block)", null, DecodeSteps.Auto, PrefetchWithinRows: true),
             "sync" => new("each step's tokens read back before the next is queued", false, DecodeSteps.Eager),
             "queued" => new("steps queued one ahead", true, DecodeSteps.Eager),
             "fixed" => new("fixed-shape steps queued one ahead", true, DecodeSteps.FixedShape),
             "graph" => new("CUDA graph steps queued one ahead", true, DecodeSteps.CudaGraph),
-            _ => throw new ArgumentException($"unknown decode mode '{s}' (default, eager, sync, queued, fixed, graph, int8-float, int8-dequant, int8-by-rows, no-prefetch, libtorch-conversions)"),
+            _ => throw new ArgumentException($"unknown decode mode '{s}' (default, eager, sync, queued, fixed, graph, int8-float, int8-dequant, int8-by-rows, no-prefetch, libtorch-conversions, within-rows)"),
         };
     }
 
@@ -237,12 +243,12 @@ public static class ModelBench
         // --steps: how decode steps are issued in the timed runs (default: the engine's default for the device). --compare M
         // (--compare-sync: M = sync; --compare M1,M2: each) times mode M too, in rounds alternating with the main one: the engine's default on CUDA;
         // on a CPU, where queuing is otherwise off and gains nothing, queued steps, so that the comparison still runs both
-        // paths (not for int8-float, int8-dequant, int8-by-rows, no-prefetch or libtorch-conversions, which compare kernels).
+        // paths (not for int8-float, int8-dequant, int8-by-rows, no-prefetch, libtorch-conversions or within-rows, which compare kernels).
         var others = a.Has("--compare-sync") ? [DecodeMode.Parse("sync")]
                    : a.Get("--compare", null) is { } cm ? cm.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(DecodeMode.Parse).ToList() : new List<DecodeMode>();
         bool compare = others.Count > 0;
         var main = a.Get("--steps", null) is { } sm ? DecodeMode.Parse(sm)
-                 : others.Any(o => o is { Int8FloatProducts: true } or { Int8Dequantised: true } or { NoRowPrefetch: true } or { Int8ByRows: true } or { LibtorchConversions: true }) ? DecodeMode.Parse("default")
+                 : others.Any(o => o is { Int8FloatProducts: true } or { Int8Dequantised: true } or { NoRowPrefetch: true } or { Int8ByRows: true } or { LibtorchConversions: true } or { PrefetchWithinRows: true }) ? DecodeMode.Parse("default")
                  : compare ? DecodeMode.Parse(cuda ? "default" : "queued") : null;
         // Warm-up (JIT, kernel selection) on a small image so the timed runs are steady-state. On a GPU, where a step is bound
         // by the host, long enough for .NET's tiered JIT to have optimised the per-step code of both decoding modes.

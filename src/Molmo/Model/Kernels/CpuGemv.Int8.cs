@@ -93,14 +93,14 @@ public static unsafe partial class CpuGemv
     const int Int8RowPrefetch = 4096;
 
     /// <summary>Four int8 weight rows (stride <paramref name="k"/>) against <paramref name="count"/> (1–4) 16-bit x rows: d[q·4 + t].</summary>
-    static void Int16Block4(sbyte* w, int k, short* x, float* scales, int blocksPerRow, int count, float* d)
+    static void Int16Block4(sbyte* w, int k, short* x, float* scales, int blocksPerRow, int count, float* d, long wrap)
     {
         switch (count)
         {
-            case 1: Int16Block4<R1>(w, k, x, scales, blocksPerRow, d); break;
-            case 2: Int16Block4<R2>(w, k, x, scales, blocksPerRow, d); break;
-            case 3: Int16Block4<R3>(w, k, x, scales, blocksPerRow, d); break;
-            default: Int16Block4<R4>(w, k, x, scales, blocksPerRow, d); break;
+            case 1: Int16Block4<R1>(w, k, x, scales, blocksPerRow, d, wrap); break;
+            case 2: Int16Block4<R2>(w, k, x, scales, blocksPerRow, d, wrap); break;
+            case 3: Int16Block4<R3>(w, k, x, scales, blocksPerRow, d, wrap); break;
+            default: Int16Block4<R4>(w, k, x, scales, blocksPerRow, d, wrap); break;
         }
     }
 
@@ -110,7 +110,7 @@ public static unsafe partial class CpuGemv
     /// JIT may keep in memory: they are touched once per 256 columns). The weight rows are prefetched as in <see cref="Block4{TW}"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
-    static void Int16Block4<TM>(sbyte* w, int k, short* x, float* scales, int blocksPerRow, float* d) where TM : struct, IRowCount
+    static void Int16Block4<TM>(sbyte* w, int k, short* x, float* scales, int blocksPerRow, float* d, long wrap) where TM : struct, IRowCount
     {
         sbyte* w0 = w, w1 = w + k, w2 = w + 2L * k, w3 = w + 3L * k;
         short* x0 = x, x1 = x + k, x2 = x + 2L * k, x3 = x + 3L * k;
@@ -124,11 +124,7 @@ public static unsafe partial class CpuGemv
             Vector512<int> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
             for (; j + 32 <= end; j += 32)
             {
-                if ((j & 63) == 0)
-                {
-                    Sse.Prefetch0(w0 + j + PrefetchAhead); Sse.Prefetch0(w1 + j + PrefetchAhead);
-                    Sse.Prefetch0(w2 + j + PrefetchAhead); Sse.Prefetch0(w3 + j + PrefetchAhead);
-                }
+                if ((j & 63) == 0) PrefetchBlock((byte*)w, k, j, PrefetchAhead, wrap);
                 var c0 = Widen32(w0 + j); var c1 = Widen32(w1 + j); var c2 = Widen32(w2 + j); var c3 = Widen32(w3 + j);
                 (a00, a01, a02, a03) = Madd4(Avx512BW.LoadVector512(x0 + j), c0, c1, c2, c3, a00, a01, a02, a03);
                 if (TM.N > 1) (a10, a11, a12, a13) = Madd4(Avx512BW.LoadVector512(x1 + j), c0, c1, c2, c3, a10, a11, a12, a13);

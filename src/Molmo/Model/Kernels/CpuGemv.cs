@@ -57,6 +57,13 @@ public static unsafe partial class CpuGemv
     [ThreadStatic] static bool _libtorchConversions;
 
     /// <summary>
+    /// The four-row blocks' software prefetch kept inside each row, as first written, instead of running on into the next
+    /// block's rows (<see cref="PrefetchBlock"/>): the benchmarks' baseline. Per calling thread.
+    /// </summary>
+    internal static bool PrefetchWithinRows { get => _prefetchWithinRows; set => _prefetchWithinRows = value; }
+    [ThreadStatic] static bool _prefetchWithinRows;
+
+    /// <summary>
     /// Threads the kernel splits the rows over; default: every core. A decode step is one stream of weights, and a single core
     /// of this project's machine kind reads DRAM at about 80 % of what two reach.
     /// </summary>
@@ -112,7 +119,8 @@ public static unsafe partial class CpuGemv
             var pb = bias is null ? null : Float32Data(bias, ref bBuf);
             var ps = scales is null ? null : Float32Data(scales, ref sBuf);
             long start = Stopwatch.GetTimestamp();
-            Run(w, kind, (int)n, (int)k, px, (int)m, py, pb, ps);
+            var pxb = kind == Weights.Bf16 && src.dtype == ScalarType.BFloat16 ? (ushort*)NativeTensor.DataPointer(src) : null;
+            Run(w, kind, (int)n, (int)k, px, pxb, (int)m, py, pb, ps);
             Interlocked.Add(ref _streamedTicks, Stopwatch.GetTimestamp() - start);
             Interlocked.Add(ref _streamedBytes, weight.NumberOfElements * weight.ElementSize);
             if (yBuf != null) FloatToBf16((ushort*)NativeTensor.DataPointer(y), yBuf, m * n);
@@ -173,8 +181,9 @@ public static unsafe partial class CpuGemv
         for (; i < count; i++) dst[i] = FloatToBf16(src[i]);
     }
 
-    /// <summary>Raw kernel: w is [n, k] of <paramref name="kind"/>, x [m, k] float32, y [m, n] float32.</summary>
-    static void Run(byte* w, Weights kind, int n, int k, float* x, int m, float* y, float* bias, float* scales)
+    /// <summary>Raw kernel: w is [n, k] of <paramref name="kind"/>, x [m, k] float32 (and, where not null, the same values as
+    /// bf16 in <paramref name="xb"/>), y [m, n] float32.</summary>
+    static void Run(byte* w, Weights kind, int n, int k, float* x, ushort* xb, int m, float* y, float* bias, float* scales)
     {
         if (m < 1 || m > MaxRows) throw new ArgumentException($"1 to {MaxRows} input rows, not {m}");
         bool int8 = kind == Weights.Int8, fp32 = kind == Weights.Fp32;
@@ -183,10 +192,16 @@ public static unsafe partial class CpuGemv
         // 74 KB in float32): then re-reading x from L2 for every row is the bottleneck, and four rows share each load of x.
         bool four = 4L * k > WideX;
         // bf16 on AVX-512 reads x as its even and odd elements in the four-row blocks (see PairFma), which a batched step or
-        // a wide x takes; split them once per call. Single rows read x as it is.
-        bool split = kind == Weights.Bf16 && Avx512F.IsSupported && (m > 1 || four);
+        // a wide x takes: from bf16 x as it is, whose 32-bit words hold those pairs as the weights' do (half the bytes of
+        // float32, so four rows of 3584 stay in L1), or else from a float32 copy split once per call (SplitX). Single rows
+        // read float32 x as it is.
+        bool pairs = kind == Weights.Bf16 && Avx512F.IsSupported && (m > 1 || four);
+        bool split = pairs && xb == null;
         // Prefetching 0 bytes ahead touches the line being read anyway: the baseline without changing the loops.
         int ahead = NoRowPrefetch ? 0 : int8 ? Int8RowPrefetch : Bf16RowPrefetch;
+        // The four-row blocks' prefetch past the end of a row goes to the next block's row (see PrefetchBlock).
+        long wrap = PrefetchWithinRows ? 0 : 3L * k * (int8 ? 1 : fp32 ? 4 : 2);
+        int blockAhead = NoRowPrefetch ? 0 : PrefetchAhead;
         float* xs = split ? (float*)NativeMemory.AlignedAlloc((nuint)(4L * m * k), 64) : null;
         // int8 on AVX-512 multiplies integers: x rounded to 16 bits per block of columns (see Int8Dot16), once per call.
         bool int16 = int8 && Avx512BW.IsSupported && !Int8FloatProducts;
@@ -205,7 +220,7 @@ public static unsafe partial class CpuGemv
                 }
             int blocks = (n + Block - 1) / Block;
             int threads = Math.Max(1, Math.Min(MaxThreads, blocks / 16));
-            nint wp = (nint)w, xp = (nint)x, xsp = (nint)xs, yp = (nint)y, bp = (nint)bias, sp = (nint)scales, xqp = (nint)xq, xsq = (nint)xqScale;
+            nint wp = (nint)w, xp = (nint)x, xsp = (nint)xs, xbp = (nint)xb, yp = (nint)y, bp = (nint)bias, sp = (nint)scales, xqp = (nint)xq, xsq = (nint)xqScale;
             long rowBytes = (long)k * (int8 ? 1 : fp32 ? 4 : 2);
             // Threads take chunks of about 1 MB of weights in turn rather than fixed halves: on a shared VM one core is often
             // slower than the other, and with fixed halves the step waits for the slow one. Smaller matrices get at least four
@@ -216,7 +231,6 @@ public static unsafe partial class CpuGemv
 
             byte* Row(int r) => (byte*)wp + r * rowBytes;
             float* X(int i) => (float*)xp + (long)i * k;
-            float* Xe(int i) => (float*)xsp + (long)i * k;                  // x row i's even elements, then its odd ones
             void Put(int i, int r, float dot) => ((float*)yp)[(long)i * n + r] = dot * (sp == 0 ? 1f : ((float*)sp)[r]) + (bp == 0 ? 0f : ((float*)bp)[r]);
             // Weight row r against x row i.
             float Dot(int r, int i) =>
@@ -236,9 +250,10 @@ public static unsafe partial class CpuGemv
                     for (int i = 0; i < m; i++)
                     {
                         if (rows < Block) { for (int q = 0; q < rows; q++) Put(i, r + q, Dot(r + q, i)); continue; }
-                        if (int8) Int8Dot4((sbyte*)Row(r), k, X(i), d);
-                        else if (fp32) Dot4<Fp32Weights>(Row(r), k, X(i), d);
-                        else if (xsp != 0) Bf16Dot4((ushort*)Row(r), k, X(i), Xe(i), Xe(i) + k / 2, d, NoRowPrefetch ? 0 : PrefetchAhead);
+                        if (int8) Int8Dot4((sbyte*)Row(r), k, X(i), d, wrap);
+                        else if (fp32) Dot4<Fp32Weights>(Row(r), k, X(i), d, wrap);
+                        else if (pairs && xbp != 0) Bf16Dot4<Bf16X>((ushort*)Row(r), k, X(i), Bf16X.Row(xbp, k, i), d, blockAhead, wrap);
+                        else if (pairs) Bf16Dot4<SplitX>((ushort*)Row(r), k, X(i), SplitX.Row(xsp, k, i), d, blockAhead, wrap);
                         else for (int q = 0; q < Block; q++) d[q] = Dot(r + q, i);
                         for (int q = 0; q < Block; q++) Put(i, r + q, d[q]);
                     }
@@ -254,9 +269,10 @@ public static unsafe partial class CpuGemv
                     for (int g = 0; g < m; g += 4)
                     {
                         int count = Math.Min(4, m - g);
-                        if (int8) Block4<Int8Weights>(Row(r), k, X(g), count, d4);
-                        else if (fp32) Block4<Fp32Weights>(Row(r), k, X(g), count, d4);
-                        else Bf16Block4((ushort*)Row(r), k, X(g), Xe(g), count, d4);
+                        if (int8) Block4<Int8Weights>(Row(r), k, X(g), count, d4, wrap);
+                        else if (fp32) Block4<Fp32Weights>(Row(r), k, X(g), count, d4, wrap);
+                        else if (xbp != 0) Bf16Block4<Bf16X>((ushort*)Row(r), k, X(g), Bf16X.Row(xbp, k, g), count, d4, wrap);
+                        else Bf16Block4<SplitX>((ushort*)Row(r), k, X(g), SplitX.Row(xsp, k, g), count, d4, wrap);
                         for (int q = 0; q < count; q++)
                             for (int t = 0; t < 4; t++) Put(g + q, r + t, d4[q * 4 + t]);
                     }
@@ -278,7 +294,7 @@ public static unsafe partial class CpuGemv
                         for (int g = 0; g < m; g += 4)
                         {
                             int count = Math.Min(4, m - g);
-                            Int16Block4((sbyte*)Row(r), k, Xq(g), Xs(g), blocksPerRow, count, d4);
+                            Int16Block4((sbyte*)Row(r), k, Xq(g), Xs(g), blocksPerRow, count, d4, wrap);
                             for (int q = 0; q < count; q++)
                                 for (int t = 0; t < 4; t++) Put(g + q, r + t, d4[q * 4 + t]);
                         }
@@ -339,17 +355,15 @@ public static unsafe partial class CpuGemv
     /// as the batched blocks do; 0: the baseline, see <see cref="NoRowPrefetch"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
-    static void Bf16Dot4(ushort* w, long k, float* x, float* xe, float* xo, float* d, int ahead)
+    static void Bf16Dot4<TX>(ushort* w, long k, float* x, nint xp, float* d, int ahead, long wrap) where TX : struct, IXPairs
     {
         int len = (int)k, body = len / 32 * 16;
         uint* w0 = (uint*)w, w1 = (uint*)(w + k), w2 = (uint*)(w + 2 * k), w3 = (uint*)(w + 3 * k);
         Vector512<float> e0 = default, o0 = default, e1 = default, o1 = default, e2 = default, o2 = default, e3 = default, o3 = default;
         for (int j = 0; j < body; j += 16)
         {
-            Sse.Prefetch0((byte*)(w0 + j) + ahead); Sse.Prefetch0((byte*)(w1 + j) + ahead);
-            Sse.Prefetch0((byte*)(w2 + j) + ahead); Sse.Prefetch0((byte*)(w3 + j) + ahead);
-            var ve = Avx512F.LoadVector512(xe + j);
-            var vo = Avx512F.LoadVector512(xo + j);
+            PrefetchBlock((byte*)w, 2 * k, 4L * j, ahead, wrap);
+            var (ve, vo) = TX.Load(xp, k, j);
             (e0, o0) = PairFma(Avx512F.LoadVector512(w0 + j), ve, vo, e0, o0);
             (e1, o1) = PairFma(Avx512F.LoadVector512(w1 + j), ve, vo, e1, o1);
             (e2, o2) = PairFma(Avx512F.LoadVector512(w2 + j), ve, vo, e2, o2);
@@ -374,9 +388,9 @@ public static unsafe partial class CpuGemv
 
     /// <summary>Four consecutive int8 rows against one x, each load of x serving all four.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
-    static void Int8Dot4(sbyte* w, long k, float* x, float* d)
+    static void Int8Dot4(sbyte* w, long k, float* x, float* d, long wrap)
     {
-        if (Avx512F.IsSupported) { Dot4<Int8Weights>((byte*)w, k, x, d); return; }
+        if (Avx512F.IsSupported) { Dot4<Int8Weights>((byte*)w, k, x, d, wrap); return; }
         int len = (int)k, j = 0;
         sbyte* w0 = w, w1 = w + k, w2 = w + 2 * k, w3 = w + 3 * k;
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
@@ -457,7 +471,7 @@ public static unsafe partial class CpuGemv
     /// float32 showed no gain).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
-    static void Dot4<TW>(byte* w, long k, float* x, float* d) where TW : struct, IWeightVectors
+    static void Dot4<TW>(byte* w, long k, float* x, float* d, long wrap) where TW : struct, IWeightVectors
     {
         int len = (int)k, j = 0;
         long rowBytes = k * TW.Bytes;
@@ -466,11 +480,7 @@ public static unsafe partial class CpuGemv
         for (; j + 16 <= len; j += 16)
         {
             long at = (long)j * TW.Bytes;
-            if (TW.Bytes == 1 && (j & 63) == 0)
-            {
-                Sse.Prefetch0(w0 + at + PrefetchAhead); Sse.Prefetch0(w1 + at + PrefetchAhead);
-                Sse.Prefetch0(w2 + at + PrefetchAhead); Sse.Prefetch0(w3 + at + PrefetchAhead);
-            }
+            if (TW.Bytes == 1 && (j & 63) == 0) PrefetchBlock(w, rowBytes, at, PrefetchAhead, wrap);
             (a0, a1, a2, a3) = Fma4(Avx512F.LoadVector512(x + j), TW.Load16(w0 + at), TW.Load16(w1 + at), TW.Load16(w2 + at), TW.Load16(w3 + at), a0, a1, a2, a3);
         }
         Store4(d, a0, a1, a2, a3);
@@ -479,14 +489,14 @@ public static unsafe partial class CpuGemv
     }
 
     /// <summary>Four int8 or float32 weight rows (stride <paramref name="k"/>) against <paramref name="count"/> (1–4) x rows: d[q·4 + t].</summary>
-    static void Block4<TW>(byte* w, int k, float* x, int count, float* d) where TW : struct, IWeightVectors
+    static void Block4<TW>(byte* w, int k, float* x, int count, float* d, long wrap) where TW : struct, IWeightVectors
     {
         switch (count)
         {
-            case 1: Block4<TW, R1>(w, k, x, d); break;
-            case 2: Block4<TW, R2>(w, k, x, d); break;
-            case 3: Block4<TW, R3>(w, k, x, d); break;
-            default: Block4<TW, R4>(w, k, x, d); break;
+            case 1: Block4<TW, R1>(w, k, x, d, wrap); break;
+            case 2: Block4<TW, R2>(w, k, x, d, wrap); break;
+            case 3: Block4<TW, R3>(w, k, x, d, wrap); break;
+            default: Block4<TW, R4>(w, k, x, d, wrap); break;
         }
     }
 
@@ -497,7 +507,7 @@ public static unsafe partial class CpuGemv
     /// third of this.)
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
-    static void Block4<TW, TM>(byte* w, int k, float* x, float* d) where TW : struct, IWeightVectors where TM : struct, IRowCount
+    static void Block4<TW, TM>(byte* w, int k, float* x, float* d, long wrap) where TW : struct, IWeightVectors where TM : struct, IRowCount
     {
         long rowBytes = (long)k * TW.Bytes;
         byte* w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
@@ -508,11 +518,7 @@ public static unsafe partial class CpuGemv
         for (; j + 16 <= k; j += 16)
         {
             long at = (long)j * TW.Bytes;
-            if ((at & 63) == 0)
-            {
-                Sse.Prefetch0(w0 + at + PrefetchAhead); Sse.Prefetch0(w1 + at + PrefetchAhead);
-                Sse.Prefetch0(w2 + at + PrefetchAhead); Sse.Prefetch0(w3 + at + PrefetchAhead);
-            }
+            if ((at & 63) == 0) PrefetchBlock(w, rowBytes, at, PrefetchAhead, wrap);
             var c0 = TW.Load16(w0 + at); var c1 = TW.Load16(w1 + at); var c2 = TW.Load16(w2 + at); var c3 = TW.Load16(w3 + at);
             (a00, a01, a02, a03) = Fma4(Avx512F.LoadVector512(x0 + j), c0, c1, c2, c3, a00, a01, a02, a03);
             if (TM.N > 1) (a10, a11, a12, a13) = Fma4(Avx512F.LoadVector512(x1 + j), c0, c1, c2, c3, a10, a11, a12, a13);
@@ -549,15 +555,47 @@ public static unsafe partial class CpuGemv
         public static float At(byte* row, int j) => ((float*)row)[j];
     }
 
-    /// <summary>Four bf16 weight rows against <paramref name="count"/> (1–4) x rows, whole (x) and split (xs): d[q·4 + t].</summary>
-    static void Bf16Block4(ushort* w, int k, float* x, float* xs, int count, float* d)
+    /// <summary>Four bf16 weight rows against <paramref name="count"/> (1–4) x rows, float32 (x) and as pairs (xp, see
+    /// <see cref="IXPairs"/>): d[q·4 + t].</summary>
+    static void Bf16Block4<TX>(ushort* w, int k, float* x, nint xp, int count, float* d, long wrap) where TX : struct, IXPairs
     {
         switch (count)
         {
-            case 1: Bf16Block4<R1>(w, k, x, xs, d); break;
-            case 2: Bf16Block4<R2>(w, k, x, xs, d); break;
-            case 3: Bf16Block4<R3>(w, k, x, xs, d); break;
-            default: Bf16Block4<R4>(w, k, x, xs, d); break;
+            case 1: Bf16Block4<R1, TX>(w, k, x, xp, d, wrap); break;
+            case 2: Bf16Block4<R2, TX>(w, k, x, xp, d, wrap); break;
+            case 3: Bf16Block4<R3, TX>(w, k, x, xp, d, wrap); break;
+            default: Bf16Block4<R4, TX>(w, k, x, xp, d, wrap); break;
+        }
+    }
+
+    /// <summary>
+    /// Where the bf16 blocks read x's even and odd elements (see <see cref="PairFma"/>) as float32 vectors: 16 pairs from
+    /// pair <c>j</c> of the x row at <c>p</c> (rows of <c>k</c> elements, row q at <see cref="Row"/>).
+    /// </summary>
+    interface IXPairs
+    {
+        static abstract nint Row(nint x, long k, int q);
+        static abstract (Vector512<float> Even, Vector512<float> Odd) Load(nint p, long k, int j);
+    }
+
+    /// <summary>float32 x split per row into its even elements, then its odd ones (k / 2 each; an odd last column is left to the tail).</summary>
+    readonly struct SplitX : IXPairs
+    {
+        public static nint Row(nint x, long k, int q) => x + 4 * q * (nint)k;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static (Vector512<float> Even, Vector512<float> Odd) Load(nint p, long k, int j) =>
+            (Avx512F.LoadVector512((float*)p + j), Avx512F.LoadVector512((float*)p + k / 2 + j));
+    }
+
+    /// <summary>bf16 x as it is: each 32-bit word holds an even and an odd element, widened exactly as the weights' pairs are.</summary>
+    readonly struct Bf16X : IXPairs
+    {
+        public static nint Row(nint x, long k, int q) => x + 2 * q * (nint)k;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static (Vector512<float> Even, Vector512<float> Odd) Load(nint p, long k, int j)
+        {
+            var words = Avx512F.LoadVector512((uint*)p + j);
+            return (Avx512F.ShiftLeftLogical(words, 16).AsSingle(), Avx512F.And(words, Vector512.Create(0xFFFF0000u)).AsSingle());
         }
     }
 
@@ -566,29 +604,27 @@ public static unsafe partial class CpuGemv
     /// into its even and odd halves once (see <see cref="PairFma"/>); both halves go into one accumulator per (row, x row).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
-    static void Bf16Block4<TM>(ushort* w, int k, float* x, float* xs, float* d) where TM : struct, IRowCount
+    static void Bf16Block4<TM, TX>(ushort* w, int k, float* x, nint xp, float* d, long wrap) where TM : struct, IRowCount where TX : struct, IXPairs
     {
         uint* w0 = (uint*)w, w1 = (uint*)(w + k), w2 = (uint*)(w + 2L * k), w3 = (uint*)(w + 3L * k);
-        long half = k / 2;
-        float* x0 = xs, x1 = xs + k, x2 = xs + 2L * k, x3 = xs + 3L * k;
+        nint x0 = TX.Row(xp, k, 0), x1 = TX.Row(xp, k, 1), x2 = TX.Row(xp, k, 2), x3 = TX.Row(xp, k, 3);
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
         Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
         var mask = Vector512.Create(0xFFFF0000u);
         int body = k / 32 * 16;    // pairs handled by vectors
         for (int j = 0; j < body; j += 16)
         {
-            Sse.Prefetch0(w0 + j + PrefetchAhead / 4); Sse.Prefetch0(w1 + j + PrefetchAhead / 4);
-            Sse.Prefetch0(w2 + j + PrefetchAhead / 4); Sse.Prefetch0(w3 + j + PrefetchAhead / 4);
+            PrefetchBlock((byte*)w, 2L * k, 4L * j, PrefetchAhead, wrap);
             var p0 = Avx512F.LoadVector512(w0 + j); var p1 = Avx512F.LoadVector512(w1 + j);
             var p2 = Avx512F.LoadVector512(w2 + j); var p3 = Avx512F.LoadVector512(w3 + j);
             var l0 = Avx512F.ShiftLeftLogical(p0, 16).AsSingle(); var h0 = Avx512F.And(p0, mask).AsSingle();
             var l1 = Avx512F.ShiftLeftLogical(p1, 16).AsSingle(); var h1 = Avx512F.And(p1, mask).AsSingle();
             var l2 = Avx512F.ShiftLeftLogical(p2, 16).AsSingle(); var h2 = Avx512F.And(p2, mask).AsSingle();
             var l3 = Avx512F.ShiftLeftLogical(p3, 16).AsSingle(); var h3 = Avx512F.And(p3, mask).AsSingle();
-            (a00, a01, a02, a03) = PairFma4(Avx512F.LoadVector512(x0 + j), Avx512F.LoadVector512(x0 + half + j), l0, h0, l1, h1, l2, h2, l3, h3, a00, a01, a02, a03);
-            if (TM.N > 1) (a10, a11, a12, a13) = PairFma4(Avx512F.LoadVector512(x1 + j), Avx512F.LoadVector512(x1 + half + j), l0, h0, l1, h1, l2, h2, l3, h3, a10, a11, a12, a13);
-            if (TM.N > 2) (a20, a21, a22, a23) = PairFma4(Avx512F.LoadVector512(x2 + j), Avx512F.LoadVector512(x2 + half + j), l0, h0, l1, h1, l2, h2, l3, h3, a20, a21, a22, a23);
-            if (TM.N > 3) (a30, a31, a32, a33) = PairFma4(Avx512F.LoadVector512(x3 + j), Avx512F.LoadVector512(x3 + half + j), l0, h0, l1, h1, l2, h2, l3, h3, a30, a31, a32, a33);
+            (a00, a01, a02, a03) = PairFma4(TX.Load(x0, k, j), l0, h0, l1, h1, l2, h2, l3, h3, a00, a01, a02, a03);
+            if (TM.N > 1) (a10, a11, a12, a13) = PairFma4(TX.Load(x1, k, j), l0, h0, l1, h1, l2, h2, l3, h3, a10, a11, a12, a13);
+            if (TM.N > 2) (a20, a21, a22, a23) = PairFma4(TX.Load(x2, k, j), l0, h0, l1, h1, l2, h2, l3, h3, a20, a21, a22, a23);
+            if (TM.N > 3) (a30, a31, a32, a33) = PairFma4(TX.Load(x3, k, j), l0, h0, l1, h1, l2, h2, l3, h3, a30, a31, a32, a33);
         }
         StoreBlock<TM>(d, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33);
         for (int q = 0; q < TM.N; q++)
@@ -602,6 +638,22 @@ public static unsafe partial class CpuGemv
     /// </summary>
     const int PrefetchAhead = 1024;
 
+    /// <summary>
+    /// The four-row blocks' software prefetch: for each row t of the block of four consecutive rows at <paramref name="w"/>
+    /// (<paramref name="rowBytes"/> each), the line <paramref name="ahead"/> bytes past offset <paramref name="at"/> of row t;
+    /// past the end of the row, with <paramref name="wrap"/> = 3 rows, the same line of the next block's row t, so that each
+    /// block starts with its four rows on the way. A 7B-D row of 3584 bf16 values is 7 KB: kept inside the row (wrap 0,
+    /// <see cref="PrefetchWithinRows"/>) the prefetch left every block's first kilobyte of each row to a cold start. Prefetches
+    /// past the matrix are dropped by the CPU, never faults.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void PrefetchBlock(byte* w, long rowBytes, long at, int ahead, long wrap)
+    {
+        long o = at + ahead;
+        byte* p = w + o + (o >= rowBytes ? wrap : 0);
+        Sse.Prefetch0(p); Sse.Prefetch0(p + rowBytes); Sse.Prefetch0(p + 2 * rowBytes); Sse.Prefetch0(p + 3 * rowBytes);
+    }
+
     /// <summary>One x vector into four accumulators, one per weight row of a block.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Fma4(Vector512<float> x,
@@ -611,12 +663,12 @@ public static unsafe partial class CpuGemv
 
     /// <summary>One x row's even and odd vectors against the low and high halves of four bf16 weight vectors.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) PairFma4(Vector512<float> e, Vector512<float> o,
+    static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) PairFma4((Vector512<float> E, Vector512<float> O) x,
         Vector512<float> l0, Vector512<float> h0, Vector512<float> l1, Vector512<float> h1,
         Vector512<float> l2, Vector512<float> h2, Vector512<float> l3, Vector512<float> h3,
         Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3) =>
-        (Avx512F.FusedMultiplyAdd(h0, o, Avx512F.FusedMultiplyAdd(l0, e, a0)), Avx512F.FusedMultiplyAdd(h1, o, Avx512F.FusedMultiplyAdd(l1, e, a1)),
-         Avx512F.FusedMultiplyAdd(h2, o, Avx512F.FusedMultiplyAdd(l2, e, a2)), Avx512F.FusedMultiplyAdd(h3, o, Avx512F.FusedMultiplyAdd(l3, e, a3)));
+        (Avx512F.FusedMultiplyAdd(h0, x.O, Avx512F.FusedMultiplyAdd(l0, x.E, a0)), Avx512F.FusedMultiplyAdd(h1, x.O, Avx512F.FusedMultiplyAdd(l1, x.E, a1)),
+         Avx512F.FusedMultiplyAdd(h2, x.O, Avx512F.FusedMultiplyAdd(l2, x.E, a2)), Avx512F.FusedMultiplyAdd(h3, x.O, Avx512F.FusedMultiplyAdd(l3, x.E, a3)));
 
     /// <summary>The sums of a 4 × 4 block's accumulators into d[q·4 + t], for the TM x rows in use.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

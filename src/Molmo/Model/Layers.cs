@@ -40,8 +40,9 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
     /// </summary>
     public static bool UseCpuKernels { get; set; } = true;
 
-    /// <summary>Most input rows a bf16 product sends to the CPU kernel (measured crossover with libtorch's GEMM: 4 to 8 rows).</summary>
-    public const int Bf16KernelMaxRows = 4;
+    /// <summary>Most input rows a bf16 product sends to the CPU kernel. Measured against libtorch's GEMM on 7B-D's matrices
+    /// (`gemv --rows N`): at 8 rows the kernel read 31–34 GB/s against 28.5–30; at 12 both 25–27; at 16 it fell behind.</summary>
+    public const int Bf16KernelMaxRows = 8;
 
     public Linear(long inFeatures, long outFeatures, bool hasBias, ModelPlacement p, bool quantizable = false) : base(nameof(Linear))
     {
@@ -65,7 +66,7 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
         if (weight_scale is null)
         {
             // Decode steps on the CPU stream the weights through the GEMV kernel: libtorch's path for a few rows reads well
-            // below DRAM bandwidth (docs/benchmarks.md, gemv). bf16 from five rows on (larger batches, prefill) is faster in
+            // below DRAM bandwidth (docs/benchmarks.md, gemv). bf16 from nine rows on (larger batches, prefill) is faster in
             // libtorch's GEMM, which has the AVX512-BF16 dot-product instructions that .NET does not expose; float32 stays on
             // the kernel up to 64 rows.
             if (cpu && UseCpuKernels && weight.dtype == ScalarType.BFloat16 && rows <= Bf16KernelMaxRows)

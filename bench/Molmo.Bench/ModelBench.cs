@@ -150,6 +150,9 @@ public static class ModelBench
                                       bool NoRowPrefetch = false, bool Int8ByRows = false, bool LibtorchConversions = false,
                                       bool PrefetchWithinRows = false)
     {
+        /// <summary>Whether the mode switches a kernel route rather than how steps are issued.</summary>
+        public bool ComparesKernels => Int8FloatProducts || Int8Dequantised || NoRowPrefetch || Int8ByRows || LibtorchConversions || PrefetchWithinRows;
+
         public static DecodeMode Parse(string s) => s switch
         {
             "default" => new("steps as the engine issues them by default (on CUDA: graph steps queued one ahead)", null, DecodeSteps.Auto),
@@ -248,7 +251,7 @@ public static class ModelBench
                    : a.Get("--compare", null) is { } cm ? cm.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(DecodeMode.Parse).ToList() : new List<DecodeMode>();
         bool compare = others.Count > 0;
         var main = a.Get("--steps", null) is { } sm ? DecodeMode.Parse(sm)
-                 : others.Any(o => o is { Int8FloatProducts: true } or { Int8Dequantised: true } or { NoRowPrefetch: true } or { Int8ByRows: true } or { LibtorchConversions: true } or { PrefetchWithinRows: true }) ? DecodeMode.Parse("default")
+                 : others.Any(o => o.ComparesKernels) ? DecodeMode.Parse("default")
                  : compare ? DecodeMode.Parse(cuda ? "default" : "queued") : null;
         // Warm-up (JIT, kernel selection) on a small image so the timed runs are steady-state. On a GPU, where a step is bound
         // by the host, long enough for .NET's tiered JIT to have optimised the per-step code of both decoding modes.

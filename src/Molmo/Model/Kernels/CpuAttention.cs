@@ -120,12 +120,7 @@ public static unsafe class CpuAttention
                 {
                     float* dst = keys + i * hd;
                     if (i >= n) { new Span<float>(dst, hd).Clear(); continue; }
-                    if (bf16)
-                    {
-                        ushort* src = (ushort*)k + (long)(t + i) * hd;
-                        for (int c = 0; c < hd; c += 16)
-                            Avx512F.Store(dst + c, CpuGemv.Bf16ToFloat16(src + c));
-                    }
+                    if (bf16) CpuGemv.Bf16ToFloat((ushort*)k + (long)(t + i) * hd, dst, hd);
                     else new Span<float>((float*)k + (long)(t + i) * hd, hd).CopyTo(new Span<float>(dst, hd));
                 }
                 k4 = keys;

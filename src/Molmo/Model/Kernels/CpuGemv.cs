@@ -118,8 +118,8 @@ public static unsafe partial class CpuGemv
             var py = y.dtype == ScalarType.Float32 ? (float*)NativeTensor.DataPointer(y) : yBuf = Alloc(m * n);
             var pb = bias is null ? null : Float32Data(bias, ref bBuf);
             var ps = scales is null ? null : Float32Data(scales, ref sBuf);
-            long start = Stopwatch.GetTimestamp();
             var pxb = kind == Weights.Bf16 && src.dtype == ScalarType.BFloat16 ? (ushort*)NativeTensor.DataPointer(src) : null;
+            long start = Stopwatch.GetTimestamp();
             Run(w, kind, (int)n, (int)k, px, pxb, (int)m, py, pb, ps);
             Interlocked.Add(ref _streamedTicks, Stopwatch.GetTimestamp() - start);
             Interlocked.Add(ref _streamedBytes, weight.NumberOfElements * weight.ElementSize);
@@ -127,8 +127,7 @@ public static unsafe partial class CpuGemv
         }
         finally
         {
-            foreach (var buffer in new[] { (nint)xBuf, (nint)yBuf, (nint)bBuf, (nint)sBuf })
-                if (buffer != 0) NativeMemory.AlignedFree((void*)buffer);
+            NativeMemory.AlignedFree(xBuf); NativeMemory.AlignedFree(yBuf); NativeMemory.AlignedFree(bBuf); NativeMemory.AlignedFree(sBuf);
         }
         return (direct ? y : y.to(outType)).MoveToOuterDisposeScope();
     }

@@ -299,11 +299,15 @@ public sealed class RMSNorm : nn.Module<Tensor, Tensor>
 #pragma warning disable IDE0044
     TorchSharp.Modules.Parameter weight;
 #pragma warning restore IDE0044
-    readonly double _eps;
+    // Held for the module's life and passed as a Scalar, not as a double: TorchSharp would make a Scalar of the double for
+    // every call and keep only its handle, and a garbage collection before TorchScript reads it (the invocation itself
+    // allocates) frees it under libtorch: "Expected false to be true, but got false" about once in a few thousand calls
+    // while another thread allocates (docs/engine.md, "Scalars and the garbage collector").
+    readonly Scalar _eps;
 
     public RMSNorm(long dim, double eps, ModelPlacement p) : base(nameof(RMSNorm))
     {
-        _eps = eps;
+        _eps = eps.ToScalar();
         weight = p.Empty(dim);
         RegisterComponents();
     }
@@ -319,5 +323,16 @@ public sealed class RMSNorm : nn.Module<Tensor, Tensor>
 
         """));
 
-    public override Tensor forward(Tensor x) => (Tensor)Script.Value.invoke("rms_norm", x, weight, _eps);
+    public override Tensor forward(Tensor x)
+    {
+        var y = (Tensor)Script.Value.invoke("rms_norm", x, weight, _eps);
+        GC.KeepAlive(this);   // and so _eps, until libtorch has read it
+        return y;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _eps.Dispose();
+        base.Dispose(disposing);
+    }
 }

@@ -13,6 +13,8 @@ namespace Molmo.Tests;
 /// </summary>
 public static class SelfRunner
 {
+    static string YesNo(bool b) => b ? "yes" : "no";
+
     public static int Main(string[] args)
     {
         var filters = new List<string>();
@@ -23,6 +25,8 @@ public static class SelfRunner
             else if (args[i] == "--exclude" && i + 1 < args.Length) excludes.Add(args[++i]);
             else { Console.Error.WriteLine($"usage: Molmo.Tests [--filter TEXT]… [--exclude TEXT]… (unexpected '{args[i]}')"); return 2; }
         }
+        // Which kernel paths the tests take here (the CPU kernels have AVX-512 and AVX2 paths; DOTNET_EnableAVX512=0 hides AVX-512).
+        Console.WriteLine($"instruction sets: AVX-512 {YesNo(System.Runtime.Intrinsics.X86.Avx512F.IsSupported)}, AVX2 {YesNo(System.Runtime.Intrinsics.X86.Avx2.IsSupported)}");
         int passed = 0, failed = 0, skipped = 0;
         var types = typeof(SelfRunner).Assembly.GetTypes().Where(t => t.IsClass && t.IsPublic && !t.IsAbstract).OrderBy(t => t.FullName);
         foreach (var type in types)

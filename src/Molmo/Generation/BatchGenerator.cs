@@ -215,7 +215,7 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
                             using (var scope = NewDisposeScope())
                             {
                                 // A restarted row's next input is its new request's first token, not the dropped one.
-                                var take = Runtime.HostTransfer.Int64(restarted, [rows, 1], device).ne(0);
+                                var take = Runtime.HostTransfer.Int64(restarted, [rows, 1], device).ne(Runtime.Scalars.Of(0));
                                 var replaced = where(take, Runtime.HostTransfer.Int64(next, [rows, 1], device), input);
                                 input.Dispose();
                                 input = replaced.DetachFromDisposeScope();

@@ -56,7 +56,7 @@ internal sealed class FixedShapeDecoder : IDisposable
             _ids = zeros([b, 1], ScalarType.Int64, dev).DetachFromDisposeScope();
             _positions = zeros([b], ScalarType.Int64, dev).DetachFromDisposeScope();
             _advance = zeros([b], ScalarType.Int64, dev).DetachFromDisposeScope();
-            _keyIndex = arange(cache.Capacity, ScalarType.Int64, dev).DetachFromDisposeScope();
+            _keyIndex = Scalars.Arange(0, cache.Capacity, ScalarType.Int64, dev).DetachFromDisposeScope();
             _chosen = zeros([b], ScalarType.Int64, dev).DetachFromDisposeScope();
         }
         try { Restart(firstIds, positions, advance); }
@@ -114,9 +114,9 @@ internal sealed class FixedShapeDecoder : IDisposable
     public void SetRow(int row, long? inputId, long position, bool advance)
     {
         if (position < 0 || position >= _cache.Capacity) throw new ArgumentOutOfRangeException(nameof(position), $"position {position} is outside the cache ({_cache.Capacity})");
-        if (inputId is { } id) using (var v = _ids.narrow(0, row, 1)) v.fill_(id);
-        using (var v = _positions.narrow(0, row, 1)) v.fill_(position);
-        using (var v = _advance.narrow(0, row, 1)) v.fill_(advance ? 1L : 0L);
+        if (inputId is { } id) using (var v = _ids.narrow(0, row, 1)) using (var s = Scalars.New(id)) v.fill_(s);
+        using (var v = _positions.narrow(0, row, 1)) v.fill_(Scalars.Of(position));
+        using (var v = _advance.narrow(0, row, 1)) v.fill_(Scalars.Of(advance ? 1L : 0L));
     }
 
     /// <summary>Whether each step replays a recorded CUDA graph.</summary>
@@ -154,7 +154,7 @@ internal sealed class FixedShapeDecoder : IDisposable
         var id = logits.view(_cache.Batch, -1).argmax(-1);
         _chosen.copy_(id);
         _ids.copy_(id.view(_cache.Batch, 1));
-        _positions.add_(_advance).clamp_max_(_cache.Capacity - 1);
+        _positions.add_(_advance, Scalars.One).clamp_max_(Scalars.Of(_cache.Capacity - 1));
     }
 
     public void Dispose()

@@ -22,20 +22,22 @@ public sealed class Sampler : IDisposable
     {
         if (IsGreedy) return Greedy(logits);
         using var scope = NewDisposeScope();
-        var scaled = logits.to(ScalarType.Float32).cpu() / _o.Temperature;
+        using var temperature = Runtime.Scalars.New(_o.Temperature);
+        using var topP = Runtime.Scalars.New(_o.TopP);
+        var scaled = logits.to(ScalarType.Float32).cpu().div(temperature);
         if (_o.TopK > 0 && _o.TopK < scaled.shape[^1])
         {
             var kth = scaled.topk(_o.TopK, -1).values.narrow(-1, _o.TopK - 1, 1);              // [B, 1]
-            scaled = scaled.masked_fill(scaled.lt(kth), float.NegativeInfinity);
+            scaled = scaled.masked_fill(scaled.lt(kth), Runtime.Scalars.Of(float.NegativeInfinity));
         }
         if (_o.TopP < 1.0)
         {
             var (sorted, order) = scaled.sort(-1, descending: true);
             var cum = sorted.softmax(-1).cumsum(-1);
             // Drop a token when the mass before it already reaches top-p (the most likely token always stays).
-            var drop = (cum - sorted.softmax(-1)).ge(_o.TopP);
+            var drop = (cum - sorted.softmax(-1)).ge(topP);
             var dropOriginal = zeros_like(drop).scatter(-1, order, drop);
-            scaled = scaled.masked_fill(dropOriginal, float.NegativeInfinity);
+            scaled = scaled.masked_fill(dropOriginal, Runtime.Scalars.Of(float.NegativeInfinity));
         }
         var probs = scaled.softmax(-1);
         return multinomial(probs, 1, false, _rng).view(-1).MoveToOuterDisposeScope();

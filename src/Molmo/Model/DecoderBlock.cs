@@ -1,4 +1,5 @@
 using Molmo.Checkpoints;
+using Molmo.Runtime;
 using static TorchSharp.torch;
 
 namespace Molmo.Model;
@@ -72,7 +73,7 @@ public sealed class DecoderBlock : nn.Module
         var att = Attention(q, k, v, mask, causal: cache is null || cache.Length == 0, cached: cache is not null);    // [B, S, D]
         att = attn_out.forward(att.dtype == x.dtype ? att : att.to(x.dtype));
         if (_normAfter) att = attn_norm.forward(att);
-        x = x + att;
+        x = x.add(att, Scalars.One);   // x + att, with an alpha that stays alive (Runtime/Scalars)
 
         h = _normAfter ? x : ff_norm.forward(x);
         var up = ff_proj.forward(h);
@@ -80,7 +81,7 @@ public sealed class DecoderBlock : nn.Module
         var halves = up.chunk(2, -1);
         h = ff_out.forward(nn.functional.silu(halves[1]) * halves[0]);
         if (_normAfter) h = ff_norm.forward(h);
-        return (x + h).MoveToOuterDisposeScope();
+        return x.add(h, Scalars.One).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -128,10 +129,10 @@ public sealed class DecoderBlock : nn.Module
         if (k.dtype != q.dtype) q = q.to(k.dtype);
         // Query head h = kv·G + j (each KV head serves G consecutive query heads): rows (j, s) of the KV head's block.
         var qg = q.reshape(b * kvHeads, g * s, headDim);
-        var scores = matmul(qg, k.reshape(b * kvHeads, len, headDim).transpose(1, 2)).mul_(1.0 / Math.Sqrt(headDim));
+        var scores = matmul(qg, k.reshape(b * kvHeads, len, headDim).transpose(1, 2)).mul_(Scalars.Of(1.0 / Math.Sqrt(headDim)));
         if (mask is not null)
             using (var blocked = mask.logical_not().view(mask.shape[0], 1, 1, s, len))
-                scores.view(b, kvHeads, g, s, len).masked_fill_(blocked, float.NegativeInfinity);
+                scores.view(b, kvHeads, g, s, len).masked_fill_(blocked, Scalars.Of(float.NegativeInfinity));
         // A bf16 softmax accumulates in float32 and rounds once to bf16: the values of a float32 softmax cast to bf16, in one
         // kernel instead of three.
         var o = matmul(scores.softmax(-1), v.reshape(b * kvHeads, len, headDim));            // [B·KV, G·S, hd]

@@ -110,7 +110,7 @@ public sealed class KvCache : IDisposable
         if (_rows is null || !On(_rows, k.device))
         {
             _rows?.Dispose();
-            _rows = arange(Batch, ScalarType.Int64, k.device).DetachFromDisposeScope();
+            _rows = Runtime.Scalars.Arange(0, Batch, ScalarType.Int64, k.device).DetachFromDisposeScope();
         }
         var index = new[] { TensorIndex.Tensor(_rows), TensorIndex.Colon, TensorIndex.Tensor(positions) };
         _k[layer].index_put_(In(_k[layer], k.select(2, 0)), index);

@@ -175,7 +175,7 @@ public sealed class MolmoForCausalLM : nn.Module
             if (s != 1) throw new ArgumentException("sequences of different lengths advance one token per step");
             var pos = cache.RowPositions(dev);
             (cos, sin) = _rope.GatherRows(pos, cache.Length);
-            mask = RowMask(arange(cache.Length + 1, ScalarType.Int64, dev), pos);
+            mask = RowMask(Runtime.Scalars.Arange(0, cache.Length + 1, ScalarType.Int64, dev), pos);
         }
         else
         {
@@ -255,8 +255,8 @@ public sealed class MolmoForCausalLM : nn.Module
             throw new ArgumentException($"image_input_idx must be [{b}, {images.shape[1]}, tokens per crop], got [{string.Join(", ", idx.shape)}]");
         long t = images.shape[1];
         var flatIdx = idx.view(b, -1);
-        var valid = flatIdx.ge(0);
-        var positions = (flatIdx + arange(b, ScalarType.Int64).unsqueeze(1) * s).masked_select(valid);
+        var valid = flatIdx.ge(Runtime.Scalars.Of(0));
+        var positions = flatIdx.add(Runtime.Scalars.Arange(0, b, ScalarType.Int64).unsqueeze(1).mul(Runtime.Scalars.Of(s)), Runtime.Scalars.One).masked_select(valid);
         if (positions.NumberOfElements > 0 && positions.max().item<long>() >= b * s)
             throw new ArgumentException("image_input_idx points past the end of input_ids");
         var featureRows = valid.view(-1).nonzero().view(-1);
@@ -265,7 +265,7 @@ public sealed class MolmoForCausalLM : nn.Module
         var feats = vision.Projected.to(x.dtype).view(b, t * idx.shape[2], -1);               // [B, T·144, D]
         // Add (not replace) each kept pooled feature to the embedding at its position (spec §5.5).
         var rows = feats.reshape(b * t * idx.shape[2], -1).index_select(0, Runtime.HostTransfer.ToDevice(featureRows, dev));
-        x = x.reshape(b * s, -1).index_add(0, Runtime.HostTransfer.ToDevice(positions, dev), rows, 1).view(b, s, -1);
+        x = x.reshape(b * s, -1).index_add(0, Runtime.HostTransfer.ToDevice(positions, dev), rows, Runtime.Scalars.One).view(b, s, -1);
         return vision;
     }
 
@@ -278,11 +278,11 @@ public sealed class MolmoForCausalLM : nn.Module
         if (!padded && !prefix) return null;
         long len = start + s;
         var dev = ids.device;
-        var rows = arange(start, len, ScalarType.Int64, dev).unsqueeze(1);
-        var cols = arange(0, len, ScalarType.Int64, dev).unsqueeze(0);
+        var rows = Runtime.Scalars.Arange(start, len, ScalarType.Int64, dev).unsqueeze(1);
+        var cols = Runtime.Scalars.Arange(0, len, ScalarType.Int64, dev).unsqueeze(0);
         var causal = cols.le(rows).view(1, 1, s, len);
         if (!padded || cache is not null && start > 0) return causal;  // padding of earlier steps is handled by the caller's mask
-        var keyOk = ids.ge(0).view(b, 1, 1, s);
+        var keyOk = ids.ge(Runtime.Scalars.Of(0)).view(b, 1, 1, s);
         // A fully padded query row would attend to nothing (NaN); let it see itself.
         var self = eye(s, s, ScalarType.Bool, dev).view(1, 1, s, s);
         return causal.logical_and(keyOk).logical_or(self);
@@ -292,13 +292,13 @@ public sealed class MolmoForCausalLM : nn.Module
     static bool AnyNegative(Tensor ids)
     {
         using var scope = NewDisposeScope();
-        return ids.lt(0).any().item<bool>();
+        return ids.lt(Runtime.Scalars.Of(0)).any().item<bool>();
     }
 
     /// <summary>Hidden state of the last non-padding position of each sequence: [B, S, D] → [B, 1, D].</summary>
     static Tensor LastValid(Tensor x, Tensor ids)
     {
-        var lengths = ids.ge(0).sum(1).clamp_min(1) - 1;                                        // [B]
+        var lengths = ids.ge(Runtime.Scalars.Of(0)).sum(1).clamp_min(Runtime.Scalars.One).sub(Runtime.Scalars.One);             // [B]
         var index = lengths.view(-1, 1, 1).expand(-1, 1, x.shape[2]);
         return x.gather(1, index);
     }

@@ -29,11 +29,11 @@ public sealed class WordEmbedding : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor ids)
     {
         using var scope = NewDisposeScope();
-        var safe = ids.clamp_min(0);
-        var isNew = safe.ge(_base);
+        var safe = ids.clamp_min(Runtime.Scalars.Of(0));
+        var isNew = safe.ge(Runtime.Scalars.Of(_base));
         // Both lookups are a few rows; doing both avoids a host sync (any().item()) on every decode step.
-        var fromBase = Lookup(embedding, safe.clamp_max(_base - 1));
-        var fromNew = Lookup(new_embedding, (safe - _base).clamp(0, new_embedding.shape[0] - 1));
+        var fromBase = Lookup(embedding, safe.clamp_max(Runtime.Scalars.Of(_base - 1)));
+        var fromNew = Lookup(new_embedding, safe.sub(Runtime.Scalars.Of(_base)).clamp(Runtime.Scalars.Of(0), Runtime.Scalars.Of(new_embedding.shape[0] - 1)));
         return where(isNew.unsqueeze(-1), fromNew, fromBase).MoveToOuterDisposeScope();
     }
 

@@ -19,9 +19,9 @@ public sealed class RotaryEmbedding : IDisposable
         HeadDim = headDim; MaxPositions = maxPositions;
         using var scope = NewDisposeScope();
         // inv_freq[k] = 1 / theta^(2k/hd) in float32, angle = p · inv_freq, table = [angle, angle].
-        var k = arange(0, headDim, 2, ScalarType.Int64).to(ScalarType.Float32);
-        var invFreq = 1.0f / pow(tensor((float)theta), k / headDim);
-        var pos = arange(0, maxPositions, ScalarType.Int64).to(ScalarType.Float32);
+        var k = Runtime.Scalars.Arange(0, headDim, ScalarType.Int64, step: 2).to(ScalarType.Float32);
+        var invFreq = pow(tensor((float)theta), k.div(Runtime.Scalars.Of(headDim))).reciprocal();
+        var pos = Runtime.Scalars.Arange(0, maxPositions, ScalarType.Int64).to(ScalarType.Float32);
         var angles = outer(pos, invFreq);
         var emb = cat([angles, angles], -1);
         _cos = emb.cos().to(device).DetachFromDisposeScope();
@@ -72,7 +72,7 @@ public sealed class RotaryEmbedding : IDisposable
         using var scope = NewDisposeScope();
         var xw = widenFirst && x.dtype != ScalarType.Float32 ? x.to(ScalarType.Float32) : x;
         var swapped = xw.roll(xw.shape[^1] / 2, -1);     // [x₂, x₁]
-        var y = (xw * cos).add_(swapped * sin);
+        var y = (xw * cos).add_(swapped * sin, Runtime.Scalars.One);
         return (y.dtype == x.dtype ? y : y.to(x.dtype)).MoveToOuterDisposeScope();
     }
 

@@ -47,17 +47,17 @@ public sealed class VisionBackbone : nn.Module
         var picked = wanted.Select(l => layers[l]).ToArray();
         var features = cat(picked, -1).narrow(1, 1, images.shape[1]);                           // [T, 576, 2E]
         // Crops that are entirely −1 are batch padding: their features are zeroed.
-        var isPadCrop = images.eq(-1.0).all(2).all(1).view(-1, 1, 1);
-        features = features.masked_fill(isPadCrop, 0.0);
+        var isPadCrop = images.eq(Runtime.Scalars.Of(-1.0)).all(2).all(1).view(-1, 1, 1);
+        features = features.masked_fill(isPadCrop, Runtime.Scalars.Of(0.0));
         var encoded = features;
 
         // pad_and_partial_pad (§5.2): rows of image_masks line up with crops *by position* — the legacy one-row shift
         // (§3.7) that the released weights were trained with is already in the mask tensor, so nothing is corrected here.
         var m = imageMasks.to(ScalarType.Float32);
-        var allPad = m.eq(0.0).to(ScalarType.Float32).unsqueeze(-1);
-        var partialPad = m.lt(1.0).logical_and(m.ne(0.0)).to(ScalarType.Float32).unsqueeze(-1);
+        var allPad = m.eq(Runtime.Scalars.Of(0.0)).to(ScalarType.Float32).unsqueeze(-1);
+        var partialPad = m.lt(Runtime.Scalars.Of(1.0)).logical_and(m.ne(Runtime.Scalars.Of(0.0))).to(ScalarType.Float32).unsqueeze(-1);
         var pe = pad_embed.to(ScalarType.Float32);
-        var padded = features.to(ScalarType.Float32) + pe[0] * allPad + pe[1] * partialPad;
+        var padded = features.to(ScalarType.Float32).add(pe[0] * allPad, Runtime.Scalars.One).add(pe[1] * partialPad, Runtime.Scalars.One);
         features = padded.to(features.dtype);
 
         var pooled = AttentionPool2x2.Forward(image_pooling_2d, features);                                         // [T, 144, E]

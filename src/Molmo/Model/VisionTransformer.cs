@@ -21,7 +21,7 @@ public sealed class VitFeedForward : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = w1.forward(x);
-        h = h * sigmoid(h * 1.702);
+        h = h * sigmoid(h.mul(Runtime.Scalars.Of(1.702)));
         return w2.forward(h).MoveToOuterDisposeScope();
     }
 }
@@ -47,8 +47,8 @@ public sealed class ResidualAttentionBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        x = x + attention.forward(attention_norm.forward(x));
-        x = x + feed_forward.forward(ffn_norm.forward(x));
+        x = x.add(attention.forward(attention_norm.forward(x)), Runtime.Scalars.One);
+        x = x.add(feed_forward.forward(ffn_norm.forward(x)), Runtime.Scalars.One);
         return x.MoveToOuterDisposeScope();
     }
 }
@@ -108,7 +108,7 @@ public sealed class VisionTransformer : nn.Module
             throw new ArgumentException($"the ViT expects {_c.NumPos - 1} patches per crop, got {n} (position-embedding interpolation is not needed for 336-px crops)");
         var x = patch_embedding.forward(patches.to(class_embedding.dtype));                      // [T, 576, E]
         var cls = class_embedding.view(1, 1, -1).expand(t, 1, -1).to(x.dtype);
-        x = cat([cls, x], 1) + positional_embedding.unsqueeze(0).to(x.dtype);                  // [T, 577, E]
+        x = cat([cls, x], 1).add(positional_embedding.unsqueeze(0).to(x.dtype), Runtime.Scalars.One);   // [T, 577, E]
         x = pre_ln.forward(x);
         var outs = new Dictionary<int, Tensor>();
         int j = 0, last = keep.Count == 0 ? -1 : keep.Max();

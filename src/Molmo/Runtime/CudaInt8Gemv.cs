@@ -162,8 +162,8 @@ internal static unsafe class CudaInt8Gemv
             var dev = new Device(TorchSharp.DeviceType.CUDA, device);
             using var gen = new TorchSharp.torch.Generator(7);
             var w = randn([37, 528], generator: gen);
-            var q = (w / w.abs().amax(new long[] { 1 }, keepdim: true) * 127).round().to(ScalarType.Int8).to(dev);
-            var s = (rand(new long[] { 37 }, generator: gen) * 0.02 + 0.001).to(dev);
+            var q = (w / w.abs().amax(new long[] { 1 }, keepdim: true)).mul(Scalars.Of(127)).round().to(ScalarType.Int8).to(dev);
+            var s = rand(new long[] { 37 }, generator: gen).mul(Scalars.Of(0.02)).add(Scalars.Of(0.001), Scalars.One).to(dev);
             var x = randn([3, 528], generator: gen).to(ScalarType.BFloat16).to(dev);
             var b = randn(new long[] { 37 }, generator: gen).to(ScalarType.BFloat16).to(dev);
             var want = nn.functional.linear(x.to(ScalarType.Float32), q.to(ScalarType.Float32) * s.unsqueeze(1), b.to(ScalarType.Float32));
@@ -177,7 +177,7 @@ internal static unsafe class CudaInt8Gemv
                 foreach (var (got, expected) in new[] { (y, want), (y1, want.narrow(0, 0, 1)) })
                 {
                     var off = (got.to(ScalarType.Float32) - expected).abs();
-                    if ((off - expected.abs() * (2.0 / 256) - 1e-3).max().item<float>() > 0)
+                    if ((off - expected.abs().mul(Scalars.Of(2.0 / 256))).sub(Scalars.Of(1e-3)).max().item<float>() > 0)
                         throw new InvalidOperationException($"its self-check ({(split ? "by columns" : "by rows")}) disagreed with the dequantised product by up to {off.max().item<float>()}");
                 }
             }

@@ -41,9 +41,9 @@ echo "== CUDA graphs on $device"
 timeout 90 .gpu/pub/Molmo.Bench graphs --device "$device" 2>&1 | tee -a "$out/gpu-bench.md" | tail -8
 if [ "${CHECK_TESTS:-1}" = 1 ]; then   # CHECK_TESTS=0: the benchmarks alone (a rerun after the tests have passed)
   echo "== golden model tests on $device"
-  # (WithoutAvx512Tests reruns CPU kernel tests in a child process: nothing of the device's, and time the step lacks.)
+  # (InstructionSetTests reruns CPU kernel tests in child processes: nothing of the device's, and time the step lacks.)
   MOLMO_TEST_DEVICE=$device timeout 120 .gpu/pub/Molmo.Tests --filter Molmo.Tests.Model --filter Molmo.Tests.Generation.PrefixCacheTests \
-    --exclude img_480x640 --exclude FullSizeArchitecture --exclude WithoutAvx512 2>&1 | tee "$out/gpu-tests.log" | tail -25
+    --exclude img_480x640 --exclude FullSizeArchitecture --exclude InstructionSetTests 2>&1 | tee "$out/gpu-tests.log" | tail -25
 fi
 if [ "${CHECK_STEPS:-1}" = 1 ]; then   # CHECK_STEPS=0: without the host-cost benchmark
   echo "== decode step issue cost on $device"

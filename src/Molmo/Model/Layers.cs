@@ -59,9 +59,10 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        // The engine's CPU kernels serve inference only (no autograd: neither the input nor the weight may need a gradient)
-        // and AVX2/AVX-512 machines.
-        bool cpu = weight.device_type == TorchSharp.DeviceType.CPU && Kernels.CpuGemv.IsSupported && !x.requires_grad && !weight.requires_grad;
+        // The engine's CPU routes serve inference only (no autograd: neither the input nor the weight may need a gradient);
+        // its matrix kernels need AVX2 and FMA, or AVX-512.
+        bool cpu = weight.device_type == TorchSharp.DeviceType.CPU && !x.requires_grad && !weight.requires_grad;
+        bool kernels = cpu && Kernels.CpuGemv.IsSupported;
         long rows = x.NumberOfElements / InFeatures;
         if (weight_scale is null)
         {
@@ -69,15 +70,16 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
             // below DRAM bandwidth (docs/benchmarks.md, gemv). bf16 from nine rows on (larger batches, prefill) is faster in
             // libtorch's GEMM, which has the AVX512-BF16 dot-product instructions that .NET does not expose; float32 stays on
             // the kernel up to 64 rows.
-            if (cpu && UseCpuKernels && weight.dtype == ScalarType.BFloat16 && rows <= Bf16KernelMaxRows)
+            if (kernels && UseCpuKernels && weight.dtype == ScalarType.BFloat16 && rows <= Bf16KernelMaxRows)
                 return Kernels.CpuGemv.LinearBf16(x, weight, bias);
-            if (cpu && UseCpuKernels && weight.dtype == ScalarType.Float32 && rows <= Kernels.CpuGemv.MaxRows && Kernels.CpuGemv.SupportsFloat32)
+            if (kernels && UseCpuKernels && weight.dtype == ScalarType.Float32 && rows <= Kernels.CpuGemv.MaxRows && Kernels.CpuGemv.SupportsFloat32)
                 return Kernels.CpuGemv.LinearFp32(x, weight, bias);
             return nn.functional.linear(x, weight, bias);
         }
         // int8 on the CPU: decode steps of up to 64 rows (batched decoding) stream the int8 rows through the kernel, 1 byte per
-        // weight read once per step; prefill-sized inputs dequantise to bf16 in one pass for libtorch's GEMM.
-        if (cpu && rows <= Kernels.CpuGemv.MaxRows)
+        // weight read once per step; prefill-sized inputs (and every bf16 input on a CPU without the kernels) dequantise to
+        // bf16 in one pass for libtorch's GEMM.
+        if (kernels && rows <= Kernels.CpuGemv.MaxRows)
             return Kernels.CpuGemv.LinearInt8(x, weight, weight_scale, bias);
         // On CUDA, decode steps of up to CudaInt8Gemv.MaxRows rows read the int8 weights in the engine's own kernel (when it
         // loads there; Runtime/CudaInt8Gemv); everything else takes libtorch's route below.

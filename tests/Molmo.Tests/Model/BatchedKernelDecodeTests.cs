@@ -1,6 +1,7 @@
 using Molmo.Checkpoints;
 using Molmo.Generation;
 using Molmo.Model;
+using Molmo.Model.Kernels;
 using static TorchSharp.torch;
 
 namespace Molmo.Tests.Model;
@@ -60,7 +61,9 @@ public class BatchedKernelDecodeTests
         Assert.True(worstReference <= 0.25, $"{dtype}, {rows} rows: batched logits deviate from the reference by {worstReference}");
         Assert.True(worstSingle <= 0.1, $"{dtype}, {rows} rows: batched logits deviate from one at a time by {worstSingle}");
         // int8's kernel sums the same integers in the same order for a row alone and in a batch (CpuGemv.Int8.cs), and the
-        // rest of a step treats rows alike: a request's logits are the same bits either way.
-        if (dtype == "int8") Assert.True(worstSingle == 0, $"int8, {rows} rows: batched logits differ from one at a time by {worstSingle}");
+        // rest of a step treats rows alike: a request's logits are the same bits either way. (A CPU without the kernels,
+        // neither AVX2 nor AVX-512, dequantises for libtorch's GEMM, whose sums depend on the row count: the bound above.)
+        if (dtype == "int8" && CpuGemv.IsSupported)
+            Assert.True(worstSingle == 0, $"int8, {rows} rows: batched logits differ from one at a time by {worstSingle}");
     }
 }

@@ -393,7 +393,8 @@ public static unsafe partial class CpuGemv
         int len = (int)k, j = 0;
         sbyte* w0 = w, w1 = w + k, w2 = w + 2 * k, w3 = w + 3 * k;
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (; j + 8 <= len; j += 8)
+        // (Without AVX2 and FMA, as in Bf16DotAvx2, the scalar loop below does it all.)
+        for (; Avx2.IsSupported && Fma.IsSupported && j + 8 <= len; j += 8)
         {
             var v = Avx.LoadVector256(x + j);
             a0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(w0 + j)), v, a0);
@@ -433,7 +434,7 @@ public static unsafe partial class CpuGemv
         if (Avx512F.IsSupported) return Dot<Int8Weights>((byte*)row, x, len);
         int j = 0;
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (; j + 32 <= len; j += 32)
+        for (; Avx2.IsSupported && Fma.IsSupported && j + 32 <= len; j += 32)   // (else the scalar loop below)
         {
             a0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + j)), Avx.LoadVector256(x + j), a0);
             a1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + j + 8)), Avx.LoadVector256(x + j + 8), a1);

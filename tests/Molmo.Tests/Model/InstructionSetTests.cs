@@ -5,11 +5,12 @@ using System.Text.RegularExpressions;
 namespace Molmo.Tests.Model;
 
 /// <summary>
-/// The CPU kernels (matrix products, int8 quantisation) have AVX2 paths for CPUs without AVX-512, which a test process on an
-/// AVX-512 machine (this machine kind) never takes. Here the kernel and low-precision decoding tests run again in a child
-/// process of this test assembly (its own runner, <see cref="SelfRunner"/>) with the runtime's AVX-512 support switched off.
+/// The CPU kernels (matrix products, int8 quantisation) have AVX-512, AVX2 and scalar paths, and <see cref="Molmo.Model.Linear"/>
+/// routes around the kernels on a CPU with neither AVX2 nor AVX-512. A test process on an AVX-512 machine (this machine kind)
+/// takes only the first. Here the kernel and low-precision decoding tests run again in child processes of this test assembly
+/// (its own runner, <see cref="SelfRunner"/>) with the runtime's AVX-512, then also its AVX2, support switched off.
 /// </summary>
-public class WithoutAvx512Tests
+public class InstructionSetTests
 {
     static readonly string[] Classes =
     [
@@ -18,13 +19,20 @@ public class WithoutAvx512Tests
     ];
 
     [Fact]
-    public async Task KernelTestsPassOnTheAvx2Paths()
+    public Task KernelTestsPassOnTheAvx2Paths() =>
+        Avx2.IsSupported && Fma.IsSupported ? RunWithout("DOTNET_EnableAVX512", "AVX-512 no, AVX2 yes") : Task.CompletedTask;
+
+    [Fact]
+    public Task KernelTestsPassWithoutAvx2() => RunWithout("DOTNET_EnableAVX2", "AVX-512 no, AVX2 no");
+
+    /// <summary>The tests of <see cref="Classes"/> in a child process with <paramref name="switchOff"/>=0, which must see
+    /// <paramref name="sets"/> and pass them all.</summary>
+    static async Task RunWithout(string switchOff, string sets)
     {
-        if (!Avx2.IsSupported || !Fma.IsSupported) return;   // no AVX2 path to take here either
         string assembly = typeof(SelfRunner).Assembly.Location, apphost = Path.ChangeExtension(assembly, null);
         var psi = File.Exists(apphost) ? new ProcessStartInfo(apphost) : new ProcessStartInfo("dotnet") { ArgumentList = { "exec", assembly } };
         foreach (var c in Classes) { psi.ArgumentList.Add("--filter"); psi.ArgumentList.Add($"Molmo.Tests.Model.{c}"); }
-        psi.Environment["DOTNET_EnableAVX512"] = "0";
+        psi.Environment[switchOff] = "0";
         psi.RedirectStandardOutput = psi.RedirectStandardError = true;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
@@ -34,10 +42,10 @@ public class WithoutAvx512Tests
         catch (OperationCanceledException)
         {
             p.Kill(entireProcessTree: true);
-            Assert.Fail("the child test run took over 5 minutes");
+            Assert.Fail($"the child test run ({switchOff}=0) took over 5 minutes");
         }
         string output = await stdout + await stderr;
-        Assert.Contains("instruction sets: AVX-512 no, AVX2 yes", output);
+        Assert.Contains($"instruction sets: {sets}", output);
         Assert.True(p.ExitCode == 0 && Regex.IsMatch(output, @"\b[1-9][0-9]* passed, 0 failed"), output);
     }
 }

@@ -163,7 +163,11 @@ public class CpuGemvTests
             {
                 var bad = CpuGemv.LinearInt8(x, q, s, null);
                 Assert.True(bad[2].isnan().all().item<bool>(), $"NaN in x, float products {floatProducts}");
-                Assert.False(bad[0, TensorIndex.Slice(20, 40)].isfinite().any().item<bool>(), $"infinity in x, float products {floatProducts}");
+                var usesInfinity = bad[0, TensorIndex.Slice(20, 40)];
+                if (!floatProducts && System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)   // the 16-bit route: NaN, as before
+                    Assert.True(usesInfinity.isnan().all().item<bool>(), "infinity in x, 16-bit x");
+                else
+                    Assert.False(usesInfinity.isfinite().any().item<bool>(), "infinity in x, float products");
                 Assert.True(bad[1].isfinite().all().item<bool>(), $"a finite row, float products {floatProducts}");
             }
             finally { CpuGemv.Int8FloatProducts = false; }

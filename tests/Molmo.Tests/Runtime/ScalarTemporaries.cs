@@ -89,7 +89,7 @@ internal static class ScalarTemporaries
                     case 0x06: case 0x07: result.Add(MetadataTokens.EntityHandle(il.ReadInt32())); break;   // ldftn, ldvirtftn
                     case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x0E: il.ReadInt16(); break;  // arg/local ops
                     case 0x12: case 0x19: il.ReadByte(); break;                                                // unaligned., no.
-                    case 0x15: case 0x16: case 0x1C: case 0x1D: il.ReadInt32(); break;                         // initobj, constrained., sizeof, refanytype? (token)
+                    case 0x15: case 0x16: case 0x1C: il.ReadInt32(); break;                                    // initobj, constrained., sizeof (token)
                 }
                 continue;
             }

@@ -115,21 +115,21 @@ public static class ModelBench
     /// rows.</summary>
     static IDisposable KernelRoutes(DecodeMode? mode)
     {
-        bool saved = Molmo.Model.Kernels.CpuGemv.Int8FloatProducts, savedCuda = Molmo.Runtime.CudaInt8Gemv.Enabled;
-        bool savedPrefetch = Molmo.Model.Kernels.CpuGemv.NoRowPrefetch, savedSplit = Molmo.Runtime.CudaInt8Gemv.SplitColumns;
-        bool savedConversions = Molmo.Model.Kernels.CpuGemv.LibtorchConversions, savedWithin = Molmo.Model.Kernels.CpuGemv.PrefetchWithinRows;
-        Molmo.Model.Kernels.CpuGemv.Int8FloatProducts = mode?.Int8FloatProducts ?? false;
-        Molmo.Model.Kernels.CpuGemv.NoRowPrefetch = mode?.NoRowPrefetch ?? false;
-        Molmo.Model.Kernels.CpuGemv.LibtorchConversions = mode?.LibtorchConversions ?? false;
-        Molmo.Model.Kernels.CpuGemv.PrefetchWithinRows = mode?.PrefetchWithinRows ?? false;
+        bool saved = CpuGemv.Int8FloatProducts, savedCuda = Molmo.Runtime.CudaInt8Gemv.Enabled;
+        bool savedPrefetch = CpuGemv.NoRowPrefetch, savedSplit = Molmo.Runtime.CudaInt8Gemv.SplitColumns;
+        bool savedConversions = CpuGemv.LibtorchConversions, savedWithin = CpuGemv.PrefetchWithinRows;
+        CpuGemv.Int8FloatProducts = mode?.Int8FloatProducts ?? false;
+        CpuGemv.NoRowPrefetch = mode?.NoRowPrefetch ?? false;
+        CpuGemv.LibtorchConversions = mode?.LibtorchConversions ?? false;
+        CpuGemv.PrefetchWithinRows = mode?.PrefetchWithinRows ?? false;
         Molmo.Runtime.CudaInt8Gemv.Enabled = !(mode?.Int8Dequantised ?? false);
         Molmo.Runtime.CudaInt8Gemv.SplitColumns = !(mode?.Int8ByRows ?? false);
         return new Restore(() =>
         {
-            Molmo.Model.Kernels.CpuGemv.Int8FloatProducts = saved;
-            Molmo.Model.Kernels.CpuGemv.NoRowPrefetch = savedPrefetch;
-            Molmo.Model.Kernels.CpuGemv.LibtorchConversions = savedConversions;
-            Molmo.Model.Kernels.CpuGemv.PrefetchWithinRows = savedWithin;
+            CpuGemv.Int8FloatProducts = saved;
+            CpuGemv.NoRowPrefetch = savedPrefetch;
+            CpuGemv.LibtorchConversions = savedConversions;
+            CpuGemv.PrefetchWithinRows = savedWithin;
             Molmo.Runtime.CudaInt8Gemv.Enabled = savedCuda;
             Molmo.Runtime.CudaInt8Gemv.SplitColumns = savedSplit;
         });
@@ -201,7 +201,7 @@ public static class ModelBench
         int decode = int.Parse(a.Get("--decode", "128")!, CultureInfo.InvariantCulture);
         bool with1080 = !a.Has("--no-1080p");
         ArchConfig(arch);   // an unknown --arch fails here, before anything is written
-        if (a.Get("--gemv-threads", null) is { } gt) Molmo.Model.Kernels.CpuGemv.MaxThreads = int.Parse(gt, CultureInfo.InvariantCulture);
+        if (a.Get("--gemv-threads", null) is { } gt) CpuGemv.MaxThreads = int.Parse(gt, CultureInfo.InvariantCulture);
         var device = TorchRuntime.ParseDevice(deviceName);
         var placement = TorchRuntime.ParsePlacement(dtypeName, device);
         var dtype = placement.DType;

@@ -26,7 +26,7 @@ public static class GraphBench
         using var x = zeros([1, 112], ScalarType.Float32, device);
         using var y = ones([1, 112], ScalarType.Float32, device);
         // A chain of small in-place ops, as a decode step is: each adds 1, so the result counts the chain's runs.
-        void Chain() { for (int i = 0; i < ops; i++) x.add_(y); }
+        void Chain() { for (int i = 0; i < ops; i++) x.add_(y, Scalars.One); }
         using var graph = CudaGraph.Record(device, Chain, warmups: 1);   // one warm-up run: x = ops
         for (int i = 0; i < 3; i++) graph.Replay();
         cuda.synchronize();

@@ -63,7 +63,7 @@ public static class StepBench
                     model.Forward(new ModelInputs(ones(1, 300 + 7 * b, dtype: ScalarType.Int64)), row, new ForwardOptions { AllLogits = false }).Dispose();
                     cache.SetRowLength(b, row.Length);
                 }
-                var ids = full(batch, 1, 5L, ScalarType.Int64);
+                var ids = full(batch, 1, Scalars.Of(5L), ScalarType.Int64);
                 void Step()
                 {
                     using var scope = NewDisposeScope();
@@ -105,8 +105,8 @@ public static class StepBench
         {
             ("view (no kernel)", () => x.view(112).Dispose()),
             ("narrow (no kernel)", () => x.narrow(-1, 0, 56).Dispose()),
-            ("x.add_(y) in place", () => x.add_(y)),
-            ("x + y (new tensor)", () => (x + y).Dispose()),
+            ("x.add_(y) in place", () => x.add_(y, Scalars.One)),
+            ("x.add(y) (new tensor)", () => x.add(y, Scalars.One).Dispose()),
             ("silu", () => nn.functional.silu(x).Dispose()),
             ("roll", () => x.roll(56, -1).Dispose()),
             ("bf16 × float32 table", () => (x.view(1, 1, 1, 112) * table).Dispose()),

@@ -31,7 +31,7 @@ public class SafetensorsTests
         var a = randn(3, 5);
         var b = randn(4, 2).to(ScalarType.BFloat16);
         var c = randn(7).to(ScalarType.Float16);
-        var d = arange(10, ScalarType.Int64);
+        var d = Scalars.Arange(0, 10, ScalarType.Int64);
         var path = Path.Combine(dir, "x.safetensors");
         SafetensorsWriter.Save(path, new Dictionary<string, Tensor> { ["a"] = a, ["ünï.b"] = b, ["c"] = c, ["d"] = d },
                                new Dictionary<string, string> { ["format"] = "pt" });

@@ -39,7 +39,7 @@ public class InteropCommandTests
         Golden.AssertClose(Golden.Read(golden, "image_masks"), ours.Read("image_masks"), 0, 0, "image_masks");
         var images = ours.Read("images");
         if (Golden.Has(golden, "images")) Golden.AssertClose(Golden.Read(golden, "images"), images, 5e-6, 0, "images");
-        else Golden.AssertClose(Golden.Read(golden, "images_every8th_patch"), images.index_select(1, arange(0, 576, 8)), 5e-6, 0, "images[:, ::8]");
+        else Golden.AssertClose(Golden.Read(golden, "images_every8th_patch"), images.index_select(1, Scalars.Arange(0, 576, ScalarType.Int64, step: 8)), 5e-6, 0, "images[:, ::8]");
     }
 
     [Fact]

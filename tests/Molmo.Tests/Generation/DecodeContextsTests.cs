@@ -28,7 +28,7 @@ public class DecodeContextsTests
         using var scope = NewDisposeScope();
         var pool = model.DecodeContexts;
         var short1 = TinyInputs.Load(Variant, "img_100x100");
-        var short2 = new ModelInputs(arange(1, 301, ScalarType.Int64).remainder(500).view(1, -1));   // a text prompt of 300 tokens
+        var short2 = new ModelInputs(Scalars.Arange(1, 301, ScalarType.Int64).remainder(Scalars.Of(500)).view(1, -1));   // a text prompt of 300 tokens
         var longer = TinyInputs.Load(Variant, "img_480x640");
         int Bucket(ModelInputs i, int tokens) => DecodeContexts.Bucket((int)i.InputIds.shape[1] + tokens, model.Config.MaxPositionEmbeddings);
         Assert.Equal(Bucket(short1, 12), Bucket(short2, 9));

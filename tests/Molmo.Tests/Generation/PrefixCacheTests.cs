@@ -88,7 +88,7 @@ public class PrefixCacheTests
     {
         var ids = inputs.InputIds.clone();
         long s = ids.shape[1];
-        using (var tail = ids.narrow(1, from, s - from)) tail.copy_(tail.add(7).remainder(500));
+        using (var tail = ids.narrow(1, from, s - from)) tail.copy_(tail.add(Scalars.Of(7), Scalars.One).remainder(Scalars.Of(500)));
         return inputs with { InputIds = ids };
     }
 
@@ -142,8 +142,8 @@ public class PrefixCacheTests
         var inputs = TinyInputs.Load("tiny_d_style", "img_100x100");
         Cached(model, prefixes, inputs, 1);
         // The same ids over other pixels, and over the same pixels with another patch mask.
-        var otherPixels = inputs with { Images = inputs.Images!.add(0.01) };
-        var otherMask = inputs with { ImageMasks = inputs.ImageMasks!.mul(0.5) };
+        var otherPixels = inputs with { Images = inputs.Images!.add(Scalars.Of(0.01), Scalars.One) };
+        var otherMask = inputs with { ImageMasks = inputs.ImageMasks!.mul(Scalars.Of(0.5)) };
         foreach (var other in new[] { otherPixels, otherMask })
         {
             var (freshPrefill, _) = Fresh(model, other, 1);
@@ -163,7 +163,7 @@ public class PrefixCacheTests
         var turn1 = TinyInputs.Load("tiny_o_style", "text_only");
         long s = turn1.InputIds.shape[1];
         // The next turn: the first turn's prompt, then more text (as a conversation grows).
-        var turn2 = new ModelInputs(cat([turn1.InputIds, arange(11, 31, ScalarType.Int64).view(1, -1)], 1));
+        var turn2 = new ModelInputs(cat([turn1.InputIds, Scalars.Arange(11, 31, ScalarType.Int64).view(1, -1)], 1));
         Cached(model, prefixes, turn1, 3);
         AssertReuses(model, prefixes, turn2, 3, s);
         Assert.Equal(1, prefixes.Count);
@@ -181,7 +181,7 @@ public class PrefixCacheTests
         long perPosition = PerPosition(model);
         // Room for two prompts of 40 positions, not three.
         using var prefixes = new PrefixCache(model, maxBytes: perPosition * 100, minTokens: 4);
-        ModelInputs Prompt(long first) => new(arange(first, first + 40, ScalarType.Int64).view(1, -1));
+        ModelInputs Prompt(long first) => new(Scalars.Arange(first, first + 40, ScalarType.Int64).view(1, -1));
         var (a, b, c) = (Prompt(100), Prompt(200), Prompt(300));
         Cached(model, prefixes, a, 1);
         Cached(model, prefixes, b, 1);
@@ -196,7 +196,7 @@ public class PrefixCacheTests
         // A prompt larger than the whole budget is prefilled but not stored; so is one shorter than MinTokens.
         using var small = new PrefixCache(model, maxBytes: perPosition * 30, minTokens: 4);
         Cached(model, small, a, 1);
-        Cached(model, small, new ModelInputs(arange(5, 8, ScalarType.Int64).view(1, -1)), 1);
+        Cached(model, small, new ModelInputs(Scalars.Arange(5, 8, ScalarType.Int64).view(1, -1)), 1);
         Assert.Equal(0, small.Count);
         Assert.Equal(0, small.Bytes);
     }

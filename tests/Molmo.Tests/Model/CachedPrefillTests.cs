@@ -38,8 +38,10 @@ public class CachedPrefillTests
         var q = randn([b, heads, s, hd], generator: gen);
         var k = randn([b, kvHeads, len, hd], generator: gen);
         var v = randn([b, kvHeads, len, hd], generator: gen);
-        var causal = arange(len).unsqueeze(0).le(arange(len - s, len).unsqueeze(1)).view(1, 1, s, len);
-        var perRow = causal.logical_and(rand([b, 1, 1, len], generator: gen).gt(0.3)).logical_or(causal.logical_and(arange(len).ge(len - s)));
+        var positions = Scalars.Arange(0, len, ScalarType.Int64);
+        var causal = positions.unsqueeze(0).le(Scalars.Arange(len - s, len, ScalarType.Int64).unsqueeze(1)).view(1, 1, s, len);
+        var perRow = causal.logical_and(rand([b, 1, 1, len], generator: gen).gt(Scalars.Of(0.3)))
+            .logical_or(causal.logical_and(positions.ge(Scalars.Of(len - s))));
         foreach (var mask in new[] { causal, perRow })
         {
             var expected = nn.functional.scaled_dot_product_attention(q, k.repeat_interleave(3, 1), v.repeat_interleave(3, 1), attn_mask: mask)

@@ -39,15 +39,15 @@ public class CpuAttentionTests
             {
                 // Row 0 sees every key, the others a prefix (a shorter request in a batch).
                 var lengths = tensor(Enumerable.Range(0, b).Select(i => (long)Math.Max(1, len - 3 * i)).ToArray());
-                mask = arange(len).unsqueeze(0).lt(lengths.unsqueeze(1)).view(b, 1, 1, len);
+                mask = Scalars.Arange(0, len, ScalarType.Int64).unsqueeze(0).lt(lengths.unsqueeze(1)).view(b, 1, 1, len);
             }
             var got = CpuAttention.Decode(q, k, v, mask);
             Assert.Equal(new long[] { b, 1, heads * hd }, got.shape);
             Assert.Equal(ScalarType.Float32, got.dtype);
 
             var qd = q.to(ScalarType.Float64).reshape(b, kvHeads, heads / kvHeads, hd);
-            var scores = matmul(qd, k.to(ScalarType.Float64).transpose(2, 3)) / Math.Sqrt(hd);
-            if (mask is not null) scores = scores.masked_fill(mask.logical_not(), double.NegativeInfinity);
+            var scores = matmul(qd, k.to(ScalarType.Float64).transpose(2, 3)).div(Scalars.Of(Math.Sqrt(hd)));
+            if (mask is not null) scores = scores.masked_fill(mask.logical_not(), Scalars.Of(double.NegativeInfinity));
             var want = matmul(scores.softmax(-1), v.to(ScalarType.Float64)).reshape(b, 1, heads * hd);
             var err = (got.to(ScalarType.Float64) - want).abs().max().item<double>();
             Assert.True(err < 2e-5, $"{cacheType}: max error {err}");
@@ -80,7 +80,7 @@ public class CpuAttentionTests
         var q = randn(2, 14, 1, 64).to(ScalarType.BFloat16);
         var k = randn(2, 2, 30, 64).to(ScalarType.BFloat16);
         var v = randn(2, 2, 30, 64).to(ScalarType.BFloat16);
-        var mask = arange(30).unsqueeze(0).lt(tensor(new long[] { 30, 11 }).unsqueeze(1)).view(2, 1, 1, 30);
+        var mask = Scalars.Arange(0, 30, ScalarType.Int64).unsqueeze(0).lt(tensor(new long[] { 30, 11 }).unsqueeze(1)).view(2, 1, 1, 30);
         var kernel = DecoderBlock.DecodeAttention(q, k, v, mask).to(ScalarType.Float32);
         Linear.UseCpuKernels = false;
         Tensor library;
@@ -106,14 +106,14 @@ public class CpuAttentionTests
         var q = qk.narrow(2, 0, heads).transpose(1, 2);                                  // [B, H, 1, hd], not contiguous
         var k = randn([b, kvHeads, len + 6, hd], generator: g).to(dtype).narrow(2, 0, len);
         var v = randn([b, kvHeads, len + 6, hd], generator: g).to(dtype).narrow(2, 0, len);
-        foreach (var mask in new Tensor?[] { null, arange(len).unsqueeze(0).lt(tensor(new long[] { len, 9, 1 }).unsqueeze(1)).view(b, 1, 1, len) })
+        foreach (var mask in new Tensor?[] { null, Scalars.Arange(0, len, ScalarType.Int64).unsqueeze(0).lt(tensor(new long[] { len, 9, 1 }).unsqueeze(1)).view(b, 1, 1, len) })
         {
             var got = DecoderBlock.GroupedAttention(q, k, v, mask);
             Assert.Equal(new long[] { b, 1, heads * hd }, got.shape);
             Assert.Equal(dtype, got.dtype);
             var qd = q.to(ScalarType.Float64).reshape(b, kvHeads, heads / kvHeads, hd);
-            var scores = matmul(qd, k.to(ScalarType.Float64).transpose(2, 3)) / Math.Sqrt(hd);
-            if (mask is not null) scores = scores.masked_fill(mask.logical_not(), double.NegativeInfinity);
+            var scores = matmul(qd, k.to(ScalarType.Float64).transpose(2, 3)).div(Scalars.Of(Math.Sqrt(hd)));
+            if (mask is not null) scores = scores.masked_fill(mask.logical_not(), Scalars.Of(double.NegativeInfinity));
             var want = matmul(scores.softmax(-1), v.to(ScalarType.Float64)).reshape(b, 1, heads * hd);
             var err = (got.to(ScalarType.Float64) - want).abs().max().item<double>();
             Assert.True(err < tolerance, $"{dtype}, {(mask is null ? "no mask" : "masked")}: max error {err}");

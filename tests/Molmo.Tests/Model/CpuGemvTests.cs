@@ -35,7 +35,7 @@ public class CpuGemvTests
         var gotB = CpuGemv.LinearBf16(x.to(ScalarType.BFloat16), w, null);
         Assert.Equal(ScalarType.BFloat16, gotB.dtype);
         var wantB = nn.functional.linear(x.to(ScalarType.BFloat16).to(ScalarType.Float64), w.to(ScalarType.Float64));
-        Assert.True(((gotB.to(ScalarType.Float64) - wantB).abs() - wantB.abs() * (1.0 / 128) - 1e-3).max().item<double>() <= 0);
+        Assert.True(((gotB.to(ScalarType.Float64) - wantB).abs() - wantB.abs().mul(Scalars.Of(1.0 / 128))).max().item<double>() <= 1e-3);
     }
 
     /// <summary>
@@ -77,7 +77,7 @@ public class CpuGemvTests
     {
         using var scope = NewDisposeScope();
         const int n = 1037, k = 64;
-        var values = (randn(n) * 1000).data<float>().ToArray();
+        var values = randn(n).mul(Scalars.Of(1000)).data<float>().ToArray();
         float[] special = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f, 1f + MathF.Pow(2, -8), 1f + 3 * MathF.Pow(2, -8),
                            -(1f + MathF.Pow(2, -8)), float.MaxValue, -float.MaxValue, 1e-40f, -1e-40f, float.Epsilon, BitConverter.UInt32BitsToSingle(0x7F800001),
                            BitConverter.UInt32BitsToSingle(0x7FFFFFFF), BitConverter.UInt32BitsToSingle(0xFFFFFFFF)];
@@ -128,7 +128,8 @@ public class CpuGemvTests
             using var scope = NewDisposeScope();
             int n = rng.Next(1, 71), k = trial < 4 ? trial + 1 : rng.Next(1, 1300), m = rng.Next(1, CpuGemv.MaxRows + 1);
             var (q, s) = Int8Quantizer.Quantize(randn(n, k));
-            var x = randn(m, k) * (1 + 10 * rng.NextDouble());
+            using var spread = Scalars.New(1 + 10 * rng.NextDouble());
+            var x = randn(m, k).mul(spread);
             var want = nn.functional.linear(x.to(ScalarType.Float64), q.to(ScalarType.Float64) * s.to(ScalarType.Float64).unsqueeze(1));
             var got = CpuGemv.LinearInt8(x, q, s, null);
             Assert.True(got.shape.SequenceEqual(new long[] { m, n }), $"n={n} k={k} m={m}");
@@ -286,7 +287,7 @@ public class CpuGemvTests
         using var scope = NewDisposeScope();
         foreach (var (n, k) in new[] { (70, 333), (3, 16), (129, 1000) })
         {
-            var (q, s) = Int8Quantizer.Quantize(randn(n, k) * 3);
+            var (q, s) = Int8Quantizer.Quantize(randn(n, k).mul(Scalars.Of(3)));
             var got = Int8Quantizer.DequantizeBf16(q, s);
             var want = (q.to(ScalarType.Float32) * s.unsqueeze(1)).to(ScalarType.BFloat16);
             Assert.Equal(ScalarType.BFloat16, got.dtype);
@@ -349,9 +350,10 @@ public class CpuGemvTests
     static void AssertWithinInt16Bound(Tensor want, Tensor got, Tensor x, Tensor q, Tensor s)
     {
         long k = x.shape[^1], blocks = (k + CpuGemv.QBlock - 1) / CpuGemv.QBlock, pad = blocks * CpuGemv.QBlock - k;
-        var halfStep = nn.functional.pad(x.to(ScalarType.Float64).abs(), [0, pad]).view(-1, blocks, CpuGemv.QBlock).amax(2) / 32767 / 2;
+        var halfStep = nn.functional.pad(x.to(ScalarType.Float64).abs(), [0, pad]).view(-1, blocks, CpuGemv.QBlock).amax(2).div(Scalars.Of(2 * 32767.0));
         var qAbs = nn.functional.pad(q.to(ScalarType.Float64).abs(), [0, pad]).view(-1, blocks, CpuGemv.QBlock).sum(2);
-        var bound = halfStep.matmul(qAbs.t()) * s.to(ScalarType.Float64) + 1e-5 * Math.Sqrt(k) * 10;
+        using var floor = Scalars.New(1e-5 * Math.Sqrt(k) * 10);
+        var bound = (halfStep.matmul(qAbs.t()) * s.to(ScalarType.Float64)).add(floor, Scalars.One);
         var err = (got.to(ScalarType.Float64) - want).abs();
         Assert.True((err <= bound).all().item<bool>(), $"max error {err.max().item<double>()} beyond the 16-bit rounding bound for width {k}");
     }

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Molmo.Checkpoints;
 using Molmo.Model;
-using Molmo.Runtime;
 using Molmo.TestSupport;
 using static TorchSharp.torch;
 
@@ -123,8 +122,8 @@ public class CudaInt8GemvTests
         var got = tensor(values).view(m, n);
         var want = nn.functional.linear(x.to(ScalarType.Float64), q.to(ScalarType.Float64) * s.to(ScalarType.Float64).unsqueeze(1), bias?.to(ScalarType.Float64));
         // Float32 sums, then one bf16 rounding of the output.
-        var excess = (got - want).abs() - want.abs() * (1.0 / 128) - 1e-4 * Math.Sqrt(k);
-        Assert.True(excess.max().item<double>() <= 0, $"{kernel} kernel: off by up to {(got - want).abs().max().item<double>()}");
+        var excess = (got - want).abs() - want.abs().mul(Scalars.Of(1.0 / 128));
+        Assert.True(excess.max().item<double>() <= 1e-4 * Math.Sqrt(k), $"{kernel} kernel: off by up to {(got - want).abs().max().item<double>()}");
     }
 
     [Fact]
@@ -159,8 +158,8 @@ public class CudaInt8GemvTests
             Assert.Equal(new long[] { 1, m, n }, got!.shape);
             var want = nn.functional.linear(x.to(ScalarType.Float32), q.to(ScalarType.Float32) * s.unsqueeze(1), bias?.to(ScalarType.Float32));
             // Float32 sums in another order, then one bf16 rounding of the output.
-            var excess = (got.to(ScalarType.Float32) - want).abs() - want.abs() * (1.0 / 128) - 1e-3 * Math.Sqrt(k);
-            Assert.True(excess.max().item<float>() <= 0, $"{m} rows, by {(split ? "columns" : "rows")}: off by {(got.to(ScalarType.Float32) - want).abs().max().item<float>()}");
+            var excess = (got.to(ScalarType.Float32) - want).abs() - want.abs().mul(Scalars.Of(1.0 / 128));
+            Assert.True(excess.max().item<float>() <= 1e-3 * Math.Sqrt(k), $"{m} rows, by {(split ? "columns" : "rows")}: off by {(got.to(ScalarType.Float32) - want).abs().max().item<float>()}");
         }
         Assert.Null(CudaInt8Gemv.TryLinear(randn(17, k).to(ScalarType.BFloat16).to(device), q, s, bias));   // batches of 17+: cuBLAS
     }
@@ -193,7 +192,7 @@ public class CudaInt8GemvTests
         foreach (var (route, got, termRounding) in new[] { ("kernel", fast, 0.0), ("dequantised", slow, 1.0 / 256) })
         {
             var off = (got.to(ScalarType.Float32) - want).abs();
-            Assert.True((off - want.abs() * (1.0 / 128) - terms * termRounding - 1e-2).max().item<float>() <= 0,
+            Assert.True((off - want.abs().mul(Scalars.Of(1.0 / 128)) - terms.mul(Scalars.Of(termRounding))).max().item<float>() <= 1e-2,
                 $"{route}: off by up to {off.max().item<float>()}");
         }
     }
@@ -232,7 +231,7 @@ public class CudaInt8GemvTests
                     graph.Replay();
                     var want = nn.functional.linear(input.to(ScalarType.Float32), q.to(ScalarType.Float32) * s.unsqueeze(1), bias.to(ScalarType.Float32));
                     var off = (y!.to(ScalarType.Float32) - want).abs();
-                    Assert.True((off - want.abs() * (1.0 / 128) - 1e-3 * Math.Sqrt(k)).max().item<float>() <= 0,
+                    Assert.True((off - want.abs().mul(Scalars.Of(1.0 / 128))).max().item<float>() <= 1e-3 * Math.Sqrt(k),
                         $"{m} rows, replay {replay}: off by up to {off.max().item<float>()}");
                 }
             }

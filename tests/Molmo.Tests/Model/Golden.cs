@@ -37,7 +37,9 @@ internal static class Golden
         var e = expected.to(ScalarType.Float64).cpu();
         var a = actual.to(ScalarType.Float64).cpu();
         var diff = (e - a).abs();
-        var allowed = absTol + relTol * e.abs();
+        using var abs = Scalars.New(absTol);
+        using var rel = Scalars.New(relTol);
+        var allowed = e.abs().mul(rel).add(abs, Scalars.One);
         var bad = diff.gt(allowed);
         if (bad.any().item<bool>())
         {

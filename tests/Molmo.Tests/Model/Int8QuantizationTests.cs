@@ -41,11 +41,11 @@ public class Int8QuantizationTests
     public void QuantizerRoundTripsWithinHalfAStep()
     {
         using var scope = NewDisposeScope();
-        var w = randn(33, 70) * 3;
+        var w = randn(33, 70).mul(Scalars.Of(3));
         var (q, s) = Int8Quantizer.Quantize(w);
         Assert.Equal(ScalarType.Int8, q.dtype);
         var back = q.to(ScalarType.Float32) * s.unsqueeze(1);
-        var err = (back - w).abs() - s.unsqueeze(1) * 0.5;
+        var err = (back - w).abs() - s.unsqueeze(1).mul(Scalars.Of(0.5));
         Assert.True(err.max().item<float>() <= 1e-5);
     }
 
@@ -54,8 +54,8 @@ public class Int8QuantizationTests
     {
         using var scope = NewDisposeScope();
         // Widths with and without a tail after the 16-wide vector body; a 7B-D row width in both dtypes.
-        foreach (var w in new[] { randn(40, 333) * 2, randn(17, 64).to(ScalarType.BFloat16), zeros(3, 8), randn(9, 3584).to(ScalarType.BFloat16),
-                                  randn(5, 3591) * 7, randn(6, 1031).to(ScalarType.BFloat16) * 40 })
+        foreach (var w in new[] { randn(40, 333).mul(Scalars.Of(2)), randn(17, 64).to(ScalarType.BFloat16), zeros(3, 8), randn(9, 3584).to(ScalarType.BFloat16),
+                                  randn(5, 3591).mul(Scalars.Of(7)), randn(6, 1031).to(ScalarType.BFloat16).mul(Scalars.Of(40)) })
         {
             var (q, s) = Int8Quantizer.Quantize(w);                       // one-pass CPU path
             var (qRef, sRef) = Int8Quantizer.Quantize(w.t().contiguous().t());  // non-contiguous input: the tensor path

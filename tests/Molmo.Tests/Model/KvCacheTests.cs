@@ -13,7 +13,7 @@ public class KvCacheTests
         using var scope = NewDisposeScope();
         using var cache = new KvCache(layers: 2, batch: 3, kvHeads: 2, capacity: 8, headDim: 4, ScalarType.Float32, CPU);
         cache.SetRowLength(0, 5); cache.SetRowLength(1, 2); cache.SetRowLength(2, 0);
-        var k = arange(3 * 2 * 4, ScalarType.Float32).view(3, 2, 1, 4) + 1;
+        var k = Scalars.Arange(1, 3 * 2 * 4 + 1, ScalarType.Float32).view(3, 2, 1, 4);
         var (kc, vc) = cache.Append(1, k, -k);
         Assert.Equal(new long[] { 3, 2, 6, 4 }, kc.shape);   // up to the longest row, including the new position
         foreach (var (row, pos) in new[] { (0, 5), (1, 2), (2, 0) })

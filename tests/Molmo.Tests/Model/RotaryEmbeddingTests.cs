@@ -15,9 +15,9 @@ public class RotaryEmbeddingTests
 
     static (Tensor Cos, Tensor Sin) ReferenceTables()
     {
-        var k = arange(0, Hd, 2, ScalarType.Int64).to(ScalarType.Float32);
-        var invFreq = 1.0f / pow(tensor((float)Theta), k / Hd);
-        var angles = outer(arange(0, MaxPos, ScalarType.Int64).to(ScalarType.Float32), invFreq);
+        var k = Scalars.Arange(0, Hd, ScalarType.Int64, step: 2).to(ScalarType.Float32);
+        var invFreq = ones(1).div(pow(tensor((float)Theta), k.div(Scalars.Of(Hd))));   // 1 / theta^(2k/hd)
+        var angles = outer(Scalars.Arange(0, MaxPos, ScalarType.Int64).to(ScalarType.Float32), invFreq);
         var emb = cat([angles, angles], -1);
         return (emb.cos(), emb.sin());
     }
@@ -26,7 +26,7 @@ public class RotaryEmbeddingTests
     {
         var xf = x.to(ScalarType.Float32);
         var h = xf.chunk(2, -1);
-        return (xf * cos + cat([-h[1], h[0]], -1) * sin).to(x.dtype);
+        return (xf * cos).add(cat([-h[1], h[0]], -1) * sin, Scalars.One).to(x.dtype);
     }
 
     [Theory]

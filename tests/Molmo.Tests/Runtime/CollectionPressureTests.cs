@@ -43,7 +43,7 @@ public class CollectionPressureTests
     {
         using var scope = NewDisposeScope();
         using var norm = new RMSNorm(64, 1e-6, new ModelPlacement(ScalarType.Float32, CPU));
-        using (no_grad()) norm.parameters().Single().copy_(randn(64) * 0.5 + 1);
+        using (no_grad()) norm.parameters().Single().copy_(randn(64).mul(Scalars.Of(0.5)).add(Scalars.One, Scalars.One));
         var x = randn(1, 64);
         var expected = norm.forward(x);
         int failures = 0;

@@ -1,5 +1,4 @@
 using Molmo.TestSupport;
-using Molmo.Runtime;
 
 namespace Molmo.Tests.Runtime;
 

@@ -1,4 +1,3 @@
-using Molmo.Runtime;
 using static TorchSharp.torch;
 
 namespace Molmo.Tests.Runtime;

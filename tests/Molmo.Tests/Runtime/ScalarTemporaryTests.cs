@@ -7,7 +7,7 @@ namespace Molmo.Tests.Runtime;
 /// number converted to a Scalar at a call, and no call to a TorchSharp overload that makes one itself (such as <c>a + b</c>,
 /// which passes <c>alpha = 1</c> that way), outside <c>Molmo.Runtime.Scalars</c>. Read from the compiled IL of every
 /// assembly of ours beside the tests: the engine, the CLI, the data, eval and synthetic libraries, the benchmarks, and these
-/// tests, which run beside each other and beside <see cref="CollectionPressureTests"/>' collections.
+/// tests, whose classes run beside each other (and whose <see cref="CollectionPressureTests"/> collect on purpose).
 /// </summary>
 public class ScalarTemporaryTests
 {

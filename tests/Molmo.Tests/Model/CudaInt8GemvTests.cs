@@ -45,6 +45,14 @@ public class CudaInt8GemvTests
         Assert.Equal(CudaInt8Gemv.ThreadsPerBlock / 32, int.Parse(consts.Groups[3].Value));
         // Shared out by columns, the block's warps meet once to add their sums.
         Assert.Equal(2, Regex.Matches(ptx, @"bar\.sync").Count);
+        // Those (the host's) widen weights by byte permutes; the kernels by rows, as first measured, with conversions.
+        var bodies = Regex.Split(ptx, @"(?=\.visible \.entry )").Skip(1).ToDictionary(b => Regex.Match(b, @"\.entry (\w+)").Groups[1].Value);
+        foreach (var (entry, permutes) in new[] { (CudaInt8Gemv.EntryPointSplit, true), (CudaInt8Gemv.EntryPointSplitOneRow, true),
+                                                  (CudaInt8Gemv.EntryPoint, false), (CudaInt8Gemv.EntryPointOneRow, false) })
+        {
+            Assert.True(bodies[entry].Contains("prmt.b32") == permutes, $"{entry}: byte permutes {(permutes ? "missing" : "present")}");
+            Assert.True(Regex.IsMatch(bodies[entry], @"cvt\.rn\.f32\.s(8|16|32)") != permutes, $"{entry}: int-to-float conversions {(permutes ? "present" : "missing")}");
+        }
     }
 
     [Fact]
@@ -107,6 +115,26 @@ public class CudaInt8GemvTests
         // default) and by rows.
         foreach (var kernel in m == 1 ? new[] { "split-one", "split", "one", "general" } : ["split", "general"])
             CheckEmulatedOutput(exe, input, output, kernel, x, q, s, bias, n, k, m);
+    }
+
+    /// <summary>Both ways the kernel widens a weight (the conversion instruction, and the byte permute into 2^23 + q + 128
+    /// then one float add, which the kernels by columns take) give every int8 value exactly, −128 included.</summary>
+    [Fact]
+    public void KernelSourceWidensEveryInt8ValueExactlyBothWays()
+    {
+        if (Emulator.Value is not { } exe) return;   // needs g++ (this project's machines have it)
+        var output = Path.Combine(TestPaths.NewTempDir(), "widened.bin");
+        using (var p = Process.Start(new ProcessStartInfo(exe, ["-", output, "widen"]))!)
+        {
+            p.WaitForExit();
+            Assert.Equal(0, p.ExitCode);
+        }
+        var bytes = File.ReadAllBytes(output);
+        Assert.Equal(2 * 256 * 4, bytes.Length);
+        foreach (var (way, offset) in new[] { ("conversion instruction", 0), ("byte permute", 256) })
+            for (int v = 0; v < 256; v++)
+                Assert.True(BitConverter.ToSingle(bytes, 4 * (offset + v)) == (sbyte)(byte)v,
+                    $"{way}: byte 0x{v:x2} widened to {BitConverter.ToSingle(bytes, 4 * (offset + v))}, not {(sbyte)(byte)v}");
     }
 
     static void CheckEmulatedOutput(string exe, string input, string output, string kernel, Tensor x, Tensor q, Tensor s, Tensor? bias, int n, int k, int m)

@@ -5,6 +5,8 @@
 // Usage: int8_gemv_emulation IN OUT [one|general|split-one|split] (the kernels by rows for one row of x or up to MAXM, then the
 // kernels by columns; the default: general). IN: int32 n, k, m, has_bias; int8 w[n·k]; float32 scale[n]; uint16 x[m·k];
 // uint16 bias[n] (if has_bias). OUT: uint16 y[m·n] (bf16 bits).
+// Or: int8_gemv_emulation - OUT widen: OUT gets float32 [2][256], the bytes 0…255 as int8 widened both ways (widen16's
+// conversion instruction, then its byte permute).
 #include <barrier>
 #include <cstdint>
 #include <cstdio>
@@ -34,6 +36,21 @@ float __nvvm_shfl_sync_down_f32(unsigned, float v, int offset, int)
     return r;
 }
 
+// prmt.b32 d, a, b, sel (default mode): byte i of d is byte (sel >> 4i) & 7 of the eight bytes b:a, or that byte's sign
+// spread over all eight bits where (sel >> 4i) & 8.
+unsigned __nvvm_prmt(unsigned a, unsigned b, unsigned sel)
+{
+    unsigned long long bytes = ((unsigned long long)b << 32) | a;
+    unsigned d = 0;
+    for (int i = 0; i < 4; i++)
+    {
+        unsigned s = (sel >> (4 * i)) & 0xf, byte = (unsigned)(bytes >> (8 * (s & 7))) & 0xffu;
+        if (s & 8) byte = byte & 0x80u ? 0xffu : 0u;
+        d |= byte << (8 * i);
+    }
+    return d;
+}
+
 #define GLOBAL static
 #define DEVICE static inline
 #define SHARED
@@ -48,6 +65,21 @@ int main(int argc, char** argv)
 {
     if (argc != 3 && argc != 4) return 2;
     std::string kernel = argc == 4 ? argv[3] : "general";
+    if (kernel == "widen")
+    {
+        float widened[2][256];
+        for (int v = 0; v < 256; v += 16)
+        {
+            auto word = [v](unsigned q) { unsigned b = v + 4 * q; return b | (b + 1) << 8 | (b + 2) << 16 | (b + 3) << 24; };
+            u32x4 w = { word(0), word(1), word(2), word(3) };
+            widen16<true>(w, &widened[0][v]);
+            widen16<false>(w, &widened[1][v]);
+        }
+        FILE* out = fopen(argv[2], "wb");
+        if (!out || fwrite(widened, sizeof widened, 1, out) != 1) return 6;
+        fclose(out);
+        return 0;
+    }
     auto run = kernel == "one" ? int8_gemv_bf16_1 : kernel == "general" ? int8_gemv_bf16
              : kernel == "split-one" ? int8_gemv_bf16_split_1 : kernel == "split" ? int8_gemv_bf16_split : nullptr;
     if (!run) return 2;

@@ -13,9 +13,8 @@
 #   3. the model benchmark, 7B-D shapes, bf16 then int8: load, peak device memory, prefill 640×480 and 1920×1080, decode 128
 #      tokens, batches of 1, 4 and 16 (int8: 1 and 16), steps as the engine issues them by default (each replayed as a CUDA
 #      graph, int8's kernel recorded into it), in alternating rounds against: for bf16, eager steps queued one ahead
-#      (--compare queued); for int8, the same graph steps with the kernel as first measured (each matrix shared out by rows,
-#      weights widened by conversion instructions) instead of the current one (by columns, byte permutes), and with the
-#      matrices dequantised for cuBLAS instead of the kernel (--compare
+#      (--compare queued); for int8, the same graph steps with the kernel sharing each matrix out by rows, as first measured,
+#      instead of by columns, and with the matrices dequantised for cuBLAS instead of the kernel (--compare
 #      int8-by-rows,int8-dequant). CHECK_BF16_MODES / CHECK_INT8_MODES change them ("--compare-sync": queued against
 #      read-back steps; empty: no comparison). Also the device's read bandwidth; tables appended to OUTDIR/gpu-bench.md.
 #   The golden tests of step 1 include the int8 kernel's own (CudaInt8GemvTests: 7B-D widths, 1–16 rows, bias) and --dtype int8

@@ -111,8 +111,8 @@ public static class ModelBench
     /// the CPU kernel's earlier float products, with no-prefetch single CPU weight rows left to the hardware prefetcher, with
     /// libtorch-conversions the CPU kernel's input and output converted by libtorch, with within-rows its four-row blocks'
     /// prefetch kept inside each row, with
-    /// mode int8-dequant on CUDA the dequantise-then-cuBLAS route, with int8-by-rows the CUDA kernel as first measured (sharing
-    /// matrices out by rows, widening weights with conversion instructions).</summary>
+    /// mode int8-dequant on CUDA the dequantise-then-cuBLAS route, with int8-by-rows the CUDA kernel sharing matrices out by
+    /// rows.</summary>
     static IDisposable KernelRoutes(DecodeMode? mode)
     {
         bool saved = CpuGemv.Int8FloatProducts, savedCuda = Molmo.Runtime.CudaInt8Gemv.Enabled;
@@ -142,7 +142,7 @@ public static class ModelBench
     /// (eager, each step's tokens read back before the next is queued), <c>queued</c> (eager, one step ahead), <c>fixed</c>
     /// (queued, fixed-shape steps), <c>graph</c> (queued, the fixed-shape step replayed as a CUDA graph); or which int8 route
     /// runs, steps as by default: <c>int8-float</c> (the CPU kernel's earlier float products), <c>int8-dequant</c> (CUDA:
-    /// dequantised for cuBLAS), <c>int8-by-rows</c> (CUDA: the int8 kernel as first measured, sharing each matrix out by rows and widening with conversions),
+    /// dequantised for cuBLAS), <c>int8-by-rows</c> (CUDA: the int8 kernel sharing each matrix out by rows, as first measured),
     /// <c>no-prefetch</c> (CPU: a single sequence's weight rows without the kernel's software prefetch),
     /// <c>libtorch-conversions</c> (CPU: the kernel's input and output converted by libtorch around it), <c>within-rows</c>
     /// (CPU: the four-row blocks' prefetch kept inside each row).</summary>
@@ -159,7 +159,7 @@ public static class ModelBench
             "eager" => new("eager steps (each op issued from C#)", null, DecodeSteps.Eager),
             "int8-float" => new("int8 rows widened to float32 (the earlier int8 kernel)", null, DecodeSteps.Auto, Int8FloatProducts: true),
             "int8-dequant" => new("int8 matrices dequantised to bf16 for cuBLAS every step (the earlier CUDA route)", null, DecodeSteps.Auto, Int8Dequantised: true),
-            "int8-by-rows" => new("the CUDA int8 kernel as first measured (by rows, conversion instructions), not by columns with byte permutes", null, DecodeSteps.Auto, Int8ByRows: true),
+            "int8-by-rows" => new("the CUDA int8 kernel sharing each matrix out by rows (as first measured), not by columns", null, DecodeSteps.Auto, Int8ByRows: true),
             "no-prefetch" => new("a single sequence's weight rows left to the hardware prefetcher (the kernels before their software prefetch)", null, DecodeSteps.Auto, NoRowPrefetch: true),
             "libtorch-conversions" => new("the GEMV kernel's input and output converted by libtorch around it (as before it read and wrote bf16 itself)", null, DecodeSteps.Auto, LibtorchConversions: true),
             "within-rows" => new("the GEMV kernel's four-row blocks prefetching only inside each row (as before they prefetched into the next block)", null, DecodeSteps.Auto, PrefetchWithinRows: true),

@@ -45,13 +45,12 @@ public class CudaInt8GemvTests
         Assert.Equal(CudaInt8Gemv.ThreadsPerBlock / 32, int.Parse(consts.Groups[3].Value));
         // Shared out by columns, the block's warps meet once to add their sums.
         Assert.Equal(2, Regex.Matches(ptx, @"bar\.sync").Count);
-        // Those (the host's) widen weights by byte permutes; the kernels by rows, as first measured, with conversions.
-        var bodies = Regex.Split(ptx, @"(?=\.visible \.entry )").Skip(1).ToDictionary(b => Regex.Match(b, @"\.entry (\w+)").Groups[1].Value);
-        foreach (var (entry, permutes) in new[] { (CudaInt8Gemv.EntryPointSplit, true), (CudaInt8Gemv.EntryPointSplitOneRow, true),
-                                                  (CudaInt8Gemv.EntryPoint, false), (CudaInt8Gemv.EntryPointOneRow, false) })
+        // Every kernel widens weights by byte permutes, with no int-to-float conversion.
+        foreach (var body in Regex.Split(ptx, @"(?=\.visible \.entry )").Skip(1))
         {
-            Assert.True(bodies[entry].Contains("prmt.b32") == permutes, $"{entry}: byte permutes {(permutes ? "missing" : "present")}");
-            Assert.True(Regex.IsMatch(bodies[entry], @"cvt\.rn\.f32\.s(8|16|32)") != permutes, $"{entry}: int-to-float conversions {(permutes ? "present" : "missing")}");
+            string entry = Regex.Match(body, @"\.entry (\w+)").Groups[1].Value;
+            Assert.True(body.Contains("prmt.b32"), $"{entry}: no byte permutes");
+            Assert.False(Regex.IsMatch(body, @"cvt\.rn\.f32\.[su](8|16|32|64)"), $"{entry}: int-to-float conversions");
         }
     }
 
@@ -117,10 +116,10 @@ public class CudaInt8GemvTests
             CheckEmulatedOutput(exe, input, output, kernel, x, q, s, bias, n, k, m);
     }
 
-    /// <summary>Both ways the kernel widens a weight (the conversion instruction, and the byte permute into 2^23 + q + 128
-    /// then one float add, which the kernels by columns take) give every int8 value exactly, −128 included.</summary>
+    /// <summary>The kernel widens weights without a conversion instruction (a byte permute into the float 2^23 + q + 128,
+    /// then one float add): every int8 value exactly, −128 included.</summary>
     [Fact]
-    public void KernelSourceWidensEveryInt8ValueExactlyBothWays()
+    public void KernelSourceWidensEveryInt8ValueExactly()
     {
         if (Emulator.Value is not { } exe) return;   // needs g++ (this project's machines have it)
         var output = Path.Combine(TestPaths.NewTempDir(), "widened.bin");
@@ -130,11 +129,10 @@ public class CudaInt8GemvTests
             Assert.Equal(0, p.ExitCode);
         }
         var bytes = File.ReadAllBytes(output);
-        Assert.Equal(2 * 256 * 4, bytes.Length);
-        foreach (var (way, offset) in new[] { ("conversion instruction", 0), ("byte permute", 256) })
-            for (int v = 0; v < 256; v++)
-                Assert.True(BitConverter.ToSingle(bytes, 4 * (offset + v)) == (sbyte)(byte)v,
-                    $"{way}: byte 0x{v:x2} widened to {BitConverter.ToSingle(bytes, 4 * (offset + v))}, not {(sbyte)(byte)v}");
+        Assert.Equal(256 * 4, bytes.Length);
+        for (int v = 0; v < 256; v++)
+            Assert.True(BitConverter.ToSingle(bytes, 4 * v) == (sbyte)(byte)v,
+                $"byte 0x{v:x2} widened to {BitConverter.ToSingle(bytes, 4 * v)}, not {(sbyte)(byte)v}");
     }
 
     static void CheckEmulatedOutput(string exe, string input, string output, string kernel, Tensor x, Tensor q, Tensor s, Tensor? bias, int n, int k, int m)

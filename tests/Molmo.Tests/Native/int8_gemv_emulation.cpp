@@ -5,8 +5,7 @@
 // Usage: int8_gemv_emulation IN OUT [one|general|split-one|split] (the kernels by rows for one row of x or up to MAXM, then the
 // kernels by columns; the default: general). IN: int32 n, k, m, has_bias; int8 w[n·k]; float32 scale[n]; uint16 x[m·k];
 // uint16 bias[n] (if has_bias). OUT: uint16 y[m·n] (bf16 bits).
-// Or: int8_gemv_emulation - OUT widen: OUT gets float32 [2][256], the bytes 0…255 as int8 widened both ways (widen16's
-// conversion instruction, then its byte permute).
+// Or: int8_gemv_emulation - OUT widen: OUT gets float32 [256], the bytes 0…255 widened by widen16.
 #include <barrier>
 #include <cstdint>
 #include <cstdio>
@@ -67,13 +66,12 @@ int main(int argc, char** argv)
     std::string kernel = argc == 4 ? argv[3] : "general";
     if (kernel == "widen")
     {
-        float widened[2][256];
+        float widened[256];
         for (int v = 0; v < 256; v += 16)
         {
             auto word = [v](unsigned q) { unsigned b = v + 4 * q; return b | (b + 1) << 8 | (b + 2) << 16 | (b + 3) << 24; };
             u32x4 w = { word(0), word(1), word(2), word(3) };
-            widen16<true>(w, &widened[0][v]);
-            widen16<false>(w, &widened[1][v]);
+            widen16(w, &widened[v]);
         }
         FILE* out = fopen(argv[2], "wb");
         if (!out || fwrite(widened, sizeof widened, 1, out) != 1) return 6;

@@ -8,8 +8,8 @@
 //  - by columns (…_split): the SPLIT warps of a block the same ROWS rows, each a share of the columns, their sums added in
 //    shared memory. A block then holds 4 rows instead of 16, so a matrix of few rows still spreads over every SM with enough
 //    loads in flight (7B-D's ff_out, 3584 rows: 224 blocks by rows, about 7 warps per SM of an H100/H200; 896 by columns).
-// The host launches the split kernels (CudaInt8Gemv), which also widen weights without a conversion instruction (widen16);
-// the others stay as the benchmark's baseline, the kernel as first measured.
+// The host launches the split kernels (CudaInt8Gemv); the others stay as the benchmark's baseline. Both widen weights without
+// a conversion instruction (widen16).
 // Built into PTX by build/int8_gemv_ptx.sh with clang's NVPTX back end (no CUDA toolkit), embedded in the library, and
 // compiled for the GPU by its driver on first use (Runtime/CudaInt8Gemv.cs). Plain C++ with the few NVVM builtins it needs,
 // so no CUDA headers are needed either. The host checks that k is a multiple of 16 and the pointers are 16-byte aligned.
@@ -35,22 +35,10 @@ DEVICE unsigned short float_to_bf16(float f)
     return (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
 
-DEVICE float byte_at(unsigned word, int b) { return (float)(signed char)(word >> (8 * b)); }
-
-// Byte b of a word of four (q + 128)s as the float q, without a conversion instruction: 0x4B000000 | u is the float 2^23 + u
-// for a byte u, so subtracting 2^23 + 128 leaves q, exactly. One byte permute (the byte into the low byte of 0x4B000000) and
-// one float add.
-DEVICE float biased_byte_at(unsigned biased, int b)
-{
-    return __builtin_bit_cast(float, __nvvm_prmt(biased, 0x4B000000u, 0x7440u | (unsigned)b)) - 8388736.f;
-}
-
-// 16 int8 weights (one 16-byte load) as float32, exactly, two ways:
-//  - CONVERT: with the conversion instruction (cvt; I2F in the GPU's code), as the kernels by rows were first measured;
-//  - otherwise (the kernels by columns, which the host launches): through biased_byte_at, after one xor with 0x80808080 a
-//    word turns each byte q into q + 128. A GPU converts 16 numbers a clock per SM, against 64 permutes and 128 float adds,
-//    and a one-row step converts as many weights as it multiplies (docs/gpu.md, "int8 on CUDA").
-template <bool CONVERT>
+// 16 int8 weights (one 16-byte load) as float32, exactly, without a conversion instruction: a GPU converts 16 numbers a clock
+// per SM (I2F), against 64 byte permutes and 128 float adds, and a one-row step converts as many weights as it multiplies
+// (docs/gpu.md, "int8 on CUDA"). One xor a word turns each byte q into u = q + 128; a byte permute puts u into the low byte of
+// 0x4B000000, the float 2^23 + u; subtracting 2^23 + 128 leaves q.
 DEVICE void widen16(u32x4 w, float* out)
 {
     unsigned words[4] = { w.a, w.b, w.c, w.d };
@@ -59,13 +47,14 @@ DEVICE void widen16(u32x4 w, float* out)
     {
         unsigned biased = words[q] ^ 0x80808080u;
 #pragma unroll
-        for (int b = 0; b < 4; b++) out[4 * q + b] = CONVERT ? byte_at(words[q], b) : biased_byte_at(biased, b);
+        for (int b = 0; b < 4; b++)
+            out[4 * q + b] = __builtin_bit_cast(float, __nvvm_prmt(biased, 0x4B000000u, 0x7440u | (unsigned)b)) - 8388736.f;
     }
 }
 
 // acc[t][i] = Σ q[r0 + t, c…c+15] · x[i, c…c+15] over the columns c = c0, c0 + stride, … below k: this lane's share. M: the
 // most rows of x this instantiation takes (its accumulators are M per weight row, held in registers).
-template <int M, bool CONVERT>
+template <int M>
 __attribute__((always_inline)) DEVICE void accumulate(const signed char* __restrict__ w, const unsigned short* __restrict__ x, int n, int k, int m,
                        long r0, int c0, int stride, float (&acc)[ROWS][M])
 {
@@ -79,7 +68,7 @@ __attribute__((always_inline)) DEVICE void accumulate(const signed char* __restr
         // n − 1 again and never writes those sums.
         float wf[ROWS][16];
 #pragma unroll
-        for (int t = 0; t < ROWS; t++) widen16<CONVERT>(*(const u32x4*)(w + (r0 + t < n ? r0 + t : n - 1) * (long)k + c), wf[t]);
+        for (int t = 0; t < ROWS; t++) widen16(*(const u32x4*)(w + (r0 + t < n ? r0 + t : n - 1) * (long)k + c), wf[t]);
 #pragma unroll
         for (int i = 0; i < M; i++)
             if (i < m)      // a guard, not a break: the loops must unroll for acc to stay in registers
@@ -138,7 +127,7 @@ DEVICE void gemv(const signed char* __restrict__ w, const float* __restrict__ sc
     if (r0 >= n) return;
 
     float acc[ROWS][M];
-    accumulate<M, true>(w, x, n, k, m, r0, lane * 16, 32 * 16, acc);
+    accumulate<M>(w, x, n, k, m, r0, lane * 16, 32 * 16, acc);
     warp_sums<M>(acc, m, [&](int t, int i, float v) { if (lane == 0 && r0 + t < n) store(scale, bias, y, n, r0 + t, i, v); });
 }
 
@@ -156,7 +145,7 @@ DEVICE void gemv_split(const signed char* __restrict__ w, const float* __restric
     if (r0 >= n) return;   // the whole block: r0 is the block's
 
     float acc[ROWS][M];
-    accumulate<M, false>(w, x, n, k, m, r0, (warp * 32 + lane) * 16, SPLIT * 32 * 16, acc);
+    accumulate<M>(w, x, n, k, m, r0, (warp * 32 + lane) * 16, SPLIT * 32 * 16, acc);
     warp_sums<M>(acc, m, [&](int t, int i, float v) { if (lane == 0) partial[warp][t][i] = v; });
     SYNC_THREADS();
     if (warp == 0 && lane < ROWS * M)

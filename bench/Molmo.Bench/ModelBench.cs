@@ -381,12 +381,21 @@ public static class ModelBench
                 }
                 return Median(samples);
             }
-            double vision = Timed(() =>
+            void Vision()
             {
                 var images = HostTransfer.ToDevice(inputs.Images!, device);   // queued as the model's prefill queues them
                 var masks = HostTransfer.ToDevice(inputs.ImageMasks!, device);
                 model.Model.VisionBackbone.Forward(images.dim() == 3 ? images : images.flatten(0, 1), masks.dim() == 2 ? masks : masks.flatten(0, 1));
-            });
+            }
+            double vision = Timed(Vision);
+            // On the CPU, the baseline of the ViT's attention kernel: the same encoder with libtorch's SDPA for it.
+            double? visionSdpa = null;
+            if (!cuda && Molmo.Model.Kernels.CpuEncoderAttention.IsSupported)
+            {
+                Molmo.Model.Kernels.CpuEncoderAttention.Enabled = false;
+                try { visionSdpa = Timed(Vision); }
+                finally { Molmo.Model.Kernels.CpuEncoderAttention.Enabled = true; }
+            }
             double decoder = Timed(() =>
             {
                 using var cache = model.NewCache(1, positions);
@@ -406,9 +415,10 @@ public static class ModelBench
             using (no_grad())
                 Whole();
             long calls = StepBench.LibtorchCalls() - created;
-            Console.Error.WriteLine($"640×480 prefill in parts: vision {Duration(vision)}, decoder over {positions} positions {Duration(decoder)}, whole {Duration(whole)}, {calls} libtorch calls");
+            string sdpa = visionSdpa is { } vs ? $" (with libtorch's SDPA for the ViT's attention instead of the kernel: {Duration(vs)})" : "";
+            Console.Error.WriteLine($"640×480 prefill in parts: vision {Duration(vision)}{sdpa}, decoder over {positions} positions {Duration(decoder)}, whole {Duration(whole)}, {calls} libtorch calls");
             partsRow = $"| prefill 640×480 in parts (medians of {reps}, each to a device sync): vision encoder / decoder over {positions} positions without the image / whole prefill with the first token read back | " +
-                       $"{Duration(vision)} / {Duration(decoder)} / {Duration(whole)} (the rest: {Duration(Math.Max(0, whole - vision - decoder))}; the whole prefill issues {calls:N0} libtorch calls) | – | – |";
+                       $"{Duration(vision)}{sdpa} / {Duration(decoder)} / {Duration(whole)} (the rest: {Duration(Math.Max(0, whole - vision - decoder))}; the whole prefill issues {calls:N0} libtorch calls) | – | – |";
         }
         double? libtorchTokS = null;
         if (a.Has("--compare-libtorch") && !cuda && !placement.Int8Decoder)

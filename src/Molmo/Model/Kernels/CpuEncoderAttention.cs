@@ -11,9 +11,10 @@ namespace Molmo.Model.Kernels;
 /// Bidirectional attention over whole sequences on the CPU: the ViT blocks' (spec §5.1: softmax(q·kᵀ / √hd) · v per head,
 /// q, k and v in float32 as the reference's <c>float32_attention</c>). For one ViT layer of a 640×480 prompt (7 crops × 16
 /// heads × 577 positions) libtorch's float32 SDPA route took 63–81 ms on this project's 2-vCPU machines, 1.5–1.9 s of a
-/// prefill over the 23 layers; this kernel 33–43 ms (docs/benchmarks.md, "Encoder attention"). Per head, q and kᵀ are widened to float32 once; then per 8
-/// query rows the scores against every key (8 rows × 32 keys in 16 registers), their softmax, and the 8 output rows from the
-/// values (<see cref="CpuAttention"/>'s loop, which reads bf16 values as they are). Float32 arithmetic throughout, as SDPA's.
+/// prefill over the 23 layers; this kernel takes 33–43 ms (docs/benchmarks.md, "Encoder attention"). Per head, q and kᵀ are
+/// widened to float32 once; then per 8 query rows the scores against every key (8 rows × 32 keys in 16 registers), their
+/// softmax, and the 8 output rows from the values (<see cref="CpuAttention"/>'s loop, which reads bf16 values as they are).
+/// Float32 arithmetic throughout, as SDPA's.
 /// </summary>
 public static unsafe class CpuEncoderAttention
 {
@@ -64,7 +65,7 @@ public static unsafe class CpuEncoderAttention
             float* scratch = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
             try
             {
-                new Span<float>(scratch, (int)floats).Clear();
+                NativeMemory.Clear(scratch, (nuint)(floats * sizeof(float)));
                 float* qs = scratch, ks = qs + qf, kt = ks + kf, vsrc = kt + kf, scores = vsrc + vs, outs = scores + sc, inv = outs + ob;
                 for (int item; (item = Interlocked.Increment(ref next) - 1) < items;)
                 {

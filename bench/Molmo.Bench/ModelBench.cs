@@ -388,13 +388,13 @@ public static class ModelBench
                 model.Model.VisionBackbone.Forward(images.dim() == 3 ? images : images.flatten(0, 1), masks.dim() == 2 ? masks : masks.flatten(0, 1));
             }
             double vision = Timed(Vision);
-            // On the CPU, the baseline of the ViT's attention kernel: the same encoder with libtorch's SDPA for it.
+            // On the CPU, the baseline of the attention kernel: the same encoder with libtorch's SDPA for the ViT's attention.
             double? visionSdpa = null;
-            if (!cuda && Molmo.Model.Kernels.CpuEncoderAttention.IsSupported)
+            if (!cuda && Molmo.Model.Kernels.CpuSequenceAttention.IsSupported)
             {
-                Molmo.Model.Kernels.CpuEncoderAttention.Enabled = false;
+                Molmo.Model.Kernels.CpuSequenceAttention.Enabled = false;
                 try { visionSdpa = Timed(Vision); }
-                finally { Molmo.Model.Kernels.CpuEncoderAttention.Enabled = true; }
+                finally { Molmo.Model.Kernels.CpuSequenceAttention.Enabled = true; }
             }
             double decoder = Timed(() =>
             {

@@ -15,7 +15,7 @@ public static class Program
         ["steps"] = ("the host's cost of issuing a 7B-D-structured decode step (libtorch calls, time): what bounds GPU decode", StepBench.Run),
         ["graphs"] = ("CUDA graphs here: the shim's build, a recorded chain's result, µs per op issued vs replayed", GraphBench.Run),
         ["rope"] = ("RoPE over one layer of a 7B-D prompt: widening to float32 first (CPU route) vs bf16 × float32 tables (GPU route)", RopeBench.Run),
-        ["attention"] = ("one decode step's attention over a KV cache of 32–1300 positions, 7B-D heads", AttentionBench.Run),
+        ["attention"] = ("one decode step's attention over a KV cache of 32–1300 positions, 7B-D heads (--sequence: a ViT layer's and a prefill's)", AttentionBench.Run),
         ["data-read"] = ("PixMo-Points reader and per-image grouping on a synthetic 500k-row file", DataReadBench.Run),
         ["load"] = ("loading a checkpoint into a CPU model: the engine's loader against the memory-mapped one it replaced", LoadBench.Run),
         ["bandwidth"] = ("DRAM read bandwidth, 1 thread and all threads", MemoryBandwidth.Run),

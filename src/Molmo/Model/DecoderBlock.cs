@@ -145,6 +145,9 @@ public sealed class DecoderBlock : nn.Module
         long b = q.shape[0], s = q.shape[2], len = k.shape[2];
         int groups = _heads / _kvHeads;
         if (s == 1 && (mask is null || mask.shape[2] == 1)) return DecodeAttention(q, k, v, mask);
+        // A prompt without padding on the CPU: the engine's kernel, in float32 as libtorch's route over a cache runs it.
+        if (mask is null && Linear.UseCpuKernels && Kernels.CpuSequenceAttention.Enabled && Kernels.CpuSequenceAttention.CanRun(q, k, v))
+            return Kernels.CpuSequenceAttention.Attend(q, k, v, causal && s == len);
         if (cached && mask is not null
             && (GroupedContinuation ?? (k.device_type != TorchSharp.DeviceType.CPU && s <= GroupedContinuationMaxRows)))
             return GroupedAttention(q, k, v, mask);

@@ -6,7 +6,7 @@ namespace Molmo.Model;
 /// Bidirectional multi-head attention with biases on wq/wk/wv/wo: the ViT blocks' <c>attention</c> and the pooling's
 /// <c>image_pooling_2d</c> (whose input is the two concatenated ViT layers).
 /// q, k and v run in float32 like the reference (<c>float32_attention</c>), scale 1/√head_dim. On the CPU the ViT's long
-/// sequences go through the engine's kernel (<see cref="Kernels.CpuEncoderAttention"/>), the rest through libtorch's SDPA.
+/// sequences go through the engine's kernel (<see cref="Kernels.CpuSequenceAttention"/>), the rest through libtorch's SDPA.
 /// </summary>
 public sealed class MultiHeadDotProductAttention : nn.Module<Tensor, Tensor>
 {
@@ -33,17 +33,16 @@ public sealed class MultiHeadDotProductAttention : nn.Module<Tensor, Tensor>
     public Tensor Attend(Tensor query, Tensor keys)
     {
         using var scope = NewDisposeScope();
-        var q = wq.forward(query);
-        var k = wk.forward(keys);
-        var v = wv.forward(keys);
+        var q = SplitHeads(wq.forward(query));
+        var k = SplitHeads(wk.forward(keys));
+        var v = SplitHeads(wv.forward(keys));
         var dtype = q.dtype;
         Tensor o;
-        if (Linear.UseCpuKernels && Kernels.CpuEncoderAttention.Enabled && Kernels.CpuEncoderAttention.CanRun(q, k, v, _heads))
-            o = Kernels.CpuEncoderAttention.Attend(q, k, v, _heads).to(dtype);   // the same float32 arithmetic, [N, Lq, H·hd]
+        if (Linear.UseCpuKernels && Kernels.CpuSequenceAttention.Enabled && Kernels.CpuSequenceAttention.CanRun(q, k, v))
+            o = Kernels.CpuSequenceAttention.Attend(q, k, v, causal: false).to(dtype);   // the same float32 arithmetic, [N, Lq, H·hd]
         else
         {
-            o = nn.functional.scaled_dot_product_attention(SplitHeads(q).to(ScalarType.Float32), SplitHeads(k).to(ScalarType.Float32),
-                                                           SplitHeads(v).to(ScalarType.Float32));
+            o = nn.functional.scaled_dot_product_attention(q.to(ScalarType.Float32), k.to(ScalarType.Float32), v.to(ScalarType.Float32));
             // [N, H, Lq, hd] → [N, Lq, H·hd]
             o = o.to(dtype).transpose(1, 2).reshape(query.shape[0], query.shape[1], _heads * _headDim);
         }

@@ -15,7 +15,7 @@ public class InstructionSetTests
     static readonly string[] Classes =
     [
         "CpuGemvTests.", "Bf16KernelDecodeTests", "BatchedKernelDecodeTests", "Int8QuantizationTests",
-        "Int8DecodeOnTheTestDeviceTests", "Bf16GoldenTests", "BatchGenerationTests", "CpuEncoderAttentionTests",
+        "Int8DecodeOnTheTestDeviceTests", "Bf16GoldenTests", "BatchGenerationTests", "CpuSequenceAttentionTests",
     ];
 
     [Fact]

@@ -387,38 +387,41 @@ public static class ModelBench
                 var masks = HostTransfer.ToDevice(inputs.ImageMasks!, device);
                 model.Model.VisionBackbone.Forward(images.dim() == 3 ? images : images.flatten(0, 1), masks.dim() == 2 ? masks : masks.flatten(0, 1));
             }
-            double vision = Timed(Vision);
-            // On the CPU, the baseline of the attention kernel: the same encoder with libtorch's SDPA for the ViT's attention.
-            double? visionSdpa = null;
-            if (!cuda && Molmo.Model.Kernels.CpuSequenceAttention.IsSupported)
-            {
-                Molmo.Model.Kernels.CpuSequenceAttention.Enabled = false;
-                try { visionSdpa = Timed(Vision); }
-                finally { Molmo.Model.Kernels.CpuSequenceAttention.Enabled = true; }
-            }
-            double decoder = Timed(() =>
+            void Decoder()
             {
                 using var cache = model.NewCache(1, positions);
                 using var text = zeros([1, positions], ScalarType.Int64);
                 model.Forward(new ModelInputs(text), cache, new ForwardOptions { AllLogits = false }).Dispose();
-            });
+            }
             void Whole()
             {
                 using var cache = model.NewCache(1, positions);
                 using var output = model.Prefill(inputs, cache);
                 output.Logits.argmax(-1).cpu();
             }
-            double whole = Timed(Whole);
+            double vision = Timed(Vision), decoder = Timed(Decoder), whole = Timed(Whole);
+            // On the CPU, the baseline of the attention kernel (the ViT's and the prompt's): each part again with libtorch's
+            // SDPA for the attention.
+            string sdpa = "";
+            if (!cuda && Molmo.Model.Kernels.CpuSequenceAttention.IsSupported)
+            {
+                Molmo.Model.Kernels.CpuSequenceAttention.Enabled = false;
+                try
+                {
+                    double v = Timed(Vision), d = Timed(Decoder), w = Timed(Whole);
+                    sdpa = $"; with libtorch's SDPA for the attention instead of the kernel: {Duration(v)} / {Duration(d)} / {Duration(w)}";
+                }
+                finally { Molmo.Model.Kernels.CpuSequenceAttention.Enabled = true; }
+            }
             // The libtorch calls the host issues for it, as `steps` counts a decode step's.
             long created = StepBench.LibtorchCalls();
             using (NewDisposeScope())
             using (no_grad())
                 Whole();
             long calls = StepBench.LibtorchCalls() - created;
-            string sdpa = visionSdpa is { } vs ? $" (with libtorch's SDPA for the ViT's attention instead of the kernel: {Duration(vs)})" : "";
-            Console.Error.WriteLine($"640×480 prefill in parts: vision {Duration(vision)}{sdpa}, decoder over {positions} positions {Duration(decoder)}, whole {Duration(whole)}, {calls} libtorch calls");
+            Console.Error.WriteLine($"640×480 prefill in parts: vision {Duration(vision)}, decoder over {positions} positions {Duration(decoder)}, whole {Duration(whole)}, {calls} libtorch calls{sdpa}");
             partsRow = $"| prefill 640×480 in parts (medians of {reps}, each to a device sync): vision encoder / decoder over {positions} positions without the image / whole prefill with the first token read back | " +
-                       $"{Duration(vision)}{sdpa} / {Duration(decoder)} / {Duration(whole)} (the rest: {Duration(Math.Max(0, whole - vision - decoder))}; the whole prefill issues {calls:N0} libtorch calls) | – | – |";
+                       $"{Duration(vision)} / {Duration(decoder)} / {Duration(whole)} (the rest: {Duration(Math.Max(0, whole - vision - decoder))}; the whole prefill issues {calls:N0} libtorch calls{sdpa}) | – | – |";
         }
         double? libtorchTokS = null;
         if (a.Has("--compare-libtorch") && !cuda && !placement.Int8Decoder)

@@ -70,6 +70,8 @@ public static unsafe class CpuAttention
                  (int)len, (int)hd, groups, scale, pm == 0 ? null : (bool*)pm + bi * len,
                  (float*)po + (bi * heads + h * groups) * hd);
         });
+        // The kernel read k and v through raw pointers: a caller's temporary must not be finalised (and freed) before it ends.
+        GC.KeepAlive(k); GC.KeepAlive(v);
         return o.MoveToOuterDisposeScope();
     }
 

@@ -112,6 +112,8 @@ public static unsafe class CpuSequenceAttention
             }
             finally { NativeMemory.AlignedFree(scratch); }
         });
+        // The kernel read q, k and v through raw pointers: a caller's temporary must not be finalised (and freed) before it ends.
+        GC.KeepAlive(q); GC.KeepAlive(k); GC.KeepAlive(v);
         return o;
     }
 

@@ -128,6 +128,8 @@ public static unsafe partial class CpuGemv
         finally
         {
             NativeMemory.AlignedFree(xBuf); NativeMemory.AlignedFree(yBuf); NativeMemory.AlignedFree(bBuf); NativeMemory.AlignedFree(sBuf);
+            // The kernel read these through raw pointers: a caller's temporary must not be finalised (and freed) before it ends.
+            GC.KeepAlive(x); GC.KeepAlive(bias); GC.KeepAlive(scales);
         }
         return (direct ? y : y.to(outType)).MoveToOuterDisposeScope();
     }

@@ -38,8 +38,8 @@ internal static unsafe class CudaInt8Gemv
     /// <summary>
     /// Whether the kernel shares a matrix out by columns (default true): the four warps of a block take the same four rows,
     /// each a quarter of the columns, so that a matrix of few rows (7B-D's ff_out: 3584) still fills the GPU with loads in
-    /// flight. False: by rows, each warp four rows of its own and all their columns (16 rows a block), the kernel as first
-    /// measured, kept as the benchmark's baseline. Per thread.
+    /// flight. False: by rows, each warp four rows of its own and all their columns (16 rows a block), the sharing first
+    /// measured, kept as the benchmark's baseline (its weights widened as by columns). Per thread.
     /// </summary>
     internal static bool SplitColumns { get => !_byRows; set => _byRows = !value; }
     [ThreadStatic] static bool _byRows;

@@ -8,7 +8,7 @@ namespace Molmo.Tests.Model;
 /// The CPU kernel for attention over whole sequences against a float64 softmax(q·kᵀ/√hd)·v: the ViT's shape
 /// (bidirectional), a decoder prompt's (causal, GQA, over a KV cache's views), queries after cached positions, query and key
 /// counts that are not multiples of its 8-row and 32-key blocks, head widths of 32–128, bf16 and float32; the attention
-/// module and a decoder block through it and through libtorch; thread splits; its e^x; and what it refuses.
+/// module and a prompt's logits through it and through libtorch; thread splits; and what it refuses.
 /// </summary>
 public class CpuSequenceAttentionTests
 {
@@ -64,42 +64,27 @@ public class CpuSequenceAttentionTests
     [Fact]
     public void LargeScoresKeepTheSoftmaxExact()
     {
-        // Scores up to ~±300 (the max is subtracted before exp) and keys that are copies of each other (ties).
+        // Scores of several hundred (e^s alone would overflow: the max is subtracted before exp) and keys that are copies of
+        // each other (ties). A seeded case (the worst of 40 seeds tried).
         if (!CpuSequenceAttention.IsSupported) return;
         using var scope = NewDisposeScope();
-        var q = randn(1, 1, 16, 64).mul(Scalars.Of(12));
-        var k = randn(1, 1, 48, 64).mul(Scalars.Of(12));
+        using var g = new TorchSharp.torch.Generator(2);
+        var q = randn([1, 1, 16, 64], generator: g).mul(Scalars.Of(12));
+        var k = randn([1, 1, 48, 64], generator: g).mul(Scalars.Of(12));
         k.narrow(2, 24, 24).copy_(k.narrow(2, 0, 24));
-        var v = randn(1, 1, 48, 64);
+        var v = randn([1, 1, 48, 64], generator: g);
+        // A float32 score of magnitude |s| is off by a few of its ulps (~|s|·2⁻²⁴), and so is each weight e^(s − max)
+        // relatively: the output by about that times |v|, on top of the usual 2e-5.
+        double largest = matmul(q, k.transpose(2, 3)).div(Scalars.Of(8.0)).abs().max().item<float>();
+        Assert.True(largest > 200, $"scores of {largest} are not large");
+        double bound = 2e-5 + 4 * Math.Pow(2, -24) * largest * v.abs().max().item<float>();
         foreach (bool causal in new[] { false, true })
         {
             var got = CpuSequenceAttention.Attend(q, k, v, causal);
             Assert.False(got.isnan().any().item<bool>());
             var err = (got.to(ScalarType.Float64) - Reference(q, k, v, causal)).abs().max().item<double>();
-            Assert.True(err < 2e-5, $"causal {causal}: max error {err}");
+            Assert.True(err < bound, $"causal {causal}: max error {err} beyond {bound}");
         }
-    }
-
-    [Fact]
-    public void SoftmaxExpIsWithinAnUlpAcrossItsRange()
-    {
-        // The kernels' own e^x (CpuAttention.Exp; .NET's Vector512.Exp was ten times slower): against double precision over
-        // every argument a softmax can see, and at the edges.
-        if (!CpuSequenceAttention.IsSupported) return;
-        double worst = 0;
-        for (double x = -87.3; x < 88.7; x += 0.000917)
-        {
-            float got = CpuAttention.Exp(System.Runtime.Intrinsics.Vector512.Create((float)x))[0], want = MathF.Exp((float)x);
-            worst = Math.Max(worst, Math.Abs(got - Math.Exp((float)x)) / Math.Exp((float)x));
-            Assert.True(Math.Abs(got - want) <= 2 * (MathF.BitIncrement(want) - want), $"e^{(float)x}: {got}, not {want}");
-        }
-        Assert.True(worst < 1.5e-7, $"largest relative error {worst}");
-        float At(float x) => CpuAttention.Exp(System.Runtime.Intrinsics.Vector512.Create(x))[0];
-        Assert.Equal(1f, At(0f));
-        Assert.Equal(0f, At(float.NegativeInfinity));   // masked and padding keys weigh nothing
-        Assert.Equal(0f, At(-1000f));
-        Assert.True(float.IsNaN(At(float.NaN)));        // a broken score is not hidden
-        Assert.True(At(88.7f) > 3e38f);
     }
 
     [Fact]

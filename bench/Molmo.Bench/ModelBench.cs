@@ -366,20 +366,29 @@ public static class ModelBench
             int reps = cuda ? 7 : 3;
             var inputs = processor.Process(photos[(640, 480)], "Describe this image.").ToModelInputs();
             int positions = model.PrefillLength(inputs.InputIds.shape[1]);
-            double Timed(Action work)
+            // On the CPU, the baseline of the attention kernel (the ViT's and the prompt's): each part also with libtorch's SDPA
+            // for the attention, alternating with the kernel rep by rep.
+            bool baseline = !cuda && Molmo.Model.Kernels.CpuSequenceAttention.IsSupported;
+            (double Kernel, double Sdpa) Timed(Action work)
             {
-                var samples = new List<double>();
+                var samples = (Kernel: new List<double>(), Sdpa: new List<double>());
                 for (int i = 0; i < reps + 1; i++)   // the first is a warm-up
-                {
-                    using var scope = NewDisposeScope();
-                    using var _ = no_grad();
-                    if (cuda) torch.cuda.synchronize();
-                    var clock = Stopwatch.StartNew();
-                    work();
-                    if (cuda) torch.cuda.synchronize();
-                    if (i > 0) samples.Add(clock.Elapsed.TotalSeconds);
-                }
-                return Median(samples);
+                    foreach (bool kernel in baseline ? [true, false] : new[] { true })
+                    {
+                        using var scope = NewDisposeScope();
+                        using var _ = no_grad();
+                        Molmo.Model.Kernels.CpuSequenceAttention.Enabled = kernel;
+                        try
+                        {
+                            if (cuda) torch.cuda.synchronize();
+                            var clock = Stopwatch.StartNew();
+                            work();
+                            if (cuda) torch.cuda.synchronize();
+                            if (i > 0) (kernel ? samples.Kernel : samples.Sdpa).Add(clock.Elapsed.TotalSeconds);
+                        }
+                        finally { Molmo.Model.Kernels.CpuSequenceAttention.Enabled = true; }
+                    }
+                return (Median(samples.Kernel), baseline ? Median(samples.Sdpa) : double.NaN);
             }
             void Vision()
             {
@@ -399,20 +408,12 @@ public static class ModelBench
                 using var output = model.Prefill(inputs, cache);
                 output.Logits.argmax(-1).cpu();
             }
-            double vision = Timed(Vision), decoder = Timed(Decoder), whole = Timed(Whole);
-            // On the CPU, the baseline of the attention kernel (the ViT's and the prompt's): each part again with libtorch's
-            // SDPA for the attention.
-            string sdpa = "";
-            if (!cuda && Molmo.Model.Kernels.CpuSequenceAttention.IsSupported)
-            {
-                Molmo.Model.Kernels.CpuSequenceAttention.Enabled = false;
-                try
-                {
-                    double v = Timed(Vision), d = Timed(Decoder), w = Timed(Whole);
-                    sdpa = $"; with libtorch's SDPA for the attention instead of the kernel: {Duration(v)} / {Duration(d)} / {Duration(w)}";
-                }
-                finally { Molmo.Model.Kernels.CpuSequenceAttention.Enabled = true; }
-            }
+            var (vision, visionSdpa) = Timed(Vision);
+            var (decoder, decoderSdpa) = Timed(Decoder);
+            var (whole, wholeSdpa) = Timed(Whole);
+            string sdpa = baseline
+                ? $"; with libtorch's SDPA for the attention instead of the kernel, alternating: {Duration(visionSdpa)} / {Duration(decoderSdpa)} / {Duration(wholeSdpa)}"
+                : "";
             // The libtorch calls the host issues for it, as `steps` counts a decode step's.
             long created = StepBench.LibtorchCalls();
             using (NewDisposeScope())

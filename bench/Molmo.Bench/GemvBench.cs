@@ -8,7 +8,7 @@ namespace Molmo.Bench;
 
 /// <summary>
 /// Decode-shaped matrix–vector products with 7B-D's matrices (1 or more input rows): libtorch's <c>linear</c> in fp32/bf16
-/// against the engine's streaming kernels (fp32, bf16, int8; int8 also with the earlier float products as the baseline; with one input row, bf16 and int8 also without their single-row prefetch; with several, bf16 also as before it read bf16 x and prefetched across its blocks), as achieved weight bandwidth. Usage: <c>gemv [--rows 1] [--reps 20] [--gemv-threads N] [--matrix att_proj|ff_proj|ff_out|lm_head]</c>.
+/// against the engine's streaming kernels (fp32, bf16, int8, int4; int8 also with the earlier float products as the baseline; with one input row, bf16 and int8 also without their single-row prefetch; with several, bf16 also as before it read bf16 x and prefetched across its blocks), as achieved weight bandwidth. Usage: <c>gemv [--rows 1] [--reps 20] [--gemv-threads N] [--matrix att_proj|ff_proj|ff_out|lm_head]</c>.
 /// </summary>
 public static class GemvBench
 {
@@ -32,8 +32,8 @@ public static class GemvBench
         bool prefetch = m == 1;
         string Baseline(string kernel) => prefetch ? $" {kernel} kernel, no row prefetch |" : "";
         string bf16Baseline = prefetch ? Baseline("bf16") : " bf16 kernel before (x and output converted by libtorch, prefetch within rows) |";
-        Console.WriteLine($"| matrix [N, K] | fp32 linear | fp32 kernel | bf16 linear | bf16 kernel |{bf16Baseline} int8 kernel |{Baseline("int8")} int8, float products (before) |   ({m} input row(s), GB/s of weights read, median of {reps})");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|" + (prefetch ? "---|" : ""));
+        Console.WriteLine($"| matrix [N, K] | fp32 linear | fp32 kernel | bf16 linear | bf16 kernel |{bf16Baseline} int8 kernel |{Baseline("int8")} int8, float products (before) | int4 kernel (GB/s; ms) |   ({m} input row(s), GB/s of weights read (int4: with its scales), median of {reps})");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|" + (prefetch ? "---|" : ""));
         foreach (var (name, n, k) in shapes)
         {
             using var scope = NewDisposeScope();
@@ -42,6 +42,7 @@ public static class GemvBench
             var w32 = Enumerable.Range(0, copies).Select(_ => randn(n, k)).ToArray();
             var wbf = w32.Select(w => w.to(ScalarType.BFloat16)).ToArray();
             var q8 = w32.Select(Int8Quantizer.Quantize).ToArray();
+            var q4 = w32.Select(Int4Quantizer.Quantize).ToArray();
             var x = randn(m, k);
             var xb = x.to(ScalarType.BFloat16);
             int c = 0;
@@ -65,7 +66,14 @@ public static class GemvBench
             string r8f;
             try { r8f = Gb(i => CpuGemv.LinearInt8(x, q8[i].Q, q8[i].Scale, null), 1L * n * k); }
             finally { CpuGemv.Int8FloatProducts = false; }
-            Console.WriteLine($"| {name} [{n}, {k}] | {r32} | {rk32} | {rbf} | {rk} | {rkNo} | {r8} |{(prefetch ? $" {r8No} |" : "")} {r8f} |");
+            long int4Bytes = n * (long)k / 2 + 4L * n * (k / Int4Quantizer.GroupSize(k));
+            string r4 = "–";
+            if (CpuGemv.SupportsInt4)
+            {
+                double int4Seconds = Median(() => CpuGemv.LinearInt4(x, q4[c % copies].Packed, q4[c++ % copies].Scale, null), reps);
+                r4 = $"{int4Bytes / int4Seconds / 1e9:F1}; {int4Seconds * 1e3:F2}";
+            }
+            Console.WriteLine($"| {name} [{n}, {k}] | {r32} | {rk32} | {rbf} | {rk} | {rkNo} | {r8} |{(prefetch ? $" {r8No} |" : "")} {r8f} | {r4} |");
         }
         return 0;
     }

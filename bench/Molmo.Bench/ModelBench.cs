@@ -23,7 +23,7 @@ namespace Molmo.Bench;
 /// GEMV kernel, the engine's earlier path, as a baseline measured in the same run. With <c>--compare int8-float</c> (int8 on
 /// the CPU) decode and the batches are also timed with the earlier int8 kernel (float32 products), in alternating rounds;
 /// <c>--compare int8-dequant</c> (int8 on CUDA) likewise with the matrices dequantised for cuBLAS instead of the int8 kernel.
-/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--steps default|eager|sync|queued|fixed|graph] [--compare MODE[,MODE…] | --compare-sync] [--gemv-threads N] [--weights DIR] [--no-1080p] [--no-prefix] [--prefill-parts] [--compare-libtorch] [--append FILE]</c>
+/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8|int4] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--steps default|eager|sync|queued|fixed|graph] [--compare MODE[,MODE…] | --compare-sync] [--gemv-threads N] [--weights DIR] [--no-1080p] [--no-prefix] [--prefill-parts] [--compare-libtorch] [--append FILE]</c>
 /// </summary>
 public static class ModelBench
 {
@@ -205,7 +205,7 @@ public static class ModelBench
         var device = TorchRuntime.ParseDevice(deviceName);
         var placement = TorchRuntime.ParsePlacement(dtypeName, device);
         var dtype = placement.DType;
-        // int8 is quantised at load time from a bf16 checkpoint.
+        // int8 and int4 are quantised at load time from a bf16 checkpoint.
         var weights = a.Get("--weights", Path.Combine(Path.GetTempPath(), $"molmo-bench-{arch}-{TorchRuntime.DTypeName(dtype)}"))!;
         if (!File.Exists(Path.Combine(weights, "config.json")))
         {
@@ -425,7 +425,7 @@ public static class ModelBench
                        $"{Duration(vision)} / {Duration(decoder)} / {Duration(whole)} (the rest: {Duration(Math.Max(0, whole - vision - decoder))}; the whole prefill issues {calls:N0} libtorch calls{sdpa}) | – | – |";
         }
         double? libtorchTokS = null;
-        if (a.Has("--compare-libtorch") && !cuda && !placement.Int8Decoder)
+        if (a.Has("--compare-libtorch") && !cuda && !placement.Int8Decoder && !placement.Int4Decoder)
         {
             Linear.UseCpuKernels = false;
             try

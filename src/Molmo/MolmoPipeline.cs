@@ -18,6 +18,8 @@ public sealed record PipelineOptions
     public Device Device { get; init; } = CPU;
     /// <summary>Store the decoder's matrices as int8 (weight-only, per-row scales), quantised while loading.</summary>
     public bool Int8 { get; init; }
+    /// <summary>Store the decoder's matrices as int4 (weight-only, a scale per 64 columns), quantised while loading.</summary>
+    public bool Int4 { get; init; }
     public ImageCropperOptions? Cropper { get; init; }
     /// <summary>How greedy decode steps are issued (<see cref="Generation.DecodeSteps"/>; default: CUDA graphs on a GPU,
     /// eager steps elsewhere).</summary>
@@ -98,7 +100,7 @@ public sealed class MolmoPipeline : IDisposable
     {
         options ??= new PipelineOptions();
         var tokenizer = MolmoTokenizer.FromDirectory(dir);
-        var model = ModelLoader.Load(dir, new ModelPlacement(options.DType, options.Device, options.Int8), progress, ct);
+        var model = ModelLoader.Load(dir, new ModelPlacement(options.DType, options.Device, options.Int8) { Int4Decoder = options.Int4 }, progress, ct);
         return new MolmoPipeline(model, tokenizer, options.Cropper, options.PrefixCacheBytes) { DecodeSteps = options.DecodeSteps };
     }
 

@@ -81,7 +81,7 @@ public static class AskCommand
             var placement = TorchRuntime.ParsePlacement(pr.GetValue(dtype)!, TorchRuntime.ParseDevice(pr.GetValue(device)!));
             var options = new PipelineOptions
             {
-                Device = placement.Device, DType = placement.DType, Int8 = placement.Int8Decoder,
+                Device = placement.Device, DType = placement.DType, Int8 = placement.Int8Decoder, Int4 = placement.Int4Decoder,
                 DecodeSteps = pr.GetValue(steps) switch { "graph" => DecodeSteps.CudaGraph, "eager" => DecodeSteps.Eager, _ => DecodeSteps.Auto },
                 // Only later prompts of this run could continue from a stored one.
                 PrefixCacheBytes = prompts.Length > 1 ? PrefixCache.DefaultMaxBytes : 0,

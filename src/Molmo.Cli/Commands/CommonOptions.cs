@@ -6,7 +6,7 @@ namespace Molmo.Cli.Commands;
 internal static class CommonOptions
 {
     public static Option<string> Device() => new("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
-    public static Option<string> DType() => new("--dtype") { Description = "fp32, bf16, or int8 (weight-only int8 decoder, bf16 elsewhere)", DefaultValueFactory = _ => "fp32" };
+    public static Option<string> DType() => new("--dtype") { Description = "fp32, bf16, int8 or int4 (weight-only int8 / int4 decoder matrices, bf16 elsewhere)", DefaultValueFactory = _ => "fp32" };
     public static Option<bool> Force() => new("--force") { Description = "overwrite the output file if it exists" };
 
     /// <summary>--batch: how many requests are decoded together (at least 1).</summary>

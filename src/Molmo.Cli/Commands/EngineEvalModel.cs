@@ -19,7 +19,7 @@ public sealed class EngineEvalModel : IEvalModel, IDisposable
         var placement = TorchRuntime.ParsePlacement(spec.DType, TorchRuntime.ParseDevice(spec.Device));
         var options = new PipelineOptions
         {
-            DType = placement.DType, Device = placement.Device, Int8 = placement.Int8Decoder,
+            DType = placement.DType, Device = placement.Device, Int8 = placement.Int8Decoder, Int4 = placement.Int4Decoder,
             PrefixCacheBytes = spec.PrefixCache ? PrefixCache.DefaultMaxBytes : 0,
         };
         var pipeline = ProgressUi.WithLoadProgress("loading weights", p => MolmoPipeline.Load(spec.ModelDir, options, p));

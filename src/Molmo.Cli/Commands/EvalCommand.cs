@@ -113,7 +113,7 @@ public static class EvalCommand
         var task = new Option<string>("--task") { Description = "task name (see `molmo eval tasks`)", Required = true };
         var output = new Option<string>("--out") { Description = "output folder (run it again with the same folder to resume)", Required = true };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
-        var dtype = new Option<string>("--dtype") { Description = "fp32, bf16 or int8", DefaultValueFactory = _ => "fp32" };
+        var dtype = new Option<string>("--dtype") { Description = "fp32, bf16, int8 or int4", DefaultValueFactory = _ => "fp32" };
         var limit = new Option<int?>("--limit") { Description = "evaluate only the first N items" };
         var batch = CommonOptions.Batch("decode this many requests together (batched decoding: more answers per second; the same answers in fp32, " +
                                         "up to near-ties in bf16/int8); default 1", 1);
@@ -229,5 +229,5 @@ public static class EvalCommand
 }
 
 /// <summary>What <c>eval run</c> asks <see cref="EvalCommand.ModelFactory"/> for: the model folder, the device ("cpu", "cuda",
-/// "cuda:N"), the dtype ("fp32", "bf16", "int8"), and whether prompts may continue from stored ones (prefix caching).</summary>
+/// "cuda:N"), the dtype ("fp32", "bf16", "int8", "int4"), and whether prompts may continue from stored ones (prefix caching).</summary>
 public sealed record EvalModelSpec(string ModelDir, string Device, string DType, bool PrefixCache = true);

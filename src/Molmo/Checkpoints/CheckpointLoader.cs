@@ -107,7 +107,8 @@ public static class CheckpointLoader
     public static void Load(nn.Module module, Checkpoint ck, IProgress<LoadProgress>? progress = null, CancellationToken ct = default)
     {
         var all = module.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
-        // int8 layers: "x.weight_scale" is derived from the float "x.weight" while loading; it is no checkpoint key.
+        // int8 and int4 layers: "x.weight_scale" is derived from the float "x.weight" while loading; it is no checkpoint key.
+        // An int4 layer's weight holds two values a byte: the checkpoint's matrix is [out, in] for a parameter [out, in/2].
         var scales = all.Where(kv => kv.Key.EndsWith(".weight_scale", StringComparison.Ordinal))
                         .ToDictionary(kv => kv.Key[..^"_scale".Length], kv => kv.Value);
         var parameters = all.Where(kv => !kv.Key.EndsWith(".weight_scale", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
@@ -119,8 +120,9 @@ public static class CheckpointLoader
         {
             if (!ck.Contains(name)) continue;
             var e = ck.Entry(name);
-            if (!e.Shape.SequenceEqual(p.shape))
-                misShaped.Add($"{name} has shape [{string.Join(", ", e.Shape)}], expected [{string.Join(", ", p.shape)}]");
+            var expected = scales.ContainsKey(name) && p.dtype == ScalarType.Byte ? new[] { p.shape[0], p.shape[1] * 2 } : p.shape;
+            if (!e.Shape.SequenceEqual(expected))
+                misShaped.Add($"{name} has shape [{string.Join(", ", e.Shape)}], expected [{string.Join(", ", expected)}]");
             if (!SafetensorsDType.IsWeightDType(e.DType))
                 badDtype.Add($"{name} is {e.DType} (only F32, BF16 and F16 weights are supported; quantised checkpoints are not)");
         }
@@ -156,7 +158,8 @@ public static class CheckpointLoader
             using var raw = ck.FileOf(kv.Key).Read(kv.Key);
             kv.Value.copy_(raw);
         });
-        // The rest (int8 quantisation, copies to a GPU) run on this thread one by one, while the next tensor is read ahead.
+        // The rest (int8 and int4 quantisation, copies to a GPU) run on this thread one by one, while the next tensor is read
+        // ahead.
         var rest = ordered.Where(kv => !OnCpu(kv.Key, kv.Value)).ToList();
         if (rest.Count > 0)
         {
@@ -185,7 +188,11 @@ public static class CheckpointLoader
                         throw new InvalidOperationException($"reading {ck.Directory} stopped before '{name}'");
                     }
                     using var raw = taken;
-                    if (scales.TryGetValue(name, out var scale)) Model.Int8Quantizer.QuantizeInto(raw, p, scale);
+                    if (scales.TryGetValue(name, out var scale))
+                    {
+                        if (p.dtype == ScalarType.Byte) Model.Int4Quantizer.QuantizeInto(raw, p, scale);
+                        else Model.Int8Quantizer.QuantizeInto(raw, p, scale);
+                    }
                     else p.copy_(raw);
                     Done(name, ck.Entry(name).ByteLength);
                 }

@@ -49,6 +49,7 @@ public static class MemoryBudget
             ("fp32", new ModelPlacement(ScalarType.Float32, META)),
             ("bf16", new ModelPlacement(ScalarType.BFloat16, META)),
             ("int8", new ModelPlacement(ScalarType.BFloat16, META, Int8Decoder: true)),
+            ("int4", new ModelPlacement(ScalarType.BFloat16, META) { Int4Decoder = true }),
         }.Select(o =>
         {
             using var m = new MolmoForCausalLM(config, o.P);

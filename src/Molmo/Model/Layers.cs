@@ -7,12 +7,21 @@ namespace Molmo.Model;
 
 /// <summary>
 /// Where and in which precision a model's parameters live. With <see cref="Int8Decoder"/>, the decoder's matrices (QKV, attention
-/// output, FFN and LM head) are stored as int8 with one float32 scale per output row, quantised while loading; everything else
-/// (vision, embeddings, norms, biases) stays in <see cref="DType"/>.
+/// output, FFN and LM head) are stored as int8 with one float32 scale per output row, quantised while loading; with
+/// <see cref="Int4Decoder"/>, as int4 with a float32 scale per group of 64 columns (<see cref="Int4Quantizer"/>). Everything
+/// else (vision, embeddings, norms, biases) stays in <see cref="DType"/>.
 /// </summary>
 public sealed record ModelPlacement(ScalarType DType, Device Device, bool Int8Decoder = false)
 {
     public static ModelPlacement CpuFloat32 => new(ScalarType.Float32, CPU);
+
+    /// <summary>The decoder's matrices in int4 (exclusive of <see cref="Int8Decoder"/>).</summary>
+    public bool Int4Decoder
+    {
+        get => _int4;
+        init => _int4 = !value || !Int8Decoder ? value : throw new ArgumentException("a placement is int8 or int4, not both");
+    }
+    readonly bool _int4;
 
     /// <summary>Allocates an uninitialised parameter (weights are loaded or initialised afterwards).</summary>
     internal TorchSharp.Modules.Parameter Empty(params long[] shape) => new(torch.empty(shape, DType, Device), requires_grad: false);
@@ -21,7 +30,9 @@ public sealed record ModelPlacement(ScalarType DType, Device Device, bool Int8De
 /// <summary>
 /// <c>y = x·Wᵀ (+ b)</c> with fields <c>weight</c> [out, in] and optional <c>bias</c> [out], as in the checkpoints.
 /// A quantisable layer of an int8 placement stores <c>weight</c> as int8 and adds <c>weight_scale</c> [out] (float32), which the
-/// checkpoint loader fills from the float weights (<see cref="Int8Quantizer"/>); it is not a checkpoint key.
+/// checkpoint loader fills from the float weights (<see cref="Int8Quantizer"/>); it is not a checkpoint key. In an int4
+/// placement <c>weight</c> is uint8 [out, in/2] (two weights a byte) and <c>weight_scale</c> float32 [out, in/64]
+/// (<see cref="Int4Quantizer"/>); the loader checks the checkpoint's float weight against the logical shape [out, in].
 /// </summary>
 public sealed class Linear : nn.Module<Tensor, Tensor>
 {
@@ -47,7 +58,13 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
     public Linear(long inFeatures, long outFeatures, bool hasBias, ModelPlacement p, bool quantizable = false) : base(nameof(Linear))
     {
         InFeatures = inFeatures;
-        if (quantizable && p.Int8Decoder)
+        if (quantizable && p.Int4Decoder)
+        {
+            var (packed, scales) = Int4Quantizer.Shapes(outFeatures, inFeatures);
+            weight = new(torch.empty(packed, ScalarType.Byte, p.Device), requires_grad: false);
+            weight_scale = new(torch.empty(scales, ScalarType.Float32, p.Device), requires_grad: false);
+        }
+        else if (quantizable && p.Int8Decoder)
         {
             weight = new(torch.empty([outFeatures, inFeatures], ScalarType.Int8, p.Device), requires_grad: false);
             weight_scale = new(torch.empty([outFeatures], ScalarType.Float32, p.Device), requires_grad: false);
@@ -75,6 +92,18 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
             if (kernels && UseCpuKernels && weight.dtype == ScalarType.Float32 && rows <= Kernels.CpuGemv.MaxRows && Kernels.CpuGemv.SupportsFloat32)
                 return Kernels.CpuGemv.LinearFp32(x, weight, bias);
             return nn.functional.linear(x, weight, bias);
+        }
+        if (weight.dtype == ScalarType.Byte)
+        {
+            // int4 on the CPU: decode steps of up to 64 rows through the kernel (AVX-512), prefill-sized inputs dequantised to
+            // bf16 for libtorch's GEMM. Elsewhere (a GPU, a CPU without AVX-512, float32 activations) the weights are
+            // dequantised by libtorch ops for each product: correct, not fast.
+            if (kernels && Kernels.CpuGemv.SupportsInt4 && rows <= Kernels.CpuGemv.MaxRows)
+                return Kernels.CpuGemv.LinearInt4(x, weight, weight_scale, bias);
+            if (cpu && x.dtype == ScalarType.BFloat16 && Kernels.CpuGemv.SupportsInt4)
+                return Int4Quantizer.LinearDequantised(x, weight, weight_scale, bias);
+            using var w = Int4Quantizer.Dequantize(weight, weight_scale, x.dtype);
+            return nn.functional.linear(x, w, bias);
         }
         // int8 on the CPU: decode steps of up to 64 rows (batched decoding) stream the int8 rows through the kernel, 1 byte per
         // weight read once per step; prefill-sized inputs (and every bf16 input on a CPU without the kernels) dequantise to
@@ -171,7 +200,7 @@ public static class Int8Quantizer
     const int RowsPerItem = 64;
 
     /// <summary>body(r) for every row r &lt; n, in items of <see cref="RowsPerItem"/> rows split over the kernel threads.</summary>
-    static void ForEachRow(long n, Action<long> body) =>
+    internal static void ForEachRow(long n, Action<long> body) =>
         Kernels.KernelThreads.ForEach((int)((n + RowsPerItem - 1) / RowsPerItem), Kernels.CpuGemv.MaxThreads, item =>
         {
             for (long r = (long)item * RowsPerItem; r < Math.Min(n, (item + 1L) * RowsPerItem); r++) body(r);
@@ -190,12 +219,19 @@ public static class Int8Quantizer
     /// LM head, when every position's logits are asked for) still get their own. Products are serialised on the buffer; each
     /// one uses every core anyway.
     /// </summary>
-    public static Tensor LinearDequantised(Tensor x, Tensor q, Tensor scale, Tensor? bias)
+    public static Tensor LinearDequantised(Tensor x, Tensor q, Tensor scale, Tensor? bias) =>
+        LinearThroughScratch(x, q.shape, into => DequantizeBf16(q, scale, into), bias);
+
+    /// <summary>
+    /// x · Wᵀ (+ b) with W [<paramref name="shape"/>] written as bf16 by <paramref name="dequantize"/> into the shared buffer
+    /// (or, given null, into a tensor of its own for matrices larger than the buffer's limit): int8's and int4's prefill.
+    /// </summary>
+    internal static Tensor LinearThroughScratch(Tensor x, long[] shape, Func<Tensor?, Tensor> dequantize, Tensor? bias)
     {
-        long count = q.NumberOfElements;
+        long count = shape[0] * shape[1];
         if (count > ScratchMaxElements)
         {
-            using var w = DequantizeBf16(q, scale);
+            using var w = dequantize(null);
             return nn.functional.linear(x, w, bias);
         }
         lock (ScratchLock)
@@ -205,8 +241,8 @@ public static class Int8Quantizer
                 _scratch?.Dispose();
                 _scratch = empty([count], ScalarType.BFloat16).DetachFromDisposeScope();
             }
-            using var view = _scratch.narrow(0, 0, count).view(q.shape);
-            DequantizeBf16(q, scale, view);
+            using var view = _scratch.narrow(0, 0, count).view(shape);
+            dequantize(view);
             return nn.functional.linear(x, view, bias);
         }
     }

@@ -133,8 +133,10 @@ public sealed class MolmoForCausalLM : nn.Module
         }
     }
 
-    /// <summary>Number of parameters (elements).</summary>
-    public long ParameterCount => parameters().Sum(p => p.NumberOfElements);
+    /// <summary>Number of the checkpoint's parameters (elements): an int4 matrix counts its weights (two a byte), and the
+    /// scales of quantised layers, which are no checkpoint tensors, do not count.</summary>
+    public long ParameterCount => named_parameters().Where(p => !p.name.EndsWith(".weight_scale", StringComparison.Ordinal))
+        .Sum(p => p.parameter.NumberOfElements * (p.parameter.dtype == ScalarType.Byte ? 2 : 1));
 
     /// <summary>
     /// One forward pass. Without a cache: the whole sequence, causal attention. With a cache: the new tokens at positions

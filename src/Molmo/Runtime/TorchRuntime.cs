@@ -81,14 +81,17 @@ public static class TorchRuntime
     }
 
     /// <summary>
-    /// Placement for a <c>--dtype</c> name: fp32, bf16, or int8 (decoder matrices int8 with per-row scales, the rest bf16).
+    /// Placement for a <c>--dtype</c> name: fp32, bf16, int8 (decoder matrices int8 with per-row scales, the rest bf16) or
+    /// int4 (decoder matrices int4 with a scale per 64 columns, the rest bf16).
     /// </summary>
-    public static Model.ModelPlacement ParsePlacement(string dtype, Device device) =>
-        dtype.Trim().ToLowerInvariant() is "int8" or "i8"
-            ? new Model.ModelPlacement(ScalarType.BFloat16, device, Int8Decoder: true)
-            : new Model.ModelPlacement(ParseDType(dtype), device);
+    public static Model.ModelPlacement ParsePlacement(string dtype, Device device) => dtype.Trim().ToLowerInvariant() switch
+    {
+        "int8" or "i8" => new Model.ModelPlacement(ScalarType.BFloat16, device, Int8Decoder: true),
+        "int4" or "i4" => new Model.ModelPlacement(ScalarType.BFloat16, device) { Int4Decoder = true },
+        _ => new Model.ModelPlacement(ParseDType(dtype), device),
+    };
 
-    public static string PlacementName(Model.ModelPlacement p) => p.Int8Decoder ? "int8" : DTypeName(p.DType);
+    public static string PlacementName(Model.ModelPlacement p) => p.Int8Decoder ? "int8" : p.Int4Decoder ? "int4" : DTypeName(p.DType);
 
     /// <summary>fp32 | bf16 (aliases float32, bfloat16).</summary>
     public static ScalarType ParseDType(string name) => name.Trim().ToLowerInvariant() switch
@@ -96,7 +99,7 @@ public static class TorchRuntime
         "fp32" or "float32" or "f32" => ScalarType.Float32,
         "bf16" or "bfloat16" => ScalarType.BFloat16,
         "fp16" or "float16" => throw new NotSupportedException("fp16 is not supported: it is very slow on CPUs; use bf16"),
-        _ => throw new ArgumentException($"unknown dtype '{name}' (use fp32, bf16 or int8)"),
+        _ => throw new ArgumentException($"unknown dtype '{name}' (use fp32, bf16, int8 or int4)"),
     };
 
     public static string DTypeName(ScalarType t) => t switch

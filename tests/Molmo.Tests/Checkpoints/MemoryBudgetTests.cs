@@ -47,10 +47,37 @@ public class MemoryBudgetTests
     public void NothingFitsSaysSo()
     {
         var cfg = Released7BD();
-        long int8 = Bytes(cfg, new ModelPlacement(ScalarType.BFloat16, META, Int8Decoder: true));
+        long int4 = Bytes(cfg, new ModelPlacement(ScalarType.BFloat16, META) { Int4Decoder = true });
         var e = Assert.Throws<InsufficientMemoryException>(() =>
-            MemoryBudget.EnsureFits(cfg, new ModelPlacement(ScalarType.BFloat16, CPU), 2 * int8, int8 - 1));
+            MemoryBudget.EnsureFits(cfg, new ModelPlacement(ScalarType.BFloat16, CPU), 2 * int4, int4 - 1));
         Assert.Contains("No dtype fits", e.Message);
+    }
+
+    [Fact]
+    public void Int4SevenBHoldsEachMatrixInHalfAByteAWeightAndAScalePerGroup()
+    {
+        var cfg = Released7BD();
+        long int8, int4, expected, parameters;
+        using (var m8 = new MolmoForCausalLM(cfg, new ModelPlacement(ScalarType.BFloat16, META, Int8Decoder: true)))
+        {
+            int8 = MemoryBudget.WeightBytes(m8);
+            parameters = m8.ParameterCount;
+            // Each int8 matrix [N, K] with its N float32 scales becomes N·K/2 bytes and N·K/64 float32 scales.
+            var matrices = m8.named_parameters().Where(p => p.parameter.dtype == ScalarType.Int8).Select(p => (N: p.parameter.shape[0], K: p.parameter.shape[1])).ToList();
+            Assert.NotEmpty(matrices);
+            expected = int8 - matrices.Sum(w => w.N * w.K + 4 * w.N) + matrices.Sum(w => w.N * w.K / 2 + 4 * w.N * (w.K / 64));
+        }
+        using (var m4 = new MolmoForCausalLM(cfg, new ModelPlacement(ScalarType.BFloat16, META) { Int4Decoder = true }))
+        {
+            int4 = MemoryBudget.WeightBytes(m4);
+            Assert.Equal(parameters, m4.ParameterCount);   // the checkpoint's parameters, two a byte
+        }
+        Assert.Equal(expected, int4);
+        // Only int4 fits: the advice names it alone.
+        var e = Assert.Throws<InsufficientMemoryException>(() =>
+            MemoryBudget.EnsureFits(cfg, new ModelPlacement(ScalarType.BFloat16, CPU), 2 * int8, int4 + 1));
+        Assert.Contains($"--dtype int4 ({int4 / 1e9:F1} GB)", e.Message);
+        Assert.DoesNotContain("--dtype int8 (", e.Message);
     }
 
     [Fact]

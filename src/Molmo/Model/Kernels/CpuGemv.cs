@@ -30,7 +30,7 @@ public static unsafe partial class CpuGemv
     /// <summary>Whether float32 weights have a kernel here (AVX-512 only; elsewhere libtorch's fp32 GEMV is used).</summary>
     public static bool SupportsFloat32 => Avx512F.IsSupported;
 
-    enum Weights { Bf16, Int8, Fp32 }
+    enum Weights { Bf16, Int8, Fp32, Int4 }
 
     /// <summary>
     /// int8 rows widened to float32 against float32 x, as on machines without AVX-512, instead of integer products against
@@ -92,10 +92,10 @@ public static unsafe partial class CpuGemv
 
     static Tensor Linear(Tensor x, Tensor weight, Tensor? bias, Tensor? scales, Weights kind)
     {
-        long n = weight.shape[0], k = weight.shape[1];
+        long n = weight.shape[0], k = weight.shape[1] * (kind == Weights.Int4 ? 2 : 1);   // int4: two weights a byte
         if (x.shape[^1] != k) throw new ArgumentException($"input width {x.shape[^1]} does not match weight [{n}, {k}]");
         if (!weight.is_contiguous()) throw new ArgumentException("weight must be contiguous");
-        var expected = kind switch { Weights.Int8 => ScalarType.Int8, Weights.Fp32 => ScalarType.Float32, _ => ScalarType.BFloat16 };
+        var expected = kind switch { Weights.Int8 => ScalarType.Int8, Weights.Fp32 => ScalarType.Float32, Weights.Int4 => ScalarType.Byte, _ => ScalarType.BFloat16 };
         if (weight.dtype != expected)
             throw new ArgumentException($"weight dtype {weight.dtype} does not match the {expected} kernel");
         using var scope = NewDisposeScope();
@@ -189,7 +189,7 @@ public static unsafe partial class CpuGemv
     static void Run(byte* w, Weights kind, int n, int k, float* x, ushort* xb, int m, float* y, float* bias, float* scales)
     {
         if (m < 1 || m > MaxRows) throw new ArgumentException($"1 to {MaxRows} input rows, not {m}");
-        bool int8 = kind == Weights.Int8, fp32 = kind == Weights.Fp32;
+        bool int8 = kind == Weights.Int8, fp32 = kind == Weights.Fp32, int4 = kind == Weights.Int4;
         // Rows are streamed one at a time (one sequential stream per thread keeps the hardware prefetcher ahead; two or four
         // interleaved rows measured 30–40 % slower here), except when x is too large to stay in L1 (ff_out: 18944 columns,
         // 74 KB in float32): then re-reading x from L2 for every row is the bottleneck, and four rows share each load of x.
@@ -201,13 +201,15 @@ public static unsafe partial class CpuGemv
         bool pairs = kind == Weights.Bf16 && Avx512F.IsSupported && (m > 1 || four);
         bool split = pairs && xb == null;
         // Prefetching 0 bytes ahead touches the line being read anyway: the baseline without changing the loops.
-        int ahead = NoRowPrefetch ? 0 : int8 ? Int8RowPrefetch : Bf16RowPrefetch;
+        int ahead = NoRowPrefetch ? 0 : int8 ? Int8RowPrefetch : int4 ? Int4RowPrefetch : Bf16RowPrefetch;
+        long rowBytes = int4 ? k / 2 : (long)k * (int8 ? 1 : fp32 ? 4 : 2);
         // The four-row blocks' prefetch past the end of a row goes to the next block's row (see PrefetchBlock).
-        long wrap = PrefetchWithinRows ? 0 : 3L * k * (int8 ? 1 : fp32 ? 4 : 2);
+        long wrap = PrefetchWithinRows ? 0 : 3L * rowBytes;
         int blockAhead = NoRowPrefetch ? 0 : PrefetchAhead;
         float* xs = split ? (float*)NativeMemory.AlignedAlloc((nuint)(4L * m * k), 64) : null;
         // int8 on AVX-512 multiplies integers: x rounded to 16 bits per block of columns (see Int8Dot16), once per call.
-        bool int16 = int8 && Avx512BW.IsSupported && !Int8FloatProducts;
+        // int4 always (its kernel needs AVX512BW).
+        bool int16 = int8 && Avx512BW.IsSupported && !Int8FloatProducts || int4;
         int blocksPerRow = (k + QBlock - 1) / QBlock;
         short* xq = int16 ? (short*)NativeMemory.AlignedAlloc((nuint)(2L * m * k), 64) : null;
         float* xqScale = int16 ? (float*)NativeMemory.AlignedAlloc((nuint)(4L * m * blocksPerRow), 64) : null;
@@ -223,8 +225,10 @@ public static unsafe partial class CpuGemv
                 }
             int blocks = (n + Block - 1) / Block;
             int threads = Math.Max(1, Math.Min(MaxThreads, blocks / 16));
-            nint wp = (nint)w, xp = (nint)x, xsp = (nint)xs, xbp = (nint)xb, yp = (nint)y, bp = (nint)bias, sp = (nint)scales, xqp = (nint)xq, xsq = (nint)xqScale;
-            long rowBytes = (long)k * (int8 ? 1 : fp32 ? 4 : 2);
+            // int8's scales are per row (applied by Put); int4's per group (applied inside its kernel, gsp).
+            nint wp = (nint)w, xp = (nint)x, xsp = (nint)xs, xbp = (nint)xb, yp = (nint)y, bp = (nint)bias, sp = int4 ? 0 : (nint)scales, xqp = (nint)xq, xsq = (nint)xqScale;
+            nint gsp = int4 ? (nint)scales : 0;
+            int groupsPerRow = int4 ? k / Int4Quantizer.GroupSize(k) : 0;
             // Threads take chunks of about 1 MB of weights in turn rather than fixed halves: on a shared VM one core is often
             // slower than the other, and with fixed halves the step waits for the slow one. Smaller matrices get at least four
             // chunks per thread (a 1.5 MB matrix in two chunks of 1 MB and 0.5 MB would leave one thread idle half the time).
@@ -243,6 +247,7 @@ public static unsafe partial class CpuGemv
                 : Bf16DotAvx2((ushort*)Row(r), X(i), k);
             void Rows(int r0, int r1)
             {
+                if (int4) { RowsInt4(r0, r1); return; }
                 if (int16) { RowsInt16(r0, r1); return; }
                 if (m > 1 && Avx512F.IsSupported) { RowsOfBatch(r0, r1); return; }
                 var d = stackalloc float[Block];
@@ -282,6 +287,27 @@ public static unsafe partial class CpuGemv
                 // The last n mod 4 weight rows, one x row at a time.
                 for (; r < r1; r++)
                     for (int i = 0; i < m; i++) Put(i, r, Dot(r, i));
+            }
+            // int4 × 16-bit x: blocks of 4 weight rows × up to 4 x rows for batched steps (groups of 64), single rows otherwise;
+            // both give the same bits for a row.
+            void RowsInt4(int r0, int r1)
+            {
+                var d4 = stackalloc float[4 * 4];
+                short* Xq(int i) => (short*)xqp + (long)i * k;
+                float* Xs(int i) => (float*)xsq + (long)i * blocksPerRow;
+                float* Gs(int r) => (float*)gsp + (long)r * groupsPerRow;
+                int r = r0;
+                if (m > 1 && k / groupsPerRow == 64)
+                    for (; r + 4 <= r1; r += 4)
+                        for (int g = 0; g < m; g += 4)
+                        {
+                            int count = Math.Min(4, m - g);
+                            Int4Block4(Row(r), rowBytes, k, Xq(g), Xs(g), blocksPerRow, Gs(r), groupsPerRow, count, d4, wrap);
+                            for (int q = 0; q < count; q++)
+                                for (int t = 0; t < 4; t++) Put(g + q, r + t, d4[q * 4 + t]);
+                        }
+                for (; r < r1; r++)
+                    for (int i = 0; i < m; i++) Put(i, r, Int4Dot16(Row(r), k, Xq(i), Xs(i), Gs(r), ahead));
             }
             // int8 × 16-bit x: blocks of 4 weight rows × up to 4 x rows for batched steps and for x too wide for L1 next to
             // one weight stream; otherwise one row at a time. Both sum the same integers in the same lanes and scale them in

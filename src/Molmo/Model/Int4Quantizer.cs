@@ -1,0 +1,191 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using static TorchSharp.torch;
+
+namespace Molmo.Model;
+
+/// <summary>
+/// Weight-only int4 quantisation with a float32 scale per group of <see cref="GroupSize"/> consecutive columns of a row
+/// (4.5 bits a weight at groups of 64, as llama.cpp's Q4_0 at 32 with float16 scales). Per group: m is the value of largest
+/// magnitude (signed), scale = m / −8, q = round(w / scale) clamped to [−8, 7], so m itself is exactly −8 and the group
+/// uses all 16 levels; a group of zeros has scale 0; a group holding NaN or ±∞ gets a NaN scale (its outputs are NaN, as in
+/// float). Round-to-nearest, no calibration: the quality check is on the golden checkpoints (tests) and is stated in
+/// docs/engine.md.
+/// <para>
+/// Storage, per row: chunks of 2·G columns in G bytes. Byte j of chunk c holds q[2G·c + j] + 8 in its low nibble and
+/// q[2G·c + G + j] + 8 in its high nibble, so that one 64-byte load of a row (G = 64) is two whole groups, each a contiguous
+/// run of columns: the low nibbles against x[c·128 …], the high ones against x[c·128 + 64 …], with no shuffles of x.
+/// <c>weight</c> is uint8 [N, K/2] and <c>weight_scale</c> float32 [N, K/G].
+/// </para>
+/// </summary>
+public static class Int4Quantizer
+{
+    /// <summary>
+    /// Columns per scale for rows of <paramref name="k"/> columns: 64 where a chunk of two groups (128) divides k (every matrix
+    /// of the released checkpoints), else 32 or 16 (small test models); groups never straddle the kernels' 256-column blocks
+    /// of x. Throws for widths that are not a multiple of 32.
+    /// </summary>
+    public static int GroupSize(long k) =>
+        k % 128 == 0 ? 64 : k % 64 == 0 ? 32 : k % 32 == 0 ? 16
+        : throw new ArgumentException($"int4 needs rows whose width is a multiple of 32; this matrix has {k} columns (use --dtype int8)");
+
+    /// <summary>The packed weight's shape [N, K/2] and the scales' [N, K/G] for a [N, K] matrix.</summary>
+    public static (long[] Packed, long[] Scale) Shapes(long n, long k) => ([n, k / 2], [n, k / GroupSize(k)]);
+
+    /// <summary>Quantises a 2-D weight (any float dtype, any device) into new CPU tensors: (uint8 [N, K/2], float32 [N, K/G]).</summary>
+    public static (Tensor Packed, Tensor Scale) Quantize(Tensor w)
+    {
+        if (w.dim() != 2) throw new ArgumentException($"int4 quantises 2-D weights, not [{string.Join(", ", w.shape)}]");
+        var (ps, ss) = Shapes(w.shape[0], w.shape[1]);
+        var packed = empty(ps, ScalarType.Byte);
+        var scale = empty(ss, ScalarType.Float32);
+        QuantizeCpu(w, packed, scale);
+        return (packed, scale);
+    }
+
+    /// <summary>
+    /// <see cref="Quantize"/> into an int4 layer's <c>weight</c> (uint8 [N, K/2]) and <c>weight_scale</c> (float32 [N, K/G]) while
+    /// loading: straight into them when they are contiguous CPU tensors, else through CPU temporaries copied over.
+    /// </summary>
+    public static void QuantizeInto(Tensor w, Tensor packed, Tensor scale)
+    {
+        if (w.dim() != 2) throw new ArgumentException($"int4 quantises 2-D weights, not [{string.Join(", ", w.shape)}]");
+        var (ps, ss) = Shapes(w.shape[0], w.shape[1]);
+        if (!packed.shape.SequenceEqual(ps) || packed.dtype != ScalarType.Byte || !scale.shape.SequenceEqual(ss) || scale.dtype != ScalarType.Float32)
+            throw new ArgumentException($"a [{string.Join(", ", w.shape)}] weight needs a uint8 [{string.Join(", ", ps)}] int4 weight and a float32 [{string.Join(", ", ss)}] scale");
+        if (packed.device_type == TorchSharp.DeviceType.CPU && packed.is_contiguous() && scale.device_type == TorchSharp.DeviceType.CPU && scale.is_contiguous())
+        {
+            QuantizeCpu(w, packed, scale);
+            return;
+        }
+        var (tp, ts) = Quantize(w);
+        using (tp) using (ts) { packed.copy_(tp); scale.copy_(ts); }
+    }
+
+    static unsafe void QuantizeCpu(Tensor w, Tensor packed, Tensor scale)
+    {
+        using var scope = NewDisposeScope();
+        // The one pass reads bf16 or float32 rows in place; anything else (another dtype, a GPU tensor, a strided view) is
+        // converted to a contiguous float32 CPU copy first.
+        var src = w.device_type == TorchSharp.DeviceType.CPU && w.is_contiguous() && w.dtype is ScalarType.BFloat16 or ScalarType.Float32
+            ? w : w.to(ScalarType.Float32, CPU).contiguous();
+        long n = src.shape[0], k = src.shape[1];
+        int g = GroupSize(k);
+        long groups = k / g;
+        bool bf16 = src.dtype == ScalarType.BFloat16;
+        nint ps = Checkpoints.NativeTensor.DataPointer(src), pp = Checkpoints.NativeTensor.DataPointer(packed), pq = Checkpoints.NativeTensor.DataPointer(scale);
+        Int8Quantizer.ForEachRow(n, r =>
+        {
+            var q = stackalloc sbyte[g];
+            byte* row = (byte*)pp + r * (k / 2);
+            for (long gi = 0; gi < groups; gi++)
+            {
+                long c0 = gi * g;
+                float Get(long j) => bf16 ? Kernels.CpuGemv.Bf16ToFloat(((ushort*)ps)[r * k + c0 + j]) : ((float*)ps)[r * k + c0 + j];
+                float m = 0, maxAbs = 0;
+                bool finite = true;
+                for (int j = 0; j < g; j++)
+                {
+                    float v = Get(j);
+                    finite &= float.IsFinite(v);
+                    if (MathF.Abs(v) > maxAbs) { maxAbs = MathF.Abs(v); m = v; }
+                }
+                float s = !finite ? float.NaN : m / -8f;
+                ((float*)pq)[r * groups + gi] = s;
+                for (int j = 0; j < g; j++)
+                    q[j] = s == 0 || !finite ? (sbyte)0 : (sbyte)Math.Clamp(MathF.Round(Get(j) / s, MidpointRounding.ToEven), -8f, 7f);
+                // Groups 2c and 2c + 1 share the bytes of chunk c: the even group in the low nibbles, the odd one in the high.
+                byte* chunk = row + gi / 2 * g;
+                bool high = (gi & 1) == 1;
+                for (int j = 0; j < g; j++)
+                {
+                    byte nibble = (byte)(q[j] + 8);
+                    chunk[j] = high ? (byte)((chunk[j] & 0x0F) | (nibble << 4)) : (byte)((chunk[j] & 0xF0) | nibble);
+                }
+            }
+        });
+        GC.KeepAlive(w); GC.KeepAlive(packed); GC.KeepAlive(scale);
+    }
+
+    /// <summary>The quantised value (−8 … 7) of column <paramref name="j"/> in a packed row of <paramref name="k"/> columns.</summary>
+    internal static unsafe int At(byte* row, long j, int g)
+    {
+        long chunk = j / (2 * g), within = j % (2 * g);
+        byte b = row[chunk * g + within % g];
+        return (within < g ? b & 0x0F : b >> 4) - 8;
+    }
+
+    /// <summary>
+    /// The weights as <paramref name="dtype"/> [N, K] in libtorch ops, on the tensors' device: (nibble − 8) · scale. For GPUs
+    /// (a CUDA int4 decode step dequantises each matrix for cuBLAS: correct, not fast) and CPUs without AVX-512.
+    /// </summary>
+    public static Tensor Dequantize(Tensor packed, Tensor scale, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        long n = packed.shape[0], k = packed.shape[1] * 2;
+        int g = GroupSize(k);
+        var bytes = packed.view(n, k / (2 * g), g);
+        var low = bytes.remainder(Runtime.Scalars.Of(16));                                  // the low nibble
+        var high = bytes.div(Runtime.Scalars.Of(16), rounding_mode: RoundingMode.floor);   // the high nibble (uint8 stays uint8)
+        var q = cat([low, high], 2).to(ScalarType.Float32).sub_(Runtime.Scalars.Of(8));   // [N, K/2G, 2G]: groups in column order
+        var w = q.view(n, k / g, g).mul_(scale.to(ScalarType.Float32).unsqueeze(2)).view(n, k).to(dtype);
+        return w.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The weights as bf16 [N, K] on the CPU in one vectorised pass (bf16((nibble − 8) · scale), the product in float32, rounded
+    /// to nearest even), for prefill's GEMM; into <paramref name="into"/> when given.
+    /// </summary>
+    public static unsafe Tensor DequantizeBf16(Tensor packed, Tensor scale, Tensor? into = null)
+    {
+        if (packed.dim() != 2 || packed.dtype != ScalarType.Byte || packed.device_type != TorchSharp.DeviceType.CPU || !packed.is_contiguous())
+            throw new ArgumentException("DequantizeBf16 takes a contiguous 2-D uint8 CPU tensor of packed int4 weights");
+        long n = packed.shape[0], k = packed.shape[1] * 2;
+        int g = GroupSize(k);
+        if (scale.dtype != ScalarType.Float32 || !scale.is_contiguous() || scale.device_type != TorchSharp.DeviceType.CPU || !scale.shape.SequenceEqual(new[] { n, k / g }))
+            throw new ArgumentException($"DequantizeBf16 needs a contiguous float32 CPU scale of shape [{n}, {k / g}]");
+        if (into is not null && (into.dtype != ScalarType.BFloat16 || !into.shape.SequenceEqual(new[] { n, k }) || !into.is_contiguous() || into.device_type != TorchSharp.DeviceType.CPU))
+            throw new ArgumentException($"DequantizeBf16 writes into a contiguous bf16 CPU tensor of shape [{n}, {k}]");
+        var w = into ?? empty([n, k], ScalarType.BFloat16);
+        nint src = Checkpoints.NativeTensor.DataPointer(packed), dst = Checkpoints.NativeTensor.DataPointer(w), ps = Checkpoints.NativeTensor.DataPointer(scale);
+        Int8Quantizer.ForEachRow(n, r =>
+        {
+            byte* row = (byte*)src + r * (k / 2);
+            ushort* o = (ushort*)dst + r * k;
+            float* s = (float*)ps + r * (k / g);
+            if (g == 64 && Avx512BW.IsSupported)
+                for (long c = 0; c < k; c += 128)
+                {
+                    var (low, high) = Kernels.CpuGemv.Int4Unpack(Avx512BW.LoadVector512(row + c / 2));
+                    Dequantize64(low, s[c / 64], o + c);
+                    Dequantize64(high, s[c / 64 + 1], o + c + 64);
+                }
+            else
+                for (long j = 0; j < k; j++) o[j] = Kernels.CpuGemv.FloatToBf16(At(row, j, g) * s[j / g]);
+        });
+        GC.KeepAlive(packed); GC.KeepAlive(scale);
+        return w;
+    }
+
+    /// <summary>64 quantised values × one scale → 64 bf16 values at <paramref name="o"/>.</summary>
+    static unsafe void Dequantize64(Vector512<sbyte> q, float scale, ushort* o)
+    {
+        var vs = Vector512.Create(scale);
+        var bias = Vector512.Create(0x7FFF);
+        var one = Vector512.Create(1);
+        for (int part = 0; part < 4; part++)
+        {
+            var quarter = part switch { 0 => q.GetLower().GetLower(), 1 => q.GetLower().GetUpper(), 2 => q.GetUpper().GetLower(), _ => q.GetUpper().GetUpper() };
+            var bits = Avx512F.Multiply(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(quarter)), vs).AsInt32();
+            var rounded = Avx512F.ShiftRightLogical(bits + bias + (Avx512F.ShiftRightLogical(bits, 16) & one), 16);
+            Avx.Store(o + 16 * part, Avx512F.ConvertToVector256UInt16(rounded.AsUInt32()));
+        }
+    }
+
+    /// <summary>
+    /// x · Wᵀ (+ b) for prefill-sized inputs on the CPU: the weights dequantised to bf16 for libtorch's GEMM, through the
+    /// buffer int8's prefill uses (<see cref="Int8Quantizer.LinearDequantised"/>).
+    /// </summary>
+    public static Tensor LinearDequantised(Tensor x, Tensor packed, Tensor scale, Tensor? bias) =>
+        Int8Quantizer.LinearThroughScratch(x, [packed.shape[0], packed.shape[1] * 2], into => DequantizeBf16(packed, scale, into), bias);
+}

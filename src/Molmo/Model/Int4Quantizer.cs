@@ -80,6 +80,14 @@ public static class Int4Quantizer
             byte* row = (byte*)pp + r * (k / 2);
             for (long gi = 0; gi < groups; gi++)
             {
+                // Groups of 64 in chunks of two, vectorised (the same arithmetic); the scalar loop below does the rest and
+                // any chunk holding a zero or non-finite group.
+                if (g == 64 && (gi & 1) == 0 && Avx512BW.IsSupported
+                    && QuantizeChunk64(bf16 ? null : (float*)ps + r * k + gi * 64, bf16 ? (ushort*)ps + r * k + gi * 64 : null, row + gi / 2 * 64, (float*)pq + r * groups + gi))
+                {
+                    gi++;
+                    continue;
+                }
                 long c0 = gi * g;
                 float Get(long j) => bf16 ? Kernels.CpuGemv.Bf16ToFloat(((ushort*)ps)[r * k + c0 + j]) : ((float*)ps)[r * k + c0 + j];
                 float m = 0, maxAbs = 0;
@@ -105,6 +113,54 @@ public static class Int4Quantizer
             }
         });
         GC.KeepAlive(w); GC.KeepAlive(packed); GC.KeepAlive(scale);
+    }
+
+    /// <summary>
+    /// Two groups of 64 (128 columns of float32 <paramref name="f"/> or bf16 <paramref name="h"/>) into 64 packed bytes and two
+    /// scales, as the scalar loop does: the first value of largest magnitude gives the scale, then float32 division, round
+    /// half to even (the conversion's default rounding) and the clamp. Returns false, writing nothing, when either group is
+    /// all zeros or holds a non-finite value (left to the scalar loop).
+    /// </summary>
+    static unsafe bool QuantizeChunk64(float* f, ushort* h, byte* o, float* scales)
+    {
+        Vector512<float> Load(int j) => f != null ? Avx512F.LoadVector512(f + j) : Kernels.CpuGemv.Bf16ToFloat16(h + j);
+        var v = stackalloc Vector512<float>[8];
+        var s = stackalloc float[2];
+        for (int half = 0; half < 2; half++)
+        {
+            var vmax = Vector512<float>.Zero;
+            var nonFinite = Vector512<float>.Zero;
+            for (int p = 0; p < 4; p++)
+            {
+                var x = v[4 * half + p] = Load(64 * half + 16 * p);
+                vmax = Avx512F.Max(vmax, Vector512.Abs(x));
+                nonFinite += x - x;
+            }
+            float max = Kernels.CpuGemv.MaxLane(vmax);
+            if (max == 0 || Vector512.Sum(nonFinite) != 0) return false;
+            // The first column whose magnitude is the largest: its signed value.
+            float m = 0;
+            for (int p = 0; p < 4 && m == 0; p++)
+            {
+                ulong hit = Vector512.Equals(Vector512.Abs(v[4 * half + p]), Vector512.Create(max)).ExtractMostSignificantBits();
+                if (hit != 0) m = v[4 * half + p].GetElement(System.Numerics.BitOperations.TrailingZeroCount(hit));
+            }
+            s[half] = m / -8f;
+        }
+        var lo = Vector512.Create(-8);
+        var hi = Vector512.Create(7);
+        var eight = Vector512.Create(8);
+        var vs0 = Vector512.Create(s[0]);
+        var vs1 = Vector512.Create(s[1]);
+        for (int p = 0; p < 4; p++)
+        {
+            var q0 = Avx512F.Min(Avx512F.Max(Avx512F.ConvertToVector512Int32(Avx512F.Divide(v[p], vs0)), lo), hi) + eight;
+            var q1 = Avx512F.Min(Avx512F.Max(Avx512F.ConvertToVector512Int32(Avx512F.Divide(v[4 + p], vs1)), lo), hi) + eight;
+            Sse2.Store(o + 16 * p, Avx512F.ConvertToVector128Byte((q0 | Avx512F.ShiftLeftLogical(q1, 4)).AsUInt32()));
+        }
+        scales[0] = s[0];
+        scales[1] = s[1];
+        return true;
     }
 
     /// <summary>The quantised value (−8 … 7) of column <paramref name="j"/> in a packed row of <paramref name="k"/> columns.</summary>

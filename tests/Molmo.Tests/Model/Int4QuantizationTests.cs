@@ -81,6 +81,7 @@ public class Int4QuantizerTests
     [InlineData(33, 3584)]
     [InlineData(9, 192)]
     [InlineData(6, 96)]
+    [InlineData(3, 18944)]
     public void QuantisingRoundsToTheNearestLevel(int n, int k)
     {
         using var scope = NewDisposeScope();
@@ -94,6 +95,14 @@ public class Int4QuantizerTests
         var clamped = ratio.gt(Scalars.Of(7.5));
         Assert.True(err.le(step.mul(Scalars.Of(0.5)).add(Scalars.Of(1e-6))).logical_or(clamped).all().item<bool>(), $"max error {(err / step).max().item<float>()} steps");
         Assert.True(err.le(step.add(Scalars.Of(1e-6))).all().item<bool>());
+        // The same as the definition in tensor ops: the first value of largest magnitude over −8 is the scale, then float32
+        // division, round half to even (torch.round) and the clamp.
+        var groups = w.view(n, k / g, g);
+        var extreme = groups.gather(2, groups.abs().argmax(2, keepdim: true));
+        var sRef = extreme.div(Scalars.Of(-8.0));
+        var qRef = groups.div(sRef).round().clamp(Scalars.Of(-8), Scalars.Of(7));
+        Assert.True(s.equal(sRef.view(n, k / g)).all().item<bool>());
+        Assert.True(Int4Quantizer.Dequantize(packed, s, ScalarType.Float32).equal(qRef.mul(sRef).view(n, k)).all().item<bool>());
         // bf16 input quantises the same values.
         var (pb, sb) = Int4Quantizer.Quantize(w.to(ScalarType.BFloat16));
         var (pw, sw) = Int4Quantizer.Quantize(w.to(ScalarType.BFloat16).to(ScalarType.Float32));

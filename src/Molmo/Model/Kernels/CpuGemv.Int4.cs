@@ -67,13 +67,18 @@ public static unsafe partial class CpuGemv
             return s;
         }
         var acc = Vector512<float>.Zero;
-        for (int c = 0; c < k; c += 128)
+        for (int b = 0; b < k; b += QBlock)
         {
-            Sse.Prefetch0(w + c / 2 + ahead);
-            var (low, high) = Int4Unpack(Avx512BW.LoadVector512(w + c / 2));
-            float xb = xs[c / QBlock];
-            acc = Flush(Int4Madd64(low, x + c), ws[c / 64] * xb, acc);
-            acc = Flush(Int4Madd64(high, x + c + 64), ws[c / 64 + 1] * xb, acc);
+            // A block of x's columns (one x scale): its groups' sums, each times its weight scale, then the block times x's.
+            var block = Vector512<float>.Zero;
+            for (int c = b; c < Math.Min(k, b + QBlock); c += 128)
+            {
+                Sse.Prefetch0(w + c / 2 + ahead);
+                var (low, high) = Int4Unpack(Avx512BW.LoadVector512(w + c / 2));
+                block = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Int4Madd64(low, x + c)), Vector512.Create(ws[c / 64]), block);
+                block = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Int4Madd64(high, x + c + 64)), Vector512.Create(ws[c / 64 + 1]), block);
+            }
+            acc = Avx512F.FusedMultiplyAdd(block, Vector512.Create(xs[b / QBlock]), acc);
         }
         return Vector512.Sum(acc);
     }
@@ -103,28 +108,49 @@ public static unsafe partial class CpuGemv
     {
         byte* w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
         float* g0 = ws, g1 = ws + groupsPerRow, g2 = ws + 2L * groupsPerRow, g3 = ws + 3L * groupsPerRow;
-        Vector512<float> f00 = default, f01 = default, f02 = default, f03 = default, f10 = default, f11 = default, f12 = default, f13 = default;
-        Vector512<float> f20 = default, f21 = default, f22 = default, f23 = default, f30 = default, f31 = default, f32 = default, f33 = default;
-        for (int c = 0; c < k; c += 128)
+        // The totals, touched once per block of x's columns, live in memory; the block's sums in registers.
+        var total = stackalloc Vector512<float>[16];
+        for (int i = 0; i < 16; i++) total[i] = default;
+        for (int b = 0; b < k; b += QBlock)
         {
-            PrefetchBlock(w, rowBytes, c / 2, PrefetchAhead, wrap);
-            for (int half = 0; half < 2; half++)
+            Vector512<float> f00 = default, f01 = default, f02 = default, f03 = default, f10 = default, f11 = default, f12 = default, f13 = default;
+            Vector512<float> f20 = default, f21 = default, f22 = default, f23 = default, f30 = default, f31 = default, f32 = default, f33 = default;
+            for (int c = b; c < Math.Min(k, b + QBlock); c += 128)
             {
-                int gi = c / 64 + half, col = c + 64 * half;
-                var q0 = Nibbles(w0 + c / 2, half); var q1 = Nibbles(w1 + c / 2, half);
-                var q2 = Nibbles(w2 + c / 2, half); var q3 = Nibbles(w3 + c / 2, half);
-                Vector512<short> a0 = Avx512BW.ConvertToVector512Int16(q0.GetLower()), b0 = Avx512BW.ConvertToVector512Int16(q0.GetUpper());
-                Vector512<short> a1 = Avx512BW.ConvertToVector512Int16(q1.GetLower()), b1 = Avx512BW.ConvertToVector512Int16(q1.GetUpper());
-                Vector512<short> a2 = Avx512BW.ConvertToVector512Int16(q2.GetLower()), b2 = Avx512BW.ConvertToVector512Int16(q2.GetUpper());
-                Vector512<short> a3 = Avx512BW.ConvertToVector512Int16(q3.GetLower()), b3 = Avx512BW.ConvertToVector512Int16(q3.GetUpper());
-                float s0 = g0[gi], s1 = g1[gi], s2 = g2[gi], s3 = g3[gi];
-                (f00, f01, f02, f03) = Group4(x, xs[c / QBlock], col, a0, b0, a1, b1, a2, b2, a3, b3, s0, s1, s2, s3, f00, f01, f02, f03);
-                if (TM.N > 1) (f10, f11, f12, f13) = Group4(x + k, xs[blocksPerRow + c / QBlock], col, a0, b0, a1, b1, a2, b2, a3, b3, s0, s1, s2, s3, f10, f11, f12, f13);
-                if (TM.N > 2) (f20, f21, f22, f23) = Group4(x + 2L * k, xs[2 * blocksPerRow + c / QBlock], col, a0, b0, a1, b1, a2, b2, a3, b3, s0, s1, s2, s3, f20, f21, f22, f23);
-                if (TM.N > 3) (f30, f31, f32, f33) = Group4(x + 3L * k, xs[3 * blocksPerRow + c / QBlock], col, a0, b0, a1, b1, a2, b2, a3, b3, s0, s1, s2, s3, f30, f31, f32, f33);
+                PrefetchBlock(w, rowBytes, c / 2, PrefetchAhead, wrap);
+                for (int half = 0; half < 2; half++)
+                {
+                    int gi = c / 64 + half, col = c + 64 * half;
+                    var q0 = Nibbles(w0 + c / 2, half); var q1 = Nibbles(w1 + c / 2, half);
+                    var q2 = Nibbles(w2 + c / 2, half); var q3 = Nibbles(w3 + c / 2, half);
+                    Vector512<short> a0 = Avx512BW.ConvertToVector512Int16(q0.GetLower()), b0 = Avx512BW.ConvertToVector512Int16(q0.GetUpper());
+                    Vector512<short> a1 = Avx512BW.ConvertToVector512Int16(q1.GetLower()), b1 = Avx512BW.ConvertToVector512Int16(q1.GetUpper());
+                    Vector512<short> a2 = Avx512BW.ConvertToVector512Int16(q2.GetLower()), b2 = Avx512BW.ConvertToVector512Int16(q2.GetUpper());
+                    Vector512<short> a3 = Avx512BW.ConvertToVector512Int16(q3.GetLower()), b3 = Avx512BW.ConvertToVector512Int16(q3.GetUpper());
+                    float s0 = g0[gi], s1 = g1[gi], s2 = g2[gi], s3 = g3[gi];
+                    (f00, f01, f02, f03) = Group4(x + col, a0, b0, a1, b1, a2, b2, a3, b3, s0, s1, s2, s3, f00, f01, f02, f03);
+                    if (TM.N > 1) (f10, f11, f12, f13) = Group4(x + k + col, a0, b0, a1, b1, a2, b2, a3, b3, s0, s1, s2, s3, f10, f11, f12, f13);
+                    if (TM.N > 2) (f20, f21, f22, f23) = Group4(x + 2L * k + col, a0, b0, a1, b1, a2, b2, a3, b3, s0, s1, s2, s3, f20, f21, f22, f23);
+                    if (TM.N > 3) (f30, f31, f32, f33) = Group4(x + 3L * k + col, a0, b0, a1, b1, a2, b2, a3, b3, s0, s1, s2, s3, f30, f31, f32, f33);
+                }
             }
+            int bi = b / QBlock;
+            Total4(total, xs[bi], f00, f01, f02, f03);
+            if (TM.N > 1) Total4(total + 4, xs[blocksPerRow + bi], f10, f11, f12, f13);
+            if (TM.N > 2) Total4(total + 8, xs[2 * blocksPerRow + bi], f20, f21, f22, f23);
+            if (TM.N > 3) Total4(total + 12, xs[3 * blocksPerRow + bi], f30, f31, f32, f33);
         }
-        StoreBlock<TM>(d, f00, f01, f02, f03, f10, f11, f12, f13, f20, f21, f22, f23, f30, f31, f32, f33);
+        StoreBlock<TM>(d, total[0], total[1], total[2], total[3], total[4], total[5], total[6], total[7],
+                       total[8], total[9], total[10], total[11], total[12], total[13], total[14], total[15]);
+    }
+
+    /// <summary>Four accumulators of one block of x's columns into their totals, times x's scale for the block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Total4(Vector512<float>* total, float xb, Vector512<float> f0, Vector512<float> f1, Vector512<float> f2, Vector512<float> f3)
+    {
+        var v = Vector512.Create(xb);
+        total[0] = Avx512F.FusedMultiplyAdd(f0, v, total[0]); total[1] = Avx512F.FusedMultiplyAdd(f1, v, total[1]);
+        total[2] = Avx512F.FusedMultiplyAdd(f2, v, total[2]); total[3] = Avx512F.FusedMultiplyAdd(f3, v, total[3]);
     }
 
     /// <summary>The low (half 0) or high (half 1) nibbles of the 64 bytes at <paramref name="p"/>, as signed values.</summary>
@@ -135,20 +161,19 @@ public static unsafe partial class CpuGemv
         return half == 0 ? low : high;
     }
 
-    /// <summary>One group of four weight rows (sign-extended halves a, b; scales s) against one x row at column
-    /// <paramref name="col"/> (block scale <paramref name="xb"/>) into its four float accumulators.</summary>
+    /// <summary>One group of four weight rows (sign-extended halves a, b; scales s0…s3) against one x row's 64 columns at
+    /// <paramref name="x"/> into its four float accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Group4(short* x, float xb, int col,
+    static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Group4(short* x,
         Vector512<short> a0, Vector512<short> b0, Vector512<short> a1, Vector512<short> b1,
-        Vector512<short> a2, Vector512<short> b2, Vector512<short> a3, Vector512<short> b3,
-        float s0, float s1, float s2, float s3,
+        Vector512<short> a2, Vector512<short> b2, Vector512<short> a3, Vector512<short> b3, float s0, float s1, float s2, float s3,
         Vector512<float> f0, Vector512<float> f1, Vector512<float> f2, Vector512<float> f3)
     {
-        var lo = Avx512BW.LoadVector512(x + col);
-        var hi = Avx512BW.LoadVector512(x + col + 32);
-        return (Flush(Avx512BW.MultiplyAddAdjacent(a0, lo) + Avx512BW.MultiplyAddAdjacent(b0, hi), s0 * xb, f0),
-                Flush(Avx512BW.MultiplyAddAdjacent(a1, lo) + Avx512BW.MultiplyAddAdjacent(b1, hi), s1 * xb, f1),
-                Flush(Avx512BW.MultiplyAddAdjacent(a2, lo) + Avx512BW.MultiplyAddAdjacent(b2, hi), s2 * xb, f2),
-                Flush(Avx512BW.MultiplyAddAdjacent(a3, lo) + Avx512BW.MultiplyAddAdjacent(b3, hi), s3 * xb, f3));
+        var lo = Avx512BW.LoadVector512(x);
+        var hi = Avx512BW.LoadVector512(x + 32);
+        return (Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(a0, lo) + Avx512BW.MultiplyAddAdjacent(b0, hi)), Vector512.Create(s0), f0),
+                Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(a1, lo) + Avx512BW.MultiplyAddAdjacent(b1, hi)), Vector512.Create(s1), f1),
+                Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(a2, lo) + Avx512BW.MultiplyAddAdjacent(b2, hi)), Vector512.Create(s2), f2),
+                Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(a3, lo) + Avx512BW.MultiplyAddAdjacent(b3, hi)), Vector512.Create(s3), f3));
     }
 }

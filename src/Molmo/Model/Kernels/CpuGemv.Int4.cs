@@ -8,8 +8,9 @@ namespace Molmo.Model.Kernels;
 /// <summary>
 /// int4 weights (<see cref="Int4Quantizer"/>: two a byte, a float32 scale per 64 columns) against x as 16-bit integers with
 /// per-block scales, as int8's products (CpuGemv.Int8.cs). A 64-byte load of a row is 128 weights, two whole groups: its low
-/// nibbles are the first group and its high nibbles the second, each sign-extended to 16 bits in two halves and multiplied
-/// pairwise into 32-bit sums against x (vpmaddwd), then converted and scaled into the float accumulator once per group.
+/// nibbles are the first group and its high nibbles the second, each taken out as 16-bit values by masks and shifts
+/// (<see cref="Int4Words"/>) and multiplied pairwise into 32-bit sums against x (vpmaddwd), then converted and scaled by
+/// the group's scale, and each 256-column block by x's.
 /// </summary>
 public static unsafe partial class CpuGemv
 {
@@ -38,14 +39,51 @@ public static unsafe partial class CpuGemv
         return ((v & nibble).AsSByte() - eight, high.AsSByte() - eight);
     }
 
-    /// <summary>One group of 64 quantised weights against 64 16-bit x values: 16 lanes of 32-bit sums.</summary>
+    /// <summary>
+    /// One group of a 64-byte chunk (<paramref name="half"/> 0: columns 0–63, its low nibbles; 1: columns 64–127, its high
+    /// ones) as 16-bit values, without shuffles: read as 32 words, word i holds bytes 2i and 2i + 1, so a mask and shifts give
+    /// the group's even columns (byte 2i) and odd columns (byte 2i + 1) in word lanes, which the kernels multiply against x
+    /// rearranged to match (<see cref="Int4ArrangeX"/>). Sign-extending bytes to words instead took two lane-crossing
+    /// shuffles per 32 weights and made single rows compute-bound in this VM's faster memory state.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<int> Int4Madd64(Vector512<sbyte> q, short* x) =>
-        Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(q.GetLower()), Avx512BW.LoadVector512(x))
-        + Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(q.GetUpper()), Avx512BW.LoadVector512(x + 32));
+    static (Vector512<short> Even, Vector512<short> Odd) Int4Words(byte* p, int half)
+    {
+        var w = Avx512BW.LoadVector512((ushort*)p);
+        var nibble = Vector512.Create((ushort)0x000F);
+        var eight = Vector512.Create((short)8);
+        return half == 0
+            ? ((w & nibble).AsInt16() - eight, (Avx512BW.ShiftRightLogical(w, 8) & nibble).AsInt16() - eight)
+            : ((Avx512BW.ShiftRightLogical(w, 4) & nibble).AsInt16() - eight, Avx512BW.ShiftRightLogical(w, 12).AsInt16() - eight);
+    }
 
     /// <summary>
-    /// Σ_j W[j]·x[j] for one packed int4 row of <paramref name="k"/> columns against x as 16-bit integers with per-block scales
+    /// x's 16-bit values rearranged for <see cref="Int4Words"/>, in place, per chunk of 128 columns: the first group's even
+    /// columns, its odd columns, then the second group's even and odd columns (32 each).
+    /// </summary>
+    internal static void Int4ArrangeX(short* x, int k)
+    {
+        var t = stackalloc short[128];
+        for (int c = 0; c < k; c += 128)
+        {
+            for (int h = 0; h < 2; h++)
+                for (int i = 0; i < 32; i++)
+                {
+                    t[64 * h + i] = x[c + 64 * h + 2 * i];
+                    t[64 * h + 32 + i] = x[c + 64 * h + 2 * i + 1];
+                }
+            for (int i = 0; i < 128; i++) x[c + i] = t[i];
+        }
+    }
+
+    /// <summary>One group's words (<see cref="Int4Words"/>) against x's matching 64 values: 16 lanes of 32-bit sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<int> Int4Madd64((Vector512<short> Even, Vector512<short> Odd) q, short* x) =>
+        Avx512BW.MultiplyAddAdjacent(q.Even, Avx512BW.LoadVector512(x)) + Avx512BW.MultiplyAddAdjacent(q.Odd, Avx512BW.LoadVector512(x + 32));
+
+    /// <summary>
+    /// Σ_j W[j]·x[j] for one packed int4 row of <paramref name="k"/> columns against x as 16-bit integers (for groups of 64,
+    /// arranged by <see cref="Int4ArrangeX"/>) with per-block scales
     /// <paramref name="xs"/>, the row's group scales <paramref name="ws"/>: each group's integer sums converted, scaled by
     /// (its scale × x's block scale) and added to the accumulator, groups in column order. <see cref="Int4Block4{TM}"/> does
     /// exactly the same per row, so both give the same bits. The row is fetched <paramref name="ahead"/> bytes ahead.
@@ -74,9 +112,17 @@ public static unsafe partial class CpuGemv
             for (int c = b; c < Math.Min(k, b + QBlock); c += 128)
             {
                 Sse.Prefetch0(w + c / 2 + ahead);
-                var (low, high) = Int4Unpack(Avx512BW.LoadVector512(w + c / 2));
-                block = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Int4Madd64(low, x + c)), Vector512.Create(ws[c / 64]), block);
-                block = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Int4Madd64(high, x + c + 64)), Vector512.Create(ws[c / 64 + 1]), block);
+                var words = Avx512BW.LoadVector512((ushort*)(w + c / 2));
+                var nibble = Vector512.Create((ushort)0x000F);
+                var eight = Vector512.Create((short)8);
+                var e0 = (words & nibble).AsInt16() - eight;
+                var o0 = (Avx512BW.ShiftRightLogical(words, 8) & nibble).AsInt16() - eight;
+                var e1 = (Avx512BW.ShiftRightLogical(words, 4) & nibble).AsInt16() - eight;
+                var o1 = Avx512BW.ShiftRightLogical(words, 12).AsInt16() - eight;
+                var i0 = Avx512BW.MultiplyAddAdjacent(e0, Avx512BW.LoadVector512(x + c)) + Avx512BW.MultiplyAddAdjacent(o0, Avx512BW.LoadVector512(x + c + 32));
+                var i1 = Avx512BW.MultiplyAddAdjacent(e1, Avx512BW.LoadVector512(x + c + 64)) + Avx512BW.MultiplyAddAdjacent(o1, Avx512BW.LoadVector512(x + c + 96));
+                block = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(i0), Vector512.Create(ws[c / 64]), block);
+                block = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(i1), Vector512.Create(ws[c / 64 + 1]), block);
             }
             acc = Avx512F.FusedMultiplyAdd(block, Vector512.Create(xs[b / QBlock]), acc);
         }
@@ -121,12 +167,8 @@ public static unsafe partial class CpuGemv
                 for (int half = 0; half < 2; half++)
                 {
                     int gi = c / 64 + half, col = c + 64 * half;
-                    var q0 = Nibbles(w0 + c / 2, half); var q1 = Nibbles(w1 + c / 2, half);
-                    var q2 = Nibbles(w2 + c / 2, half); var q3 = Nibbles(w3 + c / 2, half);
-                    Vector512<short> a0 = Avx512BW.ConvertToVector512Int16(q0.GetLower()), b0 = Avx512BW.ConvertToVector512Int16(q0.GetUpper());
-                    Vector512<short> a1 = Avx512BW.ConvertToVector512Int16(q1.GetLower()), b1 = Avx512BW.ConvertToVector512Int16(q1.GetUpper());
-                    Vector512<short> a2 = Avx512BW.ConvertToVector512Int16(q2.GetLower()), b2 = Avx512BW.ConvertToVector512Int16(q2.GetUpper());
-                    Vector512<short> a3 = Avx512BW.ConvertToVector512Int16(q3.GetLower()), b3 = Avx512BW.ConvertToVector512Int16(q3.GetUpper());
+                    var (a0, b0) = Int4Words(w0 + c / 2, half); var (a1, b1) = Int4Words(w1 + c / 2, half);
+                    var (a2, b2) = Int4Words(w2 + c / 2, half); var (a3, b3) = Int4Words(w3 + c / 2, half);
                     float s0 = g0[gi], s1 = g1[gi], s2 = g2[gi], s3 = g3[gi];
                     (f00, f01, f02, f03) = Group4(x + col, a0, b0, a1, b1, a2, b2, a3, b3, s0, s1, s2, s3, f00, f01, f02, f03);
                     if (TM.N > 1) (f10, f11, f12, f13) = Group4(x + k + col, a0, b0, a1, b1, a2, b2, a3, b3, s0, s1, s2, s3, f10, f11, f12, f13);
@@ -153,15 +195,7 @@ public static unsafe partial class CpuGemv
         total[2] = Avx512F.FusedMultiplyAdd(f2, v, total[2]); total[3] = Avx512F.FusedMultiplyAdd(f3, v, total[3]);
     }
 
-    /// <summary>The low (half 0) or high (half 1) nibbles of the 64 bytes at <paramref name="p"/>, as signed values.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<sbyte> Nibbles(byte* p, int half)
-    {
-        var (low, high) = Int4Unpack(Avx512BW.LoadVector512(p));
-        return half == 0 ? low : high;
-    }
-
-    /// <summary>One group of four weight rows (sign-extended halves a, b; scales s0…s3) against one x row's 64 columns at
+    /// <summary>One group of four weight rows (even and odd columns a, b, see <see cref="Int4Words"/>; scales s0…s3) against one x row's 64 columns at
     /// <paramref name="x"/> into its four float accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Group4(short* x,

@@ -216,7 +216,11 @@ public static unsafe partial class CpuGemv
         try
         {
             if (int16)
-                for (int i = 0; i < m; i++) QuantizeBlocks(x + (long)i * k, k, xq + (long)i * k, xqScale + (long)i * blocksPerRow);
+                for (int i = 0; i < m; i++)
+                {
+                    QuantizeBlocks(x + (long)i * k, k, xq + (long)i * k, xqScale + (long)i * blocksPerRow);
+                    if (int4 && Int4Quantizer.GroupSize(k) == 64) Int4ArrangeX(xq + (long)i * k, k);
+                }
             if (split)
                 for (int i = 0; i < m; i++)
                 {

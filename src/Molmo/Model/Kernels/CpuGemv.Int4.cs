@@ -95,12 +95,19 @@ public static unsafe partial class CpuGemv
         int g = Int4Quantizer.GroupSize(k);
         if (g != 64)
         {
+            // Chunk c's bytes hold group 2c in their low nibbles and group 2c + 1 in their high ones.
             float s = 0;
-            for (int c0 = 0, gi = 0; c0 < k; c0 += g, gi++)
+            for (int c0 = 0; c0 < k; c0 += 2 * g)
             {
-                int sum = 0;
-                for (int j = c0; j < c0 + g; j++) sum += Int4Quantizer.At(w, j, g) * x[j];
-                s += sum * (ws[gi] * xs[c0 / QBlock]);
+                byte* bytes = w + c0 / 2;
+                int low = 0, high = 0;
+                for (int j = 0; j < g; j++)
+                {
+                    low += ((bytes[j] & 15) - 8) * x[c0 + j];
+                    high += ((bytes[j] >> 4) - 8) * x[c0 + g + j];
+                }
+                s += low * (ws[c0 / g] * xs[c0 / QBlock]);
+                s += high * (ws[c0 / g + 1] * xs[(c0 + g) / QBlock]);
             }
             return s;
         }

@@ -12,9 +12,10 @@ namespace Molmo.Model;
 /// float). Round-to-nearest, no calibration: the quality check is on the golden checkpoints (tests) and is stated in
 /// docs/engine.md.
 /// <para>
-/// Storage, per row: chunks of 2·G columns in G bytes. Byte j of chunk c holds q[2G·c + j] + 8 in its low nibble and
-/// q[2G·c + G + j] + 8 in its high nibble, so that one 64-byte load of a row (G = 64) is two whole groups, each a contiguous
-/// run of columns: the low nibbles against x[c·128 …], the high ones against x[c·128 + 64 …], with no shuffles of x.
+/// Storage, per row: chunks of 2·G columns in G bytes. Byte j of chunk c holds q[2G·c + j] in its low nibble and
+/// q[2G·c + G + j] in its high nibble, each as 4-bit two's complement (an arithmetic shift sign-extends it), so that one
+/// 64-byte load of a row (G = 64) is two whole groups, each a contiguous run of columns: the low nibbles against
+/// x[c·128 …], the high ones against x[c·128 + 64 …], with no shuffles of x.
 /// <c>weight</c> is uint8 [N, K/2] and <c>weight_scale</c> float32 [N, K/G].
 /// </para>
 /// </summary>
@@ -107,7 +108,7 @@ public static class Int4Quantizer
                 bool high = (gi & 1) == 1;
                 for (int j = 0; j < g; j++)
                 {
-                    byte nibble = (byte)(q[j] + 8);
+                    byte nibble = (byte)(q[j] & 15);
                     chunk[j] = high ? (byte)((chunk[j] & 0x0F) | (nibble << 4)) : (byte)((chunk[j] & 0xF0) | nibble);
                 }
             }
@@ -149,13 +150,13 @@ public static class Int4Quantizer
         }
         var lo = Vector512.Create(-8);
         var hi = Vector512.Create(7);
-        var eight = Vector512.Create(8);
+        var four = Vector512.Create(15);
         var vs0 = Vector512.Create(s[0]);
         var vs1 = Vector512.Create(s[1]);
         for (int p = 0; p < 4; p++)
         {
-            var q0 = Avx512F.Min(Avx512F.Max(Avx512F.ConvertToVector512Int32(Avx512F.Divide(v[p], vs0)), lo), hi) + eight;
-            var q1 = Avx512F.Min(Avx512F.Max(Avx512F.ConvertToVector512Int32(Avx512F.Divide(v[4 + p], vs1)), lo), hi) + eight;
+            var q0 = Avx512F.Min(Avx512F.Max(Avx512F.ConvertToVector512Int32(Avx512F.Divide(v[p], vs0)), lo), hi) & four;
+            var q1 = Avx512F.Min(Avx512F.Max(Avx512F.ConvertToVector512Int32(Avx512F.Divide(v[4 + p], vs1)), lo), hi) & four;
             Sse2.Store(o + 16 * p, Avx512F.ConvertToVector128Byte((q0 | Avx512F.ShiftLeftLogical(q1, 4)).AsUInt32()));
         }
         scales[0] = s[0];
@@ -168,11 +169,11 @@ public static class Int4Quantizer
     {
         long chunk = j / (2 * g), within = j % (2 * g);
         byte b = row[chunk * g + within % g];
-        return (within < g ? b & 0x0F : b >> 4) - 8;
+        return ((within < g ? b & 0x0F : b >> 4) ^ 8) - 8;   // 4-bit two's complement
     }
 
     /// <summary>
-    /// The weights as <paramref name="dtype"/> [N, K] in libtorch ops, on the tensors' device: (nibble − 8) · scale. For GPUs
+    /// The weights as <paramref name="dtype"/> [N, K] in libtorch ops, on the tensors' device: q · scale. For GPUs
     /// (a CUDA int4 decode step dequantises each matrix for cuBLAS: correct, not fast) and CPUs without AVX-512.
     /// </summary>
     public static Tensor Dequantize(Tensor packed, Tensor scale, ScalarType dtype)
@@ -183,13 +184,15 @@ public static class Int4Quantizer
         var bytes = packed.view(n, k / (2 * g), g);
         var low = bytes.remainder(Runtime.Scalars.Of(16));                                  // the low nibble
         var high = bytes.div(Runtime.Scalars.Of(16), rounding_mode: RoundingMode.floor);   // the high nibble (uint8 stays uint8)
-        var q = cat([low, high], 2).to(ScalarType.Float32).sub_(Runtime.Scalars.Of(8));   // [N, K/2G, 2G]: groups in column order
+        // [N, K/2G, 2G]: groups in column order; 4-bit two's complement t → ((t + 8) mod 16) − 8.
+        var q = cat([low, high], 2).to(ScalarType.Float32).add_(Runtime.Scalars.Of(8), Runtime.Scalars.One)
+            .remainder_(Runtime.Scalars.Of(16)).sub_(Runtime.Scalars.Of(8));
         var w = q.view(n, k / g, g).mul_(scale.to(ScalarType.Float32).unsqueeze(2)).view(n, k).to(dtype);
         return w.MoveToOuterDisposeScope();
     }
 
     /// <summary>
-    /// The weights as bf16 [N, K] on the CPU in one vectorised pass (bf16((nibble − 8) · scale), the product in float32, rounded
+    /// The weights as bf16 [N, K] on the CPU in one vectorised pass (bf16(q · scale), the product in float32, rounded
     /// to nearest even), for prefill's GEMM; into <paramref name="into"/> when given.
     /// </summary>
     public static unsafe Tensor DequantizeBf16(Tensor packed, Tensor scale, Tensor? into = null)

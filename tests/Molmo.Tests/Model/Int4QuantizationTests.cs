@@ -66,11 +66,12 @@ public class Int4QuantizerTests
         for (int r = 0; r < n; r++)
         {
             for (int gi = 0; gi < k / g; gi++) Assert.Equal(scale[r, gi], scales[r * (k / g) + gi]);
-            // Chunk c of 2g columns is g bytes: byte j holds column 2g·c + j (low nibble) and 2g·c + g + j (high), plus 8.
+            // Chunk c of 2g columns is g bytes: byte j holds column 2g·c + j (low nibble) and 2g·c + g + j (high), as 4-bit
+            // two's complement.
             for (int c = 0; c < k / (2 * g); c++)
                 for (int j = 0; j < g; j++)
                 {
-                    int expected = (q[r, 2 * g * c + j] + 8) | ((q[r, 2 * g * c + g + j] + 8) << 4);
+                    int expected = (q[r, 2 * g * c + j] & 15) | ((q[r, 2 * g * c + g + j] & 15) << 4);
                     Assert.Equal(expected, bytes[r * (k / 2) + c * g + j]);
                 }
         }

@@ -8,7 +8,7 @@ namespace Molmo.Model.Kernels;
 /// <summary>
 /// int4 weights (<see cref="Int4Quantizer"/>: two a byte, a float32 scale per 64 columns) against x as 16-bit integers with
 /// per-block scales, as int8's products (CpuGemv.Int8.cs). A 64-byte load of a row is 128 weights, two whole groups: its low
-/// nibbles are the first group and its high nibbles the second, each taken out as 16-bit values by masks and shifts
+/// nibbles are the first group and its high nibbles the second, each taken out as 16-bit values by shifts
 /// (<see cref="Int4Words"/>) and multiplied pairwise into 32-bit sums against x (vpmaddwd), then converted and scaled by
 /// the group's scale, and each 256-column block by x's.
 /// </summary>
@@ -28,33 +28,35 @@ public static unsafe partial class CpuGemv
         return Linear(x, packed, bias, scales, Weights.Int4);
     }
 
-    /// <summary>A 64-byte load of packed int4 weights → its low nibbles and its high nibbles as signed values (nibble − 8).</summary>
+    /// <summary>A 64-byte load of packed int4 weights → its low nibbles and its high nibbles as signed bytes (a 4-bit two's
+    /// complement t is (t ^ 8) − 8).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static (Vector512<sbyte> Low, Vector512<sbyte> High) Int4Unpack(Vector512<byte> v)
     {
         var nibble = Vector512.Create((byte)0x0F);
         var eight = Vector512.Create((sbyte)8);
         // No byte shift in AVX-512: shift the 16-bit words, and the mask drops what came in from the neighbouring byte.
+        var sign = Vector512.Create((byte)8);
         var high = Avx512BW.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & nibble;
-        return ((v & nibble).AsSByte() - eight, high.AsSByte() - eight);
+        return (((v & nibble) ^ sign).AsSByte() - eight, (high ^ sign).AsSByte() - eight);
     }
 
     /// <summary>
     /// One group of a 64-byte chunk (<paramref name="half"/> 0: columns 0–63, its low nibbles; 1: columns 64–127, its high
-    /// ones) as 16-bit values, without shuffles: read as 32 words, word i holds bytes 2i and 2i + 1, so a mask and shifts give
-    /// the group's even columns (byte 2i) and odd columns (byte 2i + 1) in word lanes, which the kernels multiply against x
-    /// rearranged to match (<see cref="Int4ArrangeX"/>). Sign-extending bytes to words instead took two lane-crossing
-    /// shuffles per 32 weights and made single rows compute-bound in this VM's faster memory state.
+    /// ones) as 16-bit values, without shuffles: read as 32 words, word i holds bytes 2i and 2i + 1, so two shifts each give
+    /// the group's even columns (byte 2i) and odd columns (byte 2i + 1) in word lanes, sign-extended, which the kernels
+    /// multiply against x rearranged to match (<see cref="Int4ArrangeX"/>). Sign-extending bytes to words instead took two
+    /// lane-crossing shuffles per 32 weights (batched blocks 20–30 % slower), and nibbles stored as q + 8 took a mask and a
+    /// subtraction each.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector512<short> Even, Vector512<short> Odd) Int4Words(byte* p, int half)
     {
-        var w = Avx512BW.LoadVector512((ushort*)p);
-        var nibble = Vector512.Create((ushort)0x000F);
-        var eight = Vector512.Create((short)8);
+        // Each 4-bit two's complement value moved to the top of its word, then shifted arithmetically back down.
+        var w = Avx512BW.LoadVector512((short*)p);
         return half == 0
-            ? ((w & nibble).AsInt16() - eight, (Avx512BW.ShiftRightLogical(w, 8) & nibble).AsInt16() - eight)
-            : ((Avx512BW.ShiftRightLogical(w, 4) & nibble).AsInt16() - eight, Avx512BW.ShiftRightLogical(w, 12).AsInt16() - eight);
+            ? (Avx512BW.ShiftRightArithmetic(Avx512BW.ShiftLeftLogical(w, 12), 12), Avx512BW.ShiftRightArithmetic(Avx512BW.ShiftLeftLogical(w, 4), 12))
+            : (Avx512BW.ShiftRightArithmetic(Avx512BW.ShiftLeftLogical(w, 8), 12), Avx512BW.ShiftRightArithmetic(w, 12));
     }
 
     /// <summary>
@@ -98,8 +100,8 @@ public static unsafe partial class CpuGemv
                 int low = 0, high = 0;
                 for (int j = 0; j < g; j++)
                 {
-                    low += ((bytes[j] & 15) - 8) * x[c0 + j];
-                    high += ((bytes[j] >> 4) - 8) * x[c0 + g + j];
+                    low += (((bytes[j] & 15) ^ 8) - 8) * x[c0 + j];
+                    high += (((bytes[j] >> 4) ^ 8) - 8) * x[c0 + g + j];
                 }
                 s += low * (ws[c0 / g] * xs[c0 / QBlock]);
                 s += high * (ws[c0 / g + 1] * xs[(c0 + g) / QBlock]);
@@ -146,13 +148,11 @@ public static unsafe partial class CpuGemv
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<float> Int4Chunk(byte* w, short* x, float* ws, int c, Vector512<float> block)
     {
-        var words = Avx512BW.LoadVector512((ushort*)(w + c / 2));
-        var nibble = Vector512.Create((ushort)0x000F);
-        var eight = Vector512.Create((short)8);
-        var e0 = (words & nibble).AsInt16() - eight;
-        var o0 = (Avx512BW.ShiftRightLogical(words, 8) & nibble).AsInt16() - eight;
-        var e1 = (Avx512BW.ShiftRightLogical(words, 4) & nibble).AsInt16() - eight;
-        var o1 = Avx512BW.ShiftRightLogical(words, 12).AsInt16() - eight;
+        var words = Avx512BW.LoadVector512((short*)(w + c / 2));
+        var e0 = Avx512BW.ShiftRightArithmetic(Avx512BW.ShiftLeftLogical(words, 12), 12);
+        var o0 = Avx512BW.ShiftRightArithmetic(Avx512BW.ShiftLeftLogical(words, 4), 12);
+        var e1 = Avx512BW.ShiftRightArithmetic(Avx512BW.ShiftLeftLogical(words, 8), 12);
+        var o1 = Avx512BW.ShiftRightArithmetic(words, 12);
         var i0 = Avx512BW.MultiplyAddAdjacent(e0, Avx512BW.LoadVector512(x + c)) + Avx512BW.MultiplyAddAdjacent(o0, Avx512BW.LoadVector512(x + c + 32));
         var i1 = Avx512BW.MultiplyAddAdjacent(e1, Avx512BW.LoadVector512(x + c + 64)) + Avx512BW.MultiplyAddAdjacent(o1, Avx512BW.LoadVector512(x + c + 96));
         block = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(i0), Vector512.Create(ws[c / 64]), block);

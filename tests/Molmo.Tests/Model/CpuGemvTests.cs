@@ -185,13 +185,7 @@ public class CpuGemvTests
         using var scope = NewDisposeScope();
         var (q, s) = Int8Quantizer.Quantize(randn(n, k));
         var bias = randn(n);
-        foreach (var m in new[] { 2, 5, 17 })
-        {
-            var x = randn(m, k);
-            var all = CpuGemv.LinearInt8(x, q, s, bias);
-            for (int i = 0; i < m; i++)
-                Assert.True(CpuGemv.LinearInt8(x[TensorIndex.Slice(i, i + 1)], q, s, bias).equal(all[TensorIndex.Slice(i, i + 1)]).all().item<bool>(), $"row {i} of {m}");
-        }
+        AssertRowsOfABatchEqualTheRowAlone(k, x => CpuGemv.LinearInt8(x, q, s, bias));
     }
 
     [Theory]
@@ -347,15 +341,32 @@ public class CpuGemvTests
     /// half a step, max|x_block| / 32767, per value), so |y − y_exact| ≤ s_r · Σ_blocks step/2 · Σ_block |q_rj|, plus float32
     /// accumulation. On machines without AVX-512 the kernel multiplies float32 x, well inside this.
     /// </summary>
-    static void AssertWithinInt16Bound(Tensor want, Tensor got, Tensor x, Tensor q, Tensor s)
+    static void AssertWithinInt16Bound(Tensor want, Tensor got, Tensor x, Tensor q, Tensor s) =>
+        AssertWithinInt16Bound(want, got, x, q.to(ScalarType.Float64) * s.to(ScalarType.Float64).unsqueeze(1));
+
+    /// <summary>x rounded to 16 bits per 256-column block (the int8 and int4 kernels): |error| ≤ Σ_blocks (max|x_block| /
+    /// 65534) · Σ_block |w|, plus float32 accumulation; <paramref name="w"/> the weights as the kernel sees them.</summary>
+    internal static void AssertWithinInt16Bound(Tensor want, Tensor got, Tensor x, Tensor w)
     {
         long k = x.shape[^1], blocks = (k + CpuGemv.QBlock - 1) / CpuGemv.QBlock, pad = blocks * CpuGemv.QBlock - k;
         var halfStep = nn.functional.pad(x.to(ScalarType.Float64).abs(), [0, pad]).view(-1, blocks, CpuGemv.QBlock).amax(2).div(Scalars.Of(2 * 32767.0));
-        var qAbs = nn.functional.pad(q.to(ScalarType.Float64).abs(), [0, pad]).view(-1, blocks, CpuGemv.QBlock).sum(2);
+        var wAbs = nn.functional.pad(w.to(ScalarType.Float64).abs(), [0, pad]).view(-1, blocks, CpuGemv.QBlock).sum(2);
         using var floor = Scalars.New(1e-5 * Math.Sqrt(k) * 10);
-        var bound = (halfStep.matmul(qAbs.t()) * s.to(ScalarType.Float64)).add(floor, Scalars.One);
+        var bound = halfStep.matmul(wAbs.t()).add(floor, Scalars.One);
         var err = (got.to(ScalarType.Float64) - want).abs();
         Assert.True((err <= bound).all().item<bool>(), $"max error {err.max().item<double>()} beyond the 16-bit rounding bound for width {k}");
+    }
+
+    /// <summary>Each row of a batched product equals the same row's product alone, bit for bit (batches of 2, 5 and 17).</summary>
+    internal static void AssertRowsOfABatchEqualTheRowAlone(int k, Func<Tensor, Tensor> product)
+    {
+        foreach (var m in new[] { 2, 5, 17 })
+        {
+            var x = randn(m, k);
+            var all = product(x);
+            for (int i = 0; i < m; i++)
+                Assert.True(product(x[TensorIndex.Slice(i, i + 1)]).equal(all[TensorIndex.Slice(i, i + 1)]).all().item<bool>(), $"row {i} of {m}");
+        }
     }
 
     /// <summary>Float32 accumulation of k products of unit-scale terms: error well under 1e-5·k, relative to the magnitude.</summary>

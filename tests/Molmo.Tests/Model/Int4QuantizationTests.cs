@@ -183,7 +183,7 @@ public class Int4KernelTests
         Assert.Equal(new long[] { m, n }, got.shape);
         var w = Int4Quantizer.Dequantize(packed, s, ScalarType.Float64);
         var want = nn.functional.linear(x.to(ScalarType.Float64), w, bias.to(ScalarType.Float64));
-        AssertWithinInt16Bound(want, got, x, w);
+        CpuGemvTests.AssertWithinInt16Bound(want, got, x, w);
         // bf16 in, bf16 out: the same product of x's bf16 values, rounded once.
         var xb = x.to(ScalarType.BFloat16);
         var gotB = CpuGemv.LinearInt4(xb, packed, s, bias);
@@ -201,13 +201,7 @@ public class Int4KernelTests
         using var scope = NewDisposeScope();
         var (packed, s) = Int4Quantizer.Quantize(randn(n, k));
         var bias = randn(n);
-        foreach (var m in new[] { 2, 5, 17 })
-        {
-            var x = randn(m, k);
-            var all = CpuGemv.LinearInt4(x, packed, s, bias);
-            for (int i = 0; i < m; i++)
-                Assert.True(CpuGemv.LinearInt4(x[TensorIndex.Slice(i, i + 1)], packed, s, bias).equal(all[TensorIndex.Slice(i, i + 1)]).all().item<bool>(), $"row {i} of {m}");
-        }
+        CpuGemvTests.AssertRowsOfABatchEqualTheRowAlone(k, x => CpuGemv.LinearInt4(x, packed, s, bias));
     }
 
     [Fact]
@@ -249,19 +243,6 @@ public class Int4KernelTests
                 : x.abs().max().item<float>() / 65534.0 * w.abs().sum(1).max().item<double>() + 1e-4;
             Assert.True((got - want).abs().max().item<double>() <= tol, $"{dtype}, {rows} rows: {(got - want).abs().max().item<double>()}");
         }
-    }
-
-    /// <summary>x rounded to 16 bits per 256-column block: |error| ≤ Σ_blocks (max|x_block| / 65534) · Σ_block |w|, plus
-    /// float32 accumulation.</summary>
-    static void AssertWithinInt16Bound(Tensor want, Tensor got, Tensor x, Tensor w)
-    {
-        long k = x.shape[^1], blocks = (k + CpuGemv.QBlock - 1) / CpuGemv.QBlock, pad = blocks * CpuGemv.QBlock - k;
-        var halfStep = nn.functional.pad(x.to(ScalarType.Float64).abs(), [0, pad]).view(-1, blocks, CpuGemv.QBlock).amax(2).div(Scalars.Of(2 * 32767.0));
-        var wAbs = nn.functional.pad(w.abs(), [0, pad]).view(-1, blocks, CpuGemv.QBlock).sum(2);
-        using var floor = Scalars.New(1e-5 * Math.Sqrt(k) * 10);
-        var bound = halfStep.matmul(wAbs.t()).add(floor, Scalars.One);
-        var err = (got.to(ScalarType.Float64) - want).abs();
-        Assert.True((err <= bound).all().item<bool>(), $"max error {err.max().item<double>()} beyond the 16-bit rounding bound for width {k}");
     }
 }
 

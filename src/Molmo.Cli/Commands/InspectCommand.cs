@@ -29,7 +29,10 @@ public static class InspectCommand
             if (!cfg.IsMixtureOfExperts)
             {
                 using var meta = new MolmoForCausalLM(cfg, new ModelPlacement(ScalarType.Float32, META));
-                Row("parameters", $"{meta.ParameterCount:N0} ({meta.ParameterCount * 2 / 1e9:F1} GB in bf16, {meta.ParameterCount * 4 / 1e9:F1} GB in fp32)");
+                // The weight-only quantised placements' sizes, built on the meta device (no memory).
+                string Size(ModelPlacement p) { using var m = new MolmoForCausalLM(cfg, p); return $"{MemoryBudget.WeightBytes(m) / 1e9:F1} GB"; }
+                Row("parameters", $"{meta.ParameterCount:N0} ({meta.ParameterCount * 2 / 1e9:F1} GB in bf16, {meta.ParameterCount * 4 / 1e9:F1} GB in fp32, " +
+                    $"{Size(new ModelPlacement(ScalarType.BFloat16, META, Int8Decoder: true))} in int8, {Size(new ModelPlacement(ScalarType.BFloat16, META) { Int4Decoder = true })} in int4)");
             }
             try
             {

@@ -138,6 +138,16 @@ public class UserCommandTests
         Assert.True(code == 0, err);
         Assert.Contains("8,021,025,280", output);
         Assert.Contains("152066", output);     // <im_patch>, from the tokenizer files
+        // The weight-only quantised sizes, as the loader would allocate them (the table may wrap the row anywhere).
+        var cfg = Molmo.Checkpoints.MolmoConfig.Load(Path.Combine(TestPaths.Models, "molmo-7b-d-0924"));
+        string Gb(Molmo.Model.ModelPlacement p)
+        {
+            using var m = new Molmo.Model.MolmoForCausalLM(cfg, p);
+            return $"{Molmo.Checkpoints.MemoryBudget.WeightBytes(m) / 1e9:F1}GB";
+        }
+        var flat = System.Text.RegularExpressions.Regex.Replace(output, @"[\s│]", "");
+        Assert.Contains(Gb(new(TorchSharp.torch.ScalarType.BFloat16, TorchSharp.torch.META, Int8Decoder: true)) + "inint8", flat);
+        Assert.Contains(Gb(new(TorchSharp.torch.ScalarType.BFloat16, TorchSharp.torch.META) { Int4Decoder = true }) + "inint4", flat);
     }
 
     [Fact]

@@ -21,6 +21,7 @@ public static class Program
         // Each command group lives in Commands/<Name>Command.cs and adds itself here.
         root.Subcommands.Add(AskCommand.Create());
         root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(QuantizeCommand.Create());
         root.Subcommands.Add(PreprocessCommand.Create());
         root.Subcommands.Add(ForwardCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());

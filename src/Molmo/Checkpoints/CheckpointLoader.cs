@@ -109,9 +109,11 @@ public static class CheckpointLoader
         var all = module.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
         // int8 and int4 layers: "x.weight_scale" is derived from the float "x.weight" while loading; it is no checkpoint key.
         // An int4 layer's weight holds two values a byte: the checkpoint's matrix is [out, in] for a parameter [out, in/2].
-        var scales = all.Where(kv => kv.Key.EndsWith(".weight_scale", StringComparison.Ordinal))
+        // A checkpoint written by `molmo quantize` stores them, with the quantised matrices: then every parameter is read as it is.
+        bool stored = all.Keys.Any(k => k.EndsWith(".weight_scale", StringComparison.Ordinal) && ck.Contains(k));
+        var scales = all.Where(kv => !stored && kv.Key.EndsWith(".weight_scale", StringComparison.Ordinal))
                         .ToDictionary(kv => kv.Key[..^"_scale".Length], kv => kv.Value);
-        var parameters = all.Where(kv => !kv.Key.EndsWith(".weight_scale", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        var parameters = all.Where(kv => stored || !kv.Key.EndsWith(".weight_scale", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
         var missing = parameters.Keys.Where(n => !ck.Contains(n)).Order().ToList();
         var unexpected = ck.TensorNames.Where(n => !parameters.ContainsKey(n)).Order().ToList();
         var misShaped = new List<string>();
@@ -123,8 +125,11 @@ public static class CheckpointLoader
             var expected = scales.ContainsKey(name) && p.dtype == ScalarType.Byte ? new[] { p.shape[0], p.shape[1] * 2 } : p.shape;
             if (!e.Shape.SequenceEqual(expected))
                 misShaped.Add($"{name} has shape [{string.Join(", ", e.Shape)}], expected [{string.Join(", ", expected)}]");
-            if (!SafetensorsDType.IsWeightDType(e.DType))
-                badDtype.Add($"{name} is {e.DType} (only F32, BF16 and F16 weights are supported; quantised checkpoints are not)");
+            // Quantised matrices (and their float32 scales) only as this engine writes them; everything else in a float dtype.
+            bool quantised = stored && p.dtype is ScalarType.Int8 or ScalarType.Byte;
+            if (quantised ? e.DType != SafetensorsDType.FromScalarType(p.dtype) : !SafetensorsDType.IsWeightDType(e.DType))
+                badDtype.Add(quantised ? $"{name} is {e.DType}, expected {SafetensorsDType.FromScalarType(p.dtype)} (a quantised matrix as molmo quantize writes it)"
+                    : $"{name} is {e.DType} (only F32, BF16 and F16 weights are supported; quantised checkpoints only as molmo quantize writes them)");
         }
         if (missing.Count + unexpected.Count + misShaped.Count + badDtype.Count > 0)
         {

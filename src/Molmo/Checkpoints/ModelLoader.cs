@@ -15,6 +15,10 @@ public static class ModelLoader
                                         CancellationToken ct = default)
     {
         var config = MolmoConfig.Load(dir);
+        // A checkpoint written by `molmo quantize` holds the quantised matrices themselves: only its own placement reads them.
+        string placed = Runtime.TorchRuntime.PlacementName(placement);
+        if (config.Quantization is { } q && placed != q)
+            throw new InvalidDataException($"{dir} holds {q}-quantised weights (written by molmo quantize): load it with --dtype {q}, not {placed}");
         // Open (and validate) the weights before allocating the model, so a broken checkpoint fails fast.
         using var ck = Checkpoint.Open(dir);
         var model = new MolmoForCausalLM(config, placement);   // parameters allocated, not yet touched

@@ -53,6 +53,11 @@ public sealed record MolmoConfig
     public bool IsMixtureOfExperts { get; init; }
     public int NumExperts { get; init; }
     public int ExpertsPerToken { get; init; }
+    /// <summary>
+    /// "int8" or "int4" for a checkpoint whose decoder matrices are stored quantised (<c>molmo quantize</c>, the config's
+    /// <c>molmo_quantization.dtype</c>); null for the float checkpoints as released.
+    /// </summary>
+    public string? Quantization { get; init; }
 
     public int HeadDim => HiddenSize / NumHeads;
     public int FfnWidth => IntermediateSize / 2;
@@ -115,6 +120,13 @@ public sealed record MolmoConfig
         if (lnType != "rms") throw new InvalidDataException($"layer_norm_type '{lnType}' is not supported (Molmo uses 'rms')");
 
         if (o["molmo_ext"] is JsonObject ext) cfg = ApplyExt(cfg, ext);
+        if (o["molmo_quantization"] is JsonObject quant)
+        {
+            var q = Str(quant, "dtype");
+            if (q is not ("int8" or "int4"))
+                throw new InvalidDataException($"molmo_quantization.dtype is '{q}'; this engine writes and reads 'int8' and 'int4'");
+            cfg = cfg with { Quantization = q };
+        }
         cfg.Validate();
         return cfg;
     }

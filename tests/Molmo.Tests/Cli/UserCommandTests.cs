@@ -151,6 +151,20 @@ public class UserCommandTests
     }
 
     [Fact]
+    public void QuantizeWritesAFolderThatLoadsWithItsDtypeAndRefusesToWriteTwice()
+    {
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "int4");
+        var model = Path.Combine(TestPaths.Golden, "tiny_d_style");
+        var (code, _, err) = CliHarness.Run("quantize", "--model", model, "--dtype", "int4", "--out", outDir);
+        Assert.True(code == 0, err);
+        Assert.Contains("load it with --dtype int4", err);
+        Assert.Equal("int4", Molmo.Checkpoints.MolmoConfig.Load(outDir).Quantization);
+        var again = CliHarness.Run("quantize", "--model", model, "--out", outDir);
+        Assert.Equal(1, again.Code);
+        Assert.Contains("not empty", again.Err);
+    }
+
+    [Fact]
     public void DemoRunsTheWholePipeline()
     {
         var outDir = TestPaths.NewTempDir();

@@ -1,0 +1,35 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Molmo.Checkpoints;
+
+namespace Molmo.Cli.Commands;
+
+/// <summary>
+/// <c>molmo quantize</c>: a model folder's weights quantised once (int4 or int8, as <c>--dtype</c> quantises them while
+/// loading) into a new folder that loads without quantising again (<see cref="QuantizedCheckpoint"/>).
+/// </summary>
+public static class QuantizeCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "model folder to quantise (config.json + safetensors weights, as released)", Required = true };
+        var dtype = new Option<string>("--dtype") { Description = "int4 (a scale per 64 columns) or int8 (a scale per row)", DefaultValueFactory = _ => "int4" };
+        var output = new Option<string>("--out") { Description = "the new model folder (must not exist, or be empty)", Required = true };
+        var cmd = new Command("quantize", "Write a model's decoder matrices quantised (int4 or int8) into a new folder that loads without quantising again") { model, dtype, output };
+        cmd.SetAction(pr => CommandRunner.Run(() =>
+        {
+            var sw = Stopwatch.StartNew();
+            string outDir = pr.GetValue(output)!, name = pr.GetValue(dtype)!.Trim().ToLowerInvariant();
+            ProgressUi.WithLoadProgress($"loading and quantising ({name})", p =>
+            {
+                QuantizedCheckpoint.Write(pr.GetValue(model)!, outDir, name, p,
+                    new SyncProgress<(int Shard, int Shards)>(s => Console.Error.WriteLine($"wrote shard {s.Shard} of {s.Shards}")));
+                return 0;
+            });
+            long bytes = Directory.EnumerateFiles(outDir, "*.safetensors").Sum(f => new FileInfo(f).Length);
+            Console.Error.WriteLine($"wrote {outDir}: {bytes / 1e9:F2} GB of {name} weights in {sw.Elapsed.TotalSeconds:F1} s; load it with --dtype {name}");
+            return 0;
+        }));
+        return cmd;
+    }
+}

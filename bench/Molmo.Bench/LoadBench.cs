@@ -15,7 +15,9 @@ namespace Molmo.Bench;
 /// converted or quantised through a temporary where the dtypes differ). Both load the
 /// same model; with <c>--cold</c> (root only) the page cache is dropped before each load, as after a reboot or when the
 /// model is larger than the memory left for the cache. Rounds alternate the two. Usage:
-/// <c>load --weights DIR [--dtype bf16|fp32|int8] [--rounds 2] [--cold]</c> (weights: e.g. a folder the model benchmark wrote).
+/// <c>load --weights DIR [--dtype bf16|fp32|int8|int4] [--rounds 2] [--cold] [--quantised DIR2]</c> (weights: e.g. a folder the
+/// model benchmark wrote). With <c>--quantised</c> (int8 or int4), the folder <c>molmo quantize</c> wrote from DIR is loaded
+/// against DIR quantised while loading.
 /// </summary>
 public static class LoadBench
 {
@@ -26,6 +28,8 @@ public static class LoadBench
         var placement = TorchRuntime.ParsePlacement(a.Get("--dtype", "bf16")!, CPU);
         int rounds = int.Parse(a.Get("--rounds", "2")!, CultureInfo.InvariantCulture);
         bool cold = a.Has("--cold");
+        if (a.Get("--quantised", null) is { } quantised) return AgainstQuantisingWhileLoading(dir, quantised, placement, rounds, cold);
+        if (placement.Int4Decoder) throw new ArgumentException("the memory-mapped baseline has no int4: compare int4 with --quantised DIR2");
         Console.WriteLine($"CPU: {MachineInfo.Cpu()}");
         using (var ck = Checkpoint.Open(dir))
             Console.WriteLine($"{dir}: {ck.TotalBytes / 1e9:F2} GB in {ck.Files.Count} file(s), {string.Join("/", ck.TensorNames.Select(n => ck.Entry(n).DType).Distinct())}, " +
@@ -52,6 +56,29 @@ public static class LoadBench
             : "positional reads straight into the parameters, 4 at a time (conversions 2)";
         Console.WriteLine($"| engine: {how} | {string.Join(", ", engine.Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))} |");
         Console.WriteLine($"| baseline: copies out of a memory mapping, one at a time{(placement.Int8Decoder ? ", each matrix quantised into a temporary" : "")} | {string.Join(", ", baseline.Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))} |");
+        return 0;
+    }
+
+    /// <summary>A folder of quantised weights (<c>molmo quantize</c>) against quantising the float checkpoint while loading.</summary>
+    static int AgainstQuantisingWhileLoading(string source, string quantised, ModelPlacement placement, int rounds, bool cold)
+    {
+        string name = TorchRuntime.PlacementName(placement);
+        using (var ck = Checkpoint.Open(source))
+        using (var q = Checkpoint.Open(quantised))
+            Console.WriteLine($"{name}: {quantised} ({q.TotalBytes / 1e9:F2} GB in {q.Files.Count} file(s)) against {source} ({ck.TotalBytes / 1e9:F2} GB) quantised while loading{(cold ? ", page cache dropped before each load" : "")}");
+        var folder = new List<double>();
+        var whileLoading = new List<double>();
+        for (int r = 0; r < rounds; r++)
+        {
+            whileLoading.Add(Time(cold, () => ModelLoader.Load(source, placement).Dispose()));
+            folder.Add(Time(cold, () => ModelLoader.Load(quantised, placement).Dispose()));
+            Console.Error.WriteLine($"round {r + 1}: quantised folder {folder[^1]:F1} s, quantised while loading {whileLoading[^1]:F1} s");
+        }
+        Console.WriteLine();
+        Console.WriteLine($"| {name} model from ({(cold ? "cold page cache" : "as the page cache is")}) | seconds per load ({rounds} rounds) |");
+        Console.WriteLine("|---|---|");
+        Console.WriteLine($"| the folder molmo quantize wrote (positional reads straight into the parameters) | {string.Join(", ", folder.Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))} |");
+        Console.WriteLine($"| baseline: the float checkpoint, quantised while loading | {string.Join(", ", whileLoading.Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))} |");
         return 0;
     }
 

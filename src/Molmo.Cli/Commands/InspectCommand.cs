@@ -34,6 +34,7 @@ public static class InspectCommand
                 Row("parameters", $"{meta.ParameterCount:N0} ({meta.ParameterCount * 2 / 1e9:F1} GB in bf16, {meta.ParameterCount * 4 / 1e9:F1} GB in fp32, " +
                     $"{Size(new ModelPlacement(ScalarType.BFloat16, META, Int8Decoder: true))} in int8, {Size(new ModelPlacement(ScalarType.BFloat16, META) { Int4Decoder = true })} in int4)");
             }
+            if (cfg.Quantization is { } q) Row("quantised", $"{q} (written by molmo quantize): load it with --dtype {q}");
             try
             {
                 using var ck = Checkpoint.Open(d);

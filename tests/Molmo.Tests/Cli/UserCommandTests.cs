@@ -159,6 +159,9 @@ public class UserCommandTests
         Assert.True(code == 0, err);
         Assert.Contains("load it with --dtype int4", err);
         Assert.Equal("int4", Molmo.Checkpoints.MolmoConfig.Load(outDir).Quantization);
+        var inspect = CliHarness.Run("inspect", outDir);
+        Assert.True(inspect.Code == 0, inspect.Err);
+        Assert.Contains("loaditwith--dtypeint4", System.Text.RegularExpressions.Regex.Replace(inspect.Out, @"[\s│]", ""));
         var again = CliHarness.Run("quantize", "--model", model, "--out", outDir);
         Assert.Equal(1, again.Code);
         Assert.Contains("not empty", again.Err);

@@ -80,11 +80,11 @@ public static unsafe partial class CpuGemv
 
     /// <summary>
     /// Σ_j W[j]·x[j] for one packed int4 row of <paramref name="k"/> columns against x as 16-bit integers (for groups of 64,
-    /// arranged by <see cref="Int4ArrangeX"/>) with per-block scales
-    /// <paramref name="xs"/>, the row's group scales <paramref name="ws"/>: each group's integer sums converted, scaled by
-    /// (its scale × x's block scale) and added to the accumulator, groups in column order. <see cref="Int4Block4{TM}"/> does
-    /// exactly the same per row, so both give the same bits. The row is fetched <paramref name="ahead"/> bytes ahead.
-    /// Groups of fewer than 64 columns (small test models) take a scalar loop.
+    /// arranged by <see cref="Int4ArrangeX"/>) with per-block scales <paramref name="xs"/>, the row's group scales
+    /// <paramref name="ws"/>: per 256-column block of x, each group's integer sums converted and times its weight scale, in
+    /// column order; then the blocks, in order, times x's scales. <see cref="Int4Block4{TM}"/> does exactly the same per row,
+    /// so both give the same bits. The row is fetched <paramref name="ahead"/> bytes ahead. Groups of fewer than 64 columns
+    /// (small test models) take a scalar loop (each group times its weight scale and x's).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
     static float Int4Dot16(byte* w, int k, short* x, float* xs, float* ws, int ahead)

@@ -17,7 +17,8 @@
 #      instead of by columns, and with the matrices dequantised for cuBLAS instead of the kernel (--compare
 #      int8-by-rows,int8-dequant). CHECK_BF16_MODES / CHECK_INT8_MODES change them ("--compare-sync": queued against
 #      read-back steps; empty: no comparison). Also the device's read bandwidth; tables appended to OUTDIR/gpu-bench.md.
-#   CHECK_DTYPES=int4 (a rerun, if time is left) measures int4, which dequantises each matrix for cuBLAS on a GPU (no kernel).
+#   CHECK_DTYPES=int4 (a rerun, if time is left) measures int4: graph steps with the CUDA int4 kernel against the matrices
+#   dequantised for cuBLAS (--compare int4-dequant); its golden and kernel tests are among step 1's.
 #   The golden tests of step 1 include the int8 kernel's own (CudaInt8GemvTests: 7B-D widths, 1–16 rows, bias) and --dtype int8
 #   decoding the tiny checkpoints through it (Int8DecodeOnTheTestDeviceTests).
 # Every step prints a line starting with "== " and has a timeout, so a cut-off log still shows how far it got.
@@ -55,7 +56,7 @@ for dtype in ${CHECK_DTYPES:-bf16 int8}; do   # CHECK_DTYPES=bf16: that one alon
   # The step timeouts add up to the 600 s a device call may take; int8 times batches 1 and 16 only (CHECK_INT8_BATCH).
   timeout $([ $dtype = bf16 ] && echo 230 || echo 120) .gpu/pub/Molmo.Bench model --arch "$arch" --dtype $dtype --device "$device" \
     --batch $([ $dtype = bf16 ] && echo ${CHECK_BATCH:-1,4,16} || echo ${CHECK_INT8_BATCH:-1,16}) \
-    $([ $dtype = bf16 ] && echo ${CHECK_BF16_MODES---compare queued} || { [ $dtype = int8 ] && echo ${CHECK_INT8_MODES---compare int8-by-rows,int8-dequant}; }) \
+    $([ $dtype = bf16 ] && echo ${CHECK_BF16_MODES---compare queued} || { [ $dtype = int8 ] && echo ${CHECK_INT8_MODES---compare int8-by-rows,int8-dequant} || echo --compare int4-dequant; }) \
     --append "$out/gpu-bench.md" 2>&1 | tail -26
 done
 echo "== done"

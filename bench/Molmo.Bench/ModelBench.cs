@@ -159,6 +159,7 @@ public static class ModelBench
             "eager" => new("eager steps (each op issued from C#)", null, DecodeSteps.Eager),
             "int8-float" => new("int8 rows widened to float32 (the earlier int8 kernel)", null, DecodeSteps.Auto, Int8FloatProducts: true),
             "int8-dequant" => new("int8 matrices dequantised to bf16 for cuBLAS every step (the earlier CUDA route)", null, DecodeSteps.Auto, Int8Dequantised: true),
+            "int4-dequant" => new("int4 matrices dequantised to bf16 for cuBLAS every step (without the CUDA int4 kernel)", null, DecodeSteps.Auto, Int8Dequantised: true),
             "int8-by-rows" => new("the CUDA int8 kernel sharing each matrix out by rows (as first measured), not by columns", null, DecodeSteps.Auto, Int8ByRows: true),
             "no-prefetch" => new("a single sequence's weight rows left to the hardware prefetcher (the kernels before their software prefetch)", null, DecodeSteps.Auto, NoRowPrefetch: true),
             "libtorch-conversions" => new("the GEMV kernel's input and output converted by libtorch around it (as before it read and wrote bf16 itself)", null, DecodeSteps.Auto, LibtorchConversions: true),
@@ -167,7 +168,7 @@ public static class ModelBench
             "queued" => new("steps queued one ahead", true, DecodeSteps.Eager),
             "fixed" => new("fixed-shape steps queued one ahead", true, DecodeSteps.FixedShape),
             "graph" => new("CUDA graph steps queued one ahead", true, DecodeSteps.CudaGraph),
-            _ => throw new ArgumentException($"unknown decode mode '{s}' (default, eager, sync, queued, fixed, graph, int8-float, int8-dequant, int8-by-rows, no-prefetch, libtorch-conversions, within-rows)"),
+            _ => throw new ArgumentException($"unknown decode mode '{s}' (default, eager, sync, queued, fixed, graph, int8-float, int8-dequant, int4-dequant, int8-by-rows, no-prefetch, libtorch-conversions, within-rows)"),
         };
     }
 
@@ -587,13 +588,15 @@ public static class ModelBench
             if (coldPrefill.TryGetValue(r[0], out var cold))
                 sb.AppendLine($"| prefill {r[0]}, the first time its length is seen (cold: SDPA's per-shape set-up, stack notes §8.1) | {Duration(cold)} | – | – |");
         }
-        if (cuda && placement.Int8Decoder)
+        if (cuda && (placement.Int8Decoder || placement.Int4Decoder))
         {
             int gpu = Math.Max(0, (int)device.index);
-            string route = Molmo.Runtime.CudaInt8Gemv.Unavailable(gpu) is { } why ? $"dequantised for cuBLAS: the int8 kernel is not used ({why})"
-                : Molmo.Runtime.CudaInt8Gemv.Launches == 0 ? "dequantised for cuBLAS: the int8 kernel was never launched"
-                : $"the int8 kernel ({Molmo.Runtime.CudaInt8Gemv.Launches:N0} launches issued; a graph's replays are not counted), up to {Molmo.Runtime.CudaInt8Gemv.MaxRows} rows (larger batches: dequantised for cuBLAS)";
-            sb.AppendLine($"| int8 products of decode steps | {route} | – | – |");
+            string q = TorchRuntime.PlacementName(placement);
+            string? unavailable = placement.Int4Decoder ? Molmo.Runtime.CudaInt8Gemv.Int4Unavailable(gpu) : Molmo.Runtime.CudaInt8Gemv.Unavailable(gpu);
+            string route = unavailable is { } why ? $"dequantised for cuBLAS: the {q} kernel is not used ({why})"
+                : Molmo.Runtime.CudaInt8Gemv.Launches == 0 ? $"dequantised for cuBLAS: the {q} kernel was never launched"
+                : $"the {q} kernel ({Molmo.Runtime.CudaInt8Gemv.Launches:N0} launches issued, self-checks included; a graph's replays are not counted), up to {Molmo.Runtime.CudaInt8Gemv.MaxRows} rows (larger batches: dequantised for cuBLAS)";
+            sb.AppendLine($"| {q} products of decode steps | {route} | – | – |");
         }
         if (cuda)
             sb.AppendLine($"| decode steps replayed as CUDA graphs | {model.DecodeContexts.GraphsRecorded} graphs recorded (one per batch size and cache bucket in use){(CudaGraph.LastFallbackReason is { } fb ? $"; fell back to eager steps: {fb}" : "")} | – | – |");

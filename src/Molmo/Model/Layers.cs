@@ -96,12 +96,16 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
         if (weight.dtype == ScalarType.Byte)
         {
             // int4 on the CPU: decode steps of up to 64 rows through the kernel (AVX-512), prefill-sized inputs dequantised to
-            // bf16 for libtorch's GEMM. Elsewhere (a GPU, a CPU without AVX-512, float32 activations) the weights are
-            // dequantised by libtorch ops for each product: correct, not fast.
+            // bf16 for libtorch's GEMM. On CUDA, decode steps through the CUDA kernel. Elsewhere (prefill on a GPU, a CPU
+            // without AVX-512, float32 activations) the weights are dequantised by libtorch ops for each product.
             if (kernels && Kernels.CpuGemv.SupportsInt4 && rows <= Kernels.CpuGemv.MaxRows)
                 return Kernels.CpuGemv.LinearInt4(x, weight, weight_scale, bias);
             if (cpu && x.dtype == ScalarType.BFloat16 && Kernels.CpuGemv.SupportsInt4)
                 return Int4Quantizer.LinearDequantised(x, weight, weight_scale, bias);
+            // On CUDA, decode steps of up to CudaInt8Gemv.MaxRows rows read the int4 weights in the engine's kernel (when it
+            // loads there).
+            if (weight.device_type == TorchSharp.DeviceType.CUDA && !x.requires_grad && Runtime.CudaInt8Gemv.TryLinearInt4(x, weight, weight_scale, bias) is { } fast4)
+                return fast4;
             using var w = Int4Quantizer.Dequantize(weight, weight_scale, x.dtype);
             return nn.functional.linear(x, w, bias);
         }

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Molmo.Runtime;
 
 /// <summary>
-/// int8 weight-only products of decode steps on CUDA (up to <see cref="MaxRows"/> rows): the kernel of
+/// int8 (and int4, <see cref="TryLinearInt4"/>) weight-only products of decode steps on CUDA (up to <see cref="MaxRows"/> rows): the kernel of
 /// Runtime/Native/int8_gemv.cu reads each int8 weight once, where dequantising to bf16 for cuBLAS reads it, writes a bf16
 /// copy and reads that again. The kernel ships as PTX built here with clang (build/int8_gemv_ptx.sh), so a user needs no
 /// compiler: it is loaded through the CUDA driver API (libcuda, which every CUDA machine has), compiled by the driver for the
@@ -29,6 +29,8 @@ internal static unsafe class CudaInt8Gemv
     internal const int ThreadsPerBlock = 128, RowsPerWarp = 4;
     internal const string EntryPoint = "int8_gemv_bf16", EntryPointOneRow = "int8_gemv_bf16_1";
     internal const string EntryPointSplit = "int8_gemv_bf16_split", EntryPointSplitOneRow = "int8_gemv_bf16_split_1";
+    /// <summary>The int4 kernels (Model/Int4Quantizer's layout, groups of 64), shared out by columns only.</summary>
+    internal const string EntryPointInt4 = "int4_gemv_bf16_split", EntryPointInt4OneRow = "int4_gemv_bf16_split_1";
     internal const string PtxResource = "int8_gemv.ptx";
 
     /// <summary>Whether int8 layers on CUDA may use the kernel (default true). Per thread, for tests and benchmarks.</summary>
@@ -49,6 +51,9 @@ internal static unsafe class CudaInt8Gemv
 
     /// <summary>Why the kernel is not used on a device (null: it is, or has not been tried), for reports.</summary>
     public static string? Unavailable(int device) => Kernels.TryGetValue(device, out var k) ? k.Error : null;
+
+    /// <summary>Why the int4 kernel is not used on a device (null: it is, or has not been tried).</summary>
+    public static string? Int4Unavailable(int device) => Kernels.TryGetValue(device, out var k) ? k.Error ?? k.Int4Error : null;
 
     static readonly ConcurrentDictionary<int, Kernel> Kernels = new();
 
@@ -94,11 +99,47 @@ internal static unsafe class CudaInt8Gemv
         return y.view(shape).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// x [..., K] (bf16, CUDA) times packed int4 weight [N, K/2] with float32 scales [N, K/64] (+ bf16 bias) → [..., N] bf16,
+    /// or null when the kernel does not apply (other dtypes, more than <see cref="MaxRows"/> rows, K not a multiple of 128,
+    /// unaligned data, kernel unavailable): the caller then dequantises for cuBLAS. The same loading, self-check and stream as
+    /// int8's; int4 has the by-columns sharing only.
+    /// </summary>
+    public static Tensor? TryLinearInt4(Tensor x, Tensor packed, Tensor scale, Tensor? bias)
+    {
+        if (!Enabled || x.device_type != TorchSharp.DeviceType.CUDA || x.dtype != ScalarType.BFloat16
+            || packed.dtype != ScalarType.Byte || scale.dtype != ScalarType.Float32 || packed.dim() != 2
+            || (bias is not null && bias.dtype != ScalarType.BFloat16))
+            return null;
+        long n = packed.shape[0], k = packed.shape[1] * 2;
+        if (k % 128 != 0 || n > int.MaxValue || k > int.MaxValue || x.shape[^1] != k || !scale.shape.SequenceEqual(new[] { n, k / 64 })) return null;
+        long rows = x.NumberOfElements / k;
+        if (rows < 1 || rows > MaxRows || !packed.is_contiguous() || !scale.is_contiguous()) return null;
+        int device = Math.Max(0, (int)x.device.index);
+        if (CudaGraph.Capturing && !Kernels.ContainsKey(device)) return null;
+        var kernel = Kernels.GetOrAdd(device, Kernel.Load);
+        if (kernel.Error is not null || kernel.Int4Error is not null) return null;
+        using var scope = NewDisposeScope();
+        var xc = x.reshape(rows, k).contiguous();
+        var bc = bias?.contiguous();
+        var y = empty([rows, n], ScalarType.BFloat16, x.device);
+        for (long r = 0; r < rows; r += RowsPerLaunch)
+        {
+            long count = Math.Min(RowsPerLaunch, rows - r);
+            if (!kernel.TryLaunchInt4(packed, scale, xc.narrow(0, r, count), bc, y.narrow(0, r, count), (int)n, (int)k, (int)count)) return null;
+        }
+        var shape = x.shape.ToArray();
+        shape[^1] = n;
+        return y.view(shape).MoveToOuterDisposeScope();
+    }
+
     /// <summary>The kernel loaded into one device's primary context (or why it could not be).</summary>
     sealed class Kernel
     {
         public string? Error;
-        nint _context, _function, _functionOneRow, _functionSplit, _functionSplitOneRow;
+        /// <summary>Why the int4 kernels failed their own self-check (int8's stay in use).</summary>
+        public string? Int4Error;
+        nint _context, _function, _functionOneRow, _functionSplit, _functionSplitOneRow, _functionInt4, _functionInt4OneRow;
 
         public static Kernel Load(int device)
         {
@@ -112,6 +153,13 @@ internal static unsafe class CudaInt8Gemv
             {
                 kernel.Error = e.Message;
                 Console.Error.WriteLine($"molmo: int8 layers on cuda:{device} dequantise to bf16 every step; the int8 kernel is not used: {e.Message}");
+                return kernel;
+            }
+            try { kernel.SelfCheckInt4(device); }
+            catch (Exception e) when (e is InvalidOperationException or DllNotFoundException or EntryPointNotFoundException or ExternalException)
+            {
+                kernel.Int4Error = e.Message;
+                Console.Error.WriteLine($"molmo: int4 layers on cuda:{device} dequantise to bf16 every step; the int4 kernel is not used: {e.Message}");
             }
             return kernel;
         }
@@ -142,6 +190,8 @@ internal static unsafe class CudaInt8Gemv
             _functionOneRow = Function(api, module, EntryPointOneRow);
             _functionSplit = Function(api, module, EntryPointSplit);
             _functionSplitOneRow = Function(api, module, EntryPointSplitOneRow);
+            _functionInt4 = Function(api, module, EntryPointInt4);
+            _functionInt4OneRow = Function(api, module, EntryPointInt4OneRow);
         }
 
         static nint Function(CudaDriver api, nint module, string entryPoint)
@@ -183,7 +233,39 @@ internal static unsafe class CudaInt8Gemv
             }
         }
 
-        public bool TryLaunch(Tensor w, Tensor scale, Tensor x, Tensor? bias, Tensor y, int n, int k, int m, bool split)
+        /// <summary>The int4 kernels against the dequantised product, as <see cref="SelfCheck"/> does for int8's.</summary>
+        void SelfCheckInt4(int device)
+        {
+            using var scope = NewDisposeScope();
+            var dev = new Device(TorchSharp.DeviceType.CUDA, device);
+            using var gen = new TorchSharp.torch.Generator(7);
+            var (packed, s) = Model.Int4Quantizer.Quantize(randn([37, 640], generator: gen));   // 640: a last partial step of a warp
+            var w = Model.Int4Quantizer.Dequantize(packed, s, ScalarType.Float32).to(dev);
+            (packed, s) = (packed.to(dev), s.to(dev));
+            var x = randn([3, 640], generator: gen).to(ScalarType.BFloat16).to(dev);
+            var b = randn(new long[] { 37 }, generator: gen).to(ScalarType.BFloat16).to(dev);
+            var want = nn.functional.linear(x.to(ScalarType.Float32), w, b.to(ScalarType.Float32));
+            var y = empty([3, 37], ScalarType.BFloat16, dev);
+            var y1 = empty([1, 37], ScalarType.BFloat16, dev);
+            if (!TryLaunchInt4(packed, s, x, b, y, 37, 640, 3) || !TryLaunchInt4(packed, s, x, b, y1, 37, 640, 1))
+                throw new InvalidOperationException("its first launch failed");
+            foreach (var (got, expected) in new[] { (y, want), (y1, want.narrow(0, 0, 1)) })
+            {
+                var off = (got.to(ScalarType.Float32) - expected).abs();
+                if ((off - expected.abs().mul(Scalars.Of(2.0 / 256))).sub(Scalars.Of(1e-3)).max().item<float>() > 0)
+                    throw new InvalidOperationException($"its self-check disagreed with the dequantised product by up to {off.max().item<float>()}");
+            }
+        }
+
+        public bool TryLaunchInt4(Tensor packed, Tensor scale, Tensor x, Tensor? bias, Tensor y, int n, int k, int m) =>
+            Launch(m == 1 ? _functionInt4OneRow : _functionInt4, RowsPerWarp, packed, scale, x, bias, y, n, k, m, "int4");
+
+        public bool TryLaunch(Tensor w, Tensor scale, Tensor x, Tensor? bias, Tensor y, int n, int k, int m, bool split) =>
+            // By columns a block takes RowsPerWarp rows (its warps share them); by rows, each warp its own RowsPerWarp.
+            Launch(split ? (m == 1 ? _functionSplitOneRow : _functionSplit) : (m == 1 ? _functionOneRow : _function),
+                   split ? RowsPerWarp : ThreadsPerBlock / 32 * RowsPerWarp, w, scale, x, bias, y, n, k, m, "int8");
+
+        bool Launch(nint function, int rowsPerBlock, Tensor w, Tensor scale, Tensor x, Tensor? bias, Tensor y, int n, int k, int m, string what)
         {
             ulong pw = Ptr(w), ps = Ptr(scale), px = Ptr(x), pb = bias is null ? 0 : Ptr(bias), py = Ptr(y);
             if (((pw | px) & 15) != 0) return false;                // the kernel's 16-byte loads (y is written 2 bytes at a time)
@@ -192,12 +274,9 @@ internal static unsafe class CudaInt8Gemv
             void** args = stackalloc void*[8];
             args[0] = &pw; args[1] = &ps; args[2] = &px; args[3] = &pb; args[4] = &py;
             args[5] = &n; args[6] = &k; args[7] = &m;
-            // By columns a block takes RowsPerWarp rows (its warps share them); by rows, each warp its own RowsPerWarp.
-            int rowsPerBlock = split ? RowsPerWarp : ThreadsPerBlock / 32 * RowsPerWarp;
             uint blocks = (uint)((n + rowsPerBlock - 1) / rowsPerBlock);
-            var function = split ? (m == 1 ? _functionSplitOneRow : _functionSplit) : (m == 1 ? _functionOneRow : _function);
             int rc = api.LaunchKernel(function, blocks, 1, 1, ThreadsPerBlock, 1, 1, 0, CudaGraph.CurrentStream(), args, null);
-            if (rc != 0) throw new InvalidOperationException($"launching the int8 kernel failed: {api.ErrorName(rc)}");
+            if (rc != 0) throw new InvalidOperationException($"launching the {what} kernel failed: {api.ErrorName(rc)}");
             Interlocked.Increment(ref _launches);
             return true;
         }

@@ -11,7 +11,8 @@ namespace Molmo.Tests.Model;
 /// The CUDA int8 decode kernel (Runtime/Native/int8_gemv.cu, shipped as PTX). Everywhere: the embedded PTX is what the
 /// source builds to, its entry point takes the arguments the host passes, the host's constants match the kernel's, the
 /// kernel's own source computes the product when run on the CPU with a warp emulation, and the kernel is never tried off CUDA. On a GPU (<c>MOLMO_TEST_DEVICE=cuda</c>): its products against the dequantised ones on
-/// 7B-D's widths, 1–16 rows (one and two launches), with and without bias, and the int8 layer through it.
+/// 7B-D's widths, 1–16 rows (one and two launches), with and without bias, and the int8 layer through it. The int4 kernels
+/// of the same source likewise (emulated everywhere, against the dequantised product on a GPU).
 /// </summary>
 public class CudaInt8GemvTests
 {
@@ -28,7 +29,8 @@ public class CudaInt8GemvTests
     {
         var ptx = EmbeddedPtx();
         var entries = Regex.Matches(ptx, @"\.visible \.entry (\w+)\(([^)]*)\)").ToDictionary(e => e.Groups[1].Value, e => e.Groups[2].Value);
-        Assert.Equal(new[] { CudaInt8Gemv.EntryPoint, CudaInt8Gemv.EntryPointOneRow, CudaInt8Gemv.EntryPointSplit, CudaInt8Gemv.EntryPointSplitOneRow }.Order(),
+        Assert.Equal(new[] { CudaInt8Gemv.EntryPoint, CudaInt8Gemv.EntryPointOneRow, CudaInt8Gemv.EntryPointSplit, CudaInt8Gemv.EntryPointSplitOneRow,
+                             CudaInt8Gemv.EntryPointInt4, CudaInt8Gemv.EntryPointInt4OneRow }.Order(),
                      entries.Keys.Order());
         // TryLaunch passes w, scale, x, bias, y (device pointers) and n, k, m (32-bit integers), in that order, to either.
         foreach (var parameters in entries.Values)
@@ -43,8 +45,8 @@ public class CudaInt8GemvTests
         Assert.Equal(CudaInt8Gemv.RowsPerLaunch, int.Parse(consts.Groups[2].Value));
         Assert.Equal(CudaInt8Gemv.RowsPerWarp, int.Parse(consts.Groups[1].Value));
         Assert.Equal(CudaInt8Gemv.ThreadsPerBlock / 32, int.Parse(consts.Groups[3].Value));
-        // Shared out by columns, the block's warps meet once to add their sums.
-        Assert.Equal(2, Regex.Matches(ptx, @"bar\.sync").Count);
+        // Shared out by columns (int8's two kernels and int4's two), the block's warps meet once to add their sums.
+        Assert.Equal(4, Regex.Matches(ptx, @"bar\.sync").Count);
         // Every kernel widens weights by byte permutes, with no int-to-float conversion.
         foreach (var body in Regex.Split(ptx, @"(?=\.visible \.entry )").Skip(1))
         {
@@ -116,6 +118,55 @@ public class CudaInt8GemvTests
             CheckEmulatedOutput(exe, input, output, kernel, x, q, s, bias, n, k, m);
     }
 
+    [Theory]
+    [InlineData(37, 640, 3, true)]      // rows not a multiple of the 4 a block takes; a warp's last step only partly used
+    [InlineData(9, 3584, 1, false)]     // 7B-D's width, one row of x (both kernels), no bias
+    [InlineData(16, 128, 8, true)]      // one chunk a row, the most rows of x: most lanes idle
+    [InlineData(6, 4224, 2, true)]      // 2112 bytes a row: the four warps' shares end in a step of one lane
+    [InlineData(5, 18944, 5, false)]    // ff_out's width
+    public void Int4KernelSourceComputesTheProductInAWarpEmulation(int n, int k, int m, bool withBias)
+    {
+        if (Emulator.Value is not { } exe) return;   // needs g++ (this project's machines have it)
+        using var scope = NewDisposeScope();
+        var (packed, s) = Int4Quantizer.Quantize(randn(n, k));
+        var x = randn(m, k).to(ScalarType.BFloat16);
+        var bias = withBias ? randn(n).to(ScalarType.BFloat16) : null;
+        var dir = TestPaths.NewTempDir();
+        string input = Path.Combine(dir, "in.bin"), output = Path.Combine(dir, "out.bin");
+        using (var f = new BinaryWriter(File.Create(input)))
+        {
+            f.Write(n); f.Write(k); f.Write(m); f.Write(withBias ? 1 : 0);
+            f.Write(packed.data<byte>().ToArray());
+            foreach (var v in s.data<float>().ToArray()) f.Write(v);
+            f.Write(x.contiguous().bytes);
+            if (bias is not null) f.Write(bias.contiguous().bytes);
+        }
+        var w = Int4Quantizer.Dequantize(packed, s, ScalarType.Float64);
+        foreach (var kernel in m == 1 ? new[] { "int4-split-one", "int4-split" } : ["int4-split"])
+            CheckEmulatedOutput(exe, input, output, kernel, x, w, bias, n, k, m);
+    }
+
+    /// <summary>The int4 kernels widen each nibble as int8's widen bytes: every 4-bit two's complement value exactly.</summary>
+    [Fact]
+    public void KernelSourceWidensEveryInt4ValueExactly()
+    {
+        if (Emulator.Value is not { } exe) return;
+        var output = Path.Combine(TestPaths.NewTempDir(), "widened4.bin");
+        using (var p = Process.Start(new ProcessStartInfo(exe, ["-", output, "widen4"]))!)
+        {
+            p.WaitForExit();
+            Assert.Equal(0, p.ExitCode);
+        }
+        var bytes = File.ReadAllBytes(output);
+        Assert.Equal(2 * 256 * 4, bytes.Length);
+        for (int high = 0; high < 2; high++)
+            for (int v = 0; v < 256; v++)
+            {
+                int t = (v >> (4 * high)) & 15, expected = t >= 8 ? t - 16 : t;
+                Assert.True(BitConverter.ToSingle(bytes, 4 * (256 * high + v)) == expected, $"byte 0x{v:x2}, {(high == 1 ? "high" : "low")} nibble");
+            }
+    }
+
     /// <summary>The kernel widens weights without a conversion instruction (a byte permute into the float 2^23 + q + 128,
     /// then one float add): every int8 value exactly, −128 included.</summary>
     [Fact]
@@ -135,7 +186,11 @@ public class CudaInt8GemvTests
                 $"byte 0x{v:x2} widened to {BitConverter.ToSingle(bytes, 4 * v)}, not {(sbyte)(byte)v}");
     }
 
-    static void CheckEmulatedOutput(string exe, string input, string output, string kernel, Tensor x, Tensor q, Tensor s, Tensor? bias, int n, int k, int m)
+    static void CheckEmulatedOutput(string exe, string input, string output, string kernel, Tensor x, Tensor q, Tensor s, Tensor? bias, int n, int k, int m) =>
+        CheckEmulatedOutput(exe, input, output, kernel, x, q.to(ScalarType.Float64) * s.to(ScalarType.Float64).unsqueeze(1), bias, n, k, m);
+
+    /// <summary>The emulated kernel's output against x · wᵀ (+ bias) in float64, <paramref name="w"/> the dequantised weights.</summary>
+    static void CheckEmulatedOutput(string exe, string input, string output, string kernel, Tensor x, Tensor w, Tensor? bias, int n, int k, int m)
     {
         using (var p = Process.Start(new ProcessStartInfo(exe, [input, output, kernel]))!)
         {
@@ -146,7 +201,7 @@ public class CudaInt8GemvTests
         Assert.Equal(2 * m * n, bits.Length);
         var values = Enumerable.Range(0, m * n).Select(i => (double)BitConverter.Int32BitsToSingle(BitConverter.ToUInt16(bits, 2 * i) << 16)).ToArray();
         var got = tensor(values).view(m, n);
-        var want = nn.functional.linear(x.to(ScalarType.Float64), q.to(ScalarType.Float64) * s.to(ScalarType.Float64).unsqueeze(1), bias?.to(ScalarType.Float64));
+        var want = nn.functional.linear(x.to(ScalarType.Float64), w.to(ScalarType.Float64), bias?.to(ScalarType.Float64));
         // Float32 sums, then one bf16 rounding of the output.
         var excess = (got - want).abs() - want.abs().mul(Scalars.Of(1.0 / 128));
         Assert.True(excess.max().item<double>() <= 1e-4 * Math.Sqrt(k), $"{kernel} kernel: off by up to {(got - want).abs().max().item<double>()}");
@@ -158,6 +213,8 @@ public class CudaInt8GemvTests
         using var scope = NewDisposeScope();
         var (q, s) = Int8Quantizer.Quantize(randn(32, 64));
         Assert.Null(CudaInt8Gemv.TryLinear(randn(1, 64).to(ScalarType.BFloat16), q, s, null));
+        var (packed, s4) = Int4Quantizer.Quantize(randn(32, 128));
+        Assert.Null(CudaInt8Gemv.TryLinearInt4(randn(1, 128).to(ScalarType.BFloat16), packed, s4, null));
         Assert.False(CudaGraph.Capturing);
     }
 
@@ -188,6 +245,32 @@ public class CudaInt8GemvTests
             Assert.True(excess.max().item<float>() <= 1e-3 * Math.Sqrt(k), $"{m} rows, by {(split ? "columns" : "rows")}: off by {(got.to(ScalarType.Float32) - want).abs().max().item<float>()}");
         }
         Assert.Null(CudaInt8Gemv.TryLinear(randn(17, k).to(ScalarType.BFloat16).to(device), q, s, bias));   // batches of 17+: cuBLAS
+    }
+
+    [Theory]
+    [InlineData(4608, 3584, true)]     // att_proj (with its bias)
+    [InlineData(3584, 18944, false)]   // ff_out
+    [InlineData(37, 640, true)]        // rows not a multiple of the 4 a block takes
+    public void Int4MatchesTheDequantisedProductOnCuda(int n, int k, bool withBias)
+    {
+        var device = Golden.TestDevice;
+        if (device.type != TorchSharp.DeviceType.CUDA) return;   // a GPU check: gpu-check.sh runs it with MOLMO_TEST_DEVICE=cuda
+        using var scope = NewDisposeScope();
+        var (packed, s) = Int4Quantizer.Quantize(randn(n, k));
+        var w = Int4Quantizer.Dequantize(packed, s, ScalarType.Float32).to(device);
+        (packed, s) = (packed.to(device), s.to(device));
+        var bias = withBias ? randn(n).to(ScalarType.BFloat16).to(device) : null;
+        foreach (var m in new[] { 1, 2, 3, 5, 8, 9, 16 })
+        {
+            var x = randn(1, m, k).to(ScalarType.BFloat16).to(device);
+            var got = CudaInt8Gemv.TryLinearInt4(x, packed, s, bias);
+            Assert.True(got is not null, $"the int4 kernel was not used: {CudaInt8Gemv.Int4Unavailable(Math.Max(0, (int)device.index))}");
+            Assert.Equal(new long[] { 1, m, n }, got!.shape);
+            var want = nn.functional.linear(x.to(ScalarType.Float32), w, bias?.to(ScalarType.Float32));
+            var excess = (got.to(ScalarType.Float32) - want).abs() - want.abs().mul(Scalars.Of(1.0 / 128));
+            Assert.True(excess.max().item<float>() <= 1e-3 * Math.Sqrt(k), $"{m} rows: off by {(got.to(ScalarType.Float32) - want).abs().max().item<float>()}");
+        }
+        Assert.Null(CudaInt8Gemv.TryLinearInt4(randn(17, k).to(ScalarType.BFloat16).to(device), packed, s, bias));   // batches of 17+: cuBLAS
     }
 
     [Fact]

@@ -6,6 +6,9 @@
 // kernels by columns; the default: general). IN: int32 n, k, m, has_bias; int8 w[n·k]; float32 scale[n]; uint16 x[m·k];
 // uint16 bias[n] (if has_bias). OUT: uint16 y[m·n] (bf16 bits).
 // Or: int8_gemv_emulation - OUT widen: OUT gets float32 [256], the bytes 0…255 widened by widen16.
+// int4 (int4-split, int4-split-one): IN holds uint8 w[n·k/2] (packed) and float32 scale[n·k/64] instead of w and scale.
+// Or: int8_gemv_emulation - OUT widen4: OUT gets float32 [2][256], the bytes 0…255's low nibbles, then their high nibbles,
+// widened by widen_nibbles16.
 #include <barrier>
 #include <cstdint>
 #include <cstdio>
@@ -78,9 +81,27 @@ int main(int argc, char** argv)
         fclose(out);
         return 0;
     }
+    if (kernel == "widen4")
+    {
+        float widened[2][256];
+        for (int high = 0; high < 2; high++)
+            for (int v = 0; v < 256; v += 16)
+            {
+                auto word = [v](unsigned q) { unsigned b = v + 4 * q; return b | (b + 1) << 8 | (b + 2) << 16 | (b + 3) << 24; };
+                u32x4 w = { word(0), word(1), word(2), word(3) };
+                widen_nibbles16(w, high, &widened[high][v]);
+            }
+        FILE* out = fopen(argv[2], "wb");
+        if (!out || fwrite(widened, sizeof widened, 1, out) != 1) return 6;
+        fclose(out);
+        return 0;
+    }
+    bool int4 = kernel.rfind("int4-", 0) == 0;
+    if (int4) kernel = kernel.substr(5);
     auto run = kernel == "one" ? int8_gemv_bf16_1 : kernel == "general" ? int8_gemv_bf16
              : kernel == "split-one" ? int8_gemv_bf16_split_1 : kernel == "split" ? int8_gemv_bf16_split : nullptr;
-    if (!run) return 2;
+    auto run4 = kernel == "split-one" ? int4_gemv_bf16_split_1 : kernel == "split" ? int4_gemv_bf16_split : nullptr;
+    if (int4 ? !run4 : !run) return 2;
     bool split = kernel.rfind("split", 0) == 0;
     FILE* in = fopen(argv[1], "rb");
     if (!in) return 3;
@@ -88,7 +109,8 @@ int main(int argc, char** argv)
     if (fread(hdr, 4, 4, in) != 4) return 4;
     int n = hdr[0], k = hdr[1], m = hdr[2];
     std::vector<signed char> w; std::vector<float> scale; std::vector<unsigned short> x, bias, y((size_t)m * n);
-    if (!read(in, w, (size_t)n * k) || !read(in, scale, n) || !read(in, x, (size_t)m * k) || (hdr[3] && !read(in, bias, n))) return 5;
+    size_t weightBytes = int4 ? (size_t)n * k / 2 : (size_t)n * k, scales = int4 ? (size_t)n * (k / 64) : n;
+    if (!read(in, w, weightBytes) || !read(in, scale, scales) || !read(in, x, (size_t)m * k) || (hdr[3] && !read(in, bias, n))) return 5;
     fclose(in);
     // The host's launch: 128 threads a block, 16 weight rows a block by rows, ROWS by columns.
     block_dim = THREADS;
@@ -101,7 +123,8 @@ int main(int argc, char** argv)
         for (unsigned t = 0; t < THREADS; t++)
             threads.emplace_back([&, t] {
                 lane_tid = t;
-                run(w.data(), scale.data(), x.data(), hdr[3] ? bias.data() : nullptr, y.data(), n, k, m);
+                if (int4) run4((const unsigned char*)w.data(), scale.data(), x.data(), hdr[3] ? bias.data() : nullptr, y.data(), n, k, m);
+                else run(w.data(), scale.data(), x.data(), hdr[3] ? bias.data() : nullptr, y.data(), n, k, m);
             });
         for (auto& t : threads) t.join();
     }

@@ -1,4 +1,4 @@
-// int8 weight-only matrix-vector products for decode steps on NVIDIA GPUs:
+// int8 (and, at the end, int4) weight-only matrix-vector products for decode steps on NVIDIA GPUs:
 //   y[i, r] = bf16( (Σ_j q[r, j] · x[i, j]) · scale[r] + bias[r] )     q int8 [n, k], scale float32 [n], x / bias / y bf16.
 // Each weight byte is read once per step (the dequantise-then-GEMM route reads it, writes a bf16 copy and reads that again).
 // A warp takes ROWS weight rows; each lane reads 16 weights of each row at a time (a warp covers 512 columns of a row per step,
@@ -91,6 +91,84 @@ __attribute__((always_inline)) DEVICE void accumulate(const signed char* __restr
     }
 }
 
+// int4 (Model/Int4Quantizer's layout: a row's 128-column chunks are 64 bytes, byte j holding column j in its low nibble and
+// column 64 + j in its high one, as 4-bit two's complement; a float32 scale per 64 columns): 16 bytes are 16 weights of one
+// group (the low nibbles) and 16 of the next (the high ones). Widened as int8's are: (t & 15) ^ 8 is t + 8 for a 4-bit two's
+// complement t, a byte permute puts it into the low byte of 0x4B000000 (the float 2^23 + t + 8), and subtracting 2^23 + 8
+// leaves t.
+DEVICE void widen_nibbles16(u32x4 w, int high, float* out)
+{
+    unsigned words[4] = { w.a, w.b, w.c, w.d };
+#pragma unroll
+    for (int q = 0; q < 4; q++)
+    {
+        unsigned biased = ((high ? words[q] >> 4 : words[q]) & 0x0f0f0f0fu) ^ 0x08080808u;
+#pragma unroll
+        for (int b = 0; b < 4; b++)
+            out[4 * q + b] = __builtin_bit_cast(float, __nvvm_prmt(biased, 0x4B000000u, 0x7440u | (unsigned)b)) - 8388616.f;
+    }
+}
+
+// acc[t][i] = Σ over this lane's share of the row bytes (byte offsets o = o0, o0 + stride, … below k / 2, 16 at a time) of
+// both groups' products, each group's sum times its scale. A row's bytes at o belong to chunk o / 64: its low nibbles to
+// columns 128·chunk + o % 64 + j, its high nibbles to those + 64.
+template <int M>
+__attribute__((always_inline)) DEVICE void accumulate4(const unsigned char* __restrict__ w, const float* __restrict__ scale,
+                       const unsigned short* __restrict__ x, int n, int k, int m, long r0, int o0, int stride, float (&acc)[ROWS][M])
+{
+#pragma unroll
+    for (int t = 0; t < ROWS; t++)
+#pragma unroll
+        for (int i = 0; i < M; i++) acc[t][i] = 0.f;
+    long rowBytes = k / 2, groups = k / 64;
+    for (int o = o0; o < rowBytes; o += stride)
+    {
+        long chunk = o >> 6, col0 = 128 * chunk + (o & 63);
+        u32x4 raw[ROWS];
+        long rows[ROWS];
+#pragma unroll
+        for (int t = 0; t < ROWS; t++)
+        {
+            rows[t] = r0 + t < n ? r0 + t : n - 1;   // past the last row: row n − 1 again, never written
+            raw[t] = *(const u32x4*)(w + rows[t] * rowBytes + o);
+        }
+#pragma unroll
+        for (int high = 0; high < 2; high++)
+        {
+            float wf[ROWS][16], s[ROWS];
+#pragma unroll
+            for (int t = 0; t < ROWS; t++)
+            {
+                widen_nibbles16(raw[t], high, wf[t]);
+                s[t] = scale[rows[t] * groups + 2 * chunk + high];
+            }
+#pragma unroll
+            for (int i = 0; i < M; i++)
+                if (i < m)
+                {
+                    const u32x4* xp = (const u32x4*)(x + (long)i * k + col0 + 64 * high);
+                    u32x4 lo = xp[0], hi = xp[1];
+                    unsigned words[8] = { lo.a, lo.b, lo.c, lo.d, hi.a, hi.b, hi.c, hi.d };
+                    float xf[16];
+#pragma unroll
+                    for (int q = 0; q < 8; q++)
+                    {
+                        xf[2 * q] = bf16_to_float(words[q] & 0xffffu);
+                        xf[2 * q + 1] = bf16_to_float(words[q] >> 16);
+                    }
+#pragma unroll
+                    for (int t = 0; t < ROWS; t++)
+                    {
+                        float g = 0.f;
+#pragma unroll
+                        for (int j = 0; j < 16; j++) g += wf[t][j] * xf[j];
+                        acc[t][i] += s[t] * g;
+                    }
+                }
+        }
+    }
+}
+
 // The sum of v over the warp, in lane 0.
 DEVICE float warp_sum(float v)
 {
@@ -161,6 +239,35 @@ DEVICE void gemv_split(const signed char* __restrict__ w, const float* __restric
     }
 }
 
+// int4 shared out by columns, as gemv_split: warp s the row bytes (s·32 + lane)·16 + j·SPLIT·512. The scales are applied per
+// group inside the sums, so the output is the sum plus the bias.
+template <int M>
+DEVICE void gemv4_split(const unsigned char* __restrict__ w, const float* __restrict__ scale, const unsigned short* __restrict__ x,
+                        const unsigned short* __restrict__ bias, unsigned short* __restrict__ y, int n, int k, int m)
+{
+    static_assert(ROWS * M <= 32, "one lane of warp 0 finishes each (row, x row)");
+    static SHARED float partial4[SPLIT][ROWS][M];
+    int tid = (int)__nvvm_read_ptx_sreg_tid_x(), lane = tid & 31, warp = tid >> 5;
+    long r0 = (long)__nvvm_read_ptx_sreg_ctaid_x() * ROWS;
+    if (r0 >= n) return;   // the whole block: r0 is the block's
+
+    float acc[ROWS][M];
+    accumulate4<M>(w, scale, x, n, k, m, r0, (warp * 32 + lane) * 16, SPLIT * 32 * 16, acc);
+    warp_sums<M>(acc, m, [&](int t, int i, float v) { if (lane == 0) partial4[warp][t][i] = v; });
+    SYNC_THREADS();
+    if (warp == 0 && lane < ROWS * M)
+    {
+        int t = lane / M, i = lane % M;
+        if (i < m && r0 + t < n)
+        {
+            float v = partial4[0][t][i];
+#pragma unroll
+            for (int s = 1; s < SPLIT; s++) v += partial4[s][t][i];
+            y[(long)i * n + r0 + t] = float_to_bf16(v + (bias ? bf16_to_float(bias[r0 + t]) : 0.f));
+        }
+    }
+}
+
 // The entry points the host launches, all with one parameter list: w, scale, x, bias, y (device pointers), n, k, m.
 #define ENTRY(name, body)                                                                                                    \
     GLOBAL void name(const signed char* __restrict__ w, const float* __restrict__ scale, const unsigned short* __restrict__ x, \
@@ -175,3 +282,14 @@ ENTRY(int8_gemv_bf16, gemv<MAXM>(w, scale, x, bias, y, n, k, m))
 ENTRY(int8_gemv_bf16_1, gemv<1>(w, scale, x, bias, y, n, k, 1))
 ENTRY(int8_gemv_bf16_split, gemv_split<MAXM>(w, scale, x, bias, y, n, k, m))
 ENTRY(int8_gemv_bf16_split_1, gemv_split<1>(w, scale, x, bias, y, n, k, 1))
+
+// int4 (Model/Int4Quantizer's layout), by columns: w is the packed bytes [n, k / 2], scale float32 [n, k / 64]; k a multiple of 128.
+#define ENTRY4(name, body)                                                                                                   \
+    GLOBAL void name(const unsigned char* __restrict__ w, const float* __restrict__ scale, const unsigned short* __restrict__ x, \
+                     const unsigned short* __restrict__ bias, unsigned short* __restrict__ y, int n, int k, int m)          \
+    {                                                                                                                        \
+        body;                                                                                                                \
+    }
+
+ENTRY4(int4_gemv_bf16_split, gemv4_split<MAXM>(w, scale, x, bias, y, n, k, m))
+ENTRY4(int4_gemv_bf16_split_1, gemv4_split<1>(w, scale, x, bias, y, n, k, 1))

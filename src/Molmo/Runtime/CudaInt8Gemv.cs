@@ -85,6 +85,13 @@ internal static unsafe class CudaInt8Gemv
         if (CudaGraph.Capturing && !Kernels.ContainsKey(device)) return null;
         var kernel = Kernels.GetOrAdd(device, Kernel.Load);
         if (kernel.Error is not null) return null;
+        bool split = SplitColumns;
+        return LaunchRows(x, bias, rows, n, k, (xs, b, ys, count) => kernel.TryLaunch(weight, scale, xs, b, ys, (int)n, (int)k, count, split));
+    }
+
+    /// <summary>y [..., n] bf16 for x [..., k], <see cref="RowsPerLaunch"/> rows of x a launch; null if a launch declined.</summary>
+    static Tensor? LaunchRows(Tensor x, Tensor? bias, long rows, long n, long k, Func<Tensor, Tensor?, Tensor, int, bool> launch)
+    {
         using var scope = NewDisposeScope();
         var xc = x.reshape(rows, k).contiguous();
         var bc = bias?.contiguous();
@@ -92,7 +99,7 @@ internal static unsafe class CudaInt8Gemv
         for (long r = 0; r < rows; r += RowsPerLaunch)
         {
             long count = Math.Min(RowsPerLaunch, rows - r);
-            if (!kernel.TryLaunch(weight, scale, xc.narrow(0, r, count), bc, y.narrow(0, r, count), (int)n, (int)k, (int)count, SplitColumns)) return null;
+            if (!launch(xc.narrow(0, r, count), bc, y.narrow(0, r, count), (int)count)) return null;
         }
         var shape = x.shape.ToArray();
         shape[^1] = n;
@@ -119,18 +126,7 @@ internal static unsafe class CudaInt8Gemv
         if (CudaGraph.Capturing && !Kernels.ContainsKey(device)) return null;
         var kernel = Kernels.GetOrAdd(device, Kernel.Load);
         if (kernel.Error is not null || kernel.Int4Error is not null) return null;
-        using var scope = NewDisposeScope();
-        var xc = x.reshape(rows, k).contiguous();
-        var bc = bias?.contiguous();
-        var y = empty([rows, n], ScalarType.BFloat16, x.device);
-        for (long r = 0; r < rows; r += RowsPerLaunch)
-        {
-            long count = Math.Min(RowsPerLaunch, rows - r);
-            if (!kernel.TryLaunchInt4(packed, scale, xc.narrow(0, r, count), bc, y.narrow(0, r, count), (int)n, (int)k, (int)count)) return null;
-        }
-        var shape = x.shape.ToArray();
-        shape[^1] = n;
-        return y.view(shape).MoveToOuterDisposeScope();
+        return LaunchRows(x, bias, rows, n, k, (xs, b, ys, count) => kernel.TryLaunchInt4(packed, scale, xs, b, ys, (int)n, (int)k, count));
     }
 
     /// <summary>The kernel loaded into one device's primary context (or why it could not be).</summary>

@@ -102,16 +102,7 @@ public class CudaInt8GemvTests
         var (q, s) = Int8Quantizer.Quantize(randn(n, k));
         var x = randn(m, k).to(ScalarType.BFloat16);
         var bias = withBias ? randn(n).to(ScalarType.BFloat16) : null;
-        var dir = TestPaths.NewTempDir();
-        string input = Path.Combine(dir, "in.bin"), output = Path.Combine(dir, "out.bin");
-        using (var f = new BinaryWriter(File.Create(input)))
-        {
-            f.Write(n); f.Write(k); f.Write(m); f.Write(withBias ? 1 : 0);
-            f.Write(q.data<sbyte>().ToArray().Select(v => (byte)v).ToArray());
-            foreach (var v in s.data<float>().ToArray()) f.Write(v);
-            f.Write(x.contiguous().bytes);              // bf16 bits
-            if (bias is not null) f.Write(bias.contiguous().bytes);
-        }
+        var (input, output) = WriteEmulatorInput(n, k, m, q.data<sbyte>().ToArray().Select(v => (byte)v).ToArray(), s, x, bias);
         // One row of x: the one-row kernels (what the host launches), then the general ones too; by columns (the host's
         // default) and by rows.
         foreach (var kernel in m == 1 ? new[] { "split-one", "split", "one", "general" } : ["split", "general"])
@@ -131,16 +122,7 @@ public class CudaInt8GemvTests
         var (packed, s) = Int4Quantizer.Quantize(randn(n, k));
         var x = randn(m, k).to(ScalarType.BFloat16);
         var bias = withBias ? randn(n).to(ScalarType.BFloat16) : null;
-        var dir = TestPaths.NewTempDir();
-        string input = Path.Combine(dir, "in.bin"), output = Path.Combine(dir, "out.bin");
-        using (var f = new BinaryWriter(File.Create(input)))
-        {
-            f.Write(n); f.Write(k); f.Write(m); f.Write(withBias ? 1 : 0);
-            f.Write(packed.data<byte>().ToArray());
-            foreach (var v in s.data<float>().ToArray()) f.Write(v);
-            f.Write(x.contiguous().bytes);
-            if (bias is not null) f.Write(bias.contiguous().bytes);
-        }
+        var (input, output) = WriteEmulatorInput(n, k, m, packed.data<byte>().ToArray(), s, x, bias);
         var w = Int4Quantizer.Dequantize(packed, s, ScalarType.Float64);
         foreach (var kernel in m == 1 ? new[] { "int4-split-one", "int4-split" } : ["int4-split"])
             CheckEmulatedOutput(exe, input, output, kernel, x, w, bias, n, k, m);
@@ -184,6 +166,21 @@ public class CudaInt8GemvTests
         for (int v = 0; v < 256; v++)
             Assert.True(BitConverter.ToSingle(bytes, 4 * v) == (sbyte)(byte)v,
                 $"byte 0x{v:x2} widened to {BitConverter.ToSingle(bytes, 4 * v)}, not {(sbyte)(byte)v}");
+    }
+
+    /// <summary>The emulation's input file (n, k, m, has-bias; the weights' bytes; float32 scales; bf16 x; bf16 bias) and a
+    /// path for its output.</summary>
+    static (string Input, string Output) WriteEmulatorInput(int n, int k, int m, byte[] weights, Tensor scales, Tensor x, Tensor? bias)
+    {
+        var dir = TestPaths.NewTempDir();
+        string input = Path.Combine(dir, "in.bin"), output = Path.Combine(dir, "out.bin");
+        using var f = new BinaryWriter(File.Create(input));
+        f.Write(n); f.Write(k); f.Write(m); f.Write(bias is null ? 0 : 1);
+        f.Write(weights);
+        foreach (var v in scales.data<float>().ToArray()) f.Write(v);
+        f.Write(x.contiguous().bytes);              // bf16 bits
+        if (bias is not null) f.Write(bias.contiguous().bytes);
+        return (input, output);
     }
 
     static void CheckEmulatedOutput(string exe, string input, string output, string kernel, Tensor x, Tensor q, Tensor s, Tensor? bias, int n, int k, int m) =>

@@ -52,6 +52,20 @@ DEVICE void widen16(u32x4 w, float* out)
     }
 }
 
+// 16 bf16 values of x (two 16-byte loads) as float32.
+DEVICE void widen_x16(const unsigned short* __restrict__ x, float* xf)
+{
+    const u32x4* xp = (const u32x4*)x;
+    u32x4 lo = xp[0], hi = xp[1];
+    unsigned words[8] = { lo.a, lo.b, lo.c, lo.d, hi.a, hi.b, hi.c, hi.d };
+#pragma unroll
+    for (int q = 0; q < 8; q++)
+    {
+        xf[2 * q] = bf16_to_float(words[q] & 0xffffu);
+        xf[2 * q + 1] = bf16_to_float(words[q] >> 16);
+    }
+}
+
 // acc[t][i] = Σ q[r0 + t, c…c+15] · x[i, c…c+15] over the columns c = c0, c0 + stride, … below k: this lane's share. M: the
 // most rows of x this instantiation takes (its accumulators are M per weight row, held in registers).
 template <int M>
@@ -73,16 +87,8 @@ __attribute__((always_inline)) DEVICE void accumulate(const signed char* __restr
         for (int i = 0; i < M; i++)
             if (i < m)      // a guard, not a break: the loops must unroll for acc to stay in registers
             {
-                const u32x4* xp = (const u32x4*)(x + (long)i * k + c);
-                u32x4 lo = xp[0], hi = xp[1];
-                unsigned words[8] = { lo.a, lo.b, lo.c, lo.d, hi.a, hi.b, hi.c, hi.d };
                 float xf[16];
-#pragma unroll
-                for (int q = 0; q < 8; q++)
-                {
-                    xf[2 * q] = bf16_to_float(words[q] & 0xffffu);
-                    xf[2 * q + 1] = bf16_to_float(words[q] >> 16);
-                }
+                widen_x16(x + (long)i * k + c, xf);
 #pragma unroll
                 for (int t = 0; t < ROWS; t++)
 #pragma unroll
@@ -146,16 +152,8 @@ __attribute__((always_inline)) DEVICE void accumulate4(const unsigned char* __re
             for (int i = 0; i < M; i++)
                 if (i < m)
                 {
-                    const u32x4* xp = (const u32x4*)(x + (long)i * k + col0 + 64 * high);
-                    u32x4 lo = xp[0], hi = xp[1];
-                    unsigned words[8] = { lo.a, lo.b, lo.c, lo.d, hi.a, hi.b, hi.c, hi.d };
                     float xf[16];
-#pragma unroll
-                    for (int q = 0; q < 8; q++)
-                    {
-                        xf[2 * q] = bf16_to_float(words[q] & 0xffffu);
-                        xf[2 * q + 1] = bf16_to_float(words[q] >> 16);
-                    }
+                    widen_x16(x + (long)i * k + col0 + 64 * high, xf);
 #pragma unroll
                     for (int t = 0; t < ROWS; t++)
                     {
@@ -209,12 +207,12 @@ DEVICE void gemv(const signed char* __restrict__ w, const float* __restrict__ sc
     warp_sums<M>(acc, m, [&](int t, int i, float v) { if (lane == 0 && r0 + t < n) store(scale, bias, y, n, r0 + t, i, v); });
 }
 
-// Shared out by columns: the SPLIT warps of a block the same ROWS rows, warp s the columns (s·32 + lane)·16 + j·SPLIT·512.
-// Each warp's sums go to shared memory; after the barrier, lane t·M + i of warp 0 adds the SPLIT sums of (row t, x row i) in
-// warp order and writes the output. The host launches SPLIT·32 threads a block.
-template <int M>
-DEVICE void gemv_split(const signed char* __restrict__ w, const float* __restrict__ scale, const unsigned short* __restrict__ x,
-                       const unsigned short* __restrict__ bias, unsigned short* __restrict__ y, int n, int k, int m)
+// Shared out by columns: the SPLIT warps of a block the same ROWS rows, warp s the columns (s·32 + lane)·16 + j·SPLIT·512
+// (int8: bytes and columns alike; int4: the row's bytes). share(r0, first, stride, acc) sums a lane's share; each warp's
+// sums go to shared memory; after the barrier, lane t·M + i of warp 0 adds the SPLIT sums of (row t, x row i) in warp order
+// and hands them to finish(row, x row, sum). The host launches SPLIT·32 threads a block.
+template <int M, class Share, class Finish>
+__attribute__((always_inline)) DEVICE void split_by_columns(int n, int m, Share share, Finish finish)
 {
     static_assert(ROWS * M <= 32, "one lane of warp 0 finishes each (row, x row)");
     static SHARED float partial[SPLIT][ROWS][M];
@@ -223,7 +221,7 @@ DEVICE void gemv_split(const signed char* __restrict__ w, const float* __restric
     if (r0 >= n) return;   // the whole block: r0 is the block's
 
     float acc[ROWS][M];
-    accumulate<M>(w, x, n, k, m, r0, (warp * 32 + lane) * 16, SPLIT * 32 * 16, acc);
+    share(r0, (warp * 32 + lane) * 16, SPLIT * 32 * 16, acc);
     warp_sums<M>(acc, m, [&](int t, int i, float v) { if (lane == 0) partial[warp][t][i] = v; });
     SYNC_THREADS();
     if (warp == 0 && lane < ROWS * M)
@@ -234,43 +232,34 @@ DEVICE void gemv_split(const signed char* __restrict__ w, const float* __restric
             float v = partial[0][t][i];
 #pragma unroll
             for (int s = 1; s < SPLIT; s++) v += partial[s][t][i];
-            store(scale, bias, y, n, r0 + t, i, v);
+            finish(r0 + t, i, v);
         }
     }
 }
 
-// int4 shared out by columns, as gemv_split: warp s the row bytes (s·32 + lane)·16 + j·SPLIT·512. The scales are applied per
-// group inside the sums, so the output is the sum plus the bias.
+template <int M>
+DEVICE void gemv_split(const signed char* __restrict__ w, const float* __restrict__ scale, const unsigned short* __restrict__ x,
+                       const unsigned short* __restrict__ bias, unsigned short* __restrict__ y, int n, int k, int m)
+{
+    split_by_columns<M>(n, m,
+        [&](long r0, int first, int stride, float (&acc)[ROWS][M]) { accumulate<M>(w, x, n, k, m, r0, first, stride, acc); },
+        [&](long r, int i, float v) { store(scale, bias, y, n, r, i, v); });
+}
+
+// int4: the scales are applied per group inside the sums, so the output is the sum plus the bias.
 template <int M>
 DEVICE void gemv4_split(const unsigned char* __restrict__ w, const float* __restrict__ scale, const unsigned short* __restrict__ x,
                         const unsigned short* __restrict__ bias, unsigned short* __restrict__ y, int n, int k, int m)
 {
-    static_assert(ROWS * M <= 32, "one lane of warp 0 finishes each (row, x row)");
-    static SHARED float partial4[SPLIT][ROWS][M];
-    int tid = (int)__nvvm_read_ptx_sreg_tid_x(), lane = tid & 31, warp = tid >> 5;
-    long r0 = (long)__nvvm_read_ptx_sreg_ctaid_x() * ROWS;
-    if (r0 >= n) return;   // the whole block: r0 is the block's
-
-    float acc[ROWS][M];
-    accumulate4<M>(w, scale, x, n, k, m, r0, (warp * 32 + lane) * 16, SPLIT * 32 * 16, acc);
-    warp_sums<M>(acc, m, [&](int t, int i, float v) { if (lane == 0) partial4[warp][t][i] = v; });
-    SYNC_THREADS();
-    if (warp == 0 && lane < ROWS * M)
-    {
-        int t = lane / M, i = lane % M;
-        if (i < m && r0 + t < n)
-        {
-            float v = partial4[0][t][i];
-#pragma unroll
-            for (int s = 1; s < SPLIT; s++) v += partial4[s][t][i];
-            y[(long)i * n + r0 + t] = float_to_bf16(v + (bias ? bf16_to_float(bias[r0 + t]) : 0.f));
-        }
-    }
+    split_by_columns<M>(n, m,
+        [&](long r0, int first, int stride, float (&acc)[ROWS][M]) { accumulate4<M>(w, scale, x, n, k, m, r0, first, stride, acc); },
+        [&](long r, int i, float v) { y[(long)i * n + r] = float_to_bf16(v + (bias ? bf16_to_float(bias[r]) : 0.f)); });
 }
 
-// The entry points the host launches, all with one parameter list: w, scale, x, bias, y (device pointers), n, k, m.
-#define ENTRY(name, body)                                                                                                    \
-    GLOBAL void name(const signed char* __restrict__ w, const float* __restrict__ scale, const unsigned short* __restrict__ x, \
+// The entry points the host launches, all with one parameter list: w, scale, x, bias, y (device pointers), n, k, m; w's
+// element type is int8's signed char or int4's packed unsigned char.
+#define ENTRY(name, weight, body)                                                                                            \
+    GLOBAL void name(const weight* __restrict__ w, const float* __restrict__ scale, const unsigned short* __restrict__ x,   \
                      const unsigned short* __restrict__ bias, unsigned short* __restrict__ y, int n, int k, int m)          \
     {                                                                                                                        \
         body;                                                                                                                \
@@ -278,18 +267,11 @@ DEVICE void gemv4_split(const unsigned char* __restrict__ w, const float* __rest
 
 // Up to MAXM rows of x (batched decode steps), and one row of x (a single sequence's decode step: 4 accumulators instead
 // of 32, so fewer registers and more warps in flight); shared out by rows, then by columns (what the host launches).
-ENTRY(int8_gemv_bf16, gemv<MAXM>(w, scale, x, bias, y, n, k, m))
-ENTRY(int8_gemv_bf16_1, gemv<1>(w, scale, x, bias, y, n, k, 1))
-ENTRY(int8_gemv_bf16_split, gemv_split<MAXM>(w, scale, x, bias, y, n, k, m))
-ENTRY(int8_gemv_bf16_split_1, gemv_split<1>(w, scale, x, bias, y, n, k, 1))
+ENTRY(int8_gemv_bf16, signed char, gemv<MAXM>(w, scale, x, bias, y, n, k, m))
+ENTRY(int8_gemv_bf16_1, signed char, gemv<1>(w, scale, x, bias, y, n, k, 1))
+ENTRY(int8_gemv_bf16_split, signed char, gemv_split<MAXM>(w, scale, x, bias, y, n, k, m))
+ENTRY(int8_gemv_bf16_split_1, signed char, gemv_split<1>(w, scale, x, bias, y, n, k, 1))
 
 // int4 (Model/Int4Quantizer's layout), by columns: w is the packed bytes [n, k / 2], scale float32 [n, k / 64]; k a multiple of 128.
-#define ENTRY4(name, body)                                                                                                   \
-    GLOBAL void name(const unsigned char* __restrict__ w, const float* __restrict__ scale, const unsigned short* __restrict__ x, \
-                     const unsigned short* __restrict__ bias, unsigned short* __restrict__ y, int n, int k, int m)          \
-    {                                                                                                                        \
-        body;                                                                                                                \
-    }
-
-ENTRY4(int4_gemv_bf16_split, gemv4_split<MAXM>(w, scale, x, bias, y, n, k, m))
-ENTRY4(int4_gemv_bf16_split_1, gemv4_split<1>(w, scale, x, bias, y, n, k, 1))
+ENTRY(int4_gemv_bf16_split, unsigned char, gemv4_split<MAXM>(w, scale, x, bias, y, n, k, m))
+ENTRY(int4_gemv_bf16_split_1, unsigned char, gemv4_split<1>(w, scale, x, bias, y, n, k, 1))

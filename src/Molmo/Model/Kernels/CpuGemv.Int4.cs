@@ -199,7 +199,9 @@ public static unsafe partial class CpuGemv
                     int gi = c / 64 + half, col = c + 64 * half;
                     var (a0, b0) = Int4Words(w0 + c / 2, half); var (a1, b1) = Int4Words(w1 + c / 2, half);
                     var (a2, b2) = Int4Words(w2 + c / 2, half); var (a3, b3) = Int4Words(w3 + c / 2, half);
-                    float s0 = g0[gi], s1 = g1[gi], s2 = g2[gi], s3 = g3[gi];
+                    // Each weight row's group scale broadcast once for all x rows.
+                    var s0 = Vector512.Create(g0[gi]); var s1 = Vector512.Create(g1[gi]);
+                    var s2 = Vector512.Create(g2[gi]); var s3 = Vector512.Create(g3[gi]);
                     (f00, f01, f02, f03) = Group4(x + col, a0, b0, a1, b1, a2, b2, a3, b3, s0, s1, s2, s3, f00, f01, f02, f03);
                     if (TM.N > 1) (f10, f11, f12, f13) = Group4(x + k + col, a0, b0, a1, b1, a2, b2, a3, b3, s0, s1, s2, s3, f10, f11, f12, f13);
                     if (TM.N > 2) (f20, f21, f22, f23) = Group4(x + 2L * k + col, a0, b0, a1, b1, a2, b2, a3, b3, s0, s1, s2, s3, f20, f21, f22, f23);
@@ -230,14 +232,15 @@ public static unsafe partial class CpuGemv
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Group4(short* x,
         Vector512<short> a0, Vector512<short> b0, Vector512<short> a1, Vector512<short> b1,
-        Vector512<short> a2, Vector512<short> b2, Vector512<short> a3, Vector512<short> b3, float s0, float s1, float s2, float s3,
+        Vector512<short> a2, Vector512<short> b2, Vector512<short> a3, Vector512<short> b3,
+        Vector512<float> s0, Vector512<float> s1, Vector512<float> s2, Vector512<float> s3,
         Vector512<float> f0, Vector512<float> f1, Vector512<float> f2, Vector512<float> f3)
     {
         var lo = Avx512BW.LoadVector512(x);
         var hi = Avx512BW.LoadVector512(x + 32);
-        return (Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(a0, lo) + Avx512BW.MultiplyAddAdjacent(b0, hi)), Vector512.Create(s0), f0),
-                Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(a1, lo) + Avx512BW.MultiplyAddAdjacent(b1, hi)), Vector512.Create(s1), f1),
-                Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(a2, lo) + Avx512BW.MultiplyAddAdjacent(b2, hi)), Vector512.Create(s2), f2),
-                Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(a3, lo) + Avx512BW.MultiplyAddAdjacent(b3, hi)), Vector512.Create(s3), f3));
+        return (Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(a0, lo) + Avx512BW.MultiplyAddAdjacent(b0, hi)), s0, f0),
+                Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(a1, lo) + Avx512BW.MultiplyAddAdjacent(b1, hi)), s1, f1),
+                Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(a2, lo) + Avx512BW.MultiplyAddAdjacent(b2, hi)), s2, f2),
+                Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(a3, lo) + Avx512BW.MultiplyAddAdjacent(b3, hi)), s3, f3));
     }
 }

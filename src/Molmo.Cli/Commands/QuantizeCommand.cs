@@ -22,8 +22,9 @@ public static class QuantizeCommand
             string outDir = pr.GetValue(output)!, name = pr.GetValue(dtype)!.Trim().ToLowerInvariant();
             ProgressUi.WithLoadProgress($"loading and quantising ({name})", p =>
             {
-                QuantizedCheckpoint.Write(pr.GetValue(model)!, outDir, name, p,
-                    new SyncProgress<(int Shard, int Shards)>(s => Console.Error.WriteLine($"wrote shard {s.Shard} of {s.Shards}")));
+                // Under a live progress bar (an interactive terminal) the shards go unannounced: lines of their own would tear it.
+                QuantizedCheckpoint.Write(pr.GetValue(model)!, outDir, name, p, !Console.IsErrorRedirected ? null
+                    : new SyncProgress<(int Shard, int Shards)>(s => Console.Error.WriteLine($"wrote shard {s.Shard} of {s.Shards}")));
                 return 0;
             });
             long bytes = Directory.EnumerateFiles(outDir, "*.safetensors").Sum(f => new FileInfo(f).Length);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using static TorchSharp.torch;
@@ -215,7 +216,7 @@ public static class Int4Quantizer
             if (g == 64 && Avx512BW.IsSupported)
                 for (long c = 0; c < k; c += 128)
                 {
-                    var (low, high) = Kernels.CpuGemv.Int4Unpack(Avx512BW.LoadVector512(row + c / 2));
+                    var (low, high) = Unpack(Avx512BW.LoadVector512(row + c / 2));
                     Dequantize64(low, s[c / 64], o + c);
                     Dequantize64(high, s[c / 64 + 1], o + c + 64);
                 }
@@ -224,6 +225,20 @@ public static class Int4Quantizer
         });
         GC.KeepAlive(packed); GC.KeepAlive(scale);
         return w;
+    }
+
+    /// <summary>A 64-byte load of packed int4 weights → its low nibbles and its high nibbles as signed bytes, in column order
+    /// (a 4-bit two's complement t is (t ^ 8) − 8), for dequantising. The kernels take groups out of 16-bit words instead
+    /// (CpuGemv.Int4Words), in the even/odd order of their rearranged x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector512<sbyte> Low, Vector512<sbyte> High) Unpack(Vector512<byte> v)
+    {
+        var nibble = Vector512.Create((byte)0x0F);
+        var eight = Vector512.Create((sbyte)8);
+        // No byte shift in AVX-512: shift the 16-bit words, and the mask drops what came in from the neighbouring byte.
+        var sign = Vector512.Create((byte)8);
+        var high = Avx512BW.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & nibble;
+        return (((v & nibble) ^ sign).AsSByte() - eight, (high ^ sign).AsSByte() - eight);
     }
 
     /// <summary>64 quantised values × one scale → 64 bf16 values at <paramref name="o"/>.</summary>

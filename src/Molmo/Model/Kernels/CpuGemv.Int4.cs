@@ -28,19 +28,6 @@ public static unsafe partial class CpuGemv
         return Linear(x, packed, bias, scales, Weights.Int4);
     }
 
-    /// <summary>A 64-byte load of packed int4 weights → its low nibbles and its high nibbles as signed bytes (a 4-bit two's
-    /// complement t is (t ^ 8) − 8).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static (Vector512<sbyte> Low, Vector512<sbyte> High) Int4Unpack(Vector512<byte> v)
-    {
-        var nibble = Vector512.Create((byte)0x0F);
-        var eight = Vector512.Create((sbyte)8);
-        // No byte shift in AVX-512: shift the 16-bit words, and the mask drops what came in from the neighbouring byte.
-        var sign = Vector512.Create((byte)8);
-        var high = Avx512BW.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & nibble;
-        return (((v & nibble) ^ sign).AsSByte() - eight, (high ^ sign).AsSByte() - eight);
-    }
-
     /// <summary>
     /// One group of a 64-byte chunk (<paramref name="half"/> 0: columns 0–63, its low nibbles; 1: columns 64–127, its high
     /// ones) as 16-bit values, without shuffles: read as 32 words, word i holds bytes 2i and 2i + 1, so two shifts each give
@@ -61,21 +48,23 @@ public static unsafe partial class CpuGemv
 
     /// <summary>
     /// x's 16-bit values rearranged for <see cref="Int4Words"/>, in place, per chunk of 128 columns: the first group's even
-    /// columns, its odd columns, then the second group's even and odd columns (32 each).
+    /// columns, its odd columns, then the second group's even and odd columns (32 each). Per decode step this runs once per
+    /// product and x row: two-source word permutes, four per chunk.
     /// </summary>
     internal static void Int4ArrangeX(short* x, int k)
     {
-        var t = stackalloc short[128];
+        var even = Vector512.Create((short)0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30,
+                                    32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62);
+        var odd = even + Vector512<short>.One;
         for (int c = 0; c < k; c += 128)
-        {
             for (int h = 0; h < 2; h++)
-                for (int i = 0; i < 32; i++)
-                {
-                    t[64 * h + i] = x[c + 64 * h + 2 * i];
-                    t[64 * h + 32 + i] = x[c + 64 * h + 2 * i + 1];
-                }
-            for (int i = 0; i < 128; i++) x[c + i] = t[i];
-        }
+            {
+                short* g = x + c + 64 * h;
+                var lo = Avx512BW.LoadVector512(g);
+                var hi = Avx512BW.LoadVector512(g + 32);
+                Avx512BW.Store(g, Avx512BW.PermuteVar32x16x2(lo, even, hi));
+                Avx512BW.Store(g + 32, Avx512BW.PermuteVar32x16x2(lo, odd, hi));
+            }
     }
 
     /// <summary>

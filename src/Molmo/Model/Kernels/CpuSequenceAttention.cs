@@ -63,55 +63,51 @@ public static unsafe class CpuSequenceAttention
         long qb = q.stride(0), qh = q.stride(1), qs = q.stride(2), kb = k.stride(0), kh = k.stride(1), ks = k.stride(2);
         long vb = v.stride(0), vh = v.stride(1), vst = v.stride(2);
         float scale = (float)(1.0 / Math.Sqrt(hd));
-        int items = b * kvHeads, next = 0;
+        int items = b * kvHeads;
         int sPadded = (s + Rows - 1) / Rows * Rows, lPadded = (len + Keys - 1) / Keys * Keys, offset = len - s;
         // Per thread: q as float32 [S', hd], k as float32 [L', hd] then transposed [hd, L'], v as it is [L', hd], one block's
         // scores [8, L'] and outputs [8, hd]. Padding rows and columns are zero (and stay so).
         long qf = (long)sPadded * hd, kf = (long)lPadded * hd, vf = ((long)lPadded * hd * kvElem + 3) / 4, sc = (long)Rows * lPadded, ob = (long)Rows * hd;
         long floats = qf + 2 * kf + vf + sc + ob + Rows;
-        KernelThreads.Run(Math.Max(1, Math.Min(CpuGemv.MaxThreads, items)), _ =>
+        KernelThreads.ForEach(items, CpuGemv.MaxThreads, () =>
         {
-            float* scratch = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
-            try
+            var scratch = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+            NativeMemory.Clear(scratch, (nuint)(floats * sizeof(float)));
+            return (nint)scratch;
+        }, (item, mine) =>
+        {
+            float* qw = (float*)mine, kw = qw + qf, kt = kw + kf, vw = kt + kf, scores = vw + vf, outs = scores + sc, inv = outs + ob;
+            int bi = item / kvHeads, kv = item % kvHeads;
+            Stage((byte*)pk + (bi * kb + kv * kh) * kvElem, kvBf16, len, ks, hd, kw);
+            Transpose(kw, lPadded, hd, kt);
+            byte* vsrc = (byte*)pv + (bi * vb + kv * vh) * kvElem;
+            for (int t = 0; t < len; t++)
+                Buffer.MemoryCopy(vsrc + t * vst * kvElem, (byte*)vw + (long)t * hd * kvElem, hd * kvElem, hd * kvElem);
+            for (int g = 0; g < groups; g++)
             {
-                NativeMemory.Clear(scratch, (nuint)(floats * sizeof(float)));
-                float* qw = scratch, kw = qw + qf, kt = kw + kf, vw = kt + kf, scores = vw + vf, outs = scores + sc, inv = outs + ob;
-                for (int item; (item = Interlocked.Increment(ref next) - 1) < items;)
+                int h = kv * groups + g;
+                Stage((byte*)pq + (bi * qb + h * qh) * qElem, qBf16, s, qs, hd, qw);
+                for (int i0 = 0; i0 < s; i0 += Rows)
                 {
-                    int bi = item / kvHeads, kv = item % kvHeads;
-                    Stage((byte*)pk + (bi * kb + kv * kh) * kvElem, kvBf16, len, ks, hd, kw);
-                    Transpose(kw, lPadded, hd, kt);
-                    byte* vsrc = (byte*)pv + (bi * vb + kv * vh) * kvElem;
-                    for (int t = 0; t < len; t++)
-                        Buffer.MemoryCopy(vsrc + t * vst * kvElem, (byte*)vw + (long)t * hd * kvElem, hd * kvElem, hd * kvElem);
-                    for (int g = 0; g < groups; g++)
+                    // The keys this block's rows may see: all of them, or up to its last row's position (causal).
+                    int visible = causal ? Math.Min(len, offset + i0 + Rows) : len;
+                    int width = (visible + Keys - 1) / Keys * Keys;
+                    Scores(qw + (long)i0 * hd, kt, lPadded, hd, width, scale, scores);
+                    for (int r = 0; r < Rows; r++)
                     {
-                        int h = kv * groups + g;
-                        Stage((byte*)pq + (bi * qb + h * qh) * qElem, qBf16, s, qs, hd, qw);
-                        for (int i0 = 0; i0 < s; i0 += Rows)
-                        {
-                            // The keys this block's rows may see: all of them, or up to its last row's position (causal).
-                            int visible = causal ? Math.Min(len, offset + i0 + Rows) : len;
-                            int width = (visible + Keys - 1) / Keys * Keys;
-                            Scores(qw + (long)i0 * hd, kt, lPadded, hd, width, scale, scores);
-                            for (int r = 0; r < Rows; r++)
-                            {
-                                float* row = scores + (long)r * width;
-                                int sees = causal ? Math.Min(len, offset + i0 + r + 1) : len;   // padding rows: any, unused
-                                for (int t = sees; t < width; t++) row[t] = float.NegativeInfinity;   // weight 0
-                                inv[r] = 1f / CpuAttention.SoftmaxNumerators(row, width);
-                            }
-                            for (int tile = 0; tile < hd; tile += 32)
-                                CpuAttention.Values<R8>(scores, (byte*)vw, kvBf16, width, hd, tile, inv, outs);
-                            for (int r = 0; r < Rows && i0 + r < s; r++)
-                                new Span<float>(outs + (long)r * hd, hd).CopyTo(
-                                    new Span<float>((float*)po + ((long)bi * s + i0 + r) * heads * hd + (long)h * hd, hd));
-                        }
+                        float* row = scores + (long)r * width;
+                        int sees = causal ? Math.Min(len, offset + i0 + r + 1) : len;   // padding rows: any, unused
+                        for (int t = sees; t < width; t++) row[t] = float.NegativeInfinity;   // weight 0
+                        inv[r] = 1f / CpuAttention.SoftmaxNumerators(row, width);
                     }
+                    for (int tile = 0; tile < hd; tile += 32)
+                        CpuAttention.Values<R8>(scores, (byte*)vw, kvBf16, width, hd, tile, inv, outs);
+                    for (int r = 0; r < Rows && i0 + r < s; r++)
+                        new Span<float>(outs + (long)r * hd, hd).CopyTo(
+                            new Span<float>((float*)po + ((long)bi * s + i0 + r) * heads * hd + (long)h * hd, hd));
                 }
             }
-            finally { NativeMemory.AlignedFree(scratch); }
-        });
+        }, mine => NativeMemory.AlignedFree((void*)mine));
         // The kernel read q, k and v through raw pointers: a caller's temporary must not be finalised (and freed) before it ends.
         GC.KeepAlive(q); GC.KeepAlive(k); GC.KeepAlive(v);
         return o;

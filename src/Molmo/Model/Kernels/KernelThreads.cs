@@ -47,12 +47,25 @@ internal static class KernelThreads
     /// Runs body(0) … body(count − 1) on up to <paramref name="threads"/> threads, each taking the next unclaimed item in turn
     /// (a slower core takes fewer items instead of holding up the rest).
     /// </summary>
-    public static void ForEach(int count, int threads, Action<int> body)
+    public static void ForEach(int count, int threads, Action<int> body) =>
+        ForEach(count, threads, () => 0, (i, _) => body(i), _ => { });
+
+    /// <summary>
+    /// <see cref="ForEach(int, int, Action{int})"/> with state of each thread's own (scratch memory): made by
+    /// <paramref name="init"/> before the thread's first item, passed to each of its items, and released by
+    /// <paramref name="release"/> after its last, however the items end.
+    /// </summary>
+    public static void ForEach<TState>(int count, int threads, Func<TState> init, Action<int, TState> body, Action<TState> release)
     {
         int next = 0;
         Run(Math.Max(1, Math.Min(threads, count)), _ =>
         {
-            for (int i; (i = Interlocked.Increment(ref next) - 1) < count;) body(i);
+            var state = init();
+            try
+            {
+                for (int i; (i = Interlocked.Increment(ref next) - 1) < count;) body(i, state);
+            }
+            finally { release(state); }
         });
     }
 

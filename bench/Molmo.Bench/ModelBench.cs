@@ -593,9 +593,10 @@ public static class ModelBench
             int gpu = Math.Max(0, (int)device.index);
             string q = TorchRuntime.PlacementName(placement);
             string? unavailable = placement.Int4Decoder ? Molmo.Runtime.CudaInt8Gemv.Int4Unavailable(gpu) : Molmo.Runtime.CudaInt8Gemv.Unavailable(gpu);
+            long launches = placement.Int4Decoder ? Molmo.Runtime.CudaInt8Gemv.Int4Launches : Molmo.Runtime.CudaInt8Gemv.Launches;
             string route = unavailable is { } why ? $"dequantised for cuBLAS: the {q} kernel is not used ({why})"
-                : Molmo.Runtime.CudaInt8Gemv.Launches == 0 ? $"dequantised for cuBLAS: the {q} kernel was never launched"
-                : $"the {q} kernel ({Molmo.Runtime.CudaInt8Gemv.Launches:N0} launches issued, self-checks included; a graph's replays are not counted), up to {Molmo.Runtime.CudaInt8Gemv.MaxRows} rows (larger batches: dequantised for cuBLAS)";
+                : launches == 0 ? $"dequantised for cuBLAS: the {q} kernel was never launched"
+                : $"the {q} kernel ({launches:N0} launches issued, self-checks included; a graph's replays are not counted), up to {Molmo.Runtime.CudaInt8Gemv.MaxRows} rows (larger batches: dequantised for cuBLAS)";
             sb.AppendLine($"| {q} products of decode steps | {route} | – | – |");
         }
         if (cuda)

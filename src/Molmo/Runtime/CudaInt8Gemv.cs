@@ -60,9 +60,11 @@ internal static unsafe class CudaInt8Gemv
     /// <summary>Forgets the kernels loaded so far, so that the next use loads them again as a fresh process would (tests).</summary>
     internal static void ForgetLoaded() => Kernels.Clear();
 
-    /// <summary>Launches so far in this process (self-checks included), for tests and reports.</summary>
+    /// <summary>Launches of the int8 kernels so far in this process (self-checks included), for tests and reports.</summary>
     internal static long Launches => Interlocked.Read(ref _launches);
-    static long _launches;
+    /// <summary>Launches of the int4 kernels so far (self-checks included).</summary>
+    internal static long Int4Launches => Interlocked.Read(ref _int4Launches);
+    static long _launches, _int4Launches;
 
     /// <summary>
     /// x [..., K] (bf16, CUDA) times int8 weight [N, K] with float32 row scales (+ bf16 bias) → [..., N] bf16, or null when the
@@ -254,14 +256,14 @@ internal static unsafe class CudaInt8Gemv
         }
 
         public bool TryLaunchInt4(Tensor packed, Tensor scale, Tensor x, Tensor? bias, Tensor y, int n, int k, int m) =>
-            Launch(m == 1 ? _functionInt4OneRow : _functionInt4, RowsPerWarp, packed, scale, x, bias, y, n, k, m, "int4");
+            Launch(m == 1 ? _functionInt4OneRow : _functionInt4, RowsPerWarp, packed, scale, x, bias, y, n, k, m, int4: true);
 
         public bool TryLaunch(Tensor w, Tensor scale, Tensor x, Tensor? bias, Tensor y, int n, int k, int m, bool split) =>
             // By columns a block takes RowsPerWarp rows (its warps share them); by rows, each warp its own RowsPerWarp.
             Launch(split ? (m == 1 ? _functionSplitOneRow : _functionSplit) : (m == 1 ? _functionOneRow : _function),
-                   split ? RowsPerWarp : ThreadsPerBlock / 32 * RowsPerWarp, w, scale, x, bias, y, n, k, m, "int8");
+                   split ? RowsPerWarp : ThreadsPerBlock / 32 * RowsPerWarp, w, scale, x, bias, y, n, k, m, int4: false);
 
-        bool Launch(nint function, int rowsPerBlock, Tensor w, Tensor scale, Tensor x, Tensor? bias, Tensor y, int n, int k, int m, string what)
+        bool Launch(nint function, int rowsPerBlock, Tensor w, Tensor scale, Tensor x, Tensor? bias, Tensor y, int n, int k, int m, bool int4)
         {
             ulong pw = Ptr(w), ps = Ptr(scale), px = Ptr(x), pb = bias is null ? 0 : Ptr(bias), py = Ptr(y);
             if (((pw | px) & 15) != 0) return false;                // the kernel's 16-byte loads (y is written 2 bytes at a time)
@@ -272,8 +274,8 @@ internal static unsafe class CudaInt8Gemv
             args[5] = &n; args[6] = &k; args[7] = &m;
             uint blocks = (uint)((n + rowsPerBlock - 1) / rowsPerBlock);
             int rc = api.LaunchKernel(function, blocks, 1, 1, ThreadsPerBlock, 1, 1, 0, CudaGraph.CurrentStream(), args, null);
-            if (rc != 0) throw new InvalidOperationException($"launching the {what} kernel failed: {api.ErrorName(rc)}");
-            Interlocked.Increment(ref _launches);
+            if (rc != 0) throw new InvalidOperationException($"launching the {(int4 ? "int4" : "int8")} kernel failed: {api.ErrorName(rc)}");
+            Interlocked.Increment(ref int4 ? ref _int4Launches : ref _launches);
             return true;
         }
 

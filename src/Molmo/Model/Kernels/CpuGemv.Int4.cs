@@ -73,12 +73,12 @@ public static unsafe partial class CpuGemv
     /// <paramref name="ws"/>: per 256-column block of x, each group's integer sums converted and times its weight scale, in
     /// column order; then the blocks, in order, times x's scales. <see cref="Int4Block4{TM}"/> does exactly the same per row,
     /// so both give the same bits. The row is fetched <paramref name="ahead"/> bytes ahead. Groups of fewer than 64 columns
-    /// (small test models) take a scalar loop (each group times its weight scale and x's).
+    /// (small test models) take a scalar loop (each group times its weight scale and x's). <paramref name="g"/>: the group size
+    /// (<see cref="Int4Quantizer.GroupSize"/> of k, worked out once per product, not per row).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
-    static float Int4Dot16(byte* w, int k, short* x, float* xs, float* ws, int ahead)
+    static float Int4Dot16(byte* w, int k, int g, short* x, float* xs, float* ws, int ahead)
     {
-        int g = Int4Quantizer.GroupSize(k);
         if (g != 64)
         {
             // Chunk c's bytes hold group 2c in their low nibbles and group 2c + 1 in their high ones.

@@ -311,7 +311,7 @@ public static unsafe partial class CpuGemv
                                 for (int t = 0; t < 4; t++) Put(g + q, r + t, d4[q * 4 + t]);
                         }
                 for (; r < r1; r++)
-                    for (int i = 0; i < m; i++) Put(i, r, Int4Dot16(Row(r), k, Xq(i), Xs(i), Gs(r), ahead));
+                    for (int i = 0; i < m; i++) Put(i, r, Int4Dot16(Row(r), k, k / groupsPerRow, Xq(i), Xs(i), Gs(r), ahead));
             }
             // int8 × 16-bit x: blocks of 4 weight rows × up to 4 x rows for batched steps and for x too wide for L1 next to
             // one weight stream; otherwise one row at a time. Both sum the same integers in the same lanes and scale them in

@@ -226,22 +226,13 @@ public class CudaInt8GemvTests
         using var scope = NewDisposeScope();
         var (q, s) = Int8Quantizer.Quantize(randn(n, k));
         (q, s) = (q.to(device), s.to(device));
-        var bias = withBias ? randn(n).to(ScalarType.BFloat16).to(device) : null;
-        foreach (var (m, split) in new[] { 1, 2, 3, 5, 8, 9, 16 }.SelectMany(m => new[] { (m, true), (m, false) }))     // 9 and 16: two launches
-        {
-            var x = randn(1, m, k).to(ScalarType.BFloat16).to(device);
-            CudaInt8Gemv.SplitColumns = split;
-            Tensor? got;
-            try { got = CudaInt8Gemv.TryLinear(x, q, s, bias); }
-            finally { CudaInt8Gemv.SplitColumns = true; }
-            Assert.True(got is not null, $"the kernel was not used: {CudaInt8Gemv.Unavailable(Math.Max(0, (int)device.index))}");
-            Assert.Equal(new long[] { 1, m, n }, got!.shape);
-            var want = nn.functional.linear(x.to(ScalarType.Float32), q.to(ScalarType.Float32) * s.unsqueeze(1), bias?.to(ScalarType.Float32));
-            // Float32 sums in another order, then one bf16 rounding of the output.
-            var excess = (got.to(ScalarType.Float32) - want).abs() - want.abs().mul(Scalars.Of(1.0 / 128));
-            Assert.True(excess.max().item<float>() <= 1e-3 * Math.Sqrt(k), $"{m} rows, by {(split ? "columns" : "rows")}: off by {(got.to(ScalarType.Float32) - want).abs().max().item<float>()}");
-        }
-        Assert.Null(CudaInt8Gemv.TryLinear(randn(17, k).to(ScalarType.BFloat16).to(device), q, s, bias));   // batches of 17+: cuBLAS
+        foreach (bool split in new[] { true, false })
+            AssertMatchesOnCuda(n, k, withBias, q.to(ScalarType.Float32) * s.unsqueeze(1), $"int8 by {(split ? "columns" : "rows")}", (x, bias) =>
+            {
+                CudaInt8Gemv.SplitColumns = split;
+                try { return CudaInt8Gemv.TryLinear(x, q, s, bias); }
+                finally { CudaInt8Gemv.SplitColumns = true; }
+            }, () => CudaInt8Gemv.Unavailable(Math.Max(0, (int)device.index)));
     }
 
     [Theory]
@@ -256,18 +247,30 @@ public class CudaInt8GemvTests
         var (packed, s) = Int4Quantizer.Quantize(randn(n, k));
         var w = Int4Quantizer.Dequantize(packed, s, ScalarType.Float32).to(device);
         (packed, s) = (packed.to(device), s.to(device));
+        AssertMatchesOnCuda(n, k, withBias, w, "int4", (x, bias) => CudaInt8Gemv.TryLinearInt4(x, packed, s, bias),
+            () => CudaInt8Gemv.Int4Unavailable(Math.Max(0, (int)device.index)));
+    }
+
+    /// <summary>
+    /// <paramref name="product"/> (a kernel's) for 1–16 rows of x (9 and 16: two launches), with or without a bias, against
+    /// x · wᵀ (+ bias) in float32 with <paramref name="w"/> the dequantised weights: float32 sums in another order, then one
+    /// bf16 rounding of the output. 17 rows go to cuBLAS (null).
+    /// </summary>
+    static void AssertMatchesOnCuda(int n, int k, bool withBias, Tensor w, string what, Func<Tensor, Tensor?, Tensor?> product, Func<string?> unavailable)
+    {
+        var device = w.device;
         var bias = withBias ? randn(n).to(ScalarType.BFloat16).to(device) : null;
         foreach (var m in new[] { 1, 2, 3, 5, 8, 9, 16 })
         {
             var x = randn(1, m, k).to(ScalarType.BFloat16).to(device);
-            var got = CudaInt8Gemv.TryLinearInt4(x, packed, s, bias);
-            Assert.True(got is not null, $"the int4 kernel was not used: {CudaInt8Gemv.Int4Unavailable(Math.Max(0, (int)device.index))}");
+            var got = product(x, bias);
+            Assert.True(got is not null, $"{what}: the kernel was not used: {unavailable()}");
             Assert.Equal(new long[] { 1, m, n }, got!.shape);
             var want = nn.functional.linear(x.to(ScalarType.Float32), w, bias?.to(ScalarType.Float32));
             var excess = (got.to(ScalarType.Float32) - want).abs() - want.abs().mul(Scalars.Of(1.0 / 128));
-            Assert.True(excess.max().item<float>() <= 1e-3 * Math.Sqrt(k), $"{m} rows: off by {(got.to(ScalarType.Float32) - want).abs().max().item<float>()}");
+            Assert.True(excess.max().item<float>() <= 1e-3 * Math.Sqrt(k), $"{what}, {m} rows: off by {(got.to(ScalarType.Float32) - want).abs().max().item<float>()}");
         }
-        Assert.Null(CudaInt8Gemv.TryLinearInt4(randn(17, k).to(ScalarType.BFloat16).to(device), packed, s, bias));   // batches of 17+: cuBLAS
+        Assert.Null(product(randn(17, k).to(ScalarType.BFloat16).to(device), bias));   // batches of 17+: cuBLAS
     }
 
     [Fact]

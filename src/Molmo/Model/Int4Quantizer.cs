@@ -84,7 +84,7 @@ public static class Int4Quantizer
             {
                 // Groups of 64 in chunks of two, vectorised (the same arithmetic); the scalar loop below does the rest and
                 // any chunk holding a zero or non-finite group.
-                if (g == 64 && (gi & 1) == 0 && Avx512BW.IsSupported
+                if (g == 64 && (gi & 1) == 0 && (Avx512BW.IsSupported || Avx2.IsSupported)
                     && QuantizeChunk64(bf16 ? null : (float*)ps + r * k + gi * 64, bf16 ? (ushort*)ps + r * k + gi * 64 : null, row + gi / 2 * 64, (float*)pq + r * groups + gi))
                 {
                     gi++;
@@ -125,6 +125,7 @@ public static class Int4Quantizer
     /// </summary>
     static unsafe bool QuantizeChunk64(float* f, ushort* h, byte* o, float* scales)
     {
+        if (!Avx512BW.IsSupported) return QuantizeChunk64Avx2(f, h, o, scales);
         Vector512<float> Load(int j) => f != null ? Avx512F.LoadVector512(f + j) : Kernels.CpuGemv.Bf16ToFloat16(h + j);
         var v = stackalloc Vector512<float>[8];
         var s = stackalloc float[2];
@@ -165,6 +166,58 @@ public static class Int4Quantizer
         return true;
     }
 
+    /// <summary><see cref="QuantizeChunk64"/> with AVX2: the same arithmetic on 8 lanes, so the same bytes and scales.</summary>
+    static unsafe bool QuantizeChunk64Avx2(float* f, ushort* h, byte* o, float* scales)
+    {
+        var v = stackalloc Vector256<float>[16];
+        var s = stackalloc float[2];
+        for (int half = 0; half < 2; half++)
+        {
+            var vmax = Vector256<float>.Zero;
+            var nonFinite = Vector256<float>.Zero;
+            for (int p = 0; p < 8; p++)
+            {
+                int j = 64 * half + 8 * p;
+                // bf16 → float32: the 16 bits moved to the top of a 32-bit word (exact).
+                var x = v[8 * half + p] = f != null ? Avx.LoadVector256(f + j)
+                    : Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(h + j), 16).AsSingle();
+                vmax = Avx.Max(vmax, Vector256.Abs(x));
+                nonFinite += x - x;
+            }
+            float max = 0;
+            for (int l = 0; l < 8; l++) max = MathF.Max(max, vmax.GetElement(l));
+            if (max == 0 || Vector256.Sum(nonFinite) != 0) return false;
+            float m = 0;
+            for (int p = 0; p < 8 && m == 0; p++)
+            {
+                uint hit = Vector256.Equals(Vector256.Abs(v[8 * half + p]), Vector256.Create(max)).ExtractMostSignificantBits();
+                if (hit != 0) m = v[8 * half + p].GetElement(System.Numerics.BitOperations.TrailingZeroCount(hit));
+            }
+            s[half] = m / -8f;
+        }
+        var lo = Vector256.Create(-8);
+        var hi = Vector256.Create(7);
+        var four = Vector256.Create(15);
+        var vs0 = Vector256.Create(s[0]);
+        var vs1 = Vector256.Create(s[1]);
+        // Byte j: column j's nibble low, column 64 + j's high; 8 columns a step, narrowed 32 → 16 → 8 bits (values ≤ 255).
+        var packed = stackalloc Vector256<int>[8];
+        for (int p = 0; p < 8; p++)
+        {
+            var q0 = Avx2.Min(Avx2.Max(Avx.ConvertToVector256Int32(Avx.Divide(v[p], vs0)), lo), hi) & four;
+            var q1 = Avx2.Min(Avx2.Max(Avx.ConvertToVector256Int32(Avx.Divide(v[8 + p], vs1)), lo), hi) & four;
+            packed[p] = q0 | Avx2.ShiftLeftLogical(q1, 4);
+        }
+        for (int p = 0; p < 8; p += 4)
+        {
+            var bytes = Vector256.Narrow(Vector256.Narrow(packed[p], packed[p + 1]).AsUInt16(), Vector256.Narrow(packed[p + 2], packed[p + 3]).AsUInt16());
+            Avx.Store(o + 8 * p, bytes);
+        }
+        scales[0] = s[0];
+        scales[1] = s[1];
+        return true;
+    }
+
     /// <summary>The quantised value (−8 … 7) of column <paramref name="j"/> in a packed row of <paramref name="k"/> columns.</summary>
     internal static unsafe int At(byte* row, long j, int g)
     {
@@ -175,7 +228,7 @@ public static class Int4Quantizer
 
     /// <summary>
     /// The weights as <paramref name="dtype"/> [N, K] in libtorch ops, on the tensors' device: q · scale. For GPUs
-    /// (a CUDA int4 decode step dequantises each matrix for cuBLAS: correct, not fast) and CPUs without AVX-512.
+    /// (a CUDA int4 decode step dequantises each matrix for cuBLAS: correct, not fast) and CPUs without AVX2 or AVX-512.
     /// </summary>
     public static Tensor Dequantize(Tensor packed, Tensor scale, ScalarType dtype)
     {
@@ -220,6 +273,18 @@ public static class Int4Quantizer
                     Dequantize64(low, s[c / 64], o + c);
                     Dequantize64(high, s[c / 64 + 1], o + c + 64);
                 }
+            else if (g == 64 && Avx2.IsSupported)
+                for (long c = 0; c < k; c += 128)
+                    for (int j = 0; j < 64; j += 8)
+                    {
+                        // Bytes j … j + 7: columns c + j … (low nibbles) and c + 64 + j … (high ones).
+                        var bytes = Avx2.ConvertToVector256Int32(row + c / 2 + j);
+                        var eight = Vector256.Create(8);
+                        var low = ((bytes & Vector256.Create(15)) ^ eight) - eight;
+                        var high = (Avx2.ShiftRightLogical(bytes, 4) ^ eight) - eight;
+                        Sse2.Store(o + c + j, Bf16Of(Avx.Multiply(Avx.ConvertToVector256Single(low), Vector256.Create(s[c / 64]))));
+                        Sse2.Store(o + c + 64 + j, Bf16Of(Avx.Multiply(Avx.ConvertToVector256Single(high), Vector256.Create(s[c / 64 + 1]))));
+                    }
             else
                 for (long j = 0; j < k; j++) o[j] = Kernels.CpuGemv.FloatToBf16(At(row, j, g) * s[j / g]);
         });
@@ -239,6 +304,15 @@ public static class Int4Quantizer
         var sign = Vector512.Create((byte)8);
         var high = Avx512BW.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & nibble;
         return (((v & nibble) ^ sign).AsSByte() - eight, (high ^ sign).AsSByte() - eight);
+    }
+
+    /// <summary>8 float32 values → bf16, rounded to nearest even as <see cref="Dequantize64"/> does (AVX2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector128<ushort> Bf16Of(Vector256<float> f)
+    {
+        var bits = f.AsUInt32();
+        var rounded = Avx2.ShiftRightLogical(bits + Vector256.Create(0x7FFFu) + (Avx2.ShiftRightLogical(bits, 16) & Vector256.Create(1u)), 16);
+        return Vector128.Narrow(rounded.GetLower(), rounded.GetUpper());
     }
 
     /// <summary>64 quantised values × one scale → 64 bf16 values at <paramref name="o"/>.</summary>

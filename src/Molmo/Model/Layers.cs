@@ -95,9 +95,9 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
         }
         if (weight.dtype == ScalarType.Byte)
         {
-            // int4 on the CPU: decode steps of up to 64 rows through the kernel (AVX-512), prefill-sized inputs dequantised to
-            // bf16 for libtorch's GEMM. On CUDA, decode steps through the CUDA kernel. Elsewhere (prefill on a GPU, a CPU
-            // without AVX-512, float32 activations) the weights are dequantised by libtorch ops for each product.
+            // int4 on the CPU: decode steps of up to 64 rows through the kernel (AVX-512 or AVX2), prefill-sized inputs
+            // dequantised to bf16 for libtorch's GEMM. On CUDA, decode steps through the CUDA kernel. Elsewhere (prefill on a
+            // GPU, a CPU without AVX2, float32 activations) the weights are dequantised by libtorch ops for each product.
             if (kernels && Kernels.CpuGemv.SupportsInt4 && rows <= Kernels.CpuGemv.MaxRows)
                 return Kernels.CpuGemv.LinearInt4(x, weight, weight_scale, bias);
             if (cpu && x.dtype == ScalarType.BFloat16 && Kernels.CpuGemv.SupportsInt4)

@@ -5,8 +5,8 @@ using System.Text.RegularExpressions;
 namespace Molmo.Tests.Model;
 
 /// <summary>
-/// The CPU kernels (matrix products, int8 quantisation) have AVX-512, AVX2 and scalar paths (int4's kernel is AVX-512 only:
-/// without it int4 layers dequantise for libtorch, and its quantiser takes a scalar loop), and <see cref="Molmo.Model.Linear"/>
+/// The CPU kernels (matrix products, int8 and int4 quantisation) have AVX-512, AVX2 and scalar paths (int4's kernel has no
+/// scalar one: without AVX2 int4 layers dequantise for libtorch), and <see cref="Molmo.Model.Linear"/>
 /// routes around the kernels on a CPU with neither AVX2 nor AVX-512; the attention kernels are AVX-512 only, and the modules
 /// fall back to libtorch's SDPA without it. A test process on an AVX-512 machine (this machine kind)
 /// takes only the first. Here the kernel and low-precision decoding tests run again in child processes of this test assembly

@@ -28,23 +28,52 @@ public static unsafe partial class CpuGemv
         for (int b = 0, bi = 0; b < k; b += QBlock, bi++)
         {
             int end = Math.Min(k, b + QBlock), j = b;
-            var vmax = Vector512<float>.Zero;
-            var nonFinite = Vector512<float>.Zero;    // v − v: 0 for finite values, NaN otherwise
-            for (; j + 16 <= end; j += 16)
+            float max = 0, check = 0;
+            if (Avx512F.IsSupported)
             {
-                var v = Avx512F.LoadVector512(x + j);
-                vmax = Avx512F.Max(vmax, Vector512.Abs(v));
-                nonFinite += v - v;
+                var vmax = Vector512<float>.Zero;
+                var nonFinite = Vector512<float>.Zero;    // v − v: 0 for finite values, NaN otherwise
+                for (; j + 16 <= end; j += 16)
+                {
+                    var v = Avx512F.LoadVector512(x + j);
+                    vmax = Avx512F.Max(vmax, Vector512.Abs(v));
+                    nonFinite += v - v;
+                }
+                max = MaxLane(vmax);
+                check = Vector512.Sum(nonFinite);
             }
-            float max = MaxLane(vmax);
-            float check = Vector512.Sum(nonFinite);
+            else if (Avx.IsSupported)   // int4 on AVX2 machines
+            {
+                var vmax = Vector256<float>.Zero;
+                var nonFinite = Vector256<float>.Zero;
+                for (; j + 8 <= end; j += 8)
+                {
+                    var v = Avx.LoadVector256(x + j);
+                    vmax = Avx.Max(vmax, Vector256.Abs(v));
+                    nonFinite += v - v;
+                }
+                for (int l = 0; l < 8; l++) max = MathF.Max(max, vmax.GetElement(l));
+                check = Vector256.Sum(nonFinite);
+            }
             for (; j < end; j++) { max = MathF.Max(max, MathF.Abs(x[j])); check += x[j] - x[j]; }
             bool finite = check == 0;
             float inv = finite && max > 0 ? 32767f / max : 0f;
             scales[bi] = finite ? max / 32767f : float.NaN;
-            var vinv = Vector512.Create(inv);
-            for (j = b; j + 16 <= end; j += 16)
-                Avx.Store(q + j, Avx512F.ConvertToVector256Int16(Avx512F.ConvertToVector512Int32(Avx512F.LoadVector512(x + j) * vinv)));
+            // x · inv rounded to nearest even (the conversions' rounding, as MathF.Round below); |x · inv| ≤ 32767.
+            j = b;
+            if (Avx512F.IsSupported)
+            {
+                var vinv = Vector512.Create(inv);
+                for (; j + 16 <= end; j += 16)
+                    Avx.Store(q + j, Avx512F.ConvertToVector256Int16(Avx512F.ConvertToVector512Int32(Avx512F.LoadVector512(x + j) * vinv)));
+            }
+            else if (Avx.IsSupported)
+            {
+                var vinv = Vector256.Create(inv);
+                for (; j + 16 <= end; j += 16)
+                    Avx.Store(q + j, Vector256.Narrow(Avx.ConvertToVector256Int32(Avx.LoadVector256(x + j) * vinv),
+                                                      Avx.ConvertToVector256Int32(Avx.LoadVector256(x + j + 8) * vinv)));
+            }
             for (; j < end; j++) q[j] = (short)MathF.Round(x[j] * inv, MidpointRounding.ToEven);
         }
     }

@@ -208,7 +208,7 @@ public static unsafe partial class CpuGemv
         int blockAhead = NoRowPrefetch ? 0 : PrefetchAhead;
         float* xs = split ? (float*)NativeMemory.AlignedAlloc((nuint)(4L * m * k), 64) : null;
         // int8 on AVX-512 multiplies integers: x rounded to 16 bits per block of columns (see Int8Dot16), once per call.
-        // int4 always (its kernel needs AVX512BW).
+        // int4 always (AVX-512 or AVX2).
         bool int16 = int8 && Avx512BW.IsSupported && !Int8FloatProducts || int4;
         int blocksPerRow = (k + QBlock - 1) / QBlock;
         short* xq = int16 ? (short*)NativeMemory.AlignedAlloc((nuint)(2L * m * k), 64) : null;
@@ -292,8 +292,9 @@ public static unsafe partial class CpuGemv
                 for (; r < r1; r++)
                     for (int i = 0; i < m; i++) Put(i, r, Dot(r, i));
             }
-            // int4 × 16-bit x: blocks of 4 weight rows × up to 4 x rows for batched steps (groups of 64), single rows otherwise;
-            // both give the same bits for a row.
+            // int4 × 16-bit x: blocks of 4 weight rows × up to 4 x rows for batched steps (groups of 64, AVX-512), single rows
+            // otherwise; both give the same bits for a row. (With AVX2 a batch takes each weight row against its x rows in turn,
+            // the row staying in L1: 16 registers hold too few accumulators for a block.)
             void RowsInt4(int r0, int r1)
             {
                 var d4 = stackalloc float[4 * 4];
@@ -301,7 +302,7 @@ public static unsafe partial class CpuGemv
                 float* Xs(int i) => (float*)xsq + (long)i * blocksPerRow;
                 float* Gs(int r) => (float*)gsp + (long)r * groupsPerRow;
                 int r = r0;
-                if (m > 1 && k / groupsPerRow == 64)
+                if (m > 1 && k / groupsPerRow == 64 && Int4Avx512)
                     for (; r + 4 <= r1; r += 4)
                         for (int g = 0; g < m; g += 4)
                         {

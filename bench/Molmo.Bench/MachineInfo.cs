@@ -28,10 +28,19 @@ public static class MachineInfo
             } : "";
             var isa = new[] { "avx512f", "avx512_bf16", "avx512_vnni", "avx2" }.Where(flags.Contains);
             return $"{modelName} (family {family} model {model}{core}), {Environment.ProcessorCount} logical CPUs, " +
-                   $"L1d/L2/L3 {Cache(1, "Data")}/{Cache(2, "Unified")}/{Cache(3, "Unified")} per core or shared, {string.Join(" ", isa)}";
+                   $"L1d/L2/L3 {Cache(1, "Data")}/{Cache(2, "Unified")}/{Cache(3, "Unified")} per core or shared, {string.Join(" ", isa)}; {KernelRoute()}";
         }
         catch (IOException) { return $"{Environment.ProcessorCount} logical CPUs (no /proc/cpuinfo)"; }
         catch (UnauthorizedAccessException) { return $"{Environment.ProcessorCount} logical CPUs (/proc/cpuinfo unreadable)"; }
+    }
+
+    /// <summary>Which instruction sets the engine's CPU kernels take in this process: the CPU's flags above may include
+    /// AVX-512 while the runtime has it switched off (DOTNET_EnableAVX512=0, to measure an AVX2 machine's routes).</summary>
+    static string KernelRoute()
+    {
+        bool avx512 = System.Runtime.Intrinsics.X86.Avx512BW.IsSupported, avx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported;
+        string off = Environment.GetEnvironmentVariable("DOTNET_EnableAVX512") == "0" ? " (AVX-512 switched off: DOTNET_EnableAVX512=0)" : "";
+        return avx512 ? "kernels on AVX-512" : avx2 ? $"kernels on AVX2{off}" : "kernels on neither AVX2 nor AVX-512 (scalar and libtorch routes)";
     }
 
     static string Cache(int level, string type)

@@ -25,7 +25,7 @@ public class CpuAttentionTests
     [MemberData(nameof(Shapes))]
     public void MatchesFloat64Attention(int b, int heads, int kvHeads, int hd, int len, bool masked)
     {
-        if (!CpuAttention.IsSupported) return;   // AVX-512 only; elsewhere decode attention stays on libtorch
+        if (!CpuAttention.IsSupported) return;   // AVX-512 or AVX2; elsewhere decode attention stays on libtorch
         using var scope = NewDisposeScope();
         foreach (var cacheType in new[] { ScalarType.Float32, ScalarType.BFloat16 })
         {
@@ -54,26 +54,31 @@ public class CpuAttentionTests
         }
     }
 
-    [Fact]
-    public void SoftmaxExpIsWithinAnUlpAcrossItsRange()
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]   // the AVX2 route's e^x (2^n built in two factors)
+    public void SoftmaxExpIsWithinAnUlpAcrossItsRange(int width)
     {
         // The attention kernels' own e^x (.NET's Vector512.Exp was ten times slower): against double precision over
         // every argument a softmax can see, and at the edges.
-        if (!CpuAttention.IsSupported) return;
+        if (width == 512 ? !System.Runtime.Intrinsics.X86.Avx512F.IsSupported
+                         : !(System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported)) return;
+        float At(float x) => width == 512 ? CpuAttention.Exp(System.Runtime.Intrinsics.Vector512.Create(x))[0]
+                                          : CpuAttention.Exp(System.Runtime.Intrinsics.Vector256.Create(x))[7];
         double worst = 0;
         for (double x = -87.3; x < 88.7; x += 0.000917)
         {
-            float got = CpuAttention.Exp(System.Runtime.Intrinsics.Vector512.Create((float)x))[0], want = MathF.Exp((float)x);
+            float got = At((float)x), want = MathF.Exp((float)x);
             worst = Math.Max(worst, Math.Abs(got - Math.Exp((float)x)) / Math.Exp((float)x));
             Assert.True(Math.Abs(got - want) <= 2 * (MathF.BitIncrement(want) - want), $"e^{(float)x}: {got}, not {want}");
         }
         Assert.True(worst < 1.5e-7, $"largest relative error {worst}");
-        float At(float x) => CpuAttention.Exp(System.Runtime.Intrinsics.Vector512.Create(x))[0];
         Assert.Equal(1f, At(0f));
         Assert.Equal(0f, At(float.NegativeInfinity));   // masked and padding keys weigh nothing
         Assert.Equal(0f, At(-1000f));
         Assert.True(float.IsNaN(At(float.NaN)));        // a broken score is not hidden
         Assert.True(At(88.7f) > 3e38f);
+        Assert.Equal(MathF.Exp(-87f), At(-87f), 1e-44f);      // near the smallest normal float
     }
 
     [Fact]

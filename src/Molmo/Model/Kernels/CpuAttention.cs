@@ -13,12 +13,12 @@ namespace Molmo.Model.Kernels;
 /// matmuls for these shapes (G query rows against L keys per head) ran at a fraction of memory speed: 7B-D heads, 16
 /// sequences of 800 positions, 86 ms a step in float32 and 161 ms in bf16 (`bench attention`). Reading the cache is the
 /// floor, so the kernel also lets the CPU cache be bf16 for bf16 models, half the bytes (the keys and values are bf16 values
-/// to begin with, so nothing is lost).
+/// to begin with, so nothing is lost). AVX-512 and AVX2 routes.
 /// </summary>
 public static unsafe class CpuAttention
 {
-    /// <summary>Whether the kernel runs here (AVX-512); elsewhere decode attention stays on libtorch.</summary>
-    public static bool IsSupported => Avx512F.IsSupported;
+    /// <summary>Whether the kernel runs here (AVX-512, or AVX2 and FMA); elsewhere decode attention stays on libtorch.</summary>
+    public static bool IsSupported => Avx512F.IsSupported || Avx2.IsSupported && Fma.IsSupported;
 
     /// <summary>Whether the kernel takes these shapes: up to 8 query heads per KV head and a head width that is a multiple of 32.</summary>
     public static bool Handles(long heads, long kvHeads, long headDim) =>
@@ -39,7 +39,7 @@ public static unsafe class CpuAttention
     /// </summary>
     public static Tensor Decode(Tensor q, Tensor k, Tensor v, Tensor? mask)
     {
-        if (!IsSupported) throw new PlatformNotSupportedException("the CPU attention kernel needs AVX-512");
+        if (!IsSupported) throw new PlatformNotSupportedException("the CPU attention kernel needs AVX-512, or AVX2 and FMA");
         if (q.dim() != 4 || k.dim() != 4 || v.dim() != 4 || q.shape[2] != 1)
             throw new ArgumentException("decode attention takes q [B, H, 1, hd] and k, v [B, KV, L, hd]");
         long b = q.shape[0], heads = q.shape[1], hd = q.shape[3], kvHeads = k.shape[1], len = k.shape[2];
@@ -87,6 +87,23 @@ public static unsafe class CpuAttention
                 Scores(q, k, bf16, len, hd, groups, scale, mask, scores, keys);
                 var inv = stackalloc float[groups];
                 for (int g = 0; g < groups; g++) inv[g] = 1f / SoftmaxNumerators(scores + (long)g * len, len);
+                if (!Avx512F.IsSupported)
+                {
+                    // AVX2: tiles of 8 columns, G accumulators each (16 registers do not hold 2·G of them).
+                    for (int tile = 0; tile < hd; tile += 8)
+                        switch (groups)
+                        {
+                            case 1: ValuesAvx2<R1>(scores, v, bf16, len, hd, tile, inv, o); break;
+                            case 2: ValuesAvx2<R2>(scores, v, bf16, len, hd, tile, inv, o); break;
+                            case 3: ValuesAvx2<R3>(scores, v, bf16, len, hd, tile, inv, o); break;
+                            case 4: ValuesAvx2<R4>(scores, v, bf16, len, hd, tile, inv, o); break;
+                            case 5: ValuesAvx2<R5>(scores, v, bf16, len, hd, tile, inv, o); break;
+                            case 6: ValuesAvx2<R6>(scores, v, bf16, len, hd, tile, inv, o); break;
+                            case 7: ValuesAvx2<R7>(scores, v, bf16, len, hd, tile, inv, o); break;
+                            default: ValuesAvx2<R8>(scores, v, bf16, len, hd, tile, inv, o); break;
+                        }
+                    return;
+                }
                 for (int tile = 0; tile < hd; tile += 32)
                     switch (groups)
                     {
@@ -131,16 +148,7 @@ public static unsafe class CpuAttention
             for (int g = 0; g < groups; g++)
             {
                 float* qg = q + (long)g * hd;
-                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                for (int c = 0; c < hd; c += 16)
-                {
-                    var qv = Avx512F.LoadVector512(qg + c);
-                    a0 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(k4 + c), qv, a0);
-                    a1 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(k4 + hd + c), qv, a1);
-                    a2 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(k4 + 2 * hd + c), qv, a2);
-                    a3 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(k4 + 3 * hd + c), qv, a3);
-                }
-                var sums = Sse.Multiply(Sum4(a0, a1, a2, a3), vscale);
+                var sums = Sse.Multiply(Avx512F.IsSupported ? Dot4(qg, k4, hd) : Dot4Avx2(qg, k4, hd), vscale);
                 float* row = scores + (long)g * len + t;
                 if (n == 4) Sse.Store(row, sums);
                 else for (int i = 0; i < n; i++) row[i] = sums.GetElement(i);
@@ -150,6 +158,39 @@ public static unsafe class CpuAttention
                     if (!mask[t + i])
                         for (int g = 0; g < groups; g++) scores[(long)g * len + t + i] = float.NegativeInfinity;
         }
+    }
+
+    /// <summary>(q · k4[0], …, q · k4[3]) for four consecutive key rows of width hd (AVX-512).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector128<float> Dot4(float* q, float* k4, int hd)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int c = 0; c < hd; c += 16)
+        {
+            var qv = Avx512F.LoadVector512(q + c);
+            a0 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(k4 + c), qv, a0);
+            a1 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(k4 + hd + c), qv, a1);
+            a2 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(k4 + 2 * hd + c), qv, a2);
+            a3 = Avx512F.FusedMultiplyAdd(Avx512F.LoadVector512(k4 + 3 * hd + c), qv, a3);
+        }
+        return Sum4(a0, a1, a2, a3);
+    }
+
+    /// <summary><see cref="Dot4"/> with AVX2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector128<float> Dot4Avx2(float* q, float* k4, int hd)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int c = 0; c < hd; c += 8)
+        {
+            var qv = Avx.LoadVector256(q + c);
+            a0 = Fma.MultiplyAdd(Avx.LoadVector256(k4 + c), qv, a0);
+            a1 = Fma.MultiplyAdd(Avx.LoadVector256(k4 + hd + c), qv, a1);
+            a2 = Fma.MultiplyAdd(Avx.LoadVector256(k4 + 2 * hd + c), qv, a2);
+            a3 = Fma.MultiplyAdd(Avx.LoadVector256(k4 + 3 * hd + c), qv, a3);
+        }
+        static Vector128<float> Half(Vector256<float> a) => a.GetLower() + a.GetUpper();
+        return Sse3.HorizontalAdd(Sse3.HorizontalAdd(Half(a0), Half(a1)), Sse3.HorizontalAdd(Half(a2), Half(a3)));
     }
 
     /// <summary>(Σ a0, Σ a1, Σ a2, Σ a3): each halved twice to 128 bits, then two levels of horizontal adds.</summary>
@@ -168,6 +209,7 @@ public static unsafe class CpuAttention
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: this loop is part of every decode step
     internal static float SoftmaxNumerators(float* row, int len)
     {
+        if (!Avx512F.IsSupported) return SoftmaxNumeratorsAvx2(row, len);
         int j = 0;
         var vmax = Vector512.Create(float.NegativeInfinity);
         for (; j + 16 <= len; j += 16) vmax = Avx512F.Max(vmax, Avx512F.LoadVector512(row + j));
@@ -183,6 +225,29 @@ public static unsafe class CpuAttention
             vsum += e;
         }
         float sum = Vector512.Sum(vsum);
+        for (int t = j; t < len; t++) { row[t] = MathF.Exp(row[t] - max); sum += row[t]; }
+        return sum;
+    }
+
+    /// <summary><see cref="SoftmaxNumerators"/> with AVX2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static float SoftmaxNumeratorsAvx2(float* row, int len)
+    {
+        int j = 0;
+        var vmax = Vector256.Create(float.NegativeInfinity);
+        for (; j + 8 <= len; j += 8) vmax = Avx.Max(vmax, Avx.LoadVector256(row + j));
+        float max = float.NegativeInfinity;
+        for (int i = 0; i < 8; i++) max = Math.Max(max, vmax.GetElement(i));
+        for (int t = j; t < len; t++) max = Math.Max(max, row[t]);
+        var vm = Vector256.Create(max);
+        var vsum = Vector256<float>.Zero;
+        for (j = 0; j + 8 <= len; j += 8)
+        {
+            var e = Exp(Avx.LoadVector256(row + j) - vm);
+            Avx.Store(row + j, e);
+            vsum += e;
+        }
+        float sum = Vector256.Sum(vsum);
         for (int t = j; t < len; t++) { row[t] = MathF.Exp(row[t] - max); sum += row[t]; }
         return sum;
     }
@@ -212,6 +277,68 @@ public static unsafe class CpuAttention
         p = Avx512F.FusedMultiplyAdd(p, r * r, r + Vector512<float>.One);
         var e = Vector512.ConditionalSelect(zero, Vector512<float>.Zero, Avx512F.Scale(p, n));
         return Vector512.ConditionalSelect(nan, x, e);
+    }
+
+    /// <summary>
+    /// <see cref="Exp(Vector512{float})"/> with AVX2, the same reduction and polynomial; 2^n (n in [−126, 128]) as the product
+    /// of two powers of two built in the exponent bits, each within the normal range (AVX2 has no vscalefps).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Exp(Vector256<float> x)
+    {
+        var low = Vector256.Create(-87.33654f);
+        var zero = Avx.CompareLessThan(x, low);
+        var nan = Avx.CompareUnordered(x, x);
+        var c = Avx.Min(Avx.Max(x, low), Vector256.Create(88.72283f));
+        var n = Avx.RoundToNearestInteger(c * Vector256.Create(1.44269504088896341f));
+        var r = Fma.MultiplyAdd(n, Vector256.Create(-0.693359375f), c);
+        r = Fma.MultiplyAdd(n, Vector256.Create(2.12194440e-4f), r);
+        var p = Vector256.Create(1.9875691500e-4f);
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(1.3981999507e-3f));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(8.3334519073e-3f));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(4.1665795894e-2f));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(1.6666665459e-1f));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(5.0000001201e-1f));
+        p = Fma.MultiplyAdd(p, r * r, r + Vector256<float>.One);
+        var ni = Avx.ConvertToVector256Int32(n);
+        var n1 = Avx2.ShiftRightArithmetic(ni, 1);
+        var bias = Vector256.Create(127);
+        var f1 = Avx2.ShiftLeftLogical(n1 + bias, 23).AsSingle();
+        var f2 = Avx2.ShiftLeftLogical(ni - n1 + bias, 23).AsSingle();
+        var e = Vector256.ConditionalSelect(zero, Vector256<float>.Zero, p * f1 * f2);
+        return Vector256.ConditionalSelect(nan, x, e);
+    }
+
+    /// <summary>
+    /// o[g, tile…tile+8) = Σ_t p[g, t] · v[t, tile…tile+8) / Σ_t p[g, t] for the G query rows of one KV head (AVX2): one vector
+    /// of v per key (converted when bf16) feeds one FMA per query row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: this loop is part of every decode step
+    static void ValuesAvx2<TG>(float* p, byte* v, bool bf16, int len, int hd, int tile, float* inv, float* o) where TG : struct, IRowCount
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        float* p0 = p, p1 = p + len, p2 = p + 2L * len, p3 = p + 3L * len, p4 = p + 4L * len, p5 = p + 5L * len, p6 = p + 6L * len, p7 = p + 7L * len;
+        for (int t = 0; t < len; t++)
+        {
+            var x = bf16 ? Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)v + (long)t * hd + tile), 16).AsSingle()
+                         : Avx.LoadVector256((float*)v + (long)t * hd + tile);
+            a0 = Fma.MultiplyAdd(Vector256.Create(p0[t]), x, a0);
+            if (TG.N > 1) a1 = Fma.MultiplyAdd(Vector256.Create(p1[t]), x, a1);
+            if (TG.N > 2) a2 = Fma.MultiplyAdd(Vector256.Create(p2[t]), x, a2);
+            if (TG.N > 3) a3 = Fma.MultiplyAdd(Vector256.Create(p3[t]), x, a3);
+            if (TG.N > 4) a4 = Fma.MultiplyAdd(Vector256.Create(p4[t]), x, a4);
+            if (TG.N > 5) a5 = Fma.MultiplyAdd(Vector256.Create(p5[t]), x, a5);
+            if (TG.N > 6) a6 = Fma.MultiplyAdd(Vector256.Create(p6[t]), x, a6);
+            if (TG.N > 7) a7 = Fma.MultiplyAdd(Vector256.Create(p7[t]), x, a7);
+        }
+        Avx.Store(o + tile, a0 * Vector256.Create(inv[0]));
+        if (TG.N > 1) Avx.Store(o + hd + tile, a1 * Vector256.Create(inv[1]));
+        if (TG.N > 2) Avx.Store(o + 2L * hd + tile, a2 * Vector256.Create(inv[2]));
+        if (TG.N > 3) Avx.Store(o + 3L * hd + tile, a3 * Vector256.Create(inv[3]));
+        if (TG.N > 4) Avx.Store(o + 4L * hd + tile, a4 * Vector256.Create(inv[4]));
+        if (TG.N > 5) Avx.Store(o + 5L * hd + tile, a5 * Vector256.Create(inv[5]));
+        if (TG.N > 6) Avx.Store(o + 6L * hd + tile, a6 * Vector256.Create(inv[6]));
+        if (TG.N > 7) Avx.Store(o + 7L * hd + tile, a7 * Vector256.Create(inv[7]));
     }
 
     /// <summary>

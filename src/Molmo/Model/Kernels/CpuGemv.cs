@@ -159,6 +159,8 @@ public static unsafe partial class CpuGemv
         long i = 0;
         if (Avx512F.IsSupported)
             for (; i + 16 <= count; i += 16) Avx512F.Store(dst + i, Bf16ToFloat16(src + i));
+        else if (Avx2.IsSupported)
+            for (; i + 8 <= count; i += 8) Avx.Store(dst + i, Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(src + i), 16).AsSingle());
         for (; i < count; i++) dst[i] = Bf16ToFloat(src[i]);
     }
 

@@ -51,9 +51,14 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
     /// </summary>
     public static bool UseCpuKernels { get; set; } = true;
 
-    /// <summary>Most input rows a bf16 product sends to the CPU kernel. Measured against libtorch's GEMM on 7B-D's matrices
-    /// (`gemv --rows N`): at 8 rows the kernel read 31–34 GB/s against 28.5–30; at 12 both 25–27; at 16 it fell behind.</summary>
-    public const int Bf16KernelMaxRows = 8;
+    /// <summary>
+    /// Most input rows a bf16 product sends to the CPU kernel. With AVX-512, measured against libtorch's GEMM on 7B-D's
+    /// matrices (`gemv --rows N`): at 8 rows the kernel read 31–34 GB/s against 28.5–30; at 12 both 25–27; at 16 it fell
+    /// behind. With AVX2 only, one row: a register block of 2 weight rows × 4 x rows for AVX2 (tried on 2026-11-27) left
+    /// 7B-D's batches of 2, 4 and 8 at 4.20, 7.70 and 10.03 tok/s, where libtorch's GEMM gave 4.42, 8.88 and 15.02
+    /// (docs/benchmarks.md, "7B-D on an AVX2 CPU").
+    /// </summary>
+    public static readonly int Bf16KernelMaxRows = System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? 8 : 1;
 
     public Linear(long inFeatures, long outFeatures, bool hasBias, ModelPlacement p, bool quantizable = false) : base(nameof(Linear))
     {

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Molmo.Model.Kernels;
 
 /// <summary>
-/// int8 weights against 16-bit integer activations (AVX-512). Widening int8 to float32 costs three instructions per 16 weights
+/// int8 weights against 16-bit integer activations (AVX-512; AVX2 in <see cref="CpuGemv.Int8Dot16Avx2"/>). Widening int8 to float32 costs three instructions per 16 weights
 /// (sign-extend, convert, FMA) and made the int8 kernel compute-bound below DRAM speed; here 32 weights cost a sign-extension
 /// to 16 bits and one multiply-add of adjacent pairs (vpmaddwd) into 32-bit integers, and a float conversion and FMA once per
 /// <see cref="QBlock"/> columns. x is rounded per block of columns to 16-bit integers scaled by the block's largest magnitude:
@@ -95,6 +95,7 @@ public static unsafe partial class CpuGemv
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
     static float Int8Dot16(sbyte* w, short* x, float* scales, int k, int ahead)
     {
+        if (!Avx512BW.IsSupported) return Int8Dot16Avx2(w, x, scales, k, ahead);
         var acc = Vector512<float>.Zero;
         for (int b = 0, bi = 0; b < k; b += QBlock, bi++)
         {
@@ -112,6 +113,39 @@ public static unsafe partial class CpuGemv
             acc = Flush(i0 + i1 + Tail(w, x, j, end), scales[bi], acc);
         }
         return Vector512.Sum(acc);
+    }
+
+    /// <summary>Whether int8 products take 16-bit x (AVX-512 with AVX512BW, or AVX2 and FMA).</summary>
+    static bool Int16Products => Avx512BW.IsSupported || Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>
+    /// <see cref="Int8Dot16"/> with AVX2: 16 weights sign-extended to 16 bits and multiplied pairwise against x per step, the
+    /// block's integer sums (lane l: columns ≡ 2l, 2l+1 mod 16; the scalar tail in lane 0) scaled into the accumulator in
+    /// order. Batched steps take it row by row too, so a row gets the same bits alone or in a batch. Widening every weight
+    /// to float32 instead (the route before) took twice the instructions: batches of 4 and 16 of 7B-D decoded at 5.58 and
+    /// 7.62 tok/s against 5.38 for one sequence.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
+    static float Int8Dot16Avx2(sbyte* w, short* x, float* scales, int k, int ahead)
+    {
+        var acc = Vector256<float>.Zero;
+        for (int b = 0, bi = 0; b < k; b += QBlock, bi++)
+        {
+            int end = Math.Min(k, b + QBlock), j = b;
+            Vector256<int> i0 = default, i1 = default;
+            for (; j + 32 <= end; j += 32)
+            {
+                if ((j & 63) == 0) Sse.Prefetch0(w + j + ahead);
+                i0 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w + j), Avx.LoadVector256(x + j));
+                i1 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w + j + 16), Avx.LoadVector256(x + j + 16));
+            }
+            for (; j + 16 <= end; j += 16)
+                i0 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w + j), Avx.LoadVector256(x + j));
+            int tail = 0;
+            for (; j < end; j++) tail += w[j] * x[j];
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i0 + i1 + Vector256.CreateScalar(tail)), Vector256.Create(scales[bi]), acc);
+        }
+        return Vector256.Sum(acc);
     }
 
     /// <summary>

@@ -33,7 +33,7 @@ public static unsafe partial class CpuGemv
     enum Weights { Bf16, Int8, Fp32, Int4 }
 
     /// <summary>
-    /// int8 rows widened to float32 against float32 x, as on machines without AVX-512, instead of integer products against
+    /// int8 rows widened to float32 against float32 x, as on machines without AVX2, instead of integer products against
     /// 16-bit x (CpuGemv.Int8.cs): the earlier kernel, kept as the benchmark's baseline and tested like the other paths.
     /// Per calling thread, so that a test or benchmark setting it affects only its own calls.
     /// </summary>
@@ -210,9 +210,9 @@ public static unsafe partial class CpuGemv
         long wrap = PrefetchWithinRows ? 0 : 3L * rowBytes;
         int blockAhead = NoRowPrefetch ? 0 : PrefetchAhead;
         float* xs = split ? (float*)NativeMemory.AlignedAlloc((nuint)(4L * m * k), 64) : null;
-        // int8 on AVX-512 multiplies integers: x rounded to 16 bits per block of columns (see Int8Dot16), once per call.
-        // int4 always (AVX-512 or AVX2).
-        bool int16 = int8 && Avx512BW.IsSupported && !Int8FloatProducts || int4;
+        // int8 multiplies integers: x rounded to 16 bits per block of columns (see Int8Dot16), once per call (AVX-512 or
+        // AVX2). int4 always.
+        bool int16 = int8 && Int16Products && !Int8FloatProducts || int4;
         int blocksPerRow = (k + QBlock - 1) / QBlock;
         short* xq = int16 ? (short*)NativeMemory.AlignedAlloc((nuint)(2L * m * k), 64) : null;
         float* xqScale = int16 ? (float*)NativeMemory.AlignedAlloc((nuint)(4L * m * blocksPerRow), 64) : null;
@@ -326,7 +326,8 @@ public static unsafe partial class CpuGemv
                 short* Xq(int i) => (short*)xqp + (long)i * k;
                 float* Xs(int i) => (float*)xsq + (long)i * blocksPerRow;
                 int r = r0;
-                if (m > 1 || 2L * k > WideX)
+                // (AVX2: row by row, each weight row against the x rows in turn from L1.)
+                if ((m > 1 || 2L * k > WideX) && Avx512BW.IsSupported)
                     for (; r + 4 <= r1; r += 4)
                         for (int g = 0; g < m; g += 4)
                         {

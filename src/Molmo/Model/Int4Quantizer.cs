@@ -282,8 +282,8 @@ public static class Int4Quantizer
                         var eight = Vector256.Create(8);
                         var low = ((bytes & Vector256.Create(15)) ^ eight) - eight;
                         var high = (Avx2.ShiftRightLogical(bytes, 4) ^ eight) - eight;
-                        Sse2.Store(o + c + j, Bf16Of(Avx.Multiply(Avx.ConvertToVector256Single(low), Vector256.Create(s[c / 64]))));
-                        Sse2.Store(o + c + 64 + j, Bf16Of(Avx.Multiply(Avx.ConvertToVector256Single(high), Vector256.Create(s[c / 64 + 1]))));
+                        Sse2.Store(o + c + j, Kernels.CpuGemv.FloatToBf16x8(Avx.Multiply(Avx.ConvertToVector256Single(low), Vector256.Create(s[c / 64]))));
+                        Sse2.Store(o + c + 64 + j, Kernels.CpuGemv.FloatToBf16x8(Avx.Multiply(Avx.ConvertToVector256Single(high), Vector256.Create(s[c / 64 + 1]))));
                     }
             else
                 for (long j = 0; j < k; j++) o[j] = Kernels.CpuGemv.FloatToBf16(At(row, j, g) * s[j / g]);
@@ -304,15 +304,6 @@ public static class Int4Quantizer
         var sign = Vector512.Create((byte)8);
         var high = Avx512BW.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & nibble;
         return (((v & nibble) ^ sign).AsSByte() - eight, (high ^ sign).AsSByte() - eight);
-    }
-
-    /// <summary>8 float32 values → bf16, rounded to nearest even as <see cref="Dequantize64"/> does (AVX2).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector128<ushort> Bf16Of(Vector256<float> f)
-    {
-        var bits = f.AsUInt32();
-        var rounded = Avx2.ShiftRightLogical(bits + Vector256.Create(0x7FFFu) + (Avx2.ShiftRightLogical(bits, 16) & Vector256.Create(1u)), 16);
-        return Vector128.Narrow(rounded.GetLower(), rounded.GetUpper());
     }
 
     /// <summary>64 quantised values × one scale → 64 bf16 values at <paramref name="o"/>.</summary>

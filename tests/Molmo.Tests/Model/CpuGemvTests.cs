@@ -276,6 +276,34 @@ public class CpuGemvTests
     }
 
     [Fact]
+    public void BulkFloatToBf16MatchesLibtorchBitForBit()
+    {
+        // The kernel writes bf16 outputs itself (AVX-512, AVX2 or scalar, by what the CPU has; the AVX2 child run of
+        // InstructionSetTests takes the second): round to nearest even, ties included, NaN stays NaN, ±∞ and subnormals kept.
+        using var scope = NewDisposeScope();
+        // The special values first, so that the vector loops (16 and 8 at a time) take them, not the scalar tail.
+        var values = cat([tensor(new[] { float.NaN, -float.NaN, float.PositiveInfinity, float.NegativeInfinity,
+            0f, -0f, 1e-40f, -3e-39f, 3.4e38f, BitConverter.Int32BitsToSingle(0x3F808000), BitConverter.Int32BitsToSingle(0x3F818000),
+            BitConverter.Int32BitsToSingle(0x7F7FFFFF), BitConverter.Int32BitsToSingle(unchecked((int)0xBF818000)) }), randn(1003).mul(Scalars.Of(1e3))]);
+        // libtorch's bf16 values widened back (exactly) to float32: their top 16 bits are the bf16 bits.
+        var want = values.to(ScalarType.BFloat16).to(ScalarType.Float32).data<float>().Select(f => (ushort)(BitConverter.SingleToUInt32Bits(f) >> 16)).ToArray();
+        var src = values.data<float>().ToArray();
+        var got = new ushort[src.Length];
+        CpuGemv.FloatToBf16(src, got);
+        // NaN's bits are libtorch's own choice (its vectorised conversion keeps the sign and payload): a NaN is all we ask.
+        static bool Same(ushort a, ushort b) => a == b || (a & 0x7F80) == 0x7F80 && (a & 0x7F) != 0 && (b & 0x7F80) == 0x7F80 && (b & 0x7F) != 0;
+        for (int i = 0; i < src.Length; i++) Assert.True(Same(want[i], got[i]), $"{src[i]}: {got[i]:X4}, not {want[i]:X4}");
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) return;
+        // The AVX2 helper itself, which the AVX2 dequantisers use, on this machine too.
+        for (int i = 0; i + 8 <= src.Length; i += 8)
+        {
+            var eight = CpuGemv.FloatToBf16x8(System.Runtime.Intrinsics.Vector256.Create(src, i));
+            for (int l = 0; l < 8; l++)
+                Assert.True(Same(want[i + l], System.Runtime.Intrinsics.Vector128.GetElement(eight, l)), $"{src[i + l]} (AVX2)");
+        }
+    }
+
+    [Fact]
     public void Int8DequantisationToBf16IsTheRoundedFloat32Product()
     {
         using var scope = NewDisposeScope();

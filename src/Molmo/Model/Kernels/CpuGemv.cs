@@ -183,7 +183,27 @@ public static unsafe partial class CpuGemv
                 Avx.Store(dst + i, Avx512F.ConvertToVector256UInt16(Vector512.ConditionalSelect(isNan, nan, rounded)));
             }
         }
+        else if (Avx2.IsSupported)
+            for (; i + 8 <= count; i += 8) Sse2.Store(dst + i, FloatToBf16x8(Avx.LoadVector256(src + i)));
         for (; i < count; i++) dst[i] = FloatToBf16(src[i]);
+    }
+
+    /// <summary><see cref="FloatToBf16(ushort*, float*, long)"/> over spans (tests).</summary>
+    internal static void FloatToBf16(ReadOnlySpan<float> src, Span<ushort> dst)
+    {
+        if (dst.Length < src.Length) throw new ArgumentException("the destination is shorter than the source");
+        fixed (float* s = src) fixed (ushort* d = dst) FloatToBf16(d, s, src.Length);
+    }
+
+    /// <summary>8 float32 values → bf16 as <see cref="FloatToBf16(float)"/> does (AVX2): rounded to nearest even, NaN → 0x7FC0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<ushort> FloatToBf16x8(Vector256<float> f)
+    {
+        var bits = f.AsUInt32();
+        var rounded = Avx2.ShiftRightLogical(bits + Vector256.Create(0x7FFFu) + (Avx2.ShiftRightLogical(bits, 16) & Vector256.Create(1u)), 16);
+        var isNan = Avx.CompareUnordered(f, f).AsUInt32();
+        var r = Vector256.ConditionalSelect(isNan, Vector256.Create(0x7FC0u), rounded);
+        return Vector128.Narrow(r.GetLower(), r.GetUpper());
     }
 
     /// <summary>Raw kernel: w is [n, k] of <paramref name="kind"/>, x [m, k] float32 (and, where not null, the same values as

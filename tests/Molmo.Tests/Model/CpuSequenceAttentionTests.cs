@@ -44,7 +44,7 @@ public class CpuSequenceAttentionTests
     [MemberData(nameof(Shapes))]
     public void MatchesFloat64Attention(int b, int heads, int kvHeads, int hd, int s, int len, bool causal)
     {
-        if (!CpuSequenceAttention.IsSupported) return;   // AVX-512 only; elsewhere this attention stays on libtorch
+        if (!CpuSequenceAttention.IsSupported) return;   // AVX-512 or AVX2; elsewhere this attention stays on libtorch
         using var scope = NewDisposeScope();
         foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
         {

@@ -314,7 +314,7 @@ public static unsafe class CpuAttention
     /// of v per key (converted when bf16) feeds one FMA per query row.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: this loop is part of every decode step
-    static void ValuesAvx2<TG>(float* p, byte* v, bool bf16, int len, int hd, int tile, float* inv, float* o) where TG : struct, IRowCount
+    internal static void ValuesAvx2<TG>(float* p, byte* v, bool bf16, int len, int hd, int tile, float* inv, float* o) where TG : struct, IRowCount
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         float* p0 = p, p1 = p + len, p2 = p + 2L * len, p3 = p + 3L * len, p4 = p + 4L * len, p5 = p + 5L * len, p6 = p + 6L * len, p7 = p + 7L * len;

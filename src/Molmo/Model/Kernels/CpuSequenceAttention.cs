@@ -16,14 +16,15 @@ namespace Molmo.Model.Kernels;
 /// staged once; per query head, q is widened once; then per 8 query rows the scores against every key they may see (8 rows
 /// × 32 keys in 16 registers), their softmax, and the 8 output rows from the values (<see cref="CpuAttention"/>'s loop, which
 /// reads bf16 values as they are). Causal blocks stop at their last row's position, so a prefill does about half the work.
+/// AVX-512 and AVX2 routes (AVX2: the scores of 4 rows × 16 keys at a time, the values in tiles of 8 columns).
 /// </summary>
 public static unsafe class CpuSequenceAttention
 {
     const int Rows = 8;       // query rows a block (the scores' and the values' register blocks)
     const int Keys = 32;      // keys a step of the scores' block
 
-    /// <summary>Whether the kernel runs here (AVX-512); elsewhere this attention stays on libtorch.</summary>
-    public static bool IsSupported => Avx512F.IsSupported;
+    /// <summary>Whether the kernel runs here (AVX-512, or AVX2 and FMA); elsewhere this attention stays on libtorch.</summary>
+    public static bool IsSupported => Avx512F.IsSupported || Avx2.IsSupported && Fma.IsSupported;
 
     /// <summary>False: the model leaves this attention to libtorch on the calling thread (the benchmarks' baseline).</summary>
     internal static bool Enabled { get => !_off; set => _off = !value; }
@@ -100,8 +101,10 @@ public static unsafe class CpuSequenceAttention
                         for (int t = sees; t < width; t++) row[t] = float.NegativeInfinity;   // weight 0
                         inv[r] = 1f / CpuAttention.SoftmaxNumerators(row, width);
                     }
-                    for (int tile = 0; tile < hd; tile += 32)
-                        CpuAttention.Values<R8>(scores, (byte*)vw, kvBf16, width, hd, tile, inv, outs);
+                    if (Avx512F.IsSupported)
+                        for (int tile = 0; tile < hd; tile += 32) CpuAttention.Values<R8>(scores, (byte*)vw, kvBf16, width, hd, tile, inv, outs);
+                    else
+                        for (int tile = 0; tile < hd; tile += 8) CpuAttention.ValuesAvx2<R8>(scores, (byte*)vw, kvBf16, width, hd, tile, inv, outs);
                     for (int r = 0; r < Rows && i0 + r < s; r++)
                         new Span<float>(outs + (long)r * hd, hd).CopyTo(
                             new Span<float>((float*)po + ((long)bi * s + i0 + r) * heads * hd + (long)h * hd, hd));
@@ -140,6 +143,12 @@ public static unsafe class CpuSequenceAttention
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Scores(float* q, float* kt, int ktStride, int hd, int keys, float scale, float* scores)
     {
+        if (!Avx512F.IsSupported)
+        {
+            ScoresAvx2(q, kt, ktStride, hd, keys, scale, scores);
+            ScoresAvx2(q + 4 * hd, kt, ktStride, hd, keys, scale, scores + 4L * keys);
+            return;
+        }
         var s = Vector512.Create(scale);
         float* q1 = q + hd, q2 = q + 2 * hd, q3 = q + 3 * hd, q4 = q + 4 * hd, q5 = q + 5 * hd, q6 = q + 6 * hd, q7 = q + 7 * hd;
         for (int t = 0; t < keys; t += Keys)
@@ -169,6 +178,36 @@ public static unsafe class CpuSequenceAttention
             Avx512F.Store(row, a5 * s); Avx512F.Store(row + 16, b5 * s); row += keys;
             Avx512F.Store(row, a6 * s); Avx512F.Store(row + 16, b6 * s); row += keys;
             Avx512F.Store(row, a7 * s); Avx512F.Store(row + 16, b7 * s);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Scores"/> with AVX2, for 4 query rows: per 16 keys, 4 × 2 sums in registers over hd (16 registers hold no
+    /// more beside the loads), each step two vectors of kᵀ against 4 broadcast values of q.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void ScoresAvx2(float* q, float* kt, int ktStride, int hd, int keys, float scale, float* scores)
+    {
+        var s = Vector256.Create(scale);
+        float* q1 = q + hd, q2 = q + 2 * hd, q3 = q + 3 * hd;
+        for (int t = 0; t < keys; t += 16)
+        {
+            Vector256<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+            float* col = kt + t;
+            for (int d = 0; d < hd; d++, col += ktStride)
+            {
+                var lo = Avx.LoadVector256(col);
+                var hi = Avx.LoadVector256(col + 8);
+                var w = Vector256.Create(q[d]); a0 = Fma.MultiplyAdd(w, lo, a0); b0 = Fma.MultiplyAdd(w, hi, b0);
+                w = Vector256.Create(q1[d]); a1 = Fma.MultiplyAdd(w, lo, a1); b1 = Fma.MultiplyAdd(w, hi, b1);
+                w = Vector256.Create(q2[d]); a2 = Fma.MultiplyAdd(w, lo, a2); b2 = Fma.MultiplyAdd(w, hi, b2);
+                w = Vector256.Create(q3[d]); a3 = Fma.MultiplyAdd(w, lo, a3); b3 = Fma.MultiplyAdd(w, hi, b3);
+            }
+            float* row = scores + t;
+            Avx.Store(row, a0 * s); Avx.Store(row + 8, b0 * s); row += keys;
+            Avx.Store(row, a1 * s); Avx.Store(row + 8, b1 * s); row += keys;
+            Avx.Store(row, a2 * s); Avx.Store(row + 8, b2 * s); row += keys;
+            Avx.Store(row, a3 * s); Avx.Store(row + 8, b3 * s);
         }
     }
 }

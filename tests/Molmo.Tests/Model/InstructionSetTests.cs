@@ -6,11 +6,11 @@ namespace Molmo.Tests.Model;
 
 /// <summary>
 /// The CPU kernels (matrix products, int8 and int4 quantisation) have AVX-512, AVX2 and scalar paths (int4's kernel has no
-/// scalar one: without AVX2 int4 layers dequantise for libtorch), and <see cref="Molmo.Model.Linear"/>
-/// routes around the kernels on a CPU with neither AVX2 nor AVX-512; the decode attention kernel has AVX-512 and AVX2 routes,
-/// the sequence attention kernel AVX-512 only, and the modules fall back to libtorch's SDPA without them. A test process on an AVX-512 machine (this machine kind)
-/// takes only the first. Here the kernel and low-precision decoding tests run again in child processes of this test assembly
-/// (its own runner, <see cref="SelfRunner"/>) with the runtime's AVX-512, then also its AVX2, support switched off.
+/// scalar one: without AVX2 int4 layers dequantise for libtorch), and <see cref="Molmo.Model.Linear"/> routes around the
+/// kernels on a CPU with neither AVX2 nor AVX-512; both attention kernels have AVX-512 and AVX2 routes, and the modules fall
+/// back to libtorch's SDPA without them. A test process on an AVX-512 machine (this machine kind) takes only the first. Here
+/// the kernel, attention and low-precision decoding tests run again in child processes of this test assembly (its own
+/// runner, <see cref="SelfRunner"/>) with the runtime's AVX-512, then also its AVX2, support switched off.
 /// </summary>
 public class InstructionSetTests
 {

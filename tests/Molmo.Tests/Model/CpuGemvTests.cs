@@ -192,7 +192,7 @@ public class CpuGemvTests
     [MemberData(nameof(Shapes))]
     public void Fp32KernelMatchesFloat64Product(int n, int k, int m)
     {
-        if (!CpuGemv.SupportsFloat32) return;   // AVX-512 only; elsewhere Linear keeps libtorch for float32
+        if (!CpuGemv.SupportsFloat32) return;   // AVX-512 or AVX2; elsewhere Linear keeps libtorch for float32
         using var scope = NewDisposeScope();
         var w = randn(n, k);
         var bias = randn(n);

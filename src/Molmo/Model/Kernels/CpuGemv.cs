@@ -27,8 +27,8 @@ public static unsafe partial class CpuGemv
 
     public static bool IsSupported => Avx512F.IsSupported || (Avx2.IsSupported && Fma.IsSupported);
 
-    /// <summary>Whether float32 weights have a kernel here (AVX-512 only; elsewhere libtorch's fp32 GEMV is used).</summary>
-    public static bool SupportsFloat32 => Avx512F.IsSupported;
+    /// <summary>Whether float32 weights have a kernel here (AVX-512, or AVX2 and FMA; elsewhere libtorch's fp32 GEMV is used).</summary>
+    public static bool SupportsFloat32 => Avx512F.IsSupported || Avx2.IsSupported && Fma.IsSupported;
 
     enum Weights { Bf16, Int8, Fp32, Int4 }
 
@@ -86,7 +86,7 @@ public static unsafe partial class CpuGemv
     /// <summary>x [..., K] times float32 weight [N, K] (+ bias) → [..., N] in x's dtype (needs <see cref="SupportsFloat32"/>).</summary>
     public static Tensor LinearFp32(Tensor x, Tensor weight, Tensor? bias)
     {
-        if (!SupportsFloat32) throw new PlatformNotSupportedException("the float32 kernel needs AVX-512");
+        if (!SupportsFloat32) throw new PlatformNotSupportedException("the float32 kernel needs AVX-512, or AVX2 and FMA");
         return Linear(x, weight, bias, null, Weights.Fp32);
     }
 
@@ -269,7 +269,7 @@ public static unsafe partial class CpuGemv
             // Weight row r against x row i.
             float Dot(int r, int i) =>
                 int8 ? Int8Dot((sbyte*)Row(r), X(i), k)
-                : fp32 ? Dot<Fp32Weights>(Row(r), X(i), k)
+                : fp32 ? (Avx512F.IsSupported ? Dot<Fp32Weights>(Row(r), X(i), k) : Fp32DotAvx2((float*)Row(r), X(i), k))
                 : Avx512F.IsSupported ? Bf16Dot((ushort*)Row(r), X(i), k, ahead)
                 : Bf16DotAvx2((ushort*)Row(r), X(i), k);
             void Rows(int r0, int r1)
@@ -567,6 +567,7 @@ public static unsafe partial class CpuGemv
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
     static void Dot4<TW>(byte* w, long k, float* x, float* d, long wrap) where TW : struct, IWeightVectors
     {
+        if (TW.Bytes == 4 && !Avx512F.IsSupported) { Fp32Dot4Avx2((float*)w, k, x, d); return; }   // (int8 has Int8Dot4)
         int len = (int)k, j = 0;
         long rowBytes = k * TW.Bytes;
         byte* w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
@@ -580,6 +581,47 @@ public static unsafe partial class CpuGemv
         Store4(d, a0, a1, a2, a3);
         for (int q = 0; q < 4; q++)
             for (int jj = j; jj < len; jj++) d[q] += TW.At(w + q * rowBytes, jj) * x[jj];
+    }
+
+    /// <summary>One float32 row with AVX2: four accumulators over 32 columns a step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
+    static float Fp32DotAvx2(float* w, float* x, int len)
+    {
+        int j = 0;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (; j + 32 <= len; j += 32)
+        {
+            a0 = Fma.MultiplyAdd(Avx.LoadVector256(w + j), Avx.LoadVector256(x + j), a0);
+            a1 = Fma.MultiplyAdd(Avx.LoadVector256(w + j + 8), Avx.LoadVector256(x + j + 8), a1);
+            a2 = Fma.MultiplyAdd(Avx.LoadVector256(w + j + 16), Avx.LoadVector256(x + j + 16), a2);
+            a3 = Fma.MultiplyAdd(Avx.LoadVector256(w + j + 24), Avx.LoadVector256(x + j + 24), a3);
+        }
+        for (; j + 8 <= len; j += 8) a0 = Fma.MultiplyAdd(Avx.LoadVector256(w + j), Avx.LoadVector256(x + j), a0);
+        float s = Vector256.Sum((a0 + a1) + (a2 + a3));
+        for (; j < len; j++) s += w[j] * x[j];
+        return s;
+    }
+
+    /// <summary>Four float32 rows against one x too wide for L1 (AVX2), each load of x serving all four, two steps of 8 a
+    /// loop (eight FMA chains).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
+    static void Fp32Dot4Avx2(float* w, long k, float* x, float* d)
+    {
+        int len = (int)k, j = 0;
+        float* w0 = w, w1 = w + k, w2 = w + 2 * k, w3 = w + 3 * k;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+        for (; j + 16 <= len; j += 16)
+        {
+            var v = Avx.LoadVector256(x + j);
+            var u = Avx.LoadVector256(x + j + 8);
+            a0 = Fma.MultiplyAdd(Avx.LoadVector256(w0 + j), v, a0); b0 = Fma.MultiplyAdd(Avx.LoadVector256(w0 + j + 8), u, b0);
+            a1 = Fma.MultiplyAdd(Avx.LoadVector256(w1 + j), v, a1); b1 = Fma.MultiplyAdd(Avx.LoadVector256(w1 + j + 8), u, b1);
+            a2 = Fma.MultiplyAdd(Avx.LoadVector256(w2 + j), v, a2); b2 = Fma.MultiplyAdd(Avx.LoadVector256(w2 + j + 8), u, b2);
+            a3 = Fma.MultiplyAdd(Avx.LoadVector256(w3 + j), v, a3); b3 = Fma.MultiplyAdd(Avx.LoadVector256(w3 + j + 8), u, b3);
+        }
+        d[0] = Vector256.Sum(a0 + b0); d[1] = Vector256.Sum(a1 + b1); d[2] = Vector256.Sum(a2 + b2); d[3] = Vector256.Sum(a3 + b3);
+        for (int q = 0; q < 4; q++)
+            for (int jj = j; jj < len; jj++) d[q] += w[q * k + jj] * x[jj];
     }
 
     /// <summary>Four int8 or float32 weight rows (stride <paramref name="k"/>) against <paramref name="count"/> (1–4) x rows: d[q·4 + t].</summary>

@@ -76,7 +76,7 @@ public static class Int4Quantizer
         long groups = k / g;
         bool bf16 = src.dtype == ScalarType.BFloat16;
         nint ps = Checkpoints.NativeTensor.DataPointer(src), pp = Checkpoints.NativeTensor.DataPointer(packed), pq = Checkpoints.NativeTensor.DataPointer(scale);
-        Int8Quantizer.ForEachRow(n, r =>
+        Kernels.KernelThreads.ForEachRow(n, r =>
         {
             var q = stackalloc sbyte[g];
             byte* row = (byte*)pp + r * (k / 2);
@@ -261,7 +261,7 @@ public static class Int4Quantizer
             throw new ArgumentException($"DequantizeBf16 writes into a contiguous bf16 CPU tensor of shape [{n}, {k}]");
         var w = into ?? empty([n, k], ScalarType.BFloat16);
         nint src = Checkpoints.NativeTensor.DataPointer(packed), dst = Checkpoints.NativeTensor.DataPointer(w), ps = Checkpoints.NativeTensor.DataPointer(scale);
-        Int8Quantizer.ForEachRow(n, r =>
+        Kernels.KernelThreads.ForEachRow(n, r =>
         {
             byte* row = (byte*)src + r * (k / 2);
             ushort* o = (ushort*)dst + r * k;
@@ -323,8 +323,8 @@ public static class Int4Quantizer
 
     /// <summary>
     /// x · Wᵀ (+ b) for prefill-sized inputs on the CPU: the weights dequantised to bf16 for libtorch's GEMM, through the
-    /// buffer int8's prefill uses (<see cref="Int8Quantizer.LinearDequantised"/>).
+    /// buffer int8's prefill uses too (<see cref="DequantisedLinear"/>).
     /// </summary>
     public static Tensor LinearDequantised(Tensor x, Tensor packed, Tensor scale, Tensor? bias) =>
-        Int8Quantizer.LinearThroughScratch(x, [packed.shape[0], packed.shape[1] * 2], into => DequantizeBf16(packed, scale, into), bias);
+        DequantisedLinear.Forward(x, [packed.shape[0], packed.shape[1] * 2], into => DequantizeBf16(packed, scale, into), bias);
 }

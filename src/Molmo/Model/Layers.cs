@@ -178,7 +178,7 @@ public static class Int8Quantizer
         using var sf = scale.to(ScalarType.Float32).contiguous();
         var w = into ?? empty([n, k], ScalarType.BFloat16);
         nint src = Checkpoints.NativeTensor.DataPointer(q), dst = Checkpoints.NativeTensor.DataPointer(w), ps = Checkpoints.NativeTensor.DataPointer(sf);
-        ForEachRow(n, r =>
+        Kernels.KernelThreads.ForEachRow(n, r =>
         {
             sbyte* row = (sbyte*)src + r * k;
             ushort* o = (ushort*)dst + r * k;
@@ -212,56 +212,10 @@ public static class Int8Quantizer
     static bool OnePass(Tensor w) =>
         w.dim() == 2 && w.device_type == TorchSharp.DeviceType.CPU && w.is_contiguous() && w.dtype is ScalarType.BFloat16 or ScalarType.Float32;
 
-    /// <summary>Rows per work item of the one-pass (de)quantisers, which the kernel threads take in turn.</summary>
-    const int RowsPerItem = 64;
-
-    /// <summary>body(r) for every row r &lt; n, in items of <see cref="RowsPerItem"/> rows split over the kernel threads.</summary>
-    internal static void ForEachRow(long n, Action<long> body) =>
-        Kernels.KernelThreads.ForEach((int)((n + RowsPerItem - 1) / RowsPerItem), Kernels.CpuGemv.MaxThreads, item =>
-        {
-            for (long r = (long)item * RowsPerItem; r < Math.Min(n, (item + 1L) * RowsPerItem); r++) body(r);
-        });
-
-    static readonly object ScratchLock = new();
-    static Tensor? _scratch;
-
-    /// <summary>Largest matrix (bf16 elements) dequantised into the shared buffer: the FFN matrices of 7B-D (136 M, 271 MB).</summary>
-    const long ScratchMaxElements = 160L << 20;
-
-    /// <summary>
-    /// x · (q·s)ᵀ (+ b) for prefill-sized inputs: the weights are dequantised to bf16 for libtorch's GEMM into one buffer kept
-    /// for the process. A fresh buffer per product (up to 271 MB for 7B-D's FFN) came from a new mapping each time, and the
-    /// page faults of first touching it cost 7B-D's 749-token prefill about 4 s. Matrices larger than the buffer's limit (the
-    /// LM head, when every position's logits are asked for) still get their own. Products are serialised on the buffer; each
-    /// one uses every core anyway.
-    /// </summary>
+    /// <summary>x · (q·s)ᵀ (+ b) for prefill-sized inputs: the weights dequantised to bf16 for libtorch's GEMM, through
+    /// <see cref="DequantisedLinear"/>'s buffer.</summary>
     public static Tensor LinearDequantised(Tensor x, Tensor q, Tensor scale, Tensor? bias) =>
-        LinearThroughScratch(x, q.shape, into => DequantizeBf16(q, scale, into), bias);
-
-    /// <summary>
-    /// x · Wᵀ (+ b) with W [<paramref name="shape"/>] written as bf16 by <paramref name="dequantize"/> into the shared buffer
-    /// (or, given null, into a tensor of its own for matrices larger than the buffer's limit): int8's and int4's prefill.
-    /// </summary>
-    internal static Tensor LinearThroughScratch(Tensor x, long[] shape, Func<Tensor?, Tensor> dequantize, Tensor? bias)
-    {
-        long count = shape[0] * shape[1];
-        if (count > ScratchMaxElements)
-        {
-            using var w = dequantize(null);
-            return nn.functional.linear(x, w, bias);
-        }
-        lock (ScratchLock)
-        {
-            if (_scratch is null || _scratch.NumberOfElements < count)
-            {
-                _scratch?.Dispose();
-                _scratch = empty([count], ScalarType.BFloat16).DetachFromDisposeScope();
-            }
-            using var view = _scratch.narrow(0, 0, count).view(shape);
-            dequantize(view);
-            return nn.functional.linear(x, view, bias);
-        }
-    }
+        DequantisedLinear.Forward(x, q.shape, into => DequantizeBf16(q, scale, into), bias);
 
     /// <summary>
     /// The same arithmetic row by row in one pass over the weights (float32 division, round half to even), instead of the
@@ -280,7 +234,7 @@ public static class Int8Quantizer
         long n = w.shape[0], k = w.shape[1];
         nint src = Checkpoints.NativeTensor.DataPointer(w), dq = Checkpoints.NativeTensor.DataPointer(q), ds = Checkpoints.NativeTensor.DataPointer(scale);
         bool bf16 = w.dtype == ScalarType.BFloat16;
-        ForEachRow(n, r =>
+        Kernels.KernelThreads.ForEachRow(n, r =>
         {
             float Get(long j) => bf16 ? Kernels.CpuGemv.Bf16ToFloat(((ushort*)src)[r * k + j]) : ((float*)src)[r * k + j];
             // 16 weights as float32 (bf16 widened exactly).

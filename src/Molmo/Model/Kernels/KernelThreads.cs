@@ -69,6 +69,17 @@ internal static class KernelThreads
         });
     }
 
+    /// <summary>Rows per work item of <see cref="ForEachRow"/>.</summary>
+    const int RowsPerItem = 64;
+
+    /// <summary>body(r) for every row r &lt; n, in items of 64 rows split over the kernel threads (<see cref="CpuGemv.MaxThreads"/>):
+    /// the one-pass quantisers and dequantisers.</summary>
+    public static void ForEachRow(long n, Action<long> body) =>
+        ForEach((int)((n + RowsPerItem - 1) / RowsPerItem), CpuGemv.MaxThreads, item =>
+        {
+            for (long r = (long)item * RowsPerItem; r < Math.Min(n, (item + 1L) * RowsPerItem); r++) body(r);
+        });
+
     static void EnsureWorkers(int count)
     {
         _done ??= new CountdownEvent(1);

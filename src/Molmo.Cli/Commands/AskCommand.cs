@@ -109,7 +109,7 @@ public static class AskCommand
                             Console.WriteLine($"== {asks[printed].Header}");
                             Console.WriteLine(done.Text);
                             PrintPoints(done.Text, asks[printed].Request.Image);
-                            if (pr.GetValue(stats)) PrintStats(done.Stats);
+                            if (pr.GetValue(stats)) PrintStats(done.Stats, placement.Device.type);
                         }
                     }
                 }, ct);
@@ -130,7 +130,7 @@ public static class AskCommand
                 File.WriteAllBytes(overlayPath, PointOverlay.RenderPng(img.Width, img.Height, img.Pixels, points));
                 Console.Error.WriteLine($"overlay with {points.Count} point(s) written to {overlayPath}");
             }
-            if (pr.GetValue(stats)) PrintStats(st);
+            if (pr.GetValue(stats)) PrintStats(st, placement.Device.type);
             return 0;
         }));
         return cmd;
@@ -153,10 +153,11 @@ public static class AskCommand
         return points;
     }
 
-    static void PrintStats(AskStats st) =>
+    static void PrintStats(AskStats st, TorchSharp.DeviceType device) =>
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"prompt {st.PromptTokens} tokens ({st.Crops} crops{(st.CachedPromptTokens > 0 ? $", {st.CachedPromptTokens} from the prefix cache" : "")}), preprocess {st.Preprocess.TotalMilliseconds:F0} ms, prefill {st.Prefill.TotalSeconds:F2} s, " +
-            $"{st.GeneratedTokens} tokens at {st.DecodeTokensPerSecond:F2} tok/s ({StepsName(st.DecodeSteps)}), finished: {st.FinishReason}"));
+            $"{st.GeneratedTokens} tokens at {st.DecodeTokensPerSecond:F2} tok/s ({StepsName(st.DecodeSteps)}" +
+            $"{(device == TorchSharp.DeviceType.CPU ? $"; CPU kernels on {Molmo.Model.Kernels.CpuGemv.InstructionSets}" : "")}), finished: {st.FinishReason}"));
 
     static string StepsName(DecodeSteps steps) => steps switch
     {

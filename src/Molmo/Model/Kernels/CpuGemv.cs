@@ -27,6 +27,9 @@ public static unsafe partial class CpuGemv
 
     public static bool IsSupported => Avx512F.IsSupported || (Avx2.IsSupported && Fma.IsSupported);
 
+    /// <summary>Which instruction sets the CPU kernels use on this machine: "AVX-512", "AVX2", or none (libtorch's routes).</summary>
+    public static string InstructionSets => Avx512BW.IsSupported ? "AVX-512" : Avx2.IsSupported && Fma.IsSupported ? "AVX2" : "neither AVX2 nor AVX-512 (libtorch's routes)";
+
     /// <summary>Whether float32 weights have a kernel here (AVX-512, or AVX2 and FMA; elsewhere libtorch's fp32 GEMV is used).</summary>
     public static bool SupportsFloat32 => Avx512F.IsSupported || Avx2.IsSupported && Fma.IsSupported;
 

@@ -180,12 +180,11 @@ public static class Int4Quantizer
                 int j = 64 * half + 8 * p;
                 // bf16 → float32: the 16 bits moved to the top of a 32-bit word (exact).
                 var x = v[8 * half + p] = f != null ? Avx.LoadVector256(f + j)
-                    : Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(h + j), 16).AsSingle();
+                    : Kernels.CpuGemv.Bf16ToFloat8(h + j);
                 vmax = Avx.Max(vmax, Vector256.Abs(x));
                 nonFinite += x - x;
             }
-            float max = 0;
-            for (int l = 0; l < 8; l++) max = MathF.Max(max, vmax.GetElement(l));
+            float max = Kernels.CpuGemv.MaxLane(vmax);
             if (max == 0 || Vector256.Sum(nonFinite) != 0) return false;
             float m = 0;
             for (int p = 0; p < 8 && m == 0; p++)
@@ -310,14 +309,10 @@ public static class Int4Quantizer
     static unsafe void Dequantize64(Vector512<sbyte> q, float scale, ushort* o)
     {
         var vs = Vector512.Create(scale);
-        var bias = Vector512.Create(0x7FFF);
-        var one = Vector512.Create(1);
         for (int part = 0; part < 4; part++)
         {
             var quarter = part switch { 0 => q.GetLower().GetLower(), 1 => q.GetLower().GetUpper(), 2 => q.GetUpper().GetLower(), _ => q.GetUpper().GetUpper() };
-            var bits = Avx512F.Multiply(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(quarter)), vs).AsInt32();
-            var rounded = Avx512F.ShiftRightLogical(bits + bias + (Avx512F.ShiftRightLogical(bits, 16) & one), 16);
-            Avx.Store(o + 16 * part, Avx512F.ConvertToVector256UInt16(rounded.AsUInt32()));
+            Avx.Store(o + 16 * part, Kernels.CpuGemv.FloatToBf16x16(Avx512F.Multiply(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(quarter)), vs)));
         }
     }
 

@@ -187,14 +187,8 @@ public static class Int8Quantizer
             if (Avx512F.IsSupported)
             {
                 var vs = Vector512.Create(s);
-                var bias = Vector512.Create(0x7FFF);
-                var one = Vector512.Create(1);
                 for (; j + 16 <= k; j += 16)
-                {
-                    var bits = Avx512F.Multiply(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(row + j))), vs).AsInt32();
-                    var rounded = Avx512F.ShiftRightLogical(bits + bias + (Avx512F.ShiftRightLogical(bits, 16) & one), 16);
-                    Avx.Store(o + j, Avx512F.ConvertToVector256UInt16(rounded.AsUInt32()));
-                }
+                    Avx.Store(o + j, Kernels.CpuGemv.FloatToBf16x16(Avx512F.Multiply(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(row + j))), vs)));
             }
             else if (Avx2.IsSupported)
             {

@@ -320,8 +320,7 @@ public static unsafe class CpuAttention
         float* p0 = p, p1 = p + len, p2 = p + 2L * len, p3 = p + 3L * len, p4 = p + 4L * len, p5 = p + 5L * len, p6 = p + 6L * len, p7 = p + 7L * len;
         for (int t = 0; t < len; t++)
         {
-            var x = bf16 ? Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)v + (long)t * hd + tile), 16).AsSingle()
-                         : Avx.LoadVector256((float*)v + (long)t * hd + tile);
+            var x = bf16 ? CpuGemv.Bf16ToFloat8((ushort*)v + (long)t * hd + tile) : Avx.LoadVector256((float*)v + (long)t * hd + tile);
             a0 = Fma.MultiplyAdd(Vector256.Create(p0[t]), x, a0);
             if (TG.N > 1) a1 = Fma.MultiplyAdd(Vector256.Create(p1[t]), x, a1);
             if (TG.N > 2) a2 = Fma.MultiplyAdd(Vector256.Create(p2[t]), x, a2);

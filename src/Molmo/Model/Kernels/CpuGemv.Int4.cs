@@ -42,10 +42,13 @@ public static unsafe partial class CpuGemv
     /// subtraction each.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static (Vector512<short> Even, Vector512<short> Odd) Int4Words(byte* p, int half)
+    static (Vector512<short> Even, Vector512<short> Odd) Int4Words(byte* p, int half) => Int4Words(Avx512BW.LoadVector512((short*)p), half);
+
+    /// <summary><see cref="Int4Words(byte*, int)"/> of a chunk already loaded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector512<short> Even, Vector512<short> Odd) Int4Words(Vector512<short> w, int half)
     {
         // Each 4-bit two's complement value moved to the top of its word, then shifted arithmetically back down.
-        var w = Avx512BW.LoadVector512((short*)p);
         return half == 0
             ? (Avx512BW.ShiftRightArithmetic(Avx512BW.ShiftLeftLogical(w, 12), 12), Avx512BW.ShiftRightArithmetic(Avx512BW.ShiftLeftLogical(w, 4), 12))
             : (Avx512BW.ShiftRightArithmetic(Avx512BW.ShiftLeftLogical(w, 8), 12), Avx512BW.ShiftRightArithmetic(w, 12));
@@ -54,7 +57,7 @@ public static unsafe partial class CpuGemv
     /// <summary>
     /// x's 16-bit values rearranged for <see cref="Int4Words"/>, in place, per chunk of 128 columns: the first group's even
     /// columns, its odd columns, then the second group's even and odd columns (32 each). Per decode step this runs once per
-    /// product and x row: two-source word permutes, four per chunk (without AVX-512, a scalar loop: ~1 µs per 3584 columns).
+    /// product and x row: two-source word permutes, four per chunk (without AVX-512, a scalar loop).
     /// </summary>
     internal static void Int4ArrangeX(short* x, int k)
     {
@@ -154,10 +157,8 @@ public static unsafe partial class CpuGemv
     static Vector512<float> Int4Chunk(byte* w, short* x, float* ws, int c, Vector512<float> block)
     {
         var words = Avx512BW.LoadVector512((short*)(w + c / 2));
-        var e0 = Avx512BW.ShiftRightArithmetic(Avx512BW.ShiftLeftLogical(words, 12), 12);
-        var o0 = Avx512BW.ShiftRightArithmetic(Avx512BW.ShiftLeftLogical(words, 4), 12);
-        var e1 = Avx512BW.ShiftRightArithmetic(Avx512BW.ShiftLeftLogical(words, 8), 12);
-        var o1 = Avx512BW.ShiftRightArithmetic(words, 12);
+        var (e0, o0) = Int4Words(words, 0);
+        var (e1, o1) = Int4Words(words, 1);
         var i0 = Avx512BW.MultiplyAddAdjacent(e0, Avx512BW.LoadVector512(x + c)) + Avx512BW.MultiplyAddAdjacent(o0, Avx512BW.LoadVector512(x + c + 32));
         var i1 = Avx512BW.MultiplyAddAdjacent(e1, Avx512BW.LoadVector512(x + c + 64)) + Avx512BW.MultiplyAddAdjacent(o1, Avx512BW.LoadVector512(x + c + 96));
         block = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(i0), Vector512.Create(ws[c / 64]), block);

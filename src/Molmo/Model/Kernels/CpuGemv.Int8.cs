@@ -52,7 +52,7 @@ public static unsafe partial class CpuGemv
                     vmax = Avx.Max(vmax, Vector256.Abs(v));
                     nonFinite += v - v;
                 }
-                for (int l = 0; l < 8; l++) max = MathF.Max(max, vmax.GetElement(l));
+                max = MaxLane(vmax);
                 check = Vector256.Sum(nonFinite);
             }
             for (; j < end; j++) { max = MathF.Max(max, MathF.Abs(x[j])); check += x[j] - x[j]; }
@@ -79,10 +79,13 @@ public static unsafe partial class CpuGemv
     }
 
     /// <summary>The largest of 16 non-negative lanes (0 when all are 0).</summary>
-    internal static float MaxLane(Vector512<float> v)
+    internal static float MaxLane(Vector512<float> v) => MathF.Max(MaxLane(v.GetLower()), MaxLane(v.GetUpper()));
+
+    /// <summary>The largest of 8 non-negative lanes (0 when all are 0).</summary>
+    internal static float MaxLane(Vector256<float> v)
     {
         float max = 0;
-        for (int l = 0; l < 16; l++) max = MathF.Max(max, v.GetElement(l));
+        for (int l = 0; l < 8; l++) max = MathF.Max(max, v.GetElement(l));
         return max;
     }
 

@@ -163,7 +163,7 @@ public static unsafe partial class CpuGemv
         if (Avx512F.IsSupported)
             for (; i + 16 <= count; i += 16) Avx512F.Store(dst + i, Bf16ToFloat16(src + i));
         else if (Avx2.IsSupported)
-            for (; i + 8 <= count; i += 8) Avx.Store(dst + i, Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(src + i), 16).AsSingle());
+            for (; i + 8 <= count; i += 8) Avx.Store(dst + i, Bf16ToFloat8(src + i));
         for (; i < count; i++) dst[i] = Bf16ToFloat(src[i]);
     }
 
@@ -172,20 +172,7 @@ public static unsafe partial class CpuGemv
     {
         long i = 0;
         if (Avx512F.IsSupported)
-        {
-            var half = Vector512.Create(0x7FFFu);
-            var one = Vector512.Create(1u);
-            var nan = Vector512.Create(0x7FC0u);
-            var magnitude = Vector512.Create(0x7FFFFFFFu);
-            var infinity = Vector512.Create(0x7F800000u);
-            for (; i + 16 <= count; i += 16)
-            {
-                var bits = Avx512F.LoadVector512((uint*)(src + i));
-                var rounded = (bits + half + ((bits >> 16) & one)) >> 16;
-                var isNan = Vector512.GreaterThan(bits & magnitude, infinity);
-                Avx.Store(dst + i, Avx512F.ConvertToVector256UInt16(Vector512.ConditionalSelect(isNan, nan, rounded)));
-            }
-        }
+            for (; i + 16 <= count; i += 16) Avx.Store(dst + i, FloatToBf16x16(Avx512F.LoadVector512(src + i)));
         else if (Avx2.IsSupported)
             for (; i + 8 <= count; i += 8) Sse2.Store(dst + i, FloatToBf16x8(Avx.LoadVector256(src + i)));
         for (; i < count; i++) dst[i] = FloatToBf16(src[i]);
@@ -196,6 +183,17 @@ public static unsafe partial class CpuGemv
     {
         if (dst.Length < src.Length) throw new ArgumentException("the destination is shorter than the source");
         fixed (float* s = src) fixed (ushort* d = dst) FloatToBf16(d, s, src.Length);
+    }
+
+    /// <summary>16 float32 values → bf16 as <see cref="FloatToBf16(float)"/> does (AVX-512): rounded to nearest even, NaN → 0x7FC0.
+    /// The kernels' outputs and the int8 and int4 dequantisers write bf16 through it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<ushort> FloatToBf16x16(Vector512<float> f)
+    {
+        var bits = f.AsUInt32();
+        var rounded = (bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512.Create(1u))) >> 16;
+        var isNan = Vector512.GreaterThan(bits & Vector512.Create(0x7FFFFFFFu), Vector512.Create(0x7F800000u));
+        return Avx512F.ConvertToVector256UInt16(Vector512.ConditionalSelect(isNan, Vector512.Create(0x7FC0u), rounded));
     }
 
     /// <summary>8 float32 values → bf16 as <see cref="FloatToBf16(float)"/> does (AVX2): rounded to nearest even, NaN → 0x7FC0.</summary>
@@ -236,6 +234,7 @@ public static unsafe partial class CpuGemv
         // int8 multiplies integers: x rounded to 16 bits per block of columns (see Int8Dot16), once per call (AVX-512 or
         // AVX2). int4 always.
         bool int16 = int8 && Int16Products && !Int8FloatProducts || int4;
+        int int4Group = int4 ? Int4Quantizer.GroupSize(k) : 0;   // columns per int4 scale
         int blocksPerRow = (k + QBlock - 1) / QBlock;
         short* xq = int16 ? (short*)NativeMemory.AlignedAlloc((nuint)(2L * m * k), 64) : null;
         float* xqScale = int16 ? (float*)NativeMemory.AlignedAlloc((nuint)(4L * m * blocksPerRow), 64) : null;
@@ -245,7 +244,7 @@ public static unsafe partial class CpuGemv
                 for (int i = 0; i < m; i++)
                 {
                     QuantizeBlocks(x + (long)i * k, k, xq + (long)i * k, xqScale + (long)i * blocksPerRow);
-                    if (int4 && Int4Quantizer.GroupSize(k) == 64) Int4ArrangeX(xq + (long)i * k, k);
+                    if (int4Group == 64) Int4ArrangeX(xq + (long)i * k, k);
                 }
             if (split)
                 for (int i = 0; i < m; i++)
@@ -258,7 +257,7 @@ public static unsafe partial class CpuGemv
             // int8's scales are per row (applied by Put); int4's per group (applied inside its kernel, gsp).
             nint wp = (nint)w, xp = (nint)x, xsp = (nint)xs, xbp = (nint)xb, yp = (nint)y, bp = (nint)bias, sp = int4 ? 0 : (nint)scales, xqp = (nint)xq, xsq = (nint)xqScale;
             nint gsp = int4 ? (nint)scales : 0;
-            int groupsPerRow = int4 ? k / Int4Quantizer.GroupSize(k) : 0;
+            int groupsPerRow = int4 ? k / int4Group : 0;
             // Threads take chunks of about 1 MB of weights in turn rather than fixed halves: on a shared VM one core is often
             // slower than the other, and with fixed halves the step waits for the slow one. Smaller matrices get at least four
             // chunks per thread (a 1.5 MB matrix in two chunks of 1 MB and 0.5 MB would leave one thread idle half the time).
@@ -328,7 +327,7 @@ public static unsafe partial class CpuGemv
                 float* Xs(int i) => (float*)xsq + (long)i * blocksPerRow;
                 float* Gs(int r) => (float*)gsp + (long)r * groupsPerRow;
                 int r = r0;
-                if (m > 1 && k / groupsPerRow == 64 && Int4Avx512)
+                if (m > 1 && int4Group == 64 && Int4Avx512)
                     for (; r + 4 <= r1; r += 4)
                         for (int g = 0; g < m; g += 4)
                         {
@@ -338,7 +337,7 @@ public static unsafe partial class CpuGemv
                                 for (int t = 0; t < 4; t++) Put(g + q, r + t, d4[q * 4 + t]);
                         }
                 for (; r < r1; r++)
-                    for (int i = 0; i < m; i++) Put(i, r, Int4Dot16(Row(r), k, k / groupsPerRow, Xq(i), Xs(i), Gs(r), ahead));
+                    for (int i = 0; i < m; i++) Put(i, r, Int4Dot16(Row(r), k, int4Group, Xq(i), Xs(i), Gs(r), ahead));
             }
             // int8 × 16-bit x: blocks of 4 weight rows × up to 4 x rows for batched steps and for x too wide for L1 next to
             // one weight stream; otherwise one row at a time. Both sum the same integers in the same lanes and scale them in
@@ -515,8 +514,8 @@ public static unsafe partial class CpuGemv
             var a0 = Vector256<float>.Zero; var a1 = Vector256<float>.Zero;
             for (; j + 16 <= len; j += 16)
             {
-                a0 = Fma.MultiplyAdd(Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w + j), 16).AsSingle(), Avx.LoadVector256(x + j), a0);
-                a1 = Fma.MultiplyAdd(Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w + j + 8), 16).AsSingle(), Avx.LoadVector256(x + j + 8), a1);
+                a0 = Fma.MultiplyAdd(Bf16ToFloat8(w + j), Avx.LoadVector256(x + j), a0);
+                a1 = Fma.MultiplyAdd(Bf16ToFloat8(w + j + 8), Avx.LoadVector256(x + j + 8), a1);
             }
             s = Vector256.Sum(a0 + a1);
         }
@@ -845,6 +844,10 @@ public static unsafe partial class CpuGemv
     /// <summary>16 bf16 values from <paramref name="p"/> as float32, as <see cref="Bf16ToFloat"/> (AVX-512).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> Bf16ToFloat16(ushort* p) => Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Avx.LoadVector256(p)), 16).AsSingle();
+
+    /// <summary>8 bf16 values from <paramref name="p"/> as float32 (AVX2): zero-extended to 32 bits and shifted to the top.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Bf16ToFloat8(ushort* p) => Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(p), 16).AsSingle();
 
     /// <summary>float32 → bf16 bits, rounded to nearest even; NaN → the quiet NaN 0x7FC0, as libtorch converts.</summary>
     internal static ushort FloatToBf16(float f)

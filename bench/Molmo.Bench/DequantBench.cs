@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Molmo.Model;
 using static TorchSharp.torch;
@@ -44,18 +43,7 @@ public static class DequantBench
         return 0;
     }
 
-    static double Median(Func<Tensor> f, int reps)
-    {
-        using (NewDisposeScope()) f();   // warm-up
-        var t = new List<double>();
-        for (int i = 0; i < reps; i++)
-        {
-            using var scope = NewDisposeScope();
-            var sw = Stopwatch.StartNew();
-            f();
-            t.Add(sw.Elapsed.TotalSeconds);
-        }
-        t.Sort();
-        return t[t.Count / 2];
-    }
+    /// <summary>Seconds of <paramref name="f"/> (median), whose temporaries go with a scope of each run's own (its result is
+    /// the kept buffer: not disposed).</summary>
+    static double Median(Func<Tensor> f, int reps) => GemvBench.Median(() => { using var scope = NewDisposeScope(); f(); }, reps);
 }

@@ -100,14 +100,17 @@ public static class GemvBench
         return (Rate(on, bytes), Rate(off, bytes));
     }
 
-    static double Median(Func<Tensor> f, int reps)
+    static double Median(Func<Tensor> f, int reps) => Median(() => f().Dispose(), reps);
+
+    /// <summary>Seconds of <paramref name="work"/>: the median of <paramref name="reps"/> runs after three to warm up.</summary>
+    internal static double Median(Action work, int reps)
     {
-        for (int i = 0; i < 3; i++) f().Dispose();
+        for (int i = 0; i < 3; i++) work();
         var t = new List<double>();
         for (int i = 0; i < reps; i++)
         {
             var sw = Stopwatch.StartNew();
-            f().Dispose();
+            work();
             t.Add(sw.Elapsed.TotalSeconds);
         }
         t.Sort();

@@ -23,7 +23,7 @@ namespace Molmo.Bench;
 /// GEMV kernel, the engine's earlier path, as a baseline measured in the same run. With <c>--compare int8-float</c> (int8 on
 /// the CPU) decode and the batches are also timed with the earlier int8 kernel (float32 products), in alternating rounds;
 /// <c>--compare int8-dequant</c> (int8 on CUDA) likewise with the matrices dequantised for cuBLAS instead of the int8 kernel.
-/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8|int4] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--steps default|eager|sync|queued|fixed|graph] [--compare MODE[,MODE…] | --compare-sync] [--gemv-threads N] [--weights DIR] [--no-1080p] [--no-prefix] [--prefill-parts] [--compare-libtorch] [--append FILE]</c>
+/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8|int4] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--steps default|eager|sync|queued|fixed|graph] [--compare MODE[,MODE…] | --compare-sync] [--gemv-threads N] [--threads N] [--weights DIR] [--no-1080p] [--no-prefix] [--prefill-parts] [--compare-libtorch] [--append FILE]</c>
 /// </summary>
 public static class ModelBench
 {
@@ -203,6 +203,8 @@ public static class ModelBench
         bool with1080 = !a.Has("--no-1080p");
         ArchConfig(arch);   // an unknown --arch fails here, before anything is written
         if (a.Get("--gemv-threads", null) is { } gt) CpuGemv.MaxThreads = int.Parse(gt, CultureInfo.InvariantCulture);
+        // --threads N: the CLI's option (kernel threads and libtorch's), for the whole run.
+        using var cpuThreads = a.Get("--threads", null) is { } th ? TorchRuntime.UseCpuThreads(int.Parse(th, CultureInfo.InvariantCulture)) : null;
         var device = TorchRuntime.ParseDevice(deviceName);
         var placement = TorchRuntime.ParsePlacement(dtypeName, device);
         var dtype = placement.DType;
@@ -564,7 +566,7 @@ public static class ModelBench
             sb.AppendLine($"**CUDA graphs were not used** (the graph rows ran eager steps): {noGraph}");
             sb.AppendLine();
         }
-        string dev = cuda ? $"cuda ({torch.cuda.device_count()} GPU)" : $"cpu, {Environment.ProcessorCount} threads";
+        string dev = cuda ? $"cuda ({torch.cuda.device_count()} GPU)" : $"cpu, {Environment.ProcessorCount} logical CPUs, {TorchRuntime.CpuThreads} kernel threads, {torch.get_num_threads()} libtorch threads";
         sb.AppendLine($"Architecture **{arch}** ({cfg.DecoderStyle}, {model.ParameterCount / 1e9:F2} B params, {weightBytes / 1e9:F2} GB in {TorchRuntime.PlacementName(placement)}), random weights, {dev}.");
         sb.AppendLine();
         sb.AppendLine($"CPU: {MachineInfo.Cpu()}.");

@@ -50,8 +50,9 @@ public static class AskCommand
         var device = CommonOptions.Device();
         var dtype = CommonOptions.DType();
         var force = CommonOptions.Force();
+        var threads = CommonOptions.Threads();
         var cmd = new Command("ask", "Ask a Molmo model about an image; streams the answer")
-            { model, image, prompt, style, maxTokens, temperature, topK, topP, seed, stop, overlay, exif, stats, batch, device, dtype, steps, force };
+            { model, image, prompt, style, maxTokens, temperature, topK, topP, seed, stop, overlay, exif, stats, batch, device, dtype, steps, threads, force };
         cmd.SetAction((pr, ct) => CommandRunner.RunAsync(async () =>
         {
             var overlayPath = pr.GetValue(overlay);
@@ -79,6 +80,7 @@ public static class AskCommand
             var images = imagePaths.Select(path => ImageDecoder.Decode(path, pr.GetValue(exif))).ToList();
             var img = images.FirstOrDefault();
             var placement = TorchRuntime.ParsePlacement(pr.GetValue(dtype)!, TorchRuntime.ParseDevice(pr.GetValue(device)!));
+            using var cpuThreads = CommonOptions.ApplyThreads(pr.GetValue(threads));
             var options = new PipelineOptions
             {
                 Device = placement.Device, DType = placement.DType, Int8 = placement.Int8Decoder, Int4 = placement.Int4Decoder,
@@ -157,7 +159,7 @@ public static class AskCommand
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"prompt {st.PromptTokens} tokens ({st.Crops} crops{(st.CachedPromptTokens > 0 ? $", {st.CachedPromptTokens} from the prefix cache" : "")}), preprocess {st.Preprocess.TotalMilliseconds:F0} ms, prefill {st.Prefill.TotalSeconds:F2} s, " +
             $"{st.GeneratedTokens} tokens at {st.DecodeTokensPerSecond:F2} tok/s ({StepsName(st.DecodeSteps)}" +
-            $"{(device == TorchSharp.DeviceType.CPU ? $"; CPU kernels on {Molmo.Model.Kernels.CpuGemv.InstructionSets}" : "")}), finished: {st.FinishReason}"));
+            $"{(device == TorchSharp.DeviceType.CPU ? $"; CPU kernels on {Molmo.Model.Kernels.CpuGemv.InstructionSets}, {CommonOptions.CpuThreadsText()}" : "")}), finished: {st.FinishReason}"));
 
     static string StepsName(DecodeSteps steps) => steps switch
     {

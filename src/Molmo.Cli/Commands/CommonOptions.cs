@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Molmo.Runtime;
 
 namespace Molmo.Cli.Commands;
 
@@ -8,6 +9,39 @@ internal static class CommonOptions
     public static Option<string> Device() => new("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
     public static Option<string> DType() => new("--dtype") { Description = "fp32, bf16, int8 or int4 (weight-only int8 / int4 decoder matrices, bf16 elsewhere)", DefaultValueFactory = _ => "fp32" };
     public static Option<bool> Force() => new("--force") { Description = "overwrite the output file if it exists" };
+
+    /// <summary>
+    /// --threads: CPU threads of the model's work (the engine's kernels and libtorch's ops); unset keeps the defaults (every
+    /// logical CPU for the kernels, libtorch's own choice for its ops).
+    /// </summary>
+    public static Option<int?> Threads()
+    {
+        var threads = new Option<int?>("--threads")
+        {
+            Description = "CPU threads for the model (decode kernels and libtorch's ops); default: every logical CPU. Fewer leave cores to other work; answers do not change",
+        };
+        threads.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is { } n && n is < 1 or > TorchRuntime.MaxCpuThreads)
+                r.AddError($"--threads must be between 1 and {TorchRuntime.MaxCpuThreads} (got {n})");
+        });
+        return threads;
+    }
+
+    /// <summary>
+    /// Applies --threads for the command's run (null when it was not given), with a note when it asks for more threads than
+    /// the process has logical CPUs.
+    /// </summary>
+    public static IDisposable? ApplyThreads(int? threads)
+    {
+        if (threads is not { } n) return null;
+        if (n > Environment.ProcessorCount)
+            Console.Error.WriteLine($"note: --threads {n} is more than the {Environment.ProcessorCount} logical CPUs this process may use; the threads will share them");
+        return TorchRuntime.UseCpuThreads(n);
+    }
+
+    /// <summary>"2 threads": the CPU threads the model's kernels use now.</summary>
+    public static string CpuThreadsText() => TorchRuntime.CpuThreads == 1 ? "1 thread" : $"{TorchRuntime.CpuThreads} threads";
 
     /// <summary>--batch: how many requests are decoded together (at least 1).</summary>
     public static Option<int> Batch(string description, int defaultValue)

@@ -22,7 +22,8 @@ public static class DemoCommand
         var keep = new Option<string?>("--save-model") { Description = "keep the generated demo model directory here (default: a temporary folder, removed)" };
         var outDir = new Option<string?>("--out") { Description = "write the test image and the answer's overlay into this folder" };
         var device = CommonOptions.Device();
-        var cmd = new Command("demo", "Run the full pipeline on a small random-weight model (no download needed)") { prompt, tokens, keep, outDir, device };
+        var threads = CommonOptions.Threads();
+        var cmd = new Command("demo", "Run the full pipeline on a small random-weight model (no download needed)") { prompt, tokens, keep, outDir, device, threads };
         cmd.SetAction((pr, ct) => CommandRunner.RunAsync(async () =>
         {
             var con = AnsiConsole.Console;
@@ -44,10 +45,11 @@ public static class DemoCommand
                 Stage("2. decode image", $"drawn 640×480 scene (red circle at x=30%, y=40%), PNG {png.Length / 1024} KB → RGB {image.Width}×{image.Height}", sw);
 
                 var dev = TorchRuntime.ParseDevice(pr.GetValue(device)!);
+                using var cpuThreads = CommonOptions.ApplyThreads(pr.GetValue(threads));
                 using var pipeline = MolmoPipeline.Load(dir, new PipelineOptions { Device = dev });
                 var cfg = pipeline.Config;
                 Stage("3. load model", $"{pipeline.Model.ParameterCount:N0} parameters, {cfg.DecoderStyle}, ViT {cfg.Vision.NumLayers} layers; tokenizer {pipeline.Tokenizer.VocabSize} ids" +
-                    (pipeline.Model.Placement.Device.type == TorchSharp.DeviceType.CPU ? $"; CPU kernels on {Molmo.Model.Kernels.CpuGemv.InstructionSets}" : ""), sw);
+                    (pipeline.Model.Placement.Device.type == TorchSharp.DeviceType.CPU ? $"; CPU kernels on {Molmo.Model.Kernels.CpuGemv.InstructionSets}, {CommonOptions.CpuThreadsText()}" : ""), sw);
 
                 var request = new AskRequest { Image = image, Prompt = pr.GetValue(prompt)!, Generation = new GenerationOptions { MaxNewTokens = pr.GetValue(tokens) } };
                 var processed = pipeline.Prepare(request);

@@ -122,8 +122,9 @@ public static class EvalCommand
             Description = "prefill every prompt whole: by default a prompt about an image already seen continues from that image's " +
                           "stored prompt positions (faster; the same answers up to near-ties)",
         };
+        var threads = CommonOptions.Threads();
         var cmd = new Command("run", "Run a model on a benchmark: generate, score, and write predictions, results, report and chart")
-            { model, dataset, task, output, device, dtype, limit, batch, noPrefix };
+            { model, dataset, task, output, device, dtype, limit, batch, noPrefix, threads };
         cmd.SetAction((pr, ct) => CommandRunner.RunAsync(async () =>
         {
             var evalTask = EvalTasks.Get(pr.GetValue(task)!);
@@ -132,6 +133,7 @@ public static class EvalCommand
             var factory = ModelFactory ?? throw new InvalidOperationException(
                 "eval run needs a model engine, and none is registered in this build (EvalCommand.ModelFactory is null). " +
                 "Use `molmo eval score` on predictions made elsewhere, or a build that links the Molmo engine.");
+            using var cpuThreads = CommonOptions.ApplyThreads(pr.GetValue(threads));
             var evalModel = factory(new EvalModelSpec(pr.GetValue(model)!, pr.GetValue(device)!, pr.GetValue(dtype)!, !pr.GetValue(noPrefix)));
             try
             {

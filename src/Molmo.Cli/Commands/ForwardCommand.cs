@@ -23,7 +23,8 @@ public static class ForwardCommand
         var device = CommonOptions.Device();
         var dtype = CommonOptions.DType();
         var force = CommonOptions.Force();
-        var cmd = new Command("forward", "Run one forward pass on preprocessed inputs and write the logits") { model, inputs, output, greedy, device, dtype, force };
+        var threads = CommonOptions.Threads();
+        var cmd = new Command("forward", "Run one forward pass on preprocessed inputs and write the logits") { model, inputs, output, greedy, device, dtype, threads, force };
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             var outPath = pr.GetValue(output)!;
@@ -31,6 +32,7 @@ public static class ForwardCommand
             int n = pr.GetValue(greedy);
             if (n < 0) throw new ArgumentException("--greedy must be ≥ 0");
             var placement = TorchRuntime.ParsePlacement(pr.GetValue(dtype)!, TorchRuntime.ParseDevice(pr.GetValue(device)!));
+            using var cpuThreads = CommonOptions.ApplyThreads(pr.GetValue(threads));
             using var m = ProgressUi.WithLoadProgress("loading weights", p => ModelLoader.Load(pr.GetValue(model)!, placement, p));
             using var scope = NewDisposeScope();
             var modelInputs = InteropInputs.Read(pr.GetValue(inputs)!);

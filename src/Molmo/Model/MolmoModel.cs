@@ -145,6 +145,7 @@ public sealed class MolmoForCausalLM : nn.Module
     public ForwardOutput Forward(ModelInputs inputs, KvCache? cache = null, ForwardOptions? options = null)
     {
         options ??= new ForwardOptions();
+        Runtime.TorchRuntime.ApplyCpuThreads();   // --threads, on whichever thread this pass runs
         using var scope = NewDisposeScope();
         var dev = Placement.Device;
         // On a GPU this pass must not wait for the device before its last position's logits: a sync in the middle (a value

@@ -53,6 +53,64 @@ public static class TorchRuntime
         }
     }
 
+    /// <summary>Most CPU threads <see cref="UseCpuThreads"/> accepts.</summary>
+    public const int MaxCpuThreads = 1024;
+
+    /// <summary>CPU threads the model's work uses now: the engine's kernel threads (decode products, attention).</summary>
+    public static int CpuThreads => Model.Kernels.CpuGemv.MaxThreads;
+
+    static int _libtorchThreads;     // what UseCpuThreads asked of libtorch; 0 = never asked: each thread keeps libtorch's count
+    static int _libtorchDefault;     // libtorch's count before the first UseCpuThreads
+
+    /// <summary>
+    /// Sets the CPU threads of the model's work, as <c>--threads N</c> (llama.cpp's <c>-t</c>, Ollama's <c>num_thread</c>,
+    /// <c>torch.set_num_threads</c>): the engine's kernel threads (decode products and both attention kernels) and libtorch's
+    /// intra-op threads (prefill's matrix products, the vision encoder). The default is every logical CPU the process may use for
+    /// the kernels and libtorch's own choice for its ops. Fewer threads leave cores to other work; the outputs do not depend on
+    /// the count. Process-wide; disposing the result puts back the counts it replaced.
+    /// </summary>
+    public static IDisposable UseCpuThreads(int threads)
+    {
+        if (threads is < 1 or > MaxCpuThreads)
+            throw new ArgumentOutOfRangeException(nameof(threads), threads, $"--threads {threads}: give 1 to {MaxCpuThreads} CPU threads");
+        lock (Gate)
+        {
+            if (_libtorchThreads == 0) _libtorchDefault = torch.get_num_threads();
+            var saved = (Kernels: Model.Kernels.CpuGemv.MaxThreads, Libtorch: _libtorchThreads == 0 ? _libtorchDefault : _libtorchThreads);
+            Model.Kernels.CpuGemv.MaxThreads = threads;
+            Volatile.Write(ref _libtorchThreads, threads);
+            ApplyCpuThreads();
+            return new Restore(() =>
+            {
+                lock (Gate)
+                {
+                    Model.Kernels.CpuGemv.MaxThreads = saved.Kernels;
+                    Volatile.Write(ref _libtorchThreads, saved.Libtorch);
+                    ApplyCpuThreads();
+                }
+            });
+        }
+    }
+
+    /// <summary>
+    /// Gives libtorch's ops on the calling thread the count <see cref="UseCpuThreads"/> set (nothing when it was never called).
+    /// libtorch keeps the count per thread (OpenMP's): <c>set_num_threads</c> changes the calling thread's and that of threads
+    /// which have not yet run a parallel op, while a thread-pool thread that ran ops before keeps its own. A .NET program's ops
+    /// run on whichever thread an <c>await</c> resumes on, so the model's forward pass calls this first (a P/Invoke that reads
+    /// the count; it sets it only when it differs).
+    /// </summary>
+    public static void ApplyCpuThreads()
+    {
+        int n = Volatile.Read(ref _libtorchThreads);
+        if (n > 0 && torch.get_num_threads() != n) torch.set_num_threads(n);
+    }
+
+    sealed class Restore(Action undo) : IDisposable
+    {
+        Action? _undo = undo;
+        public void Dispose() => Interlocked.Exchange(ref _undo, null)?.Invoke();
+    }
+
     /// <summary>Parses a device name and makes sure it can be used; throws a message saying what to do when it cannot.</summary>
     public static Device ParseDevice(string name)
     {

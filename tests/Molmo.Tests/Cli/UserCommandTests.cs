@@ -25,9 +25,37 @@ public class UserCommandTests
         Assert.False(string.IsNullOrWhiteSpace(output));
         Assert.Contains("prefill", err);
         // On the CPU, with the kernels' instruction sets; a GPU says "each step one CUDA graph replay".
-        Assert.Contains($"(eager steps; CPU kernels on {Molmo.Model.Kernels.CpuGemv.InstructionSets})", err);
+        Assert.Contains($"(eager steps; CPU kernels on {Molmo.Model.Kernels.CpuGemv.InstructionSets}, {(Molmo.Runtime.TorchRuntime.CpuThreads == 1 ? "1 thread" : $"{Molmo.Runtime.TorchRuntime.CpuThreads} threads")})", err);
         using var bmp = SKBitmap.Decode(overlay);
         Assert.Equal(320, bmp.Width);
+    }
+
+    [Fact]
+    public void ThreadsSetsTheCpuThreadsForTheRunWithoutChangingTheAnswer()
+    {
+        var image = DemoImage();
+        Molmo.Runtime.TorchRuntime.ApplyCpuThreads();     // this thread's count as an earlier test's --threads left it
+        int kernels = Molmo.Runtime.TorchRuntime.CpuThreads, torchThreads = TorchSharp.torch.get_num_threads();
+        var plain = CliHarness.Run("ask", "--model", DemoDir.Value, "--image", image, "--max-tokens", "6", "Point to the red circle.");
+        Assert.True(plain.Code == 0, plain.Err);
+        var one = CliHarness.Run("ask", "--model", DemoDir.Value, "--image", image, "--max-tokens", "6", "--threads", "1", "--stats", "Point to the red circle.");
+        Assert.True(one.Code == 0, one.Err);
+        Assert.Equal(plain.Out, one.Out);
+        Assert.Contains("CPU kernels on", one.Err);
+        Assert.Contains(", 1 thread)", one.Err);
+        // The counts the run replaced are back once it ends (libtorch's, on each thread as it next runs the model).
+        Assert.Equal(kernels, Molmo.Runtime.TorchRuntime.CpuThreads);
+        Molmo.Runtime.TorchRuntime.ApplyCpuThreads();
+        Assert.Equal(torchThreads, TorchSharp.torch.get_num_threads());
+        var many = CliHarness.Run("ask", "--model", DemoDir.Value, "--image", image, "--max-tokens", "2", "--threads", (Environment.ProcessorCount + 1).ToString(), "x");
+        Assert.True(many.Code == 0, many.Err);
+        Assert.Contains($"more than the {Environment.ProcessorCount} logical CPUs", many.Err);
+        foreach (var bad in new[] { "0", "-3", "5000" })
+        {
+            var run = CliHarness.Run("ask", "--model", DemoDir.Value, "--image", image, "--threads", bad, "x");
+            Assert.NotEqual(0, run.Code);
+            Assert.Contains("--threads must be between 1 and", run.Err);
+        }
     }
 
     [Fact]

@@ -89,15 +89,14 @@ public class CpuAttentionTests
         var q = randn(3, 28, 1, 128);
         var k = randn(3, 4, 50, 128).to(ScalarType.BFloat16);
         var v = randn(3, 4, 50, 128).to(ScalarType.BFloat16);
-        int saved = CpuGemv.MaxThreads;
         try
         {
-            CpuGemv.MaxThreads = 1;
+            CpuGemv.ThreadsOfThisThread = 1;
             var one = CpuAttention.Decode(q, k, v, null);
-            CpuGemv.MaxThreads = 3;
+            CpuGemv.ThreadsOfThisThread = 3;
             Assert.True(CpuAttention.Decode(q, k, v, null).equal(one).all().item<bool>());
         }
-        finally { CpuGemv.MaxThreads = saved; }
+        finally { CpuGemv.ThreadsOfThisThread = 0; }
     }
 
     [Fact]

@@ -223,20 +223,19 @@ public class CpuGemvTests
         var w32 = randn(203, 6300);
         var w = w32.to(ScalarType.BFloat16);
         var (q, s) = Int8Quantizer.Quantize(randn(203, 300));
-        int saved = CpuGemv.MaxThreads;
         try
         {
             foreach (var m in new[] { 1, 2, 6 })   // the one-row path and the batched blocks
             {
                 var x = randn(m, 6300);
                 var x8 = randn(m, 300);
-                CpuGemv.MaxThreads = 1;
+                CpuGemv.ThreadsOfThisThread = 1;
                 var one = CpuGemv.LinearBf16(x, w, null);
                 var one8 = CpuGemv.LinearInt8(x8, q, s, null);
                 var one32 = CpuGemv.SupportsFloat32 ? CpuGemv.LinearFp32(x, w32, null) : null;
                 foreach (var t in new[] { 2, 3 })
                 {
-                    CpuGemv.MaxThreads = t;
+                    CpuGemv.ThreadsOfThisThread = t;
                     Assert.True(CpuGemv.LinearBf16(x, w, null).equal(one).all().item<bool>(), $"bf16, {m} rows, {t} threads");
                     Assert.True(CpuGemv.LinearInt8(x8, q, s, null).equal(one8).all().item<bool>(), $"int8, {m} rows, {t} threads");
                     if (one32 is not null)
@@ -244,7 +243,7 @@ public class CpuGemvTests
                 }
             }
         }
-        finally { CpuGemv.MaxThreads = saved; }
+        finally { CpuGemv.ThreadsOfThisThread = 0; }
     }
 
     [Fact]

@@ -95,15 +95,14 @@ public class CpuSequenceAttentionTests
         var q = randn(3, 8, 50, 64).to(ScalarType.BFloat16);
         var k = randn(3, 4, 50, 64).to(ScalarType.BFloat16);
         var v = randn(3, 4, 50, 64).to(ScalarType.BFloat16);
-        int saved = CpuGemv.MaxThreads;
         try
         {
-            CpuGemv.MaxThreads = 1;
+            CpuGemv.ThreadsOfThisThread = 1;
             var one = CpuSequenceAttention.Attend(q, k, v, causal: true);
-            CpuGemv.MaxThreads = 3;
+            CpuGemv.ThreadsOfThisThread = 3;
             Assert.True(CpuSequenceAttention.Attend(q, k, v, causal: true).equal(one).all().item<bool>());
         }
-        finally { CpuGemv.MaxThreads = saved; }
+        finally { CpuGemv.ThreadsOfThisThread = 0; }
     }
 
     [Theory]

@@ -33,3 +33,60 @@ public class TorchRuntimeTests
         Assert.True(e.Message.Contains("MOLMO_LIBTORCH") || e.Message.Contains("--device cpu"), e.Message);
     }
 }
+
+/// <summary>
+/// <see cref="TorchRuntime.UseCpuThreads"/> (<c>--threads</c>). In the CLI tests' collection: they, and only they, change the
+/// process-wide counts.
+/// </summary>
+[Collection("cli")]
+public class CpuThreadsTests
+{
+    [Fact]
+    public void UseCpuThreadsSetsTheKernelsAndLibtorchAndPutsBothBack()
+    {
+        TorchRuntime.ApplyCpuThreads();     // this thread's count as an earlier test's UseCpuThreads left it
+        int kernels = TorchRuntime.CpuThreads, torchThreads = get_num_threads();
+        int n = kernels == 1 ? 2 : 1;
+        var applied = TorchRuntime.UseCpuThreads(n);
+        Assert.Equal(n, TorchRuntime.CpuThreads);
+        Assert.Equal(n, Molmo.Model.Kernels.CpuGemv.MaxThreads);
+        Assert.Equal(n, get_num_threads());
+        applied.Dispose();
+        Assert.Equal(kernels, TorchRuntime.CpuThreads);
+        Assert.Equal(torchThreads, get_num_threads());
+        applied.Dispose();                  // a second dispose changes nothing
+        Assert.Equal(kernels, TorchRuntime.CpuThreads);
+        foreach (var bad in new[] { 0, -1, TorchRuntime.MaxCpuThreads + 1 })
+            Assert.Contains($"--threads {bad}", Assert.Throws<ArgumentOutOfRangeException>(() => TorchRuntime.UseCpuThreads(bad)).Message);
+        Assert.Equal(kernels, TorchRuntime.CpuThreads);
+    }
+
+    [Fact]
+    public void TheForwardPassRunsWithTheCountOnAThreadThatHadAnother()
+    {
+        // libtorch keeps its count per thread: a thread-pool thread that ran ops before UseCpuThreads keeps its own, so the
+        // model's forward pass applies the count where it runs.
+        using var model = Molmo.Checkpoints.ModelLoader.Load(Molmo.Tests.Model.Golden.TinyDir("tiny_d_style"), Molmo.Tests.Model.Golden.Float32);
+        TorchRuntime.ApplyCpuThreads();
+        int torchThreads = get_num_threads();
+        int n = torchThreads == 1 ? 2 : 1, other = n + 1, before = 0, after = 0;
+        using (TorchRuntime.UseCpuThreads(n))
+        {
+            var worker = new Thread(() =>
+            {
+                set_num_threads(other);                 // this thread's own count, as if set before
+                before = get_num_threads();
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
+                model.Forward(new Molmo.Model.ModelInputs(tensor(new long[] { 1, 2, 3 }, ScalarType.Int64).unsqueeze(0)));
+                after = get_num_threads();
+            });
+            worker.Start();
+            worker.Join();
+        }
+        Assert.Equal(other, before);
+        Assert.Equal(n, after);
+        TorchRuntime.ApplyCpuThreads();
+        Assert.Equal(torchThreads, get_num_threads());
+    }
+}

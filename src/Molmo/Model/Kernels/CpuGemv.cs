@@ -70,7 +70,15 @@ public static unsafe partial class CpuGemv
     /// Threads the kernel splits the rows over; default: every core. A decode step is one stream of weights, and a single core
     /// of this project's machine kind reads DRAM at about 80 % of what two reach.
     /// </summary>
-    public static int MaxThreads { get; set; } = Environment.ProcessorCount;
+    public static int MaxThreads { get => _threadsOfThisThread > 0 ? _threadsOfThisThread : _maxThreads; set => _maxThreads = value; }
+    static int _maxThreads = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Threads for the kernels that this thread calls, in place of <see cref="MaxThreads"/> (0: that count). Tests of the
+    /// split set it, so they neither race one another nor change the process-wide count that <c>--threads</c> sets.
+    /// </summary>
+    internal static int ThreadsOfThisThread { get => _threadsOfThisThread; set => _threadsOfThisThread = value; }
+    [ThreadStatic] static int _threadsOfThisThread;
 
     /// <summary>
     /// Weight bytes the kernel has streamed and the wall time it spent streaming them (from the split over threads to its

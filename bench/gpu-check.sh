@@ -19,7 +19,7 @@
 #      read-back steps; empty: no comparison). Also the device's read bandwidth; tables appended to OUTDIR/gpu-bench.md.
 #   CHECK_DTYPES=int4 (a rerun, if time is left) measures int4: graph steps with the CUDA int4 kernel against the matrices
 #   dequantised for cuBLAS (--compare int4-dequant); its golden and kernel tests are among step 1's.
-#   The golden tests of step 1 include the int8 kernel's own (CudaInt8GemvTests: 7B-D widths, 1–16 rows, bias) and --dtype int8
+#   The golden tests of step 1 include the int8 kernel's own (CudaQuantGemvTests: 7B-D widths, 1–16 rows, bias) and --dtype int8
 #   decoding the tiny checkpoints through it (Int8DecodeOnTheTestDeviceTests).
 # Every step prints a line starting with "== " and has a timeout, so a cut-off log still shows how far it got.
 # Dry run without a GPU (checks the script and the package; CPU libtorch from the NuGet cache, tiny shapes):

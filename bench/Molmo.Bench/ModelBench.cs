@@ -115,23 +115,23 @@ public static class ModelBench
     /// rows.</summary>
     static IDisposable KernelRoutes(DecodeMode? mode)
     {
-        bool saved = CpuGemv.Int8FloatProducts, savedCuda = Molmo.Runtime.CudaInt8Gemv.Enabled;
-        bool savedPrefetch = CpuGemv.NoRowPrefetch, savedSplit = Molmo.Runtime.CudaInt8Gemv.SplitColumns;
+        bool saved = CpuGemv.Int8FloatProducts, savedCuda = Molmo.Runtime.CudaQuantGemv.Enabled;
+        bool savedPrefetch = CpuGemv.NoRowPrefetch, savedSplit = Molmo.Runtime.CudaQuantGemv.SplitColumns;
         bool savedConversions = CpuGemv.LibtorchConversions, savedWithin = CpuGemv.PrefetchWithinRows;
         CpuGemv.Int8FloatProducts = mode?.Int8FloatProducts ?? false;
         CpuGemv.NoRowPrefetch = mode?.NoRowPrefetch ?? false;
         CpuGemv.LibtorchConversions = mode?.LibtorchConversions ?? false;
         CpuGemv.PrefetchWithinRows = mode?.PrefetchWithinRows ?? false;
-        Molmo.Runtime.CudaInt8Gemv.Enabled = !(mode?.Int8Dequantised ?? false);
-        Molmo.Runtime.CudaInt8Gemv.SplitColumns = !(mode?.Int8ByRows ?? false);
+        Molmo.Runtime.CudaQuantGemv.Enabled = !(mode?.Int8Dequantised ?? false);
+        Molmo.Runtime.CudaQuantGemv.SplitColumns = !(mode?.Int8ByRows ?? false);
         return new Restore(() =>
         {
             CpuGemv.Int8FloatProducts = saved;
             CpuGemv.NoRowPrefetch = savedPrefetch;
             CpuGemv.LibtorchConversions = savedConversions;
             CpuGemv.PrefetchWithinRows = savedWithin;
-            Molmo.Runtime.CudaInt8Gemv.Enabled = savedCuda;
-            Molmo.Runtime.CudaInt8Gemv.SplitColumns = savedSplit;
+            Molmo.Runtime.CudaQuantGemv.Enabled = savedCuda;
+            Molmo.Runtime.CudaQuantGemv.SplitColumns = savedSplit;
         });
     }
 
@@ -594,11 +594,11 @@ public static class ModelBench
         {
             int gpu = Math.Max(0, (int)device.index);
             string q = TorchRuntime.PlacementName(placement);
-            string? unavailable = placement.Int4Decoder ? Molmo.Runtime.CudaInt8Gemv.Int4Unavailable(gpu) : Molmo.Runtime.CudaInt8Gemv.Unavailable(gpu);
-            long launches = placement.Int4Decoder ? Molmo.Runtime.CudaInt8Gemv.Int4Launches : Molmo.Runtime.CudaInt8Gemv.Launches;
+            string? unavailable = placement.Int4Decoder ? Molmo.Runtime.CudaQuantGemv.Int4Unavailable(gpu) : Molmo.Runtime.CudaQuantGemv.Unavailable(gpu);
+            long launches = placement.Int4Decoder ? Molmo.Runtime.CudaQuantGemv.Int4Launches : Molmo.Runtime.CudaQuantGemv.Launches;
             string route = unavailable is { } why ? $"dequantised for cuBLAS: the {q} kernel is not used ({why})"
                 : launches == 0 ? $"dequantised for cuBLAS: the {q} kernel was never launched"
-                : $"the {q} kernel ({launches:N0} launches issued, self-checks included; a graph's replays are not counted), up to {Molmo.Runtime.CudaInt8Gemv.MaxRows} rows (larger batches: dequantised for cuBLAS)";
+                : $"the {q} kernel ({launches:N0} launches issued, self-checks included; a graph's replays are not counted), up to {Molmo.Runtime.CudaQuantGemv.MaxRows} rows (larger batches: dequantised for cuBLAS)";
             sb.AppendLine($"| {q} products of decode steps | {route} | – | – |");
         }
         if (cuda)

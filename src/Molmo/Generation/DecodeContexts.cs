@@ -47,10 +47,10 @@ public sealed class DecodeContexts : IDisposable
     {
         public KvCache Cache { get; } = cache;
         public DecodeSteps Mode { get; } = mode;
-        /// <summary>The route of int8 products when this context was made (<see cref="Runtime.CudaInt8Gemv.Route"/>, per-thread
+        /// <summary>The route of int8 products when this context was made (<see cref="Runtime.CudaQuantGemv.Route"/>, per-thread
         /// switches of tests and benchmarks): a graph records the route in force, so a context serves only requests made under
         /// the same one.</summary>
-        public Runtime.Int8Route Int8Route { get; } = Runtime.CudaInt8Gemv.Route;
+        public Runtime.Int8Route Int8Route { get; } = Runtime.CudaQuantGemv.Route;
         public FixedShapeDecoder? Steps { get; set; }
         /// <summary>Set when fixed-shape steps could not be had (no CUDA graph here, say): later requests go on eagerly at
         /// once instead of trying again.</summary>
@@ -111,7 +111,7 @@ public sealed class DecodeContexts : IDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var route = Runtime.CudaInt8Gemv.Route;
+            var route = Runtime.CudaQuantGemv.Route;
             var idle = _idle.Where(c => c.Mode == mode && c.Cache.Batch == rows && c.Cache.Capacity == bucket && c.Int8Route == route)
                             .MaxBy(c => c.LastUse);
             if (idle is not null)

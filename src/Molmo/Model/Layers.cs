@@ -107,9 +107,9 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
                 return Kernels.CpuGemv.LinearInt4(x, weight, weight_scale, bias);
             if (cpu && x.dtype == ScalarType.BFloat16 && Kernels.CpuGemv.SupportsInt4)
                 return Int4Quantizer.LinearDequantised(x, weight, weight_scale, bias);
-            // On CUDA, decode steps of up to CudaInt8Gemv.MaxRows rows read the int4 weights in the engine's kernel (when it
+            // On CUDA, decode steps of up to CudaQuantGemv.MaxRows rows read the int4 weights in the engine's kernel (when it
             // loads there).
-            if (weight.device_type == TorchSharp.DeviceType.CUDA && !x.requires_grad && Runtime.CudaInt8Gemv.TryLinearInt4(x, weight, weight_scale, bias) is { } fast4)
+            if (weight.device_type == TorchSharp.DeviceType.CUDA && !x.requires_grad && Runtime.CudaQuantGemv.TryLinearInt4(x, weight, weight_scale, bias) is { } fast4)
                 return fast4;
             using var w = Int4Quantizer.Dequantize(weight, weight_scale, x.dtype);
             return nn.functional.linear(x, w, bias);
@@ -119,9 +119,9 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
         // bf16 in one pass for libtorch's GEMM.
         if (kernels && rows <= Kernels.CpuGemv.MaxRows)
             return Kernels.CpuGemv.LinearInt8(x, weight, weight_scale, bias);
-        // On CUDA, decode steps of up to CudaInt8Gemv.MaxRows rows read the int8 weights in the engine's own kernel (when it
-        // loads there; Runtime/CudaInt8Gemv); everything else takes libtorch's route below.
-        if (weight.device_type == TorchSharp.DeviceType.CUDA && !x.requires_grad && Runtime.CudaInt8Gemv.TryLinear(x, weight, weight_scale, bias) is { } fast)
+        // On CUDA, decode steps of up to CudaQuantGemv.MaxRows rows read the int8 weights in the engine's own kernel (when it
+        // loads there; Runtime/CudaQuantGemv); everything else takes libtorch's route below.
+        if (weight.device_type == TorchSharp.DeviceType.CUDA && !x.requires_grad && Runtime.CudaQuantGemv.TryLinear(x, weight, weight_scale, bias) is { } fast)
             return fast;
         using var scope = NewDisposeScope();
         if (cpu && x.dtype == ScalarType.BFloat16)

@@ -32,7 +32,7 @@ public sealed unsafe class CudaGraph : IDisposable
 
     /// <summary>
     /// Whether this thread's stream is capturing a graph now (not during the warm-ups before it). Nothing may then wait for
-    /// the device or load code onto it: work that would (<see cref="CudaInt8Gemv"/>'s first use, which compiles and checks its
+    /// the device or load code onto it: work that would (<see cref="CudaQuantGemv"/>'s first use, which compiles and checks its
     /// kernel) must have happened in the warm-ups.
     /// </summary>
     internal static bool Capturing { get => _capturing; private set => _capturing = value; }

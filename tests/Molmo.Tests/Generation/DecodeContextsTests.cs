@@ -124,8 +124,8 @@ public class DecodeContextsTests
         var others = new List<DecodeContexts.Context>();
         foreach (var (enabled, split, route) in new[] { (false, true, Molmo.Runtime.Int8Route.Dequantised), (true, false, Molmo.Runtime.Int8Route.ByRows) })
         {
-            Molmo.Runtime.CudaInt8Gemv.Enabled = enabled;
-            Molmo.Runtime.CudaInt8Gemv.SplitColumns = split;
+            Molmo.Runtime.CudaQuantGemv.Enabled = enabled;
+            Molmo.Runtime.CudaQuantGemv.SplitColumns = split;
             try
             {
                 var other = pool.Rent(model, DecodeSteps.CudaGraph, 2, 100);
@@ -136,7 +136,7 @@ public class DecodeContextsTests
                 Assert.Same(other, pool.Rent(model, DecodeSteps.CudaGraph, 2, 100));   // the same route: the same context
                 pool.Return(other);
             }
-            finally { Molmo.Runtime.CudaInt8Gemv.Enabled = true; Molmo.Runtime.CudaInt8Gemv.SplitColumns = true; }
+            finally { Molmo.Runtime.CudaQuantGemv.Enabled = true; Molmo.Runtime.CudaQuantGemv.SplitColumns = true; }
         }
         Assert.Same(byColumns, pool.Rent(model, DecodeSteps.CudaGraph, 2, 100));
         Assert.Equal(3, pool.Created);

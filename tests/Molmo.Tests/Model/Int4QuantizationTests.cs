@@ -263,7 +263,7 @@ public class Int4GoldenTests
     {
         var dir = Golden.TinyDir(variant);
         // On the test device: on CUDA (MOLMO_TEST_DEVICE=cuda) these narrow matrices (64 and 96 columns, not multiples of the
-        // CUDA kernel's 128) are dequantised by libtorch for each product; CudaInt8GemvTests cover the kernel.
+        // CUDA kernel's 128) are dequantised by libtorch for each product; CudaQuantGemvTests cover the kernel.
         using var model = ModelLoader.Load(dir, Molmo.Runtime.TorchRuntime.ParsePlacement("int4", Golden.TestDevice));
         Assert.Contains(model.named_parameters(), p => p.name.EndsWith("att_proj.weight") && p.parameter.dtype == ScalarType.Byte);
         using var scope = NewDisposeScope();

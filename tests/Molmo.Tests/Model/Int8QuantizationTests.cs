@@ -87,12 +87,12 @@ public class Int8DecodeOnTheTestDeviceTests
     {
         var device = Golden.TestDevice;
         using var model = ModelLoader.Load(Golden.TinyDir(variant), Molmo.Runtime.TorchRuntime.ParsePlacement("int8", device));
-        long launches = Molmo.Runtime.CudaInt8Gemv.Launches;
+        long launches = Molmo.Runtime.CudaQuantGemv.Launches;
         TeacherForced.AssertStepsWithin(model, variant, @case, 0.25, "int8");
         if (device.type == TorchSharp.DeviceType.CUDA)
-            Assert.True(Molmo.Runtime.CudaInt8Gemv.Launches > launches,
-                $"the decode steps did not use the CUDA int8 kernel: {Molmo.Runtime.CudaInt8Gemv.Unavailable(Math.Max(0, (int)device.index)) ?? "not tried"}");
-        else Assert.Equal(launches, Molmo.Runtime.CudaInt8Gemv.Launches);
+            Assert.True(Molmo.Runtime.CudaQuantGemv.Launches > launches,
+                $"the decode steps did not use the CUDA int8 kernel: {Molmo.Runtime.CudaQuantGemv.Unavailable(Math.Max(0, (int)device.index)) ?? "not tried"}");
+        else Assert.Equal(launches, Molmo.Runtime.CudaQuantGemv.Launches);
     }
 }
 

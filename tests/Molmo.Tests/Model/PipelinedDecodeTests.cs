@@ -119,7 +119,7 @@ public class PipelinedDecodeTests
         using var model = ModelLoader.Load(Golden.TinyDir(variant), Molmo.Runtime.TorchRuntime.ParsePlacement(dtype, Golden.TestDevice));
         Assert.Equal(DecodeSteps.Auto, new BatchGenerator(model, -1).Steps);
         Assert.Equal(DecodeSteps.Auto, new Molmo.Generation.Generator(model, -1).Steps);
-        long launches = Molmo.Runtime.CudaInt8Gemv.Launches;
+        long launches = Molmo.Runtime.CudaQuantGemv.Launches;
         AssertStepsMatchEagerSteps(model, variant, DecodeSteps.Auto);
         var device = model.Placement.Device;
         if (device.type != TorchSharp.DeviceType.CUDA)
@@ -137,7 +137,7 @@ public class PipelinedDecodeTests
         Assert.True(model.DecodeContexts.Created >= 2);
         Assert.Equal(model.DecodeContexts.Created, model.DecodeContexts.GraphsRecorded);
         if (dtype == "int8")
-            Assert.True(Molmo.Runtime.CudaInt8Gemv.Launches > launches, "the int8 kernel was not used");
+            Assert.True(Molmo.Runtime.CudaQuantGemv.Launches > launches, "the int8 kernel was not used");
     }
 
     [Fact]

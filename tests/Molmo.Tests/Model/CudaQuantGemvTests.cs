@@ -8,19 +8,19 @@ using static TorchSharp.torch;
 namespace Molmo.Tests.Model;
 
 /// <summary>
-/// The CUDA int8 decode kernel (Runtime/Native/int8_gemv.cu, shipped as PTX). Everywhere: the embedded PTX is what the
+/// The CUDA int8 and int4 decode kernels (Runtime/Native/quant_gemv.cu, shipped as PTX). Everywhere: the embedded PTX is what the
 /// source builds to, its entry point takes the arguments the host passes, the host's constants match the kernel's, the
 /// kernel's own source computes the product when run on the CPU with a warp emulation, and the kernel is never tried off CUDA. On a GPU (<c>MOLMO_TEST_DEVICE=cuda</c>): its products against the dequantised ones on
 /// 7B-D's widths, 1–16 rows (one and two launches), with and without bias, and the int8 layer through it. The int4 kernels
 /// of the same source likewise (emulated everywhere, against the dequantised product on a GPU).
 /// </summary>
-public class CudaInt8GemvTests
+public class CudaQuantGemvTests
 {
     static string Native => Path.Combine(TestPaths.Repo, "src", "Molmo", "Runtime", "Native");
 
     static string EmbeddedPtx()
     {
-        using var s = typeof(CudaInt8Gemv).Assembly.GetManifestResourceStream(CudaInt8Gemv.PtxResource)!;
+        using var s = typeof(CudaQuantGemv).Assembly.GetManifestResourceStream(CudaQuantGemv.PtxResource)!;
         return new StreamReader(s).ReadToEnd();
     }
 
@@ -29,8 +29,8 @@ public class CudaInt8GemvTests
     {
         var ptx = EmbeddedPtx();
         var entries = Regex.Matches(ptx, @"\.visible \.entry (\w+)\(([^)]*)\)").ToDictionary(e => e.Groups[1].Value, e => e.Groups[2].Value);
-        Assert.Equal(new[] { CudaInt8Gemv.EntryPoint, CudaInt8Gemv.EntryPointOneRow, CudaInt8Gemv.EntryPointSplit, CudaInt8Gemv.EntryPointSplitOneRow,
-                             CudaInt8Gemv.EntryPointInt4, CudaInt8Gemv.EntryPointInt4OneRow }.Order(),
+        Assert.Equal(new[] { CudaQuantGemv.EntryPoint, CudaQuantGemv.EntryPointOneRow, CudaQuantGemv.EntryPointSplit, CudaQuantGemv.EntryPointSplitOneRow,
+                             CudaQuantGemv.EntryPointInt4, CudaQuantGemv.EntryPointInt4OneRow }.Order(),
                      entries.Keys.Order());
         // TryLaunch passes w, scale, x, bias, y (device pointers) and n, k, m (32-bit integers), in that order, to either.
         foreach (var parameters in entries.Values)
@@ -39,12 +39,12 @@ public class CudaInt8GemvTests
         Assert.Contains(".target sm_80", ptx);
         Assert.DoesNotContain(".local", ptx);    // the accumulators stay in registers
         // The host's row limit is the kernel's MAXM, its rows a warp the kernel's ROWS, its warps a block the kernel's SPLIT.
-        var source = File.ReadAllText(Path.Combine(Native, "int8_gemv.cu"));
+        var source = File.ReadAllText(Path.Combine(Native, "quant_gemv.cu"));
         var consts = Regex.Match(source, @"enum \{ ROWS = (\d+), MAXM = (\d+), SPLIT = (\d+) \}");
         Assert.True(consts.Success);
-        Assert.Equal(CudaInt8Gemv.RowsPerLaunch, int.Parse(consts.Groups[2].Value));
-        Assert.Equal(CudaInt8Gemv.RowsPerWarp, int.Parse(consts.Groups[1].Value));
-        Assert.Equal(CudaInt8Gemv.ThreadsPerBlock / 32, int.Parse(consts.Groups[3].Value));
+        Assert.Equal(CudaQuantGemv.RowsPerLaunch, int.Parse(consts.Groups[2].Value));
+        Assert.Equal(CudaQuantGemv.RowsPerWarp, int.Parse(consts.Groups[1].Value));
+        Assert.Equal(CudaQuantGemv.ThreadsPerBlock / 32, int.Parse(consts.Groups[3].Value));
         // Shared out by columns (int8's two kernels and int4's two), the block's warps meet once to add their sums.
         Assert.Equal(4, Regex.Matches(ptx, @"bar\.sync").Count);
         // Every kernel widens weights by byte permutes, with no int-to-float conversion.
@@ -63,24 +63,24 @@ public class CudaInt8GemvTests
         var clang = new[] { "/usr/lib/llvm-14/bin/clang++", "/usr/bin/clang++-14", "/usr/bin/clang++" }.FirstOrDefault(File.Exists);
         if (clang is null) return;
         var dir = TestPaths.NewTempDir();
-        var output = Path.Combine(dir, "int8_gemv.ptx");
-        var psi = new ProcessStartInfo("bash", [Path.Combine(TestPaths.Repo, "build", "int8_gemv_ptx.sh"), output])
+        var output = Path.Combine(dir, "quant_gemv.ptx");
+        var psi = new ProcessStartInfo("bash", [Path.Combine(TestPaths.Repo, "build", "quant_gemv_ptx.sh"), output])
         { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = TestPaths.Repo };
         psi.Environment["CLANG"] = clang;
         using var p = Process.Start(psi)!;
         var err = p.StandardError.ReadToEnd();
         p.WaitForExit();
         Assert.True(p.ExitCode == 0, err);
-        Assert.True(File.ReadAllText(output) == EmbeddedPtx(), "int8_gemv.ptx is stale: run build/int8_gemv_ptx.sh");
+        Assert.True(File.ReadAllText(output) == EmbeddedPtx(), "quant_gemv.ptx is stale: run build/quant_gemv_ptx.sh");
     }
 
     static readonly Lazy<string?> Emulator = new(() =>
     {
-        // The kernel's own source built for this CPU with a warp emulation (tests/Molmo.Tests/Native/int8_gemv_emulation.cpp).
+        // The kernel's own source built for this CPU with a warp emulation (tests/Molmo.Tests/Native/quant_gemv_emulation.cpp).
         if (!File.Exists("/usr/bin/g++")) return null;
-        var exe = Path.Combine(TestPaths.NewTempDir(), "int8_gemv_emulation");
+        var exe = Path.Combine(TestPaths.NewTempDir(), "quant_gemv_emulation");
         var psi = new ProcessStartInfo("/usr/bin/g++", ["-std=c++20", "-O2", "-pthread", "-I", Native, "-o", exe,
-            Path.Combine(TestPaths.Repo, "tests", "Molmo.Tests", "Native", "int8_gemv_emulation.cpp")]) { RedirectStandardError = true };
+            Path.Combine(TestPaths.Repo, "tests", "Molmo.Tests", "Native", "quant_gemv_emulation.cpp")]) { RedirectStandardError = true };
         using var p = Process.Start(psi)!;
         var err = p.StandardError.ReadToEnd();
         p.WaitForExit();
@@ -209,9 +209,9 @@ public class CudaInt8GemvTests
     {
         using var scope = NewDisposeScope();
         var (q, s) = Int8Quantizer.Quantize(randn(32, 64));
-        Assert.Null(CudaInt8Gemv.TryLinear(randn(1, 64).to(ScalarType.BFloat16), q, s, null));
+        Assert.Null(CudaQuantGemv.TryLinear(randn(1, 64).to(ScalarType.BFloat16), q, s, null));
         var (packed, s4) = Int4Quantizer.Quantize(randn(32, 128));
-        Assert.Null(CudaInt8Gemv.TryLinearInt4(randn(1, 128).to(ScalarType.BFloat16), packed, s4, null));
+        Assert.Null(CudaQuantGemv.TryLinearInt4(randn(1, 128).to(ScalarType.BFloat16), packed, s4, null));
         Assert.False(CudaGraph.Capturing);
     }
 
@@ -229,10 +229,10 @@ public class CudaInt8GemvTests
         foreach (bool split in new[] { true, false })
             AssertMatchesOnCuda(n, k, withBias, q.to(ScalarType.Float32) * s.unsqueeze(1), $"int8 by {(split ? "columns" : "rows")}", (x, bias) =>
             {
-                CudaInt8Gemv.SplitColumns = split;
-                try { return CudaInt8Gemv.TryLinear(x, q, s, bias); }
-                finally { CudaInt8Gemv.SplitColumns = true; }
-            }, () => CudaInt8Gemv.Unavailable(Math.Max(0, (int)device.index)));
+                CudaQuantGemv.SplitColumns = split;
+                try { return CudaQuantGemv.TryLinear(x, q, s, bias); }
+                finally { CudaQuantGemv.SplitColumns = true; }
+            }, () => CudaQuantGemv.Unavailable(Math.Max(0, (int)device.index)));
     }
 
     [Theory]
@@ -247,8 +247,8 @@ public class CudaInt8GemvTests
         var (packed, s) = Int4Quantizer.Quantize(randn(n, k));
         var w = Int4Quantizer.Dequantize(packed, s, ScalarType.Float32).to(device);
         (packed, s) = (packed.to(device), s.to(device));
-        AssertMatchesOnCuda(n, k, withBias, w, "int4", (x, bias) => CudaInt8Gemv.TryLinearInt4(x, packed, s, bias),
-            () => CudaInt8Gemv.Int4Unavailable(Math.Max(0, (int)device.index)));
+        AssertMatchesOnCuda(n, k, withBias, w, "int4", (x, bias) => CudaQuantGemv.TryLinearInt4(x, packed, s, bias),
+            () => CudaQuantGemv.Int4Unavailable(Math.Max(0, (int)device.index)));
     }
 
     /// <summary>
@@ -281,16 +281,16 @@ public class CudaInt8GemvTests
         using var scope = NewDisposeScope();
         var (layer, q, s, bias) = CpuGemvTests.RandomInt8Layer(ScalarType.BFloat16, device, hasBias: true);
         var x = randn(1, 1, 96).to(ScalarType.BFloat16).to(device);
-        long launches = CudaInt8Gemv.Launches;
+        long launches = CudaQuantGemv.Launches;
         var fast = layer.forward(x);
-        Assert.Null(CudaInt8Gemv.Unavailable(Math.Max(0, (int)device.index)));
-        Assert.True(CudaInt8Gemv.Launches > launches, "the layer did not launch the kernel");
-        CudaInt8Gemv.Enabled = false;
+        Assert.Null(CudaQuantGemv.Unavailable(Math.Max(0, (int)device.index)));
+        Assert.True(CudaQuantGemv.Launches > launches, "the layer did not launch the kernel");
+        CudaQuantGemv.Enabled = false;
         Tensor slow;
-        launches = CudaInt8Gemv.Launches;
+        launches = CudaQuantGemv.Launches;
         try { slow = layer.forward(x); }
-        finally { CudaInt8Gemv.Enabled = true; }
-        Assert.Equal(launches, CudaInt8Gemv.Launches);
+        finally { CudaQuantGemv.Enabled = true; }
+        Assert.Equal(launches, CudaQuantGemv.Launches);
         // Both against the exact product. The kernel sums exact products in float32 and rounds the output once to bf16. The
         // dequantised route rounds the unscaled product to bf16, scales it in bf16 and adds the bias in bf16: roundings of
         // the product before the bias cancels part of it, each up to 2⁻⁹ of Σ|x·w|, more than the output's own rounding.
@@ -315,7 +315,7 @@ public class CudaInt8GemvTests
         var device = Golden.TestDevice;
         if (device.type != TorchSharp.DeviceType.CUDA) return;
         if (CudaGraph.Unavailable(device) is { } why) { Console.Error.WriteLine($"CUDA graphs here: {why}"); return; }
-        CudaInt8Gemv.ForgetLoaded();
+        CudaQuantGemv.ForgetLoaded();
         using var scope = NewDisposeScope();
         const int n = 1040, k = 3584;
         var (q, s) = Int8Quantizer.Quantize(randn(n, k));
@@ -325,14 +325,14 @@ public class CudaInt8GemvTests
         {
             var x = zeros([1, m, k], ScalarType.BFloat16, device);
             Tensor? y = null;
-            long launches = CudaInt8Gemv.Launches;
+            long launches = CudaQuantGemv.Launches;
             using (var graph = CudaGraph.Record(device, () =>
                    {
                        y?.Dispose();
-                       y = CudaInt8Gemv.TryLinear(x, q, s, bias) ?? throw new InvalidOperationException("the kernel was not used");
+                       y = CudaQuantGemv.TryLinear(x, q, s, bias) ?? throw new InvalidOperationException("the kernel was not used");
                    }))
             {
-                Assert.True(CudaInt8Gemv.Launches > launches);
+                Assert.True(CudaQuantGemv.Launches > launches);
                 for (int replay = 0; replay < 2; replay++)
                 {
                     var input = randn(1, m, k).to(ScalarType.BFloat16).to(device);

@@ -5,16 +5,16 @@ using static TorchSharp.torch;
 namespace Molmo.Runtime;
 
 /// <summary>
-/// int8 (and int4, <see cref="TryLinearInt4"/>) weight-only products of decode steps on CUDA (up to <see cref="MaxRows"/> rows): the kernel of
-/// Runtime/Native/int8_gemv.cu reads each int8 weight once, where dequantising to bf16 for cuBLAS reads it, writes a bf16
-/// copy and reads that again. The kernel ships as PTX built here with clang (build/int8_gemv_ptx.sh), so a user needs no
+/// Weight-only int8 (<see cref="TryLinear"/>) and int4 (<see cref="TryLinearInt4"/>) products of decode steps on CUDA (up to <see cref="MaxRows"/> rows): the kernels of
+/// Runtime/Native/quant_gemv.cu read each quantised weight once, where dequantising to bf16 for cuBLAS reads it, writes a bf16
+/// copy and reads that again. The kernel ships as PTX built here with clang (build/quant_gemv_ptx.sh), so a user needs no
 /// compiler: it is loaded through the CUDA driver API (libcuda, which every CUDA machine has), compiled by the driver for the
 /// GPU in use, and checked once per device against the dequantised product before it is used. Where any of that fails, the
-/// int8 layers keep the dequantising route, after one note on stderr that says why.
+/// quantised layers keep the dequantising route, after one note on stderr that says why.
 /// Launches go to the stream libtorch issues onto (<see cref="CudaGraph.CurrentStream"/>), so they are ordered with its work
 /// and, while a CUDA graph records a decode step on its side stream, recorded into the graph with it.
 /// </summary>
-internal static unsafe class CudaInt8Gemv
+internal static unsafe class CudaQuantGemv
 {
     /// <summary>Most rows of x one launch takes (MAXM in the kernel).</summary>
     public const int RowsPerLaunch = 8;
@@ -31,7 +31,7 @@ internal static unsafe class CudaInt8Gemv
     internal const string EntryPointSplit = "int8_gemv_bf16_split", EntryPointSplitOneRow = "int8_gemv_bf16_split_1";
     /// <summary>The int4 kernels (Model/Int4Quantizer's layout, groups of 64), shared out by columns only.</summary>
     internal const string EntryPointInt4 = "int4_gemv_bf16_split", EntryPointInt4OneRow = "int4_gemv_bf16_split_1";
-    internal const string PtxResource = "int8_gemv.ptx";
+    internal const string PtxResource = "quant_gemv.ptx";
 
     /// <summary>Whether int8 layers on CUDA may use the kernel (default true). Per thread, for tests and benchmarks.</summary>
     internal static bool Enabled { get => !_disabled; set => _disabled = !value; }
@@ -173,7 +173,7 @@ internal static unsafe class CudaInt8Gemv
             api.Check(api.PrimaryCtxRetain(&ctx, dev), "cuDevicePrimaryCtxRetain");
             _context = ctx;
             MakeCurrent(api);
-            using var stream = typeof(CudaInt8Gemv).Assembly.GetManifestResourceStream(PtxResource)
+            using var stream = typeof(CudaQuantGemv).Assembly.GetManifestResourceStream(PtxResource)
                 ?? throw new InvalidOperationException($"the embedded {PtxResource} is missing");
             var ptx = new byte[stream.Length + 1];                 // NUL-terminated for cuModuleLoadData
             stream.ReadExactly(ptx, 0, (int)stream.Length);
@@ -293,10 +293,10 @@ internal static unsafe class CudaInt8Gemv
 }
 
 /// <summary>How int8 products of CUDA decode steps are computed: the kernel sharing each matrix out by columns or by rows
-/// (<see cref="CudaInt8Gemv.SplitColumns"/>), or the matrices dequantised for cuBLAS.</summary>
+/// (<see cref="CudaQuantGemv.SplitColumns"/>), or the matrices dequantised for cuBLAS.</summary>
 internal enum Int8Route { ByColumns, ByRows, Dequantised }
 
-/// <summary>The few CUDA driver API entry points <see cref="CudaInt8Gemv"/> needs, from libcuda.so.1.</summary>
+/// <summary>The few CUDA driver API entry points <see cref="CudaQuantGemv"/> needs, from libcuda.so.1.</summary>
 internal sealed unsafe class CudaDriver
 {
     public string? Error;

@@ -1,13 +1,13 @@
-// Runs the CUDA int8 decode kernels' own source (src/Molmo/Runtime/Native/int8_gemv.cu) on a CPU, for CudaInt8GemvTests:
+// Runs the CUDA int8 decode kernels' own source (src/Molmo/Runtime/Native/quant_gemv.cu) on a CPU, for CudaQuantGemvTests:
 // each block as 128 threads run together, the lanes of each warp meeting at a barrier for every shuffle and the whole block at
 // another for __syncthreads; blocks one after another, with the block's shared memory a static array. It checks the kernels'
 // indexing, tails, reductions and conversions, not the GPU's compiler.
-// Usage: int8_gemv_emulation IN OUT [one|general|split-one|split] (the kernels by rows for one row of x or up to MAXM, then the
+// Usage: quant_gemv_emulation IN OUT [one|general|split-one|split] (the kernels by rows for one row of x or up to MAXM, then the
 // kernels by columns; the default: general). IN: int32 n, k, m, has_bias; int8 w[n·k]; float32 scale[n]; uint16 x[m·k];
 // uint16 bias[n] (if has_bias). OUT: uint16 y[m·n] (bf16 bits).
-// Or: int8_gemv_emulation - OUT widen: OUT gets float32 [256], the bytes 0…255 widened by widen16.
+// Or: quant_gemv_emulation - OUT widen: OUT gets float32 [256], the bytes 0…255 widened by widen16.
 // int4 (int4-split, int4-split-one): IN holds uint8 w[n·k/2] (packed) and float32 scale[n·k/64] instead of w and scale.
-// Or: int8_gemv_emulation - OUT widen4: OUT gets float32 [2][256], the bytes 0…255's low nibbles, then their high nibbles,
+// Or: quant_gemv_emulation - OUT widen4: OUT gets float32 [2][256], the bytes 0…255's low nibbles, then their high nibbles,
 // widened by widen_nibbles16.
 #include <barrier>
 #include <cstdint>
@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-enum { THREADS = 128, WARPS = THREADS / 32 };       // the host's launch: 128 threads a block (CudaInt8Gemv.TryLaunch)
+enum { THREADS = 128, WARPS = THREADS / 32 };       // the host's launch: 128 threads a block (CudaQuantGemv.TryLaunch)
 static thread_local unsigned lane_tid;              // threadIdx.x of the emulated thread
 static unsigned block_dim, block_idx;               // blockDim.x, blockIdx.x
 static float shuffle_slots[WARPS][32];
@@ -59,7 +59,7 @@ unsigned __nvvm_prmt(unsigned a, unsigned b, unsigned sel)
 // A thread that has returned (its whole block past the last row) never reaches a barrier: none waits for it, since a block
 // returns as one in these kernels.
 #define SYNC_THREADS() block_barrier->arrive_and_wait()
-#include "int8_gemv.cu"
+#include "quant_gemv.cu"
 
 template <class T> static bool read(FILE* f, std::vector<T>& v, size_t n) { v.resize(n); return fread(v.data(), sizeof(T), n, f) == n; }
 

@@ -8,13 +8,13 @@
 //  - by columns (…_split): the SPLIT warps of a block the same ROWS rows, each a share of the columns, their sums added in
 //    shared memory. A block then holds 4 rows instead of 16, so a matrix of few rows still spreads over every SM with enough
 //    loads in flight (7B-D's ff_out, 3584 rows: 224 blocks by rows, about 7 warps per SM of an H100/H200; 896 by columns).
-// The host launches the split kernels (CudaInt8Gemv); the others stay as the benchmark's baseline. Both widen weights without
+// The host launches the split kernels (CudaQuantGemv); the others stay as the benchmark's baseline. Both widen weights without
 // a conversion instruction (widen16).
-// Built into PTX by build/int8_gemv_ptx.sh with clang's NVPTX back end (no CUDA toolkit), embedded in the library, and
-// compiled for the GPU by its driver on first use (Runtime/CudaInt8Gemv.cs). Plain C++ with the few NVVM builtins it needs,
+// Built into PTX by build/quant_gemv_ptx.sh with clang's NVPTX back end (no CUDA toolkit), embedded in the library, and
+// compiled for the GPU by its driver on first use (Runtime/CudaQuantGemv.cs). Plain C++ with the few NVVM builtins it needs,
 // so no CUDA headers are needed either. The host checks that k is a multiple of 16 and the pointers are 16-byte aligned.
 
-#ifndef GLOBAL   // tests/Molmo.Tests/Native/int8_gemv_emulation.cpp defines these and the NVVM builtins to run this file on a CPU
+#ifndef GLOBAL   // tests/Molmo.Tests/Native/quant_gemv_emulation.cpp defines these and the NVVM builtins to run this file on a CPU
 #define GLOBAL extern "C" __attribute__((global))
 #define DEVICE __attribute__((device)) static inline
 #define SHARED __attribute__((shared))

@@ -27,6 +27,7 @@ public static class ModelLoader
             MemoryBudget.EnsureFits(config, placement, MemoryBudget.WeightBytes(model), MemoryBudget.AvailableBytes());
             CheckpointLoader.Load(model, ck, progress, ct);
             model.eval();
+            NoteSlowQuantisedCpu(placement);
             return model;
         }
         catch
@@ -34,6 +35,22 @@ public static class ModelLoader
             model.Dispose();
             throw;
         }
+    }
+
+    static int _slowQuantisedNoted;
+
+    /// <summary>
+    /// Says once per process, on stderr, when int8 or int4 weights land on a CPU whose instruction sets the engine's quantised
+    /// kernels cannot use (neither AVX2 with FMA nor AVX-512): there every decode step dequantises each matrix for libtorch,
+    /// seconds a token for 7B-D, so a user who picked the dtype for speed learns why it is slow.
+    /// </summary>
+    static void NoteSlowQuantisedCpu(ModelPlacement placement)
+    {
+        if (placement.Device.type != TorchSharp.DeviceType.CPU || !(placement.Int8Decoder || placement.Int4Decoder)) return;
+        bool kernel = placement.Int4Decoder ? Model.Kernels.CpuGemv.SupportsInt4 : Model.Kernels.CpuGemv.IsSupported;
+        if (kernel || Interlocked.Exchange(ref _slowQuantisedNoted, 1) != 0) return;
+        Console.Error.WriteLine($"note: this CPU has neither AVX2 (with FMA) nor AVX-512, which the {Runtime.TorchRuntime.PlacementName(placement)} kernels need: " +
+                                "each decode step dequantises every matrix for libtorch (seconds a token for 7B-D)");
     }
 
     /// <summary>Peak resident set size of this process so far (VmHWM), in bytes; 0 where /proc is unavailable.</summary>

@@ -16,8 +16,8 @@ namespace Molmo.Bench;
 /// same model; with <c>--cold</c> (root only) the page cache is dropped before each load, as after a reboot or when the
 /// model is larger than the memory left for the cache. Rounds alternate the two. Usage:
 /// <c>load --weights DIR [--dtype bf16|fp32|int8|int4] [--rounds 2] [--cold] [--quantised DIR2]</c> (weights: e.g. a folder the
-/// model benchmark wrote). With <c>--quantised</c> (int8 or int4), the folder <c>molmo quantize</c> wrote from DIR is loaded
-/// against DIR quantised while loading.
+/// model benchmark wrote). With <c>--quantised</c> (int8, int4 or bf16), the folder <c>molmo quantize</c> wrote from DIR is
+/// loaded against DIR quantised (or converted) while loading.
 /// </summary>
 public static class LoadBench
 {
@@ -59,26 +59,28 @@ public static class LoadBench
         return 0;
     }
 
-    /// <summary>A folder of quantised weights (<c>molmo quantize</c>) against quantising the float checkpoint while loading.</summary>
+    /// <summary>A folder of quantised (or bf16) weights (<c>molmo quantize</c>) against quantising (converting) the float
+    /// checkpoint while loading.</summary>
     static int AgainstQuantisingWhileLoading(string source, string quantised, ModelPlacement placement, int rounds, bool cold)
     {
         string name = TorchRuntime.PlacementName(placement);
+        string doing = placement.Int8Decoder || placement.Int4Decoder ? "quantised" : "converted";
         using (var ck = Checkpoint.Open(source))
         using (var q = Checkpoint.Open(quantised))
-            Console.WriteLine($"{name}: {quantised} ({q.TotalBytes / 1e9:F2} GB in {q.Files.Count} file(s)) against {source} ({ck.TotalBytes / 1e9:F2} GB) quantised while loading{(cold ? ", page cache dropped before each load" : "")}");
+            Console.WriteLine($"{name}: {quantised} ({q.TotalBytes / 1e9:F2} GB in {q.Files.Count} file(s)) against {source} ({ck.TotalBytes / 1e9:F2} GB) {doing} while loading{(cold ? ", page cache dropped before each load" : "")}");
         var folder = new List<double>();
         var whileLoading = new List<double>();
         for (int r = 0; r < rounds; r++)
         {
             whileLoading.Add(Time(cold, () => ModelLoader.Load(source, placement).Dispose()));
             folder.Add(Time(cold, () => ModelLoader.Load(quantised, placement).Dispose()));
-            Console.Error.WriteLine($"round {r + 1}: quantised folder {folder[^1]:F1} s, quantised while loading {whileLoading[^1]:F1} s");
+            Console.Error.WriteLine($"round {r + 1}: the folder {folder[^1]:F1} s, {doing} while loading {whileLoading[^1]:F1} s");
         }
         Console.WriteLine();
         Console.WriteLine($"| {name} model from ({(cold ? "cold page cache" : "as the page cache is")}) | seconds per load ({rounds} rounds) |");
         Console.WriteLine("|---|---|");
         Console.WriteLine($"| the folder molmo quantize wrote (positional reads straight into the parameters) | {string.Join(", ", folder.Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))} |");
-        Console.WriteLine($"| baseline: the float checkpoint, quantised while loading | {string.Join(", ", whileLoading.Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))} |");
+        Console.WriteLine($"| baseline: the float checkpoint, {doing} while loading | {string.Join(", ", whileLoading.Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))} |");
         return 0;
     }
 

@@ -49,6 +49,56 @@ public class QuantizedCheckpointTests
         Assert.Equal(dtype, MolmoConfig.Load(outDir).Quantization);
     }
 
+    [Theory]
+    [InlineData("tiny_d_style")]
+    [InlineData("tiny_o_style")]
+    public void ABf16FolderIsTheCheckpointInBf16AndLoadsWithAnyDtype(string variant)
+    {
+        var source = Golden.TinyDir(variant);
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "bf16");
+        QuantizedCheckpoint.Write(source, outDir, "bfloat16");
+
+        // Every tensor bf16 under its checkpoint name: the source's names, no scales, no quantisation marker.
+        using (var ck = Checkpoint.Open(outDir))
+        using (var src = Checkpoint.Open(source))
+        {
+            Assert.All(ck.TensorNames, n => Assert.Equal("BF16", ck.Entry(n).DType));
+            Assert.Equal(src.TensorNames.Order(), ck.TensorNames.Order());
+            Assert.True(ck.TotalBytes * 2 <= src.TotalBytes + 1024 * ck.Files.Count, $"{ck.TotalBytes} bytes against the float32 {src.TotalBytes}");
+        }
+        var config = MolmoConfig.Load(outDir);
+        Assert.Null(config.Quantization);
+        Assert.Equal("bfloat16", config.TorchDtype);
+        // The source's other files come along (here the golden cases' PNGs and JSON; in a release, the tokenizer's).
+        foreach (var file in Directory.EnumerateFiles(source).Where(f => !f.EndsWith(".safetensors", StringComparison.Ordinal)))
+            Assert.True(File.Exists(Path.Combine(outDir, Path.GetFileName(file))), Path.GetFileName(file));
+
+        // In bf16 it is the model that converting the float32 checkpoint while loading gives, bit for bit.
+        var bf16 = Molmo.Runtime.TorchRuntime.ParsePlacement("bf16", CPU);
+        using (var fromFolder = ModelLoader.Load(outDir, bf16))
+        using (var whileLoading = ModelLoader.Load(source, bf16))
+        {
+            var expected = whileLoading.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            foreach (var (name, p) in fromFolder.named_parameters())
+                Assert.True(p.equal(expected[name]).all().item<bool>(), name);
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            var inputs = TinyInputs.Load(variant, "img_100x100");
+            using var a = fromFolder.Forward(inputs);
+            using var b = whileLoading.Forward(inputs);
+            Assert.True(a.Logits.equal(b.Logits).all().item<bool>());
+        }
+        // Any other dtype loads it too (an ordinary checkpoint), int4 quantising the bf16 weights.
+        foreach (var other in new[] { "fp32", "int4" })
+        {
+            using var m = ModelLoader.Load(outDir, Molmo.Runtime.TorchRuntime.ParsePlacement(other, CPU));
+            Assert.Equal(other, Molmo.Runtime.TorchRuntime.PlacementName(m.Placement));
+        }
+        // A bf16 folder is not converted again.
+        Assert.Contains("already holds bf16", Assert.Throws<ArgumentException>(() =>
+            QuantizedCheckpoint.Write(outDir, Path.Combine(TestPaths.NewTempDir(), "again"), "bf16")).Message);
+    }
+
     [Fact]
     public void AQuantisedFolderLoadsOnlyWithItsOwnDtype()
     {
@@ -84,8 +134,9 @@ public class QuantizedCheckpointTests
         Assert.ThrowsAny<Exception>(() => QuantizedCheckpoint.Write(broken, target, "int4"));
         Assert.False(Directory.Exists(target));
         Assert.DoesNotContain(Directory.EnumerateDirectories(root), d => Path.GetFileName(d).Contains("partial", StringComparison.Ordinal));
-        // Only the weight-only quantised dtypes are written.
-        Assert.Contains("int8 or int4", Assert.Throws<ArgumentException>(() => QuantizedCheckpoint.Write(Golden.TinyDir("tiny_d_style"), target, "bf16")).Message);
+        // Only the weight-only quantised dtypes and bf16 are written: float32 is what a release already is.
+        Assert.Contains("int8, int4 or bf16", Assert.Throws<ArgumentException>(() => QuantizedCheckpoint.Write(Golden.TinyDir("tiny_d_style"), target, "fp32")).Message);
+        Assert.False(Directory.Exists(target));
     }
 
     [Fact]

@@ -194,6 +194,20 @@ public class UserCommandTests
         var again = CliHarness.Run("quantize", "--model", model, "--out", outDir);
         Assert.Equal(1, again.Code);
         Assert.Contains("not empty", again.Err);
+        // bf16: an ordinary checkpoint of half the size, which any dtype loads (the demo model: float32, with a tokenizer).
+        var bf16 = Path.Combine(TestPaths.NewTempDir(), "bf16");
+        var converted = CliHarness.Run("quantize", "--model", DemoDir.Value, "--dtype", "bf16", "--out", bf16);
+        Assert.True(converted.Code == 0, converted.Err);
+        Assert.Contains("load it with --dtype bf16 (or int8 / int4", converted.Err);
+        Assert.Equal("bfloat16", Molmo.Checkpoints.MolmoConfig.Load(bf16).TorchDtype);
+        foreach (var dtype in new[] { "bf16", "int8" })
+        {
+            var ask = CliHarness.Run("ask", "--model", bf16, "--dtype", dtype, "--max-tokens", "2", "Hello");
+            Assert.True(ask.Code == 0, ask.Err);
+        }
+        var bad = CliHarness.Run("quantize", "--model", model, "--dtype", "fp16", "--out", Path.Combine(TestPaths.NewTempDir(), "x"));
+        Assert.Equal(1, bad.Code);
+        Assert.Contains("fp16", bad.Err);
     }
 
     [Fact]

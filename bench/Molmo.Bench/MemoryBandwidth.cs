@@ -9,10 +9,21 @@ public static class MemoryBandwidth
 {
     public static int Run(string[] args)
     {
-        var (one, all) = Measure();
-        Console.WriteLine($"DRAM read bandwidth: {one / 1e9:F1} GB/s (1 thread), {all / 1e9:F1} GB/s ({Environment.ProcessorCount} threads)");
+        Console.WriteLine($"CPU: {MachineInfo.Cpu()}");
+        // Rounds alternate the two buffers: the machine's memory state moves from minute to minute.
+        for (int round = 0; round < 2; round++)
+        {
+            var (one, all) = Measure();
+            var (one4k, all4k) = Measure(2L << 30, 5, oneThread: true, pages4k: true);
+            Console.WriteLine($"DRAM read bandwidth, libtorch's allocator ({HugePagesNote()}): {one / 1e9:F1} GB/s (1 thread), {all / 1e9:F1} GB/s ({Environment.ProcessorCount} threads); " +
+                              $"4 KB pages (NativeMemory): {one4k / 1e9:F1} / {all4k / 1e9:F1} GB/s");
+        }
         return 0;
     }
+
+    /// <summary>Whether libtorch's large allocations (the weights', this probe's) are in transparent huge pages.</summary>
+    public static string HugePagesNote() =>
+        Environment.GetEnvironmentVariable("THP_MEM_ALLOC_ENABLE") == "1" ? "2 MB transparent huge pages" : "4 KB pages";
 
     /// <summary>Best of several passes over 2 GiB, in bytes/s.</summary>
     public static (double OneThread, double AllThreads) Measure(long bytes = 2L << 30, int passes = 5) => Measure(bytes, passes, oneThread: true);
@@ -20,9 +31,15 @@ public static class MemoryBandwidth
     /// <summary>Best of several passes with every thread, in bytes/s (a quicker probe to take between other measurements).</summary>
     public static double MeasureAllThreads(long bytes, int passes) => Measure(bytes, passes, oneThread: false).AllThreads;
 
-    static unsafe (double OneThread, double AllThreads) Measure(long bytes, int passes, bool oneThread)
+    /// <summary>
+    /// The buffer comes from libtorch's allocator, as the weights do, so it lies in the same kind of pages: 2 MB transparent
+    /// huge pages where the engine asks libtorch for them (<c>THP_MEM_ALLOC_ENABLE=1</c>, TorchRuntime), which streaming
+    /// readers read faster. <paramref name="pages4k"/>: a buffer of 4 KB pages instead (NativeMemory), for comparison.
+    /// </summary>
+    static unsafe (double OneThread, double AllThreads) Measure(long bytes, int passes, bool oneThread, bool pages4k = false)
     {
-        var mem = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        using var tensor = pages4k ? null : TorchSharp.torch.empty(bytes, TorchSharp.torch.ScalarType.Byte);
+        var mem = pages4k ? (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64) : (byte*)Molmo.Checkpoints.NativeTensor.DataPointer(tensor!);
         try
         {
             for (long o = 0; o < bytes; o += 1 << 30) new Span<byte>(mem + o, (int)Math.Min(1L << 30, bytes - o)).Fill(1);
@@ -45,7 +62,7 @@ public static class MemoryBandwidth
             }
             return (oneThread ? Best(1) : 0, Best(Environment.ProcessorCount));
         }
-        finally { NativeMemory.AlignedFree(mem); }
+        finally { if (pages4k) NativeMemory.AlignedFree(mem); }
     }
 
     /// <summary>GPU memory read bandwidth: best of five sums over a 2 GiB bf16 tensor on the device, in bytes/s.</summary>

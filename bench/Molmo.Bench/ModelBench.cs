@@ -566,7 +566,7 @@ public static class ModelBench
             sb.AppendLine($"**CUDA graphs were not used** (the graph rows ran eager steps): {noGraph}");
             sb.AppendLine();
         }
-        string dev = cuda ? $"cuda ({torch.cuda.device_count()} GPU)" : $"cpu, {Environment.ProcessorCount} logical CPUs, {TorchRuntime.CpuThreads} kernel threads, {torch.get_num_threads()} libtorch threads";
+        string dev = cuda ? $"cuda ({torch.cuda.device_count()} GPU)" : $"cpu, {Environment.ProcessorCount} logical CPUs, {TorchRuntime.CpuThreads} kernel threads, {torch.get_num_threads()} libtorch threads, large tensors in {MemoryBandwidth.HugePagesNote()}";
         sb.AppendLine($"Architecture **{arch}** ({cfg.DecoderStyle}, {model.ParameterCount / 1e9:F2} B params, {weightBytes / 1e9:F2} GB in {TorchRuntime.PlacementName(placement)}), random weights, {dev}.");
         sb.AppendLine();
         sb.AppendLine($"CPU: {MachineInfo.Cpu()}.");

@@ -25,6 +25,39 @@ public class TorchRuntimeTests
     }
 
     [Fact]
+    public void LibtorchIsAskedForHugePagesUnlessTheUserSaidOtherwise()
+    {
+        // Set when the assembly loaded, before libtorch: "1" where the kernel offers THP, unless the user had set a value.
+        var value = Environment.GetEnvironmentVariable(TorchRuntime.HugePagesVariable);
+        if (TorchRuntime.HugePagesDefaulted) Assert.Equal("1", value);
+        else if (OperatingSystem.IsLinux() && TorchRuntime.TransparentHugePagesAvailable()) Assert.NotNull(value);
+        // And libtorch honours it: a fresh 64 MB tensor, written, lies in a mapping with huge pages (the kernel's accounting
+        // of the mapping that holds its data, /proc/self/smaps).
+        if (value == "1" && File.Exists("/proc/self/smaps"))
+        {
+            using var t = ones(64L << 20, ScalarType.Byte);
+            long address = Molmo.Checkpoints.NativeTensor.DataPointer(t);
+            Assert.True(AnonHugeKbOfMappingAt(address) > 0, $"no huge pages in the mapping of a 64 MB tensor at 0x{address:x}");
+        }
+    }
+
+    /// <summary>AnonHugePages (kB) of the mapping of this process that holds <paramref name="address"/>.</summary>
+    static long AnonHugeKbOfMappingAt(long address)
+    {
+        bool inside = false;
+        foreach (var line in File.ReadLines("/proc/self/smaps"))
+        {
+            int dash = line.IndexOf('-');
+            if (dash > 0 && line.IndexOf(' ') > dash && long.TryParse(line.AsSpan(0, dash), System.Globalization.NumberStyles.HexNumber, null, out long start)
+                && long.TryParse(line.AsSpan(dash + 1, line.IndexOf(' ') - dash - 1), System.Globalization.NumberStyles.HexNumber, null, out long end))
+                inside = address >= start && address < end;
+            else if (inside && line.StartsWith("AnonHugePages:", StringComparison.Ordinal))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return 0;
+    }
+
+    [Fact]
     public void CudaWithoutAGpuFailsWithAnActionableMessage()
     {
         if (cuda.is_available()) return;  // on a GPU machine this path is exercised by the real run instead

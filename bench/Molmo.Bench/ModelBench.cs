@@ -357,8 +357,28 @@ public static class ModelBench
             double followUp = TokenTimes(model, second.ToModelInputs(), special.Eos, 1, cuda, main, prefixes)[0];
             long reused = prefixes.ReusedTokens;
             Console.Error.WriteLine($"640×480, a second question: {reused} of {second.InputIds.Length} prompt tokens from the prefix cache, prefill {Duration(followUp)}");
+            // On the CPU, the continued prompt's attention through the engine's kernel against libtorch's SDPA (the route such
+            // prompts took before), alternating over further questions (each a prompt of its own after the stored image).
+            string viaSdpa = "";
+            if (!cuda && Molmo.Model.Kernels.CpuSequenceAttention.IsSupported)
+            {
+                string[] more = ["Point to the darkest object in the picture.", "Point to the largest object in the picture.",
+                                 "Point to the smallest object in the picture.", "Point to the roundest object in the picture.",
+                                 "Point to the tallest object in the picture.", "Point to the widest object in the picture."];
+                var (kernelTimes, sdpaTimes) = (new List<double>(), new List<double>());
+                for (int i = 0; i < more.Length; i++)
+                {
+                    bool sdpa = i % 2 == 1;
+                    Molmo.Model.Kernels.CpuSequenceAttention.Enabled = !sdpa;
+                    try { (sdpa ? sdpaTimes : kernelTimes).Add(TokenTimes(model, processor.Process(photos[(640, 480)], more[i]).ToModelInputs(), special.Eos, 1, cuda, main, prefixes)[0]); }
+                    finally { Molmo.Model.Kernels.CpuSequenceAttention.Enabled = true; }
+                }
+                viaSdpa = $"{Duration(Median(kernelTimes))} with the attention kernel, {Duration(Median(sdpaTimes))} with libtorch's SDPA (medians of {kernelTimes.Count})";
+                Console.Error.WriteLine($"640×480, further questions, alternating: {viaSdpa}");
+                viaSdpa = "; further questions, alternating: " + viaSdpa;
+            }
             prefixRow = $"| prefill 640×480, a second question about the same image ({reused} of {second.InputIds.Length} prompt tokens from the prefix cache) | " +
-                        $"{Duration(followUp)} (the whole prompt, above: {Duration(prefill640!.Value)}; {prefill640.Value / followUp:F0}× less) | – | – |";
+                        $"{Duration(followUp)} (the whole prompt, above: {Duration(prefill640!.Value)}; {prefill640.Value / followUp:F0}× less{viaSdpa}) | – | – |";
         }
         // Where a 640×480 prefill's time goes (on CUDA, or with --prefill-parts): the vision encoder alone, the decoder over as
         // many positions without the image, and the whole prefill, each timed to a device sync (medians). What the two parts

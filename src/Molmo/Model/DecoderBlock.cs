@@ -41,9 +41,11 @@ public sealed class DecoderBlock : nn.Module
     /// x [B, S, D] at positions given by (cos, sin) [1, S, 1, hd], or [B, 1, 1, hd] for one position per row. With a cache,
     /// k/v are written into it and attention runs over everything cached; <paramref name="mask"/> (bool, true = attend,
     /// broadcastable to [B, H, S, L]) is needed only when S &gt; 1 and the cache already holds a prefix, or for padded batches;
-    /// otherwise attention is plainly causal.
+    /// otherwise attention is plainly causal. <paramref name="continued"/>: the mask is exactly that of a prompt continued
+    /// after the cached positions (query i at position L − S + i sees the keys up to it), with no padding, so the CPU kernel
+    /// may apply it itself.
     /// </summary>
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, KvCache? cache, int layer, Tensor? mask)
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, KvCache? cache, int layer, Tensor? mask, bool continued = false)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], s = x.shape[1];
@@ -70,7 +72,7 @@ public sealed class DecoderBlock : nn.Module
         (q, k, v) = (q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2));                // [B, heads, S, hd]
         if (cache is not null) (k, v) = cache.Append(layer, k, v);
 
-        var att = Attention(q, k, v, mask, causal: cache is null || cache.Length == 0, cached: cache is not null);    // [B, S, D]
+        var att = Attention(q, k, v, mask, causal: cache is null || cache.Length == 0, cached: cache is not null, continued);    // [B, S, D]
         att = attn_out.forward(att.dtype == x.dtype ? att : att.to(x.dtype));
         if (_normAfter) att = attn_norm.forward(att);
         x = x.add(att, Scalars.One);   // x + att, with an alpha that stays alive (Runtime/Scalars)
@@ -140,14 +142,16 @@ public sealed class DecoderBlock : nn.Module
         return s == 1 ? o.view(b, 1, heads * headDim) : o.view(b, heads, s, headDim).transpose(1, 2).reshape(b, s, heads * headDim);
     }
 
-    Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, bool cached)
+    Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, bool cached, bool continued = false)
     {
         long b = q.shape[0], s = q.shape[2], len = k.shape[2];
         int groups = _heads / _kvHeads;
         if (s == 1 && (mask is null || mask.shape[2] == 1)) return DecodeAttention(q, k, v, mask);
-        // A prompt without padding on the CPU: the engine's kernel, in float32 as libtorch's route over a cache runs it.
-        if (mask is null && Linear.UseCpuKernels && Kernels.CpuSequenceAttention.Enabled && Kernels.CpuSequenceAttention.CanRun(q, k, v))
-            return Kernels.CpuSequenceAttention.Attend(q, k, v, causal && s == len);
+        // A prompt without padding on the CPU, whole or continued after cached positions (unless a test forces the grouped
+        // route): the engine's kernel, in float32 as libtorch's route over a cache runs it, with the causal offset its own.
+        if ((mask is null || continued) && GroupedContinuation != true
+            && Linear.UseCpuKernels && Kernels.CpuSequenceAttention.Enabled && Kernels.CpuSequenceAttention.CanRun(q, k, v))
+            return Kernels.CpuSequenceAttention.Attend(q, k, v, continued || causal && s == len);
         if (cached && mask is not null
             && (GroupedContinuation ?? (k.device_type != TorchSharp.DeviceType.CPU && s <= GroupedContinuationMaxRows)))
             return GroupedAttention(q, k, v, mask);

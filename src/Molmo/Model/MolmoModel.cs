@@ -172,6 +172,9 @@ public sealed class MolmoForCausalLM : nn.Module
 
         Tensor cos, sin;
         Tensor? mask;
+        // A prompt continued after cached positions of one length, without padding: its mask is plainly causal, offset by
+        // the prefix, which the CPU attention kernel applies itself.
+        bool continued = cache is { IsUniform: true } && start > 0 && s > 1 && !padded;
         if (cache is { IsUniform: false })
         {
             // Batched decoding of sequences of different lengths: row b sits at position len_b and sees keys 0…len_b.
@@ -186,7 +189,7 @@ public sealed class MolmoForCausalLM : nn.Module
             mask = BuildMask(ids, padded, cache, start, b, s);
         }
         var hidden = options.KeepIntermediates ? new List<Tensor>() : null;
-        x = Blocks(x, cos, sin, cache, mask, hidden);
+        x = Blocks(x, cos, sin, cache, mask, hidden, continued);
         cache?.Advance((int)s);
         x = model.Transformer.FinalNorm.forward(x);
         hidden?.Add(x);
@@ -231,13 +234,13 @@ public sealed class MolmoForCausalLM : nn.Module
 
     /// <summary>The decoder blocks over x; each block's input is kept in <paramref name="hidden"/> when given, else released
     /// at once (prefill activations add up over 28–80 layers).</summary>
-    Tensor Blocks(Tensor x, Tensor cos, Tensor sin, KvCache? cache, Tensor? mask, List<Tensor>? hidden)
+    Tensor Blocks(Tensor x, Tensor cos, Tensor sin, KvCache? cache, Tensor? mask, List<Tensor>? hidden, bool continued = false)
     {
         int layer = 0;
         foreach (var block in model.Transformer.Blocks)
         {
             hidden?.Add(x);
-            var next = block.Forward(x, cos, sin, cache, layer++, mask);
+            var next = block.Forward(x, cos, sin, cache, layer++, mask, continued);
             if (hidden is null) x.Dispose();
             x = next;
         }

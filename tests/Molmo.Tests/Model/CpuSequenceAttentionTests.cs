@@ -160,6 +160,53 @@ public class CpuSequenceAttentionTests
         Assert.True(kernel.abs().max().item<float>() > 10 * bound, $"the logits are not all near zero: {kernel.abs().max().item<float>()} (difference {err})");
     }
 
+    /// <summary>
+    /// A prompt continued after cached positions (a follow-up question from the prefix cache, a conversation's next turn)
+    /// takes the kernel too, with its causal offset: 16 positions over a cache of 24, in both decoder layouts, against
+    /// libtorch's SDPA with the offset mask, and against the whole prompt in one piece.
+    /// </summary>
+    [Theory]
+    [InlineData("tiny_d_style", ScalarType.Float32, 1e-4)]
+    [InlineData("tiny_o_style", ScalarType.Float32, 1e-4)]
+    [InlineData("tiny_d_style", ScalarType.BFloat16, 0.1)]
+    public void AContinuedPromptTakesTheKernelAndMatchesLibtorch(string variant, ScalarType dtype, double bound)
+    {
+        if (!CpuSequenceAttention.IsSupported) return;
+        using var scope = NewDisposeScope();
+        var config = Molmo.Checkpoints.MolmoConfig.Load(Golden.TinyDir(variant)) with { HiddenSize = 128 };   // 4 heads of 32
+        using var model = new MolmoForCausalLM(config, new ModelPlacement(dtype, CPU));
+        using (no_grad())
+            foreach (var p in model.parameters()) p.copy_(randn(p.shape).mul(Scalars.Of(0.3)));
+        var ids = Scalars.Arange(1, 41, ScalarType.Int64).view(1, -1);
+        var all = new ForwardOptions();
+        // The continuation's logits, and how many times the kernel ran for it.
+        (Tensor Logits, int Calls) Continued()
+        {
+            using var cache = model.NewCache(1, 48);
+            model.Forward(new ModelInputs(ids.narrow(1, 0, 24)), cache, all).Dispose();
+            int before = CpuSequenceAttention.CallsOnThisThread;
+            using var output = model.Forward(new ModelInputs(ids.narrow(1, 24, 16)), cache, all);
+            return (output.Logits.to(ScalarType.Float32).clone(), CpuSequenceAttention.CallsOnThisThread - before);
+        }
+        var (kernel, calls) = Continued();
+        Assert.Equal(config.NumLayers, calls);   // every layer's attention of the continuation ran in the kernel
+        CpuSequenceAttention.Enabled = false;
+        Tensor library;
+        int libraryCalls;
+        try { (library, libraryCalls) = Continued(); }
+        finally { CpuSequenceAttention.Enabled = true; }
+        Assert.Equal(0, libraryCalls);
+        var err = (kernel - library).abs().max().item<float>();
+        Assert.True(err < bound, $"continued prompt: max difference {err} between the kernel and SDPA");
+        using (var cache = model.NewCache(1, 48))
+        using (var whole = model.Forward(new ModelInputs(ids), cache, all))
+        {
+            var wholeErr = (whole.Logits.to(ScalarType.Float32).narrow(1, 24, 16) - kernel).abs().max().item<float>();
+            Assert.True(wholeErr < bound, $"continued against whole: max difference {wholeErr}");
+        }
+        Assert.True(kernel.abs().max().item<float>() > 10 * bound, $"the logits are not all near zero: {kernel.abs().max().item<float>()}");
+    }
+
     [Fact]
     public void RefusesWhatItDoesNotHandle()
     {

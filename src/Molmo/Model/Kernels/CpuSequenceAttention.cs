@@ -30,6 +30,10 @@ public static unsafe class CpuSequenceAttention
     internal static bool Enabled { get => !_off; set => _off = !value; }
     [ThreadStatic] static bool _off;
 
+    /// <summary>Calls of <see cref="Attend"/> made from the calling thread so far (tests: which route a pass took).</summary>
+    internal static int CallsOnThisThread => _calls;
+    [ThreadStatic] static int _calls;
+
     /// <summary>
     /// Whether <see cref="Attend"/> takes these: q [B, H, S, hd] and k, v [B, KV, L, hd] on the CPU, each with its last axis
     /// contiguous (views such as heads split from a projection, or a KV cache, are fine), q bf16 or float32, k and v both bf16
@@ -55,6 +59,7 @@ public static unsafe class CpuSequenceAttention
     {
         if (!CanRun(q, k, v))
             throw new ArgumentException($"sequence attention takes CPU q [B, H, S, hd] and k, v [B, KV, L, hd] with unit strides on hd (q bf16 or float32, k and v both bf16 or both float32, H a multiple of KV, hd a multiple of 32, {Rows} ≤ S ≤ L, L ≥ {Keys}); got q [{string.Join(", ", q.shape)}] {q.dtype}, k [{string.Join(", ", k.shape)}] {k.dtype}, v [{string.Join(", ", v.shape)}] {v.dtype}");
+        _calls++;
         int b = (int)q.shape[0], heads = (int)q.shape[1], s = (int)q.shape[2], hd = (int)q.shape[3];
         int kvHeads = (int)k.shape[1], len = (int)k.shape[2], groups = heads / kvHeads;
         bool qBf16 = q.dtype == ScalarType.BFloat16, kvBf16 = k.dtype == ScalarType.BFloat16;

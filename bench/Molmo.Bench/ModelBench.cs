@@ -374,7 +374,7 @@ public static class ModelBench
                     finally { Molmo.Model.Kernels.CpuSequenceAttention.Enabled = true; }
                 }
                 viaSdpa = $"{Duration(Median(kernelTimes))} with the attention kernel, {Duration(Median(sdpaTimes))} with libtorch's SDPA (medians of {kernelTimes.Count})";
-                Console.Error.WriteLine($"640×480, further questions, alternating: {viaSdpa}");
+                Console.Error.WriteLine($"640×480, further questions, alternating: {viaSdpa}; kernel {string.Join(", ", kernelTimes.Select(Duration))}, SDPA {string.Join(", ", sdpaTimes.Select(Duration))}");
                 viaSdpa = "; further questions, alternating: " + viaSdpa;
             }
             prefixRow = $"| prefill 640×480, a second question about the same image ({reused} of {second.InputIds.Length} prompt tokens from the prefix cache) | " +

@@ -22,21 +22,7 @@ public class QuantizedCheckpointTests
         var outDir = Path.Combine(TestPaths.NewTempDir(), "quantised");
         QuantizedCheckpoint.Write(source, outDir, dtype);
 
-        var placement = Molmo.Runtime.TorchRuntime.ParsePlacement(dtype, CPU);
-        using var fromFolder = ModelLoader.Load(outDir, placement);
-        using var whileLoading = ModelLoader.Load(source, placement);
-        var expected = whileLoading.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        foreach (var (name, p) in fromFolder.named_parameters())
-        {
-            Assert.Equal(expected[name].dtype, p.dtype);
-            Assert.True(p.equal(expected[name]).all().item<bool>(), name);
-        }
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var inputs = TinyInputs.Load(variant, "img_100x100");
-        using var a = fromFolder.Forward(inputs);
-        using var b = whileLoading.Forward(inputs);
-        Assert.True(a.Logits.equal(b.Logits).all().item<bool>());
+        AssertSameModel(outDir, source, variant, dtype);
 
         // What the folder holds: the quantised matrices as I8 / U8 with F32 scales, the rest bf16, and the marker.
         using (var ck = Checkpoint.Open(outDir))
@@ -74,20 +60,7 @@ public class QuantizedCheckpointTests
             Assert.True(File.Exists(Path.Combine(outDir, Path.GetFileName(file))), Path.GetFileName(file));
 
         // In bf16 it is the model that converting the float32 checkpoint while loading gives, bit for bit.
-        var bf16 = Molmo.Runtime.TorchRuntime.ParsePlacement("bf16", CPU);
-        using (var fromFolder = ModelLoader.Load(outDir, bf16))
-        using (var whileLoading = ModelLoader.Load(source, bf16))
-        {
-            var expected = whileLoading.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-            foreach (var (name, p) in fromFolder.named_parameters())
-                Assert.True(p.equal(expected[name]).all().item<bool>(), name);
-            using var scope = NewDisposeScope();
-            using var _ = no_grad();
-            var inputs = TinyInputs.Load(variant, "img_100x100");
-            using var a = fromFolder.Forward(inputs);
-            using var b = whileLoading.Forward(inputs);
-            Assert.True(a.Logits.equal(b.Logits).all().item<bool>());
-        }
+        AssertSameModel(outDir, source, variant, "bf16");
         // Any other dtype loads it too (an ordinary checkpoint), int4 quantising the bf16 weights.
         foreach (var other in new[] { "fp32", "int4" })
         {
@@ -97,6 +70,27 @@ public class QuantizedCheckpointTests
         // A bf16 folder is not converted again.
         Assert.Contains("already holds bf16", Assert.Throws<ArgumentException>(() =>
             QuantizedCheckpoint.Write(outDir, Path.Combine(TestPaths.NewTempDir(), "again"), "bf16")).Message);
+    }
+
+    /// <summary>The folder and the source checkpoint load, as <paramref name="dtype"/>, into the same parameters (names,
+    /// dtypes, bits) and give the same logits.</summary>
+    static void AssertSameModel(string folder, string source, string variant, string dtype)
+    {
+        var placement = Molmo.Runtime.TorchRuntime.ParsePlacement(dtype, CPU);
+        using var fromFolder = ModelLoader.Load(folder, placement);
+        using var whileLoading = ModelLoader.Load(source, placement);
+        var expected = whileLoading.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, p) in fromFolder.named_parameters())
+        {
+            Assert.Equal(expected[name].dtype, p.dtype);
+            Assert.True(p.equal(expected[name]).all().item<bool>(), name);
+        }
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var inputs = TinyInputs.Load(variant, "img_100x100");
+        using var a = fromFolder.Forward(inputs);
+        using var b = whileLoading.Forward(inputs);
+        Assert.True(a.Logits.equal(b.Logits).all().item<bool>());
     }
 
     [Fact]

@@ -138,10 +138,7 @@ public class CpuSequenceAttentionTests
     {
         if (!CpuSequenceAttention.IsSupported) return;
         using var scope = NewDisposeScope();
-        var config = Molmo.Checkpoints.MolmoConfig.Load(Golden.TinyDir(variant)) with { HiddenSize = 128 };   // 4 heads of 32
-        using var model = new MolmoForCausalLM(config, new ModelPlacement(dtype, CPU));
-        using (no_grad())
-            foreach (var p in model.parameters()) p.copy_(randn(p.shape).mul(Scalars.Of(0.3)));
+        using var model = WidenedRandomModel(variant, dtype);
         var inputs = new ModelInputs(Scalars.Arange(1, 41, ScalarType.Int64).view(1, -1));
         Tensor Logits()
         {
@@ -173,10 +170,7 @@ public class CpuSequenceAttentionTests
     {
         if (!CpuSequenceAttention.IsSupported) return;
         using var scope = NewDisposeScope();
-        var config = Molmo.Checkpoints.MolmoConfig.Load(Golden.TinyDir(variant)) with { HiddenSize = 128 };   // 4 heads of 32
-        using var model = new MolmoForCausalLM(config, new ModelPlacement(dtype, CPU));
-        using (no_grad())
-            foreach (var p in model.parameters()) p.copy_(randn(p.shape).mul(Scalars.Of(0.3)));
+        using var model = WidenedRandomModel(variant, dtype);
         var ids = Scalars.Arange(1, 41, ScalarType.Int64).view(1, -1);
         var all = new ForwardOptions();
         // The continuation's logits, and how many times the kernel ran for it.
@@ -189,7 +183,7 @@ public class CpuSequenceAttentionTests
             return (output.Logits.to(ScalarType.Float32).clone(), CpuSequenceAttention.CallsOnThisThread - before);
         }
         var (kernel, calls) = Continued();
-        Assert.Equal(config.NumLayers, calls);   // every layer's attention of the continuation ran in the kernel
+        Assert.Equal(model.Config.NumLayers, calls);   // every layer's attention of the continuation ran in the kernel
         CpuSequenceAttention.Enabled = false;
         Tensor library;
         int libraryCalls;
@@ -205,6 +199,16 @@ public class CpuSequenceAttentionTests
             Assert.True(wholeErr < bound, $"continued against whole: max difference {wholeErr}");
         }
         Assert.True(kernel.abs().max().item<float>() > 10 * bound, $"the logits are not all near zero: {kernel.abs().max().item<float>()}");
+    }
+
+    /// <summary>A tiny checkpoint's config widened to heads of 32 (the kernel's smallest), with random weights.</summary>
+    static MolmoForCausalLM WidenedRandomModel(string variant, ScalarType dtype)
+    {
+        var config = Molmo.Checkpoints.MolmoConfig.Load(Golden.TinyDir(variant)) with { HiddenSize = 128 };   // 4 heads of 32
+        var model = new MolmoForCausalLM(config, new ModelPlacement(dtype, CPU));
+        using (no_grad())
+            foreach (var p in model.parameters()) p.copy_(randn(p.shape).mul(Scalars.Of(0.3)));
+        return model;
     }
 
     [Fact]

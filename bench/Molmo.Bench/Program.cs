@@ -13,6 +13,7 @@ public static class Program
         ["make-weights"] = ("write random weights for `model` (run as a child process by it)", ModelBench.MakeWeights),
         ["gemv"] = ("decode-shaped matrix-vector products: libtorch vs the engine's bf16/int8 kernels, GB/s", GemvBench.Run),
         ["dequantise"] = ("prefill's dequantisation of int8 and int4 matrices to bf16: the engine's one pass vs libtorch's expressions, ms", DequantBench.Run),
+        ["sample"] = ("sampling a token from 152,064 logits (temperature, top-k, top-p): the engine's route vs libtorch's sort and multinomial, ms", SampleBench.Run),
         ["steps"] = ("the host's cost of issuing a 7B-D-structured decode step (libtorch calls, time): what bounds GPU decode", StepBench.Run),
         ["graphs"] = ("CUDA graphs here: the shim's build, a recorded chain's result, µs per op issued vs replayed", GraphBench.Run),
         ["rope"] = ("RoPE over one layer of a 7B-D prompt: widening to float32 first (CPU route) vs bf16 × float32 tables (GPU route)", RopeBench.Run),

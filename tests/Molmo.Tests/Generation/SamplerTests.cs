@@ -97,7 +97,7 @@ public class SamplerTests
     public void LogitsThatCannotBeSampledAreNamed()
     {
         using var scope = NewDisposeScope();
-        var nan = full([1, 10], float.NaN);
+        var nan = full([1, 10], Scalars.Of(float.NaN));
         using var s = new Sampler(new GenerationOptions { Temperature = 1.0 });
         Assert.Contains("cannot sample", Assert.Throws<InvalidOperationException>(() => s.Next(nan)).Message);
         using var p = new Sampler(new GenerationOptions { Temperature = 1.0, TopP = 0.9 });

@@ -114,11 +114,14 @@ public sealed class BatchGenerator(MolmoForCausalLM model, int eosId)
                 var logits = output.Logits.view(rows, -1);
                 // Greedy: one argmax over every row and one copy to the host (a device sync per step, not per row).
                 long[]? chosen = greedy ? Sampler.Greedy(logits).data<long>().ToArray() : null;
+                // Sampling: every row's logits to the host in one copy (on a GPU, one sync a step instead of one a row); each
+                // row's sampler reads its own.
+                var sampled = greedy ? null : logits.to(ScalarType.Float32).cpu();
                 for (int row = 0; row < rows; row++)
                 {
                     int r = rowRequest[row];
                     if (r < 0) { cache.SetRowLength(row, 0); continue; }
-                    next[row] = chosen?[row] ?? samplers[r]!.Next(logits[row].unsqueeze(0)).item<long>();
+                    next[row] = chosen?[row] ?? samplers[r]!.Next(sampled![row].unsqueeze(0)).item<long>();
                     if (!Accept(row)) Start(row, cache);
                 }
             }

@@ -38,9 +38,9 @@ public static class MachineInfo
     /// AVX-512 while the runtime has it switched off (DOTNET_EnableAVX512=0, to measure an AVX2 machine's routes).</summary>
     static string KernelRoute()
     {
-        bool avx512 = System.Runtime.Intrinsics.X86.Avx512BW.IsSupported, avx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported;
-        string off = Environment.GetEnvironmentVariable("DOTNET_EnableAVX512") == "0" ? " (AVX-512 switched off: DOTNET_EnableAVX512=0)" : "";
-        return avx512 ? "kernels on AVX-512" : avx2 ? $"kernels on AVX2{off}" : "kernels on neither AVX2 nor AVX-512 (scalar and libtorch routes)";
+        string sets = Molmo.Model.Kernels.CpuGemv.InstructionSets;
+        string off = sets == "AVX2" && Environment.GetEnvironmentVariable("DOTNET_EnableAVX512") == "0" ? " (AVX-512 switched off: DOTNET_EnableAVX512=0)" : "";
+        return $"kernels on {sets}{off}";
     }
 
     static string Cache(int level, string type)

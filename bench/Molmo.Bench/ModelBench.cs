@@ -122,7 +122,7 @@ public static class ModelBench
         CpuGemv.NoRowPrefetch = mode?.NoRowPrefetch ?? false;
         CpuGemv.LibtorchConversions = mode?.LibtorchConversions ?? false;
         CpuGemv.PrefetchWithinRows = mode?.PrefetchWithinRows ?? false;
-        Molmo.Runtime.CudaQuantGemv.Enabled = !(mode?.Int8Dequantised ?? false);
+        Molmo.Runtime.CudaQuantGemv.Enabled = !(mode?.CudaDequantised ?? false);
         Molmo.Runtime.CudaQuantGemv.SplitColumns = !(mode?.Int8ByRows ?? false);
         return new Restore(() =>
         {
@@ -146,20 +146,20 @@ public static class ModelBench
     /// <c>no-prefetch</c> (CPU: a single sequence's weight rows without the kernel's software prefetch),
     /// <c>libtorch-conversions</c> (CPU: the kernel's input and output converted by libtorch around it), <c>within-rows</c>
     /// (CPU: the four-row blocks' prefetch kept inside each row).</summary>
-    internal sealed record DecodeMode(string Name, bool? Pipelined, DecodeSteps Steps, bool Int8FloatProducts = false, bool Int8Dequantised = false,
+    internal sealed record DecodeMode(string Name, bool? Pipelined, DecodeSteps Steps, bool Int8FloatProducts = false, bool CudaDequantised = false,
                                       bool NoRowPrefetch = false, bool Int8ByRows = false, bool LibtorchConversions = false,
                                       bool PrefetchWithinRows = false)
     {
         /// <summary>Whether the mode switches a kernel route rather than how steps are issued.</summary>
-        public bool ComparesKernels => Int8FloatProducts || Int8Dequantised || NoRowPrefetch || Int8ByRows || LibtorchConversions || PrefetchWithinRows;
+        public bool ComparesKernels => Int8FloatProducts || CudaDequantised || NoRowPrefetch || Int8ByRows || LibtorchConversions || PrefetchWithinRows;
 
         public static DecodeMode Parse(string s) => s switch
         {
             "default" => new("steps as the engine issues them by default (on CUDA: graph steps queued one ahead)", null, DecodeSteps.Auto),
             "eager" => new("eager steps (each op issued from C#)", null, DecodeSteps.Eager),
             "int8-float" => new("int8 rows widened to float32 (the earlier int8 kernel)", null, DecodeSteps.Auto, Int8FloatProducts: true),
-            "int8-dequant" => new("int8 matrices dequantised to bf16 for cuBLAS every step (the earlier CUDA route)", null, DecodeSteps.Auto, Int8Dequantised: true),
-            "int4-dequant" => new("int4 matrices dequantised to bf16 for cuBLAS every step (without the CUDA int4 kernel)", null, DecodeSteps.Auto, Int8Dequantised: true),
+            "int8-dequant" => new("int8 matrices dequantised to bf16 for cuBLAS every step (the earlier CUDA route)", null, DecodeSteps.Auto, CudaDequantised: true),
+            "int4-dequant" => new("int4 matrices dequantised to bf16 for cuBLAS every step (without the CUDA int4 kernel)", null, DecodeSteps.Auto, CudaDequantised: true),
             "int8-by-rows" => new("the CUDA int8 kernel sharing each matrix out by rows (as first measured), not by columns", null, DecodeSteps.Auto, Int8ByRows: true),
             "no-prefetch" => new("a single sequence's weight rows left to the hardware prefetcher (the kernels before their software prefetch)", null, DecodeSteps.Auto, NoRowPrefetch: true),
             "libtorch-conversions" => new("the GEMV kernel's input and output converted by libtorch around it (as before it read and wrote bf16 itself)", null, DecodeSteps.Auto, LibtorchConversions: true),

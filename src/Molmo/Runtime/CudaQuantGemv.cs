@@ -33,7 +33,8 @@ internal static unsafe class CudaQuantGemv
     internal const string EntryPointInt4 = "int4_gemv_bf16_split", EntryPointInt4OneRow = "int4_gemv_bf16_split_1";
     internal const string PtxResource = "quant_gemv.ptx";
 
-    /// <summary>Whether int8 layers on CUDA may use the kernel (default true). Per thread, for tests and benchmarks.</summary>
+    /// <summary>Whether int8 and int4 layers on CUDA may use the kernels (default true; false: they dequantise for cuBLAS).
+    /// Per thread, for tests and benchmarks.</summary>
     internal static bool Enabled { get => !_disabled; set => _disabled = !value; }
     [ThreadStatic] static bool _disabled;
 
@@ -216,18 +217,23 @@ internal static unsafe class CudaQuantGemv
             var b = randn(new long[] { 37 }, generator: gen).to(ScalarType.BFloat16).to(dev);
             var want = nn.functional.linear(x.to(ScalarType.Float32), q.to(ScalarType.Float32) * s.unsqueeze(1), b.to(ScalarType.Float32));
             foreach (bool split in new[] { true, false })
+                Check(want, (y, m) => TryLaunch(q, s, x, b, y, 37, 528, m, split), split ? " (by columns)" : " (by rows)");
+        }
+
+        /// <summary>
+        /// Both kernels of a kind against <paramref name="want"/> [3, N] (float32): three rows of x at once, and the first row
+        /// alone, each within two bf16 roundings of it; throws saying by how much otherwise.
+        /// </summary>
+        static void Check(Tensor want, Func<Tensor, int, bool> launch, string what)
+        {
+            var y = empty(want.shape, ScalarType.BFloat16, want.device);
+            var y1 = empty([1, want.shape[1]], ScalarType.BFloat16, want.device);
+            if (!launch(y, 3) || !launch(y1, 1)) throw new InvalidOperationException("its first launch failed");
+            foreach (var (got, expected) in new[] { (y, want), (y1, want.narrow(0, 0, 1)) })
             {
-                var y = empty([3, 37], ScalarType.BFloat16, dev);
-                var y1 = empty([1, 37], ScalarType.BFloat16, dev);
-                // Both kernels of each kind: three rows at once, and the first row alone.
-                if (!TryLaunch(q, s, x, b, y, 37, 528, 3, split) || !TryLaunch(q, s, x, b, y1, 37, 528, 1, split))
-                    throw new InvalidOperationException("its first launch failed");
-                foreach (var (got, expected) in new[] { (y, want), (y1, want.narrow(0, 0, 1)) })
-                {
-                    var off = (got.to(ScalarType.Float32) - expected).abs();
-                    if ((off - expected.abs().mul(Scalars.Of(2.0 / 256))).sub(Scalars.Of(1e-3)).max().item<float>() > 0)
-                        throw new InvalidOperationException($"its self-check ({(split ? "by columns" : "by rows")}) disagreed with the dequantised product by up to {off.max().item<float>()}");
-                }
+                var off = (got.to(ScalarType.Float32) - expected).abs();
+                if ((off - expected.abs().mul(Scalars.Of(2.0 / 256))).sub(Scalars.Of(1e-3)).max().item<float>() > 0)
+                    throw new InvalidOperationException($"its self-check{what} disagreed with the dequantised product by up to {off.max().item<float>()}");
             }
         }
 
@@ -243,16 +249,7 @@ internal static unsafe class CudaQuantGemv
             var x = randn([3, 640], generator: gen).to(ScalarType.BFloat16).to(dev);
             var b = randn(new long[] { 37 }, generator: gen).to(ScalarType.BFloat16).to(dev);
             var want = nn.functional.linear(x.to(ScalarType.Float32), w, b.to(ScalarType.Float32));
-            var y = empty([3, 37], ScalarType.BFloat16, dev);
-            var y1 = empty([1, 37], ScalarType.BFloat16, dev);
-            if (!TryLaunchInt4(packed, s, x, b, y, 37, 640, 3) || !TryLaunchInt4(packed, s, x, b, y1, 37, 640, 1))
-                throw new InvalidOperationException("its first launch failed");
-            foreach (var (got, expected) in new[] { (y, want), (y1, want.narrow(0, 0, 1)) })
-            {
-                var off = (got.to(ScalarType.Float32) - expected).abs();
-                if ((off - expected.abs().mul(Scalars.Of(2.0 / 256))).sub(Scalars.Of(1e-3)).max().item<float>() > 0)
-                    throw new InvalidOperationException($"its self-check disagreed with the dequantised product by up to {off.max().item<float>()}");
-            }
+            Check(want, (y, m) => TryLaunchInt4(packed, s, x, b, y, 37, 640, m), "");
         }
 
         public bool TryLaunchInt4(Tensor packed, Tensor scale, Tensor x, Tensor? bias, Tensor y, int n, int k, int m) =>

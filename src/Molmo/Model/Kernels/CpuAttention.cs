@@ -87,35 +87,17 @@ public static unsafe class CpuAttention
                 Scores(q, k, bf16, len, hd, groups, scale, mask, scores, keys);
                 var inv = stackalloc float[groups];
                 for (int g = 0; g < groups; g++) inv[g] = 1f / SoftmaxNumerators(scores + (long)g * len, len);
-                if (!Avx512F.IsSupported)
+                switch (groups)
                 {
-                    // AVX2: tiles of 8 columns, G accumulators each (16 registers do not hold 2·G of them).
-                    for (int tile = 0; tile < hd; tile += 8)
-                        switch (groups)
-                        {
-                            case 1: ValuesAvx2<R1>(scores, v, bf16, len, hd, tile, inv, o); break;
-                            case 2: ValuesAvx2<R2>(scores, v, bf16, len, hd, tile, inv, o); break;
-                            case 3: ValuesAvx2<R3>(scores, v, bf16, len, hd, tile, inv, o); break;
-                            case 4: ValuesAvx2<R4>(scores, v, bf16, len, hd, tile, inv, o); break;
-                            case 5: ValuesAvx2<R5>(scores, v, bf16, len, hd, tile, inv, o); break;
-                            case 6: ValuesAvx2<R6>(scores, v, bf16, len, hd, tile, inv, o); break;
-                            case 7: ValuesAvx2<R7>(scores, v, bf16, len, hd, tile, inv, o); break;
-                            default: ValuesAvx2<R8>(scores, v, bf16, len, hd, tile, inv, o); break;
-                        }
-                    return;
+                    case 1: ValueRows<R1>(scores, v, bf16, len, hd, inv, o); break;
+                    case 2: ValueRows<R2>(scores, v, bf16, len, hd, inv, o); break;
+                    case 3: ValueRows<R3>(scores, v, bf16, len, hd, inv, o); break;
+                    case 4: ValueRows<R4>(scores, v, bf16, len, hd, inv, o); break;
+                    case 5: ValueRows<R5>(scores, v, bf16, len, hd, inv, o); break;
+                    case 6: ValueRows<R6>(scores, v, bf16, len, hd, inv, o); break;
+                    case 7: ValueRows<R7>(scores, v, bf16, len, hd, inv, o); break;
+                    default: ValueRows<R8>(scores, v, bf16, len, hd, inv, o); break;
                 }
-                for (int tile = 0; tile < hd; tile += 32)
-                    switch (groups)
-                    {
-                        case 1: Values<R1>(scores, v, bf16, len, hd, tile, inv, o); break;
-                        case 2: Values<R2>(scores, v, bf16, len, hd, tile, inv, o); break;
-                        case 3: Values<R3>(scores, v, bf16, len, hd, tile, inv, o); break;
-                        case 4: Values<R4>(scores, v, bf16, len, hd, tile, inv, o); break;
-                        case 5: Values<R5>(scores, v, bf16, len, hd, tile, inv, o); break;
-                        case 6: Values<R6>(scores, v, bf16, len, hd, tile, inv, o); break;
-                        case 7: Values<R7>(scores, v, bf16, len, hd, tile, inv, o); break;
-                        default: Values<R8>(scores, v, bf16, len, hd, tile, inv, o); break;
-                    }
             }
         }
         finally { ArrayPool<float>.Shared.Return(rented); }
@@ -310,11 +292,23 @@ public static unsafe class CpuAttention
     }
 
     /// <summary>
+    /// The G output rows of one KV head, every column: <see cref="Values{TG}"/> over tiles of 32 columns with AVX-512, else
+    /// <see cref="ValuesAvx2{TG}"/> over tiles of 8 (16 registers do not hold 2·G accumulators of 8 lanes).
+    /// </summary>
+    internal static void ValueRows<TG>(float* p, byte* v, bool bf16, int len, int hd, float* inv, float* o) where TG : struct, IRowCount
+    {
+        if (Avx512F.IsSupported)
+            for (int tile = 0; tile < hd; tile += 32) Values<TG>(p, v, bf16, len, hd, tile, inv, o);
+        else
+            for (int tile = 0; tile < hd; tile += 8) ValuesAvx2<TG>(p, v, bf16, len, hd, tile, inv, o);
+    }
+
+    /// <summary>
     /// o[g, tile…tile+8) = Σ_t p[g, t] · v[t, tile…tile+8) / Σ_t p[g, t] for the G query rows of one KV head (AVX2): one vector
     /// of v per key (converted when bf16) feeds one FMA per query row.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: this loop is part of every decode step
-    internal static void ValuesAvx2<TG>(float* p, byte* v, bool bf16, int len, int hd, int tile, float* inv, float* o) where TG : struct, IRowCount
+    static void ValuesAvx2<TG>(float* p, byte* v, bool bf16, int len, int hd, int tile, float* inv, float* o) where TG : struct, IRowCount
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         float* p0 = p, p1 = p + len, p2 = p + 2L * len, p3 = p + 3L * len, p4 = p + 4L * len, p5 = p + 5L * len, p6 = p + 6L * len, p7 = p + 7L * len;
@@ -345,7 +339,7 @@ public static unsafe class CpuAttention
     /// per key (converted once when bf16) feed two FMAs per query row; G fixed at JIT time keeps the 2·G sums in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: this loop is part of every decode step
-    internal static void Values<TG>(float* p, byte* v, bool bf16, int len, int hd, int tile, float* inv, float* o) where TG : struct, IRowCount
+    static void Values<TG>(float* p, byte* v, bool bf16, int len, int hd, int tile, float* inv, float* o) where TG : struct, IRowCount
     {
         Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
         Vector512<float> a4 = default, b4 = default, a5 = default, b5 = default, a6 = default, b6 = default, a7 = default, b7 = default;

@@ -54,6 +54,13 @@ public static unsafe partial class CpuGemv
             : (Avx512BW.ShiftRightArithmetic(Avx512BW.ShiftLeftLogical(w, 8), 12), Avx512BW.ShiftRightArithmetic(w, 12));
     }
 
+    /// <summary><see cref="Int4Words(Vector512{short}, int)"/> for a 32-byte half of a chunk (AVX2): 16 words, the same shifts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector256<short> Even, Vector256<short> Odd) Int4Words(Vector256<short> w, int half) =>
+        half == 0
+            ? (Avx2.ShiftRightArithmetic(Avx2.ShiftLeftLogical(w, 12), 12), Avx2.ShiftRightArithmetic(Avx2.ShiftLeftLogical(w, 4), 12))
+            : (Avx2.ShiftRightArithmetic(Avx2.ShiftLeftLogical(w, 8), 12), Avx2.ShiftRightArithmetic(w, 12));
+
     /// <summary>
     /// x's 16-bit values rearranged for <see cref="Int4Words"/>, in place, per chunk of 128 columns: the first group's even
     /// columns, its odd columns, then the second group's even and odd columns (32 each). Per decode step this runs once per
@@ -215,14 +222,12 @@ public static unsafe partial class CpuGemv
         var b = Avx.LoadVector256((short*)(w + c / 2 + 32));
         short* xc = x + c;
         // x per group: its 32 even columns, then its 32 odd ones; a's words hold columns 0–31 of each group, b's 32–63.
-        var g0a = Avx2.MultiplyAddAdjacent(Avx2.ShiftRightArithmetic(Avx2.ShiftLeftLogical(a, 12), 12), Avx.LoadVector256(xc))
-                + Avx2.MultiplyAddAdjacent(Avx2.ShiftRightArithmetic(Avx2.ShiftLeftLogical(a, 4), 12), Avx.LoadVector256(xc + 32));
-        var g0b = Avx2.MultiplyAddAdjacent(Avx2.ShiftRightArithmetic(Avx2.ShiftLeftLogical(b, 12), 12), Avx.LoadVector256(xc + 16))
-                + Avx2.MultiplyAddAdjacent(Avx2.ShiftRightArithmetic(Avx2.ShiftLeftLogical(b, 4), 12), Avx.LoadVector256(xc + 48));
-        var g1a = Avx2.MultiplyAddAdjacent(Avx2.ShiftRightArithmetic(Avx2.ShiftLeftLogical(a, 8), 12), Avx.LoadVector256(xc + 64))
-                + Avx2.MultiplyAddAdjacent(Avx2.ShiftRightArithmetic(a, 12), Avx.LoadVector256(xc + 96));
-        var g1b = Avx2.MultiplyAddAdjacent(Avx2.ShiftRightArithmetic(Avx2.ShiftLeftLogical(b, 8), 12), Avx.LoadVector256(xc + 80))
-                + Avx2.MultiplyAddAdjacent(Avx2.ShiftRightArithmetic(b, 12), Avx.LoadVector256(xc + 112));
+        var (e0a, o0a) = Int4Words(a, 0); var (e1a, o1a) = Int4Words(a, 1);
+        var (e0b, o0b) = Int4Words(b, 0); var (e1b, o1b) = Int4Words(b, 1);
+        var g0a = Avx2.MultiplyAddAdjacent(e0a, Avx.LoadVector256(xc)) + Avx2.MultiplyAddAdjacent(o0a, Avx.LoadVector256(xc + 32));
+        var g0b = Avx2.MultiplyAddAdjacent(e0b, Avx.LoadVector256(xc + 16)) + Avx2.MultiplyAddAdjacent(o0b, Avx.LoadVector256(xc + 48));
+        var g1a = Avx2.MultiplyAddAdjacent(e1a, Avx.LoadVector256(xc + 64)) + Avx2.MultiplyAddAdjacent(o1a, Avx.LoadVector256(xc + 96));
+        var g1b = Avx2.MultiplyAddAdjacent(e1b, Avx.LoadVector256(xc + 80)) + Avx2.MultiplyAddAdjacent(o1b, Avx.LoadVector256(xc + 112));
         var s0 = Vector256.Create(ws[c / 64]);
         var s1 = Vector256.Create(ws[c / 64 + 1]);
         lo = Fma.MultiplyAdd(Avx.ConvertToVector256Single(g0a), s0, lo);

@@ -42,7 +42,7 @@ public static unsafe partial class CpuGemv
                 max = MaxLane(vmax);
                 check = Vector512.Sum(nonFinite);
             }
-            else if (Avx.IsSupported)   // int4 on AVX2 machines
+            else if (Avx.IsSupported)   // AVX2 machines (int8 and int4)
             {
                 var vmax = Vector256<float>.Zero;
                 var nonFinite = Vector256<float>.Zero;

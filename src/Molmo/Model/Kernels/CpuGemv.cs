@@ -31,7 +31,7 @@ public static unsafe partial class CpuGemv
     public static string InstructionSets => Avx512BW.IsSupported ? "AVX-512" : Avx2.IsSupported && Fma.IsSupported ? "AVX2" : "neither AVX2 nor AVX-512 (libtorch's routes)";
 
     /// <summary>Whether float32 weights have a kernel here (AVX-512, or AVX2 and FMA; elsewhere libtorch's fp32 GEMV is used).</summary>
-    public static bool SupportsFloat32 => Avx512F.IsSupported || Avx2.IsSupported && Fma.IsSupported;
+    public static bool SupportsFloat32 => IsSupported;
 
     enum Weights { Bf16, Int8, Fp32, Int4 }
 
@@ -473,9 +473,24 @@ public static unsafe partial class CpuGemv
 
     /// <summary><see cref="PairFma(Vector512{uint}, Vector512{float}, Vector512{float}, Vector512{float}, Vector512{float})"/> for AVX2: 16 weights as 8 pairs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static (Vector256<float> E, Vector256<float> O) PairFma(Vector256<uint> w, Vector256<float> xe, Vector256<float> xo, Vector256<float> e, Vector256<float> o) =>
-        (Fma.MultiplyAdd(Avx2.ShiftLeftLogical(w, 16).AsSingle(), xe, e),
-         Fma.MultiplyAdd(Avx2.And(w, Vector256.Create(0xFFFF0000u)).AsSingle(), xo, o));
+    static (Vector256<float> E, Vector256<float> O) PairFma(Vector256<uint> w, Vector256<float> xe, Vector256<float> xo, Vector256<float> e, Vector256<float> o)
+    {
+        var (we, wo) = Pairs(w);
+        return (Fma.MultiplyAdd(we, xe, e), Fma.MultiplyAdd(wo, xo, o));
+    }
+
+    /// <summary>
+    /// 32-bit words each holding a pair of bf16 values → the pairs' first (even) and second (odd) values as float32, exactly:
+    /// a bf16 value is the top half of a float32, so (word &lt;&lt; 16) is the low one and (word &amp; 0xFFFF0000) the high one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector512<float> Even, Vector512<float> Odd) Pairs(Vector512<uint> words) =>
+        (Avx512F.ShiftLeftLogical(words, 16).AsSingle(), Avx512F.And(words, Vector512.Create(0xFFFF0000u)).AsSingle());
+
+    /// <summary><see cref="Pairs(Vector512{uint})"/> for 8 words (AVX2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector256<float> Even, Vector256<float> Odd) Pairs(Vector256<uint> words) =>
+        (Avx2.ShiftLeftLogical(words, 16).AsSingle(), Avx2.And(words, Vector256.Create(0xFFFF0000u)).AsSingle());
 
     /// <summary>
     /// One 64-byte bf16 vector (32 weights as 16 pairs) into the even and odd accumulators. The 32-bit word at pair j holds
@@ -485,9 +500,11 @@ public static unsafe partial class CpuGemv
     /// four rows of a block.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static (Vector512<float> E, Vector512<float> O) PairFma(Vector512<uint> w, Vector512<float> xe, Vector512<float> xo, Vector512<float> e, Vector512<float> o) =>
-        (Avx512F.FusedMultiplyAdd(Avx512F.ShiftLeftLogical(w, 16).AsSingle(), xe, e),
-         Avx512F.FusedMultiplyAdd(Avx512F.And(w, Vector512.Create(0xFFFF0000u)).AsSingle(), xo, o));
+    static (Vector512<float> E, Vector512<float> O) PairFma(Vector512<uint> w, Vector512<float> xe, Vector512<float> xo, Vector512<float> e, Vector512<float> o)
+    {
+        var (we, wo) = Pairs(w);
+        return (Avx512F.FusedMultiplyAdd(we, xe, e), Avx512F.FusedMultiplyAdd(wo, xo, o));
+    }
 
     /// <summary>Four consecutive int8 rows against one x, each load of x serving all four.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
@@ -743,17 +760,9 @@ public static unsafe partial class CpuGemv
     {
         public static nint Row(nint x, long k, int q) => x + 2 * q * (nint)k;
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static (Vector512<float> Even, Vector512<float> Odd) Load(nint p, long k, int j)
-        {
-            var words = Avx512F.LoadVector512((uint*)p + j);
-            return (Avx512F.ShiftLeftLogical(words, 16).AsSingle(), Avx512F.And(words, Vector512.Create(0xFFFF0000u)).AsSingle());
-        }
+        public static (Vector512<float> Even, Vector512<float> Odd) Load(nint p, long k, int j) => Pairs(Avx512F.LoadVector512((uint*)p + j));
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static (Vector256<float> Even, Vector256<float> Odd) Load8(nint p, long k, int j)
-        {
-            var words = Avx.LoadVector256((uint*)p + j);
-            return (Avx2.ShiftLeftLogical(words, 16).AsSingle(), Avx2.And(words, Vector256.Create(0xFFFF0000u)).AsSingle());
-        }
+        public static (Vector256<float> Even, Vector256<float> Odd) Load8(nint p, long k, int j) => Pairs(Avx.LoadVector256((uint*)p + j));
     }
 
     /// <summary>
@@ -767,17 +776,14 @@ public static unsafe partial class CpuGemv
         nint x0 = TX.Row(xp, k, 0), x1 = TX.Row(xp, k, 1), x2 = TX.Row(xp, k, 2), x3 = TX.Row(xp, k, 3);
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
         Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
-        var mask = Vector512.Create(0xFFFF0000u);
         int body = k / 32 * 16;    // pairs handled by vectors
         for (int j = 0; j < body; j += 16)
         {
             PrefetchBlock((byte*)w, 2L * k, 4L * j, PrefetchAhead, wrap);
             var p0 = Avx512F.LoadVector512(w0 + j); var p1 = Avx512F.LoadVector512(w1 + j);
             var p2 = Avx512F.LoadVector512(w2 + j); var p3 = Avx512F.LoadVector512(w3 + j);
-            var l0 = Avx512F.ShiftLeftLogical(p0, 16).AsSingle(); var h0 = Avx512F.And(p0, mask).AsSingle();
-            var l1 = Avx512F.ShiftLeftLogical(p1, 16).AsSingle(); var h1 = Avx512F.And(p1, mask).AsSingle();
-            var l2 = Avx512F.ShiftLeftLogical(p2, 16).AsSingle(); var h2 = Avx512F.And(p2, mask).AsSingle();
-            var l3 = Avx512F.ShiftLeftLogical(p3, 16).AsSingle(); var h3 = Avx512F.And(p3, mask).AsSingle();
+            var (l0, h0) = Pairs(p0); var (l1, h1) = Pairs(p1);
+            var (l2, h2) = Pairs(p2); var (l3, h3) = Pairs(p3);
             (a00, a01, a02, a03) = PairFma4(TX.Load(x0, k, j), l0, h0, l1, h1, l2, h2, l3, h3, a00, a01, a02, a03);
             if (TM.N > 1) (a10, a11, a12, a13) = PairFma4(TX.Load(x1, k, j), l0, h0, l1, h1, l2, h2, l3, h3, a10, a11, a12, a13);
             if (TM.N > 2) (a20, a21, a22, a23) = PairFma4(TX.Load(x2, k, j), l0, h0, l1, h1, l2, h2, l3, h3, a20, a21, a22, a23);

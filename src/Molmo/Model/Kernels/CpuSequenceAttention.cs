@@ -106,10 +106,7 @@ public static unsafe class CpuSequenceAttention
                         for (int t = sees; t < width; t++) row[t] = float.NegativeInfinity;   // weight 0
                         inv[r] = 1f / CpuAttention.SoftmaxNumerators(row, width);
                     }
-                    if (Avx512F.IsSupported)
-                        for (int tile = 0; tile < hd; tile += 32) CpuAttention.Values<R8>(scores, (byte*)vw, kvBf16, width, hd, tile, inv, outs);
-                    else
-                        for (int tile = 0; tile < hd; tile += 8) CpuAttention.ValuesAvx2<R8>(scores, (byte*)vw, kvBf16, width, hd, tile, inv, outs);
+                    CpuAttention.ValueRows<R8>(scores, (byte*)vw, kvBf16, width, hd, inv, outs);
                     for (int r = 0; r < Rows && i0 + r < s; r++)
                         new Span<float>(outs + (long)r * hd, hd).CopyTo(
                             new Span<float>((float*)po + ((long)bi * s + i0 + r) * heads * hd + (long)h * hd, hd));

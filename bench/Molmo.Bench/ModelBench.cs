@@ -118,6 +118,9 @@ public static class ModelBench
         bool saved = CpuGemv.Int8FloatProducts, savedCuda = Molmo.Runtime.CudaQuantGemv.Enabled;
         bool savedPrefetch = CpuGemv.NoRowPrefetch, savedSplit = Molmo.Runtime.CudaQuantGemv.SplitColumns;
         bool savedConversions = CpuGemv.LibtorchConversions, savedWithin = CpuGemv.PrefetchWithinRows;
+        bool savedWidened = Float32Gemm.Enabled;
+        int savedKernelRows = Linear.Bf16KernelMaxRows;
+        if (mode?.LibtorchBf16Gemm == true) (Float32Gemm.Enabled, Linear.Bf16KernelMaxRows) = (false, 1);
         CpuGemv.Int8FloatProducts = mode?.Int8FloatProducts ?? false;
         CpuGemv.NoRowPrefetch = mode?.NoRowPrefetch ?? false;
         CpuGemv.LibtorchConversions = mode?.LibtorchConversions ?? false;
@@ -132,6 +135,7 @@ public static class ModelBench
             CpuGemv.PrefetchWithinRows = savedWithin;
             Molmo.Runtime.CudaQuantGemv.Enabled = savedCuda;
             Molmo.Runtime.CudaQuantGemv.SplitColumns = savedSplit;
+            (Float32Gemm.Enabled, Linear.Bf16KernelMaxRows) = (savedWidened, savedKernelRows);
         });
     }
 
@@ -145,13 +149,14 @@ public static class ModelBench
     /// dequantised for cuBLAS), <c>int8-by-rows</c> (CUDA: the int8 kernel sharing each matrix out by rows, as first measured),
     /// <c>no-prefetch</c> (CPU: a single sequence's weight rows without the kernel's software prefetch),
     /// <c>libtorch-conversions</c> (CPU: the kernel's input and output converted by libtorch around it), <c>within-rows</c>
-    /// (CPU: the four-row blocks' prefetch kept inside each row).</summary>
+    /// (CPU: the four-row blocks' prefetch kept inside each row), <c>libtorch-bf16-gemm</c> (CPU: libtorch's bf16 GEMM for
+    /// every bf16 product above one row, as before <see cref="Float32Gemm"/>; its 640×480 prefill is timed too).</summary>
     internal sealed record DecodeMode(string Name, bool? Pipelined, DecodeSteps Steps, bool Int8FloatProducts = false, bool CudaDequantised = false,
                                       bool NoRowPrefetch = false, bool Int8ByRows = false, bool LibtorchConversions = false,
-                                      bool PrefetchWithinRows = false)
+                                      bool PrefetchWithinRows = false, bool LibtorchBf16Gemm = false)
     {
         /// <summary>Whether the mode switches a kernel route rather than how steps are issued.</summary>
-        public bool ComparesKernels => Int8FloatProducts || CudaDequantised || NoRowPrefetch || Int8ByRows || LibtorchConversions || PrefetchWithinRows;
+        public bool ComparesKernels => Int8FloatProducts || CudaDequantised || NoRowPrefetch || Int8ByRows || LibtorchConversions || PrefetchWithinRows || LibtorchBf16Gemm;
 
         public static DecodeMode Parse(string s) => s switch
         {
@@ -164,11 +169,12 @@ public static class ModelBench
             "no-prefetch" => new("a single sequence's weight rows left to the hardware prefetcher (the kernels before their software prefetch)", null, DecodeSteps.Auto, NoRowPrefetch: true),
             "libtorch-conversions" => new("the GEMV kernel's input and output converted by libtorch around it (as before it read and wrote bf16 itself)", null, DecodeSteps.Auto, LibtorchConversions: true),
             "within-rows" => new("the GEMV kernel's four-row blocks prefetching only inside each row (as before they prefetched into the next block)", null, DecodeSteps.Auto, PrefetchWithinRows: true),
+            "libtorch-bf16-gemm" => new("libtorch's bf16 GEMM for every bf16 product of more than one row (before prefill's products were widened to float32 and batches of up to 32 rows took the kernel, on CPUs without AVX-512)", null, DecodeSteps.Auto, LibtorchBf16Gemm: true),
             "sync" => new("each step's tokens read back before the next is queued", false, DecodeSteps.Eager),
             "queued" => new("steps queued one ahead", true, DecodeSteps.Eager),
             "fixed" => new("fixed-shape steps queued one ahead", true, DecodeSteps.FixedShape),
             "graph" => new("CUDA graph steps queued one ahead", true, DecodeSteps.CudaGraph),
-            _ => throw new ArgumentException($"unknown decode mode '{s}' (default, eager, sync, queued, fixed, graph, int8-float, int8-dequant, int4-dequant, int8-by-rows, no-prefetch, libtorch-conversions, within-rows)"),
+            _ => throw new ArgumentException($"unknown decode mode '{s}' (default, eager, sync, queued, fixed, graph, int8-float, int8-dequant, int4-dequant, int8-by-rows, no-prefetch, libtorch-conversions, within-rows, libtorch-bf16-gemm)"),
         };
     }
 
@@ -284,6 +290,7 @@ public static class ModelBench
         var otherDecodes = new List<string>();
         var rows = new List<string[]>();
         double? decodeTokS = null, prefill640 = null, prefill1080 = null;
+        bool decodeRounds = false;   // batch 1's decode measured in alternating rounds (--compare)
         foreach (var (w, h) in sizes640)
         {
             sw.Restart();
@@ -307,19 +314,30 @@ public static class ModelBench
             if (w == 640)
             {
                 prefill640 = prefill;
-                decodeTokS = DecodeRate(times);
-                if (compare)
+                // The 640×480 prefill again in a mode that changes prefill's products (libtorch-bf16-gemm).
+                foreach (var o in others.Where(o => o.LibtorchBf16Gemm))
                 {
+                    double before = TokenTimes(model, inputs, special.Eos, 1, cuda, o)[0];
+                    Console.Error.WriteLine($"640×480 prefill, {o.Name}: {Duration(before)}");
+                    otherDecodes.Add($"| prefill 640×480, {o.Name} (`--compare`, one prefill) | {Duration(before)} (the engine's, above: {Duration(prefill)}; {before / prefill:F1}× as long) | – | – |");
+                }
+                decodeTokS = DecodeRate(times);
+                // A single sequence's decode steps are one-row products, which libtorch-bf16-gemm leaves alone: its rounds would
+                // only repeat its prefill, timed above.
+                var decodeOthers = others.Where(o => !o.LibtorchBf16Gemm).ToList();
+                if (decodeOthers.Count > 0)
+                {
+                    decodeRounds = true;
                     var mainRates = new List<double> { decodeTokS.Value };
-                    var otherRates = others.Select(_ => new List<double>()).ToList();
+                    var otherRates = decodeOthers.Select(_ => new List<double>()).ToList();
                     for (int round = 0; round < Rounds; round++)
                     {
-                        for (int o = 0; o < others.Count; o++) otherRates[o].Add(DecodeRate(TokenTimes(model, inputs, special.Eos, decode + 1, cuda, others[o])));
+                        for (int o = 0; o < decodeOthers.Count; o++) otherRates[o].Add(DecodeRate(TokenTimes(model, inputs, special.Eos, decode + 1, cuda, decodeOthers[o])));
                         if (round < Rounds - 1) mainRates.Add(DecodeRate(TokenTimes(model, inputs, special.Eos, decode + 1, cuda, main)));
                     }
                     decodeTokS = Median(mainRates);
-                    for (int o = 0; o < others.Count; o++)
-                        otherDecodes.Add($"| decode, batch 1, {others[o].Name} (`--compare`, alternating rounds) | {Median(otherRates[o]):F2} tok/s (median of {Rounds}, {otherRates[o].Min():F1}–{otherRates[o].Max():F1}; {main!.Name}, same rounds: {mainRates.Min():F1}–{mainRates.Max():F1}) | – | – |");
+                    for (int o = 0; o < decodeOthers.Count; o++)
+                        otherDecodes.Add($"| decode, batch 1, {decodeOthers[o].Name} (`--compare`, alternating rounds) | {Median(otherRates[o]):F2} tok/s (median of {Rounds}, {otherRates[o].Min():F1}–{otherRates[o].Max():F1}; {main!.Name}, same rounds: {mainRates.Min():F1}–{mainRates.Max():F1}) | – | – |");
                 }
             }
             else prefill1080 = prefill;
@@ -626,7 +644,7 @@ public static class ModelBench
         if (bucketRow is not null) sb.AppendLine(bucketRow);
         if (prefixRow is not null) sb.AppendLine(prefixRow);
         if (partsRow is not null) sb.AppendLine(partsRow);
-        sb.AppendLine($"| decode, batch 1, {decode} tokens{(main is null ? "" : $", {main.Name}")}{(otherDecodes.Count == 0 ? "" : $" (median of {Rounds} rounds)")} | {decodeTokS:F2} tok/s | {R(RefCpuDecodeTokS, RefGpuDecodeTokS, "tok/s")} | " +
+        sb.AppendLine($"| decode, batch 1, {decode} tokens{(main is null ? "" : $", {main.Name}")}{(decodeRounds ? $" (median of {Rounds} rounds)" : "")} | {decodeTokS:F2} tok/s | {R(RefCpuDecodeTokS, RefGpuDecodeTokS, "tok/s")} | " +
                       $"{limitBw / decodeBytes:F2} tok/s at {limitBw / 1e9:F1} GB/s |");
         foreach (var row in otherDecodes) sb.AppendLine(row);
         if (libtorchTokS is { } lt)

@@ -12,6 +12,7 @@ public static class Program
         ["model"] = ("load, RSS, prefill and decode of a random-weight model (--arch tiny|1b|7b-d)", ModelBench.Run),
         ["make-weights"] = ("write random weights for `model` (run as a child process by it)", ModelBench.MakeWeights),
         ["gemv"] = ("decode-shaped matrix-vector products: libtorch vs the engine's bf16/int8 kernels, GB/s", GemvBench.Run),
+        ["gemm"] = ("prefill- and batch-shaped bf16 products: libtorch's bf16 GEMM vs the engine's float32-widened route and kernel, ms", GemmBench.Run),
         ["dequantise"] = ("prefill's dequantisation of int8 and int4 matrices to bf16: the engine's one pass vs libtorch's expressions, ms", DequantBench.Run),
         ["sample"] = ("sampling a token from 152,064 logits (temperature, top-k, top-p): the engine's route vs libtorch's sort and multinomial, ms", SampleBench.Run),
         ["steps"] = ("the host's cost of issuing a 7B-D-structured decode step (libtorch calls, time): what bounds GPU decode", StepBench.Run),

@@ -4,7 +4,7 @@ namespace Molmo.Model;
 
 /// <summary>
 /// Prefill-sized products of quantised (int8, int4) matrices on the CPU: the weights dequantised to bf16 for libtorch's GEMM
-/// into one buffer kept for the process. A fresh buffer per product (up to 271 MB for 7B-D's FFN) came from a new mapping
+/// (or, on CPUs where that is slow, <see cref="Float32Gemm"/>) into one buffer kept for the process. A fresh buffer per product (up to 271 MB for 7B-D's FFN) came from a new mapping
 /// each time, and the page faults of first touching it cost 7B-D's 749-token prefill about 4 s. Matrices larger than the
 /// buffer's limit (the LM head, when every position's logits are asked for) still get their own. Products are serialised on
 /// the buffer; each one uses every core anyway.
@@ -27,7 +27,7 @@ internal static class DequantisedLinear
         if (count > ScratchMaxElements)
         {
             using var w = dequantize(null);
-            return nn.functional.linear(x, w, bias);
+            return Product(x, w, bias);
         }
         lock (ScratchLock)
         {
@@ -38,7 +38,11 @@ internal static class DequantisedLinear
             }
             using var view = _scratch.narrow(0, 0, count).view(shape);
             dequantize(view);
-            return nn.functional.linear(x, view, bias);
+            return Product(x, view, bias);
         }
     }
+
+    /// <summary>libtorch's bf16 GEMM, or the weights widened to float32 where that is a loop of dot products (<see cref="Float32Gemm"/>).</summary>
+    static Tensor Product(Tensor x, Tensor w, Tensor? bias) =>
+        Float32Gemm.Enabled && w.device_type == TorchSharp.DeviceType.CPU && !x.requires_grad ? Float32Gemm.Linear(x, w, bias) : nn.functional.linear(x, w, bias);
 }

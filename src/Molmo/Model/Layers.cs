@@ -54,11 +54,16 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
     /// <summary>
     /// Most input rows a bf16 product sends to the CPU kernel. With AVX-512, measured against libtorch's GEMM on 7B-D's
     /// matrices (`gemv --rows N`): at 8 rows the kernel read 31–34 GB/s against 28.5–30; at 12 both 25–27; at 16 it fell
-    /// behind. With AVX2 only, one row: a register block of 2 weight rows × 4 x rows for AVX2 (tried on 2026-11-27) left
-    /// 7B-D's batches of 2, 4 and 8 at 4.20, 7.70 and 10.03 tok/s, where libtorch's GEMM gave 4.42, 8.88 and 15.02
-    /// (docs/benchmarks.md, "7B-D on an AVX2 CPU").
+    /// behind. On an AVX2-only CPU, 32: there libtorch's bf16 GEMM is a loop of dot products (~19 GFLOP/s on a Zen 3), and
+    /// the kernel took 7B-D's three matrices in 160 ms at 16 rows against 313 ms widened to float32
+    /// (<see cref="Float32Gemm"/>) and 368 ms in libtorch's bf16 GEMM, the two routes tied at 32 rows, and at 64 the
+    /// widened GEMM led (`gemm`, docs/benchmarks.md, "bf16 products on an AVX2 CPU"). With .NET kept to AVX2 on a CPU
+    /// whose libtorch has oneDNN's bf16 GEMM (<c>DOTNET_EnableAVX512=0</c>), one row: there a register block of 2 weight rows
+    /// × 4 x rows (tried on 2026-11-27) left 7B-D's batches of 2, 4 and 8 at 4.20, 7.70 and 10.03 tok/s, where libtorch's
+    /// GEMM gave 4.42, 8.88 and 15.02 (docs/benchmarks.md, "7B-D on an AVX2 CPU"). Process-wide; the benchmarks set it for
+    /// their baseline.
     /// </summary>
-    public static readonly int Bf16KernelMaxRows = System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? 8 : 1;
+    public static int Bf16KernelMaxRows { get; internal set; } = System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? 8 : Float32Gemm.LibTorchBf16GemmIsFast ? 1 : 32;
 
     public Linear(long inFeatures, long outFeatures, bool hasBias, ModelPlacement p, bool quantizable = false) : base(nameof(Linear))
     {
@@ -96,6 +101,9 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
                 return Kernels.CpuGemv.LinearBf16(x, weight, bias);
             if (kernels && UseCpuKernels && weight.dtype == ScalarType.Float32 && rows <= Kernels.CpuGemv.MaxRows && Kernels.CpuGemv.SupportsFloat32)
                 return Kernels.CpuGemv.LinearFp32(x, weight, bias);
+            // Where libtorch's bf16 GEMM is a loop of dot products (CPUs without AVX-512), bf16 weights widen to float32.
+            if (cpu && weight.dtype == ScalarType.BFloat16 && Float32Gemm.Enabled)
+                return Float32Gemm.Linear(x, weight, bias);
             return nn.functional.linear(x, weight, bias);
         }
         if (weight.dtype == ScalarType.Byte)

@@ -321,16 +321,19 @@ public class CpuGemvTests
     public void PrefillProductsThroughTheSharedBufferStayCorrectAsShapesChange()
     {
         using var scope = NewDisposeScope();
-        // Growing, shrinking and growing again: the buffer is reused, reallocated, and its stale tail never leaks in.
-        foreach (var (n, k) in new[] { (40, 96), (300, 500), (7, 33), (301, 501), (40, 96) })
-        {
-            var (q, s) = Int8Quantizer.Quantize(randn(n, k));
-            var x = randn(1, 70, k).to(ScalarType.BFloat16);
-            var bias = randn(n).to(ScalarType.BFloat16);
-            var got = Int8Quantizer.LinearDequantised(x, q, s, bias);
-            var want = nn.functional.linear(x, Int8Quantizer.DequantizeBf16(q, s), bias);
-            Assert.True(got.equal(want).all().item<bool>(), $"[{n}, {k}]");
-        }
+        // Growing, shrinking and growing again: the buffer is reused, reallocated, and its stale tail never leaks in. Through
+        // either GEMM (libtorch's bf16 one, or the weights widened to float32 where that is slow): the same bits as that GEMM
+        // over the dequantised weights.
+        foreach (bool widened in new[] { false, true })
+            foreach (var (n, k) in new[] { (40, 96), (300, 500), (7, 33), (301, 501), (40, 96) })
+            {
+                var (q, s) = Int8Quantizer.Quantize(randn(n, k));
+                var x = randn(1, 70, k).to(ScalarType.BFloat16);
+                var bias = randn(n).to(ScalarType.BFloat16);
+                var got = WithGemm(widened, () => Int8Quantizer.LinearDequantised(x, q, s, bias));
+                var want = PrefillGemm(widened, x, Int8Quantizer.DequantizeBf16(q, s), bias);
+                Assert.True(got.equal(want).all().item<bool>(), $"[{n}, {k}], widened {widened}");
+            }
         var (q2, s2) = Int8Quantizer.Quantize(randn(4, 8));
         Assert.Contains("shape [4, 8]", Assert.Throws<ArgumentException>(() => Int8Quantizer.DequantizeBf16(q2, s2, empty(4, 9, ScalarType.BFloat16))).Message);
     }
@@ -341,9 +344,26 @@ public class CpuGemvTests
         using var scope = NewDisposeScope();
         var (layer, q, s, _) = RandomInt8Layer(ScalarType.BFloat16, CPU, hasBias: false);
         var x = randn(1, 100, 96).to(ScalarType.BFloat16);
-        var want = nn.functional.linear(x, (q.to(ScalarType.Float32) * s.unsqueeze(1)).to(ScalarType.BFloat16));
-        Assert.True(layer.forward(x).equal(want).all().item<bool>());
+        foreach (bool widened in new[] { false, true })
+        {
+            var want = PrefillGemm(widened, x, (q.to(ScalarType.Float32) * s.unsqueeze(1)).to(ScalarType.BFloat16), null);
+            Assert.True(WithGemm(widened, () => layer.forward(x)).equal(want).all().item<bool>(), $"widened {widened}");
+        }
     }
+
+    /// <summary><paramref name="f"/> with bf16 prefill products through libtorch's bf16 GEMM, or widened to float32
+    /// (<see cref="Float32Gemm"/>), on this thread.</summary>
+    static Tensor WithGemm(bool widened, Func<Tensor> f)
+    {
+        bool saved = Float32Gemm.Enabled;
+        Float32Gemm.Enabled = widened;
+        try { return f(); }
+        finally { Float32Gemm.Enabled = saved; }
+    }
+
+    /// <summary>x · wᵀ (+ b) for bf16 w through the GEMM <see cref="WithGemm"/> names.</summary>
+    static Tensor PrefillGemm(bool widened, Tensor x, Tensor w, Tensor? bias) =>
+        widened ? Float32Gemm.Linear(x, w, bias) : nn.functional.linear(x, w, bias);
 
     /// <summary>
     /// A 96 → 40 int8 layer on <paramref name="device"/> with activations in <paramref name="dtype"/>, its weights quantised

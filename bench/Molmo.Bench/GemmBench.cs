@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using System.Globalization;
+using Molmo.Model;
+using Molmo.Model.Kernels;
+using static TorchSharp.torch;
+
+namespace Molmo.Bench;
+
+/// <summary>
+/// Prefill- and batch-shaped products of 7B-D's bf16 matrices (16 to 749 input rows): libtorch's bf16 <c>linear</c> (the
+/// baseline; on a CPU without AVX-512 a loop of dot products), the engine's route widening the weights to float32 for
+/// libtorch's float32 GEMM (<see cref="Float32Gemm"/>), libtorch's float32 <c>linear</c> over weights already in float32 (what
+/// the route can reach), and, up to the kernels' rows, the engine's bf16 decode kernel. ms a product and GFLOP/s; each figure
+/// the median of up to <c>--reps</c> runs within about <c>--seconds</c> (one run at least).
+/// Usage: <c>gemm [--rows 16,64,256,749] [--reps 5] [--seconds 20] [--matrix att_proj|ff_proj|ff_out]</c>.
+/// </summary>
+public static class GemmBench
+{
+    public static int Run(string[] args)
+    {
+        var a = Args.Parse(args);
+        var rowCounts = a.Get("--rows", "16,64,256,749")!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        int reps = int.Parse(a.Get("--reps", "5")!, CultureInfo.InvariantCulture);
+        double budget = double.Parse(a.Get("--seconds", "20")!, CultureInfo.InvariantCulture);
+        var shapes = new (string Name, int N, int K)[] { ("att_proj", 4608, 3584), ("ff_proj", 37888, 3584), ("ff_out", 3584, 18944) }
+            .Where(x => a.Get("--matrix", null) is not { } only || x.Name == only).ToArray();
+        Console.WriteLine($"CPU: {MachineInfo.Cpu()}");
+        Console.WriteLine($"libtorch's bf16 GEMM in oneDNN here: {(Float32Gemm.LibTorchBf16GemmIsFast ? "yes" : "no")}; the engine widens prefill's bf16 products to float32: {(Float32Gemm.Enabled ? "yes" : "no")}");
+        Console.WriteLine();
+        Console.WriteLine($"| matrix [N, K] | rows | bf16 linear (libtorch) | bf16 widened to float32 GEMM (engine) | float32 linear, float32 weights | bf16 decode kernel |   (ms a product (GFLOP/s), median of up to {reps})");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        bool enabled = Float32Gemm.Enabled;
+        try
+        {
+            foreach (var (name, n, k) in shapes)
+            {
+                using var scope = NewDisposeScope();
+                var w32 = randn(n, k);
+                var wbf = w32.to(ScalarType.BFloat16);
+                foreach (int m in rowCounts)
+                {
+                    using var inner = NewDisposeScope();
+                    var xb = randn(m, k).to(ScalarType.BFloat16);
+                    var x32 = xb.to(ScalarType.Float32);
+                    double flop = 2.0 * m * n * k;
+                    string Cell(double s) => $"{s * 1e3:F1} ({flop / s / 1e9:F1})";
+                    Float32Gemm.Enabled = false;
+                    var baseline = Cell(Median(() => nn.functional.linear(xb, wbf), reps, budget));
+                    var route = Cell(Median(() => Float32Gemm.Linear(xb, wbf, null), reps, budget));
+                    var fp32 = Cell(Median(() => nn.functional.linear(x32, w32), reps, budget));
+                    var kernel = m <= CpuGemv.MaxRows && CpuGemv.IsSupported ? Cell(Median(() => CpuGemv.LinearBf16(xb, wbf, null), reps, budget)) : "–";
+                    Console.WriteLine($"| {name} [{n}, {k}] | {m} | {baseline} | {route} | {fp32} | {kernel} |");
+                }
+            }
+        }
+        finally { Float32Gemm.Enabled = enabled; }
+        return 0;
+    }
+
+    /// <summary>Median seconds of <paramref name="f"/> over up to <paramref name="reps"/> runs after one to warm up, stopping
+    /// once <paramref name="budget"/> seconds have gone (the baseline's larger products take tens of seconds on an AVX2 CPU).</summary>
+    static double Median(Func<Tensor> f, int reps, double budget)
+    {
+        var total = Stopwatch.StartNew();
+        f().Dispose();
+        var t = new List<double>();
+        while (t.Count < reps && (t.Count == 0 || total.Elapsed.TotalSeconds < budget))
+        {
+            var sw = Stopwatch.StartNew();
+            f().Dispose();
+            t.Add(sw.Elapsed.TotalSeconds);
+        }
+        t.Sort();
+        return t[t.Count / 2];
+    }
+}

@@ -1,0 +1,91 @@
+using System.Runtime.Intrinsics.X86;
+using static TorchSharp.torch;
+
+namespace Molmo.Model;
+
+/// <summary>
+/// Prefill-sized products of bf16 weights (and of int8 and int4 weights dequantised to bf16) on CPUs where libtorch has no
+/// fast bf16 GEMM: the weights widened to float32 a slice of rows at a time, each slice multiplied by libtorch's float32
+/// GEMM. libtorch hands bf16 products to oneDNN only on x86 CPUs with AVX-512 (BW, VL and DQ: its bf16 device check);
+/// elsewhere, on every AVX2-only CPU (AMD Zen 1–3, Intel's client cores from Alder Lake on), it falls back to a loop of
+/// one dot product per output (<c>cpublas::gemm_transa_</c> → <c>bf16_dot_with_fp32_arith</c>), which kept a 1.5B model's
+/// 640×480 prefill on a Zen 3 running for over ten minutes (docs/benchmarks.md, "bf16 products on an AVX2 CPU"). A bf16
+/// value widens to float32 exactly, and libtorch's bf16 GEMM accumulates in float32 and rounds once to bf16 as this does,
+/// so the two agree but for the order of the sums.
+/// </summary>
+internal static class Float32Gemm
+{
+    /// <summary>
+    /// Whether libtorch's bf16 GEMM runs in oneDNN on this CPU: x86 with AVX-512 F, BW, VL and DQ in hardware (CPUID leaf 7,
+    /// read directly, so that <c>DOTNET_EnableAVX512=0</c>, which restricts only .NET's code, does not change the answer).
+    /// </summary>
+    public static bool LibTorchBf16GemmIsFast { get; } = HasAvx512ForOneDnn();
+
+    /// <summary>
+    /// Whether CPU bf16 products above the decode kernels' rows take this route: by default where libtorch's bf16 GEMM is not
+    /// fast. Per calling thread (the products run on the thread that calls the model), so that a benchmark's baseline or a
+    /// test of either route affects only its own calls.
+    /// </summary>
+    public static bool Enabled { get => _enabled ?? !LibTorchBf16GemmIsFast; set => _enabled = value; }
+    [ThreadStatic] static bool? _enabled;
+
+    /// <summary>Products <see cref="Linear"/> has computed on the calling thread so far (tests: which route a pass took).</summary>
+    internal static int CallsOnThisThread => _calls;
+    [ThreadStatic] static int _calls;
+
+    /// <summary>
+    /// Float32 elements of weights widened at a time (8 MB, which stays in the L3 cache while the GEMM reads it), but at
+    /// least <see cref="SliceMinRows"/> rows: 585 rows of 7B-D's 3,584 columns, 256 of ff_out's 18,944. On a Zen 3, slices
+    /// of 16 MB and more made ff_proj's 749-row product 30–45 % slower than over float32 weights, and slices of 27–110 rows
+    /// made ff_out's up to twice as slow (`gemm`, docs/benchmarks.md).
+    /// </summary>
+    internal const long SliceElements = 2L << 20;
+
+    /// <summary>Fewest weight rows a slice has (see <see cref="SliceElements"/>).</summary>
+    internal const long SliceMinRows = 256;
+
+    static readonly object ScratchLock = new();
+    static Tensor? _scratch;
+
+    /// <summary>x [..., K] (any float dtype) times bf16 weight [N, K] (+ bias [N]) → [..., N] in x's dtype, on the CPU.</summary>
+    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
+    {
+        if (weight.dim() != 2 || x.shape[^1] != weight.shape[1] || weight.device_type != TorchSharp.DeviceType.CPU)
+            throw new ArgumentException($"a CPU weight [N, K] and x [..., K] are needed; got weight [{string.Join(", ", weight.shape)}] on {weight.device_type}, x [{string.Join(", ", x.shape)}]");
+        long n = weight.shape[0], k = weight.shape[1];
+        _calls++;
+        using var scope = NewDisposeScope();
+        var xf = x.reshape(-1, k).to(ScalarType.Float32);
+        var y = empty([xf.shape[0], n], ScalarType.Float32);
+        long sliceRows = Math.Min(Math.Max(SliceElements / k, SliceMinRows), n);
+        // One buffer for the process, as the dequantised weights' (DequantisedLinear): a fresh one per product would be
+        // faulted in anew each time. Products are serialised on it; each uses every core anyway.
+        lock (ScratchLock)
+        {
+            if (_scratch is null || _scratch.NumberOfElements < sliceRows * k)
+            {
+                _scratch?.Dispose();
+                _scratch = empty([sliceRows * k], ScalarType.Float32).DetachFromDisposeScope();
+            }
+            for (long r0 = 0; r0 < n; r0 += sliceRows)
+            {
+                using var inner = NewDisposeScope();
+                long rows = Math.Min(sliceRows, n - r0);
+                var wf = _scratch.narrow(0, 0, rows * k).view(rows, k);
+                wf.copy_(weight.narrow(0, r0, rows));
+                y.narrow(1, r0, rows).copy_(mm(xf, wf.t()));
+            }
+        }
+        if (bias is not null) y.add_(bias.to(ScalarType.Float32), Runtime.Scalars.One);
+        long[] shape = [.. x.shape[..^1], n];
+        return y.to(x.dtype).view(shape).MoveToOuterDisposeScope();
+    }
+
+    static bool HasAvx512ForOneDnn()
+    {
+        if (!X86Base.IsSupported) return false;
+        var (_, ebx, _, _) = X86Base.CpuId(7, 0);
+        const int F = 1 << 16, Dq = 1 << 17, Bw = 1 << 30, Vl = 1 << 31;
+        return (ebx & (F | Dq | Bw | Vl)) == (F | Dq | Bw | Vl);
+    }
+}

@@ -1,0 +1,153 @@
+using Molmo.Model;
+using Molmo.Runtime;
+using static TorchSharp.torch;
+
+namespace Molmo.Tests.Model;
+
+/// <summary>
+/// bf16 products widened to float32 for libtorch's float32 GEMM (<see cref="Float32Gemm"/>, the route of CPUs without
+/// AVX-512): against a float64 product rounded once, over one slice and several, 2-D and 3-D inputs, with and without bias;
+/// the golden checkpoints' prompts through it and through libtorch's bf16 GEMM, in bf16 and with int8 and int4 weights
+/// dequantised for it; which CPUs take it; and what it refuses.
+/// </summary>
+public class Float32GemmTests
+{
+    [Theory]
+    [InlineData(37, 64, new long[] { 9 }, true)]          // one slice, fewer weight rows than a slice holds
+    [InlineData(600, 8192, new long[] { 2, 5 }, true)]    // three slices of at least 256 rows (256, 256, 88), x [2, 5, K]
+    [InlineData(300, 8192, new long[] { 40 }, false)]     // two slices, no bias
+    public void MatchesTheFloat64ProductRoundedOnce(int n, int k, long[] lead, bool withBias)
+    {
+        using var scope = NewDisposeScope();
+        using var g = new TorchSharp.torch.Generator(7);
+        var w = randn([n, k], generator: g).to(ScalarType.BFloat16);
+        var b = withBias ? randn([n], generator: g).to(ScalarType.BFloat16) : null;
+        var x = randn([.. lead, k], generator: g).to(ScalarType.BFloat16);
+        var x64 = x.to(ScalarType.Float64).reshape(-1, k);
+        var w64 = w.to(ScalarType.Float64);
+        var reference = x64.matmul(w64.t());
+        if (b is not null) reference = reference.add(b.to(ScalarType.Float64), Scalars.One);
+        // Float32 sums of K products (each exact in float32), then one rounding to bf16 (half an ulp: 2⁻⁹ relative).
+        var magnitude = x64.abs().matmul(w64.abs().t());
+        var bound = reference.abs().mul(Scalars.Of(Math.Pow(2, -8))).add(magnitude.mul(Scalars.Of(k * Math.Pow(2, -23))), Scalars.One);
+
+        int before = Float32Gemm.CallsOnThisThread;
+        var got = Float32Gemm.Linear(x, w, b);
+        Assert.Equal(before + 1, Float32Gemm.CallsOnThisThread);
+        Assert.Equal(ScalarType.BFloat16, got.dtype);
+        Assert.Equal([.. lead, n], got.shape);
+        var err = (got.to(ScalarType.Float64).reshape(-1, n) - reference).abs();
+        Assert.False(err.gt(bound).any().item<bool>(), $"max |Δ| {err.max().item<double>()} beyond the bound");
+
+        // float32 x: a float32 result, without the final rounding to bf16.
+        var got32 = Float32Gemm.Linear(x.to(ScalarType.Float32), w, b);
+        Assert.Equal(ScalarType.Float32, got32.dtype);
+        var err32 = (got32.to(ScalarType.Float64).reshape(-1, n) - reference).abs();
+        Assert.False(err32.gt(magnitude.mul(Scalars.Of(k * Math.Pow(2, -23)))).any().item<bool>(), $"float32: max |Δ| {err32.max().item<double>()}");
+    }
+
+    [Theory]
+    [InlineData("tiny_d_style", "img_100x100")]
+    [InlineData("tiny_o_style", "img_100x100")]
+    public void GoldenPromptsAgreeThroughEitherGemm(string variant, string @case)
+    {
+        // A CPU test: the route is the CPU's.
+        var dir = Golden.TinyDir(variant);
+        using var model = Molmo.Checkpoints.ModelLoader.Load(dir, new ModelPlacement(ScalarType.BFloat16, CPU));
+        var expected = Golden.Read(Path.Combine(dir, $"{@case}.golden.safetensors"), "logits");
+        var logits = new Tensor[2];
+        bool saved = Float32Gemm.Enabled;
+        try
+        {
+            foreach (bool widened in new[] { true, false })
+            {
+                Float32Gemm.Enabled = widened;
+                int before = Float32Gemm.CallsOnThisThread;
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
+                using var output = model.Forward(TinyInputs.Load(variant, @case));
+                logits[widened ? 0 : 1] = output.Logits[0].to(ScalarType.Float32).DetachFromDisposeScope();
+                int calls = Float32Gemm.CallsOnThisThread - before;
+                // The ViT's and the prompt's products (more rows than the decode kernels take) go through the route, or none do.
+                if (widened) Assert.True(calls > 10, $"{calls} products widened");
+                else Assert.Equal(0, calls);
+                // The bf16 contract of the golden tests (Bf16GoldenTests) holds either way.
+                var diff = (logits[widened ? 0 : 1] - expected).abs();
+                Assert.True(diff.max().item<float>() < 0.25 && diff.mean().item<float>() < 0.03, $"widened {widened}: max |Δ| {diff.max().item<float>()}, mean {diff.mean().item<float>()}");
+            }
+            // The two routes differ in the order of float32 sums, and so in which bf16 roundings flip: each route is as far from
+            // the other as from float32 (0.013–0.016 mean on both checkpoints), well inside bf16's bound.
+            var between = (logits[0] - logits[1]).abs();
+            Assert.True(between.max().item<float>() < 0.25 && between.mean().item<float>() < 0.03, $"the routes differ by up to {between.max().item<float>()}, {between.mean().item<float>()} on average");
+        }
+        finally
+        {
+            Float32Gemm.Enabled = saved;
+            foreach (var t in logits) t?.Dispose();
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void QuantisedPrefillDequantisesForEitherGemm(bool int4)
+    {
+        var dir = Golden.TinyDir("tiny_d_style");
+        using var model = Molmo.Checkpoints.ModelLoader.Load(dir, new ModelPlacement(ScalarType.BFloat16, CPU, Int8Decoder: !int4) { Int4Decoder = int4 });
+        var expected = Golden.Read(Path.Combine(dir, "img_100x100.golden.safetensors"), "logits");
+        bool saved = Float32Gemm.Enabled;
+        try
+        {
+            var results = new List<Tensor>();
+            foreach (bool widened in new[] { true, false })
+            {
+                Float32Gemm.Enabled = widened;
+                int before = Float32Gemm.CallsOnThisThread;
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
+                using var output = model.Forward(TinyInputs.Load("tiny_d_style", "img_100x100"));
+                results.Add(output.Logits[0].to(ScalarType.Float32).DetachFromDisposeScope());
+                Assert.Equal(widened, Float32Gemm.CallsOnThisThread > before);
+            }
+            // Both routes within the quantised model's bound against float32 with bf16 activations (int4's stated bound, max
+            // 1.5 and mean 0.25; int8's 0.1 plus bf16's 0.25 and 0.03), and as close to each other.
+            (double max, double mean) = int4 ? (1.5, 0.25) : (0.35, 0.05);
+            foreach (var d in new[] { results[0] - expected, results[1] - expected, results[0] - results[1] })
+            {
+                var err = d.abs();
+                Assert.True(err.max().item<float>() < max && err.mean().item<float>() < mean, $"{(int4 ? "int4" : "int8")}: max |Δ| {err.max().item<float>()}, mean {err.mean().item<float>()}");
+            }
+            foreach (var t in results) t.Dispose();
+        }
+        finally { Float32Gemm.Enabled = saved; }
+    }
+
+    [Fact]
+    public void LibTorchsBf16GemmIsCountedFastExactlyWithAvx512()
+    {
+        // libtorch takes oneDNN for bf16 where the CPU has AVX-512 F, BW, VL and DQ; the flags the kernel reports say which.
+        var flags = File.ReadAllLines("/proc/cpuinfo").First(l => l.StartsWith("flags", StringComparison.Ordinal)).Split(':', 2)[1].Split(' ').ToHashSet();
+        bool avx512 = new[] { "avx512f", "avx512bw", "avx512vl", "avx512dq" }.All(flags.Contains);
+        Assert.Equal(avx512, Float32Gemm.LibTorchBf16GemmIsFast);
+        // And the default follows it, on a thread that has not chosen.
+        bool? seen = null;
+        var t = new Thread(() => seen = Float32Gemm.Enabled);
+        t.Start();
+        t.Join();
+        Assert.Equal(!avx512, seen);
+        // Decode-sized bf16 products: the kernel takes batches of up to 32 rows where libtorch's bf16 GEMM is slow.
+        if (Molmo.Model.Kernels.CpuGemv.IsSupported && !System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+            Assert.Equal(avx512 ? 1 : 32, Linear.Bf16KernelMaxRows);
+    }
+
+    [Fact]
+    public void RefusesMismatchedShapesByName()
+    {
+        using var scope = NewDisposeScope();
+        var w = zeros([8, 16], ScalarType.BFloat16);
+        var e = Assert.Throws<ArgumentException>(() => Float32Gemm.Linear(zeros([3, 12]), w, null));
+        Assert.Contains("x [3, 12]", e.Message);
+        Assert.Contains("weight [8, 16]", e.Message);
+        Assert.Throws<ArgumentException>(() => Float32Gemm.Linear(zeros([3, 16]), zeros([16], ScalarType.BFloat16), null));
+    }
+}

@@ -169,7 +169,7 @@ public static class ModelBench
             "no-prefetch" => new("a single sequence's weight rows left to the hardware prefetcher (the kernels before their software prefetch)", null, DecodeSteps.Auto, NoRowPrefetch: true),
             "libtorch-conversions" => new("the GEMV kernel's input and output converted by libtorch around it (as before it read and wrote bf16 itself)", null, DecodeSteps.Auto, LibtorchConversions: true),
             "within-rows" => new("the GEMV kernel's four-row blocks prefetching only inside each row (as before they prefetched into the next block)", null, DecodeSteps.Auto, PrefetchWithinRows: true),
-            "libtorch-bf16-gemm" => new("libtorch's bf16 GEMM for every bf16 product of more than one row (before prefill's products were widened to float32 and batches of up to 32 rows took the kernel, on CPUs without AVX-512)", null, DecodeSteps.Auto, LibtorchBf16Gemm: true),
+            "libtorch-bf16-gemm" => new("libtorch's bf16 GEMM for every bf16 product of more than one row (before prefill's products were widened to float32 and batches took the kernel, on CPUs without AVX-512)", null, DecodeSteps.Auto, LibtorchBf16Gemm: true),
             "sync" => new("each step's tokens read back before the next is queued", false, DecodeSteps.Eager),
             "queued" => new("steps queued one ahead", true, DecodeSteps.Eager),
             "fixed" => new("fixed-shape steps queued one ahead", true, DecodeSteps.FixedShape),

@@ -159,7 +159,7 @@ public static class AskCommand
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"prompt {st.PromptTokens} tokens ({st.Crops} crops{(st.CachedPromptTokens > 0 ? $", {st.CachedPromptTokens} from the prefix cache" : "")}), preprocess {st.Preprocess.TotalMilliseconds:F0} ms, prefill {st.Prefill.TotalSeconds:F2} s, " +
             $"{st.GeneratedTokens} tokens at {st.DecodeTokensPerSecond:F2} tok/s ({StepsName(st.DecodeSteps)}" +
-            $"{(device == TorchSharp.DeviceType.CPU ? $"; CPU kernels on {Molmo.Model.Kernels.CpuGemv.InstructionSets}, {CommonOptions.CpuThreadsText()}" : "")}), finished: {st.FinishReason}"));
+            $"{(device == TorchSharp.DeviceType.CPU ? $"; {CommonOptions.CpuRoutesText()}" : "")}), finished: {st.FinishReason}"));
 
     static string StepsName(DecodeSteps steps) => steps switch
     {

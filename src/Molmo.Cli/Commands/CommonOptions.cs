@@ -43,6 +43,11 @@ internal static class CommonOptions
     /// <summary>"2 threads": the CPU threads the model's kernels use now.</summary>
     public static string CpuThreadsText() => TorchRuntime.CpuThreads == 1 ? "1 thread" : $"{TorchRuntime.CpuThreads} threads";
 
+    /// <summary>The CPU's routes as `demo` and `ask --stats` report them: the kernels' instruction sets, whether bf16 GEMMs
+    /// run in float32 (CPUs without AVX-512, Molmo.Model.Float32Gemm), and the threads.</summary>
+    public static string CpuRoutesText() =>
+        $"CPU kernels on {Molmo.Model.Kernels.CpuGemv.InstructionSets}{(Molmo.Model.Float32Gemm.Enabled ? ", bf16 GEMMs in float32" : "")}, {CpuThreadsText()}";
+
     /// <summary>--batch: how many requests are decoded together (at least 1).</summary>
     public static Option<int> Batch(string description, int defaultValue)
     {

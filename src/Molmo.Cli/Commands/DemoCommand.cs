@@ -49,7 +49,7 @@ public static class DemoCommand
                 using var pipeline = MolmoPipeline.Load(dir, new PipelineOptions { Device = dev });
                 var cfg = pipeline.Config;
                 Stage("3. load model", $"{pipeline.Model.ParameterCount:N0} parameters, {cfg.DecoderStyle}, ViT {cfg.Vision.NumLayers} layers; tokenizer {pipeline.Tokenizer.VocabSize} ids" +
-                    (pipeline.Model.Placement.Device.type == TorchSharp.DeviceType.CPU ? $"; CPU kernels on {Molmo.Model.Kernels.CpuGemv.InstructionSets}, {CommonOptions.CpuThreadsText()}" : ""), sw);
+                    (pipeline.Model.Placement.Device.type == TorchSharp.DeviceType.CPU ? $"; {CommonOptions.CpuRoutesText()}" : ""), sw);
 
                 var request = new AskRequest { Image = image, Prompt = pr.GetValue(prompt)!, Generation = new GenerationOptions { MaxNewTokens = pr.GetValue(tokens) } };
                 var processed = pipeline.Prepare(request);

@@ -13,7 +13,7 @@ namespace Molmo.Model;
 /// value widens to float32 exactly, and libtorch's bf16 GEMM accumulates in float32 and rounds once to bf16 as this does,
 /// so the two agree but for the order of the sums.
 /// </summary>
-internal static class Float32Gemm
+public static class Float32Gemm
 {
     /// <summary>
     /// Whether libtorch's bf16 GEMM runs in oneDNN on this CPU: x86 with AVX-512 F, BW, VL and DQ in hardware (CPUID leaf 7,

@@ -25,7 +25,7 @@ public class UserCommandTests
         Assert.False(string.IsNullOrWhiteSpace(output));
         Assert.Contains("prefill", err);
         // On the CPU, with the kernels' instruction sets; a GPU says "each step one CUDA graph replay".
-        Assert.Contains($"(eager steps; CPU kernels on {Molmo.Model.Kernels.CpuGemv.InstructionSets}, {(Molmo.Runtime.TorchRuntime.CpuThreads == 1 ? "1 thread" : $"{Molmo.Runtime.TorchRuntime.CpuThreads} threads")})", err);
+        Assert.Contains($"(eager steps; CPU kernels on {Molmo.Model.Kernels.CpuGemv.InstructionSets}{(Molmo.Model.Float32Gemm.LibTorchBf16GemmIsFast ? "" : ", bf16 GEMMs in float32")}, {(Molmo.Runtime.TorchRuntime.CpuThreads == 1 ? "1 thread" : $"{Molmo.Runtime.TorchRuntime.CpuThreads} threads")})", err);
         using var bmp = SKBitmap.Decode(overlay);
         Assert.Equal(320, bmp.Width);
     }

@@ -229,8 +229,9 @@ public static unsafe partial class CpuGemv
         // a wide x takes: from bf16 x as it is, whose 32-bit words hold those pairs as the weights' do (half the bytes of
         // float32, so four rows of 3584 stay in L1), or else from a float32 copy split once per call (SplitX). Single rows
         // read float32 x as it is.
-        // With AVX2 only the wide x takes them (Bf16Dot4Avx2); a batch goes row by row.
-        bool pairs = kind == Weights.Bf16 && (Avx512F.IsSupported ? m > 1 || four : four && Avx2.IsSupported && Fma.IsSupported);
+        // With AVX2 only the same: a batch in blocks of 2 weight rows × 4 x rows (Bf16Block2x4Avx2), the wide x four rows at a
+        // time (Bf16Dot4Avx2).
+        bool pairs = kind == Weights.Bf16 && (Avx512F.IsSupported || Avx2.IsSupported && Fma.IsSupported) && (m > 1 || four);
         bool split = pairs && xb == null;
         // Prefetching 0 bytes ahead touches the line being read anyway: the baseline without changing the loops.
         int ahead = NoRowPrefetch ? 0 : int8 ? Int8RowPrefetch : int4 ? Int4RowPrefetch : Bf16RowPrefetch;
@@ -287,6 +288,7 @@ public static unsafe partial class CpuGemv
                 if (int4) { RowsInt4(r0, r1); return; }
                 if (int16) { RowsInt16(r0, r1); return; }
                 if (m > 1 && Avx512F.IsSupported) { RowsOfBatch(r0, r1); return; }
+                if (m > 1 && pairs) { Bf16RowsOfBatchAvx2(r0, r1); return; }
                 var d = stackalloc float[Block];
                 int step = four ? Block : 1;
                 for (int r = r0; r < r1; r += step)
@@ -322,6 +324,24 @@ public static unsafe partial class CpuGemv
                             for (int t = 0; t < 4; t++) Put(g + q, r + t, d4[q * 4 + t]);
                     }
                 // The last n mod 4 weight rows, one x row at a time.
+                for (; r < r1; r++)
+                    for (int i = 0; i < m; i++) Put(i, r, Dot(r, i));
+            }
+            // A batched bf16 step with AVX2 only: blocks of 2 weight rows × up to 4 x rows (16 registers: 8 accumulators, the
+            // two rows' even and odd halves, one x row's pair), each 2 rows staying in cache for every group of 4 x rows.
+            void Bf16RowsOfBatchAvx2(int r0, int r1)
+            {
+                var d8 = stackalloc float[2 * 4];
+                int r = r0;
+                for (; r + 2 <= r1; r += 2)
+                    for (int g = 0; g < m; g += 4)
+                    {
+                        int count = Math.Min(4, m - g);
+                        if (xbp != 0) Bf16Block2x4Avx2<Bf16X>((ushort*)Row(r), k, X(g), Bf16X.Row(xbp, k, g), count, d8, rowBytes);
+                        else Bf16Block2x4Avx2<SplitX>((ushort*)Row(r), k, X(g), SplitX.Row(xsp, k, g), count, d8, rowBytes);
+                        for (int q = 0; q < count; q++)
+                            for (int t = 0; t < 2; t++) Put(g + q, r + t, d8[q * 2 + t]);
+                    }
                 for (; r < r1; r++)
                     for (int i = 0; i < m; i++) Put(i, r, Dot(r, i));
             }
@@ -794,6 +814,63 @@ public static unsafe partial class CpuGemv
             for (int t = 0; t < 4; t++)
                 for (int jj = 2 * body; jj < k; jj++) d[q * 4 + t] += Bf16ToFloat(w[(long)t * k + jj]) * x[(long)q * k + jj];
     }
+
+    /// <summary>Two bf16 weight rows against <paramref name="count"/> (1–4) x rows with AVX2 (see
+    /// <see cref="Bf16Block2x4Avx2{TM, TX}(ushort*, int, float*, nint, float*, long)"/>): d[q·2 + t].</summary>
+    static void Bf16Block2x4Avx2<TX>(ushort* w, int k, float* x, nint xp, int count, float* d, long rowBytes) where TX : struct, IXPairs
+    {
+        switch (count)
+        {
+            case 1: Bf16Block2x4Avx2<R1, TX>(w, k, x, xp, d, rowBytes); break;
+            case 2: Bf16Block2x4Avx2<R2, TX>(w, k, x, xp, d, rowBytes); break;
+            case 3: Bf16Block2x4Avx2<R3, TX>(w, k, x, xp, d, rowBytes); break;
+            default: Bf16Block2x4Avx2<R4, TX>(w, k, x, xp, d, rowBytes); break;
+        }
+    }
+
+    /// <summary>
+    /// The AVX2 register block for batched bf16 steps: 2 weight rows × up to 4 x rows, 8 accumulators. Each 32-byte load of a
+    /// weight row is split into its even and odd halves once (<see cref="Pairs(Vector256{uint})"/>) and serves every x row;
+    /// each x load serves both weight rows. Both rows are fetched <see cref="PrefetchAhead"/> bytes ahead, running on into the
+    /// next block's rows past the end. Row by row (each weight vector widened again for every x row, one FMA chain each),
+    /// 7B-D's three matrices took 160 ms at 16 rows on a Zen 3 (`gemm`, docs/benchmarks.md).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
+    static void Bf16Block2x4Avx2<TM, TX>(ushort* w, int k, float* x, nint xp, float* d, long rowBytes) where TM : struct, IRowCount where TX : struct, IXPairs
+    {
+        uint* w0 = (uint*)w, w1 = (uint*)(w + k);
+        nint x0 = TX.Row(xp, k, 0), x1 = TX.Row(xp, k, 1), x2 = TX.Row(xp, k, 2), x3 = TX.Row(xp, k, 3);
+        Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+        int body = k / 16 * 8;    // pairs handled by vectors
+        for (int j = 0; j < body; j += 8)
+        {
+            if ((j & 15) == 0)
+            {
+                long o = 4L * j + PrefetchAhead;
+                byte* p = (byte*)w + o + (o >= rowBytes ? rowBytes : 0);
+                Sse.Prefetch0(p); Sse.Prefetch0(p + rowBytes);
+            }
+            var (l0, h0) = Pairs(Avx.LoadVector256(w0 + j));
+            var (l1, h1) = Pairs(Avx.LoadVector256(w1 + j));
+            (a00, a01) = PairFma2(TX.Load8(x0, k, j), l0, h0, l1, h1, a00, a01);
+            if (TM.N > 1) (a10, a11) = PairFma2(TX.Load8(x1, k, j), l0, h0, l1, h1, a10, a11);
+            if (TM.N > 2) (a20, a21) = PairFma2(TX.Load8(x2, k, j), l0, h0, l1, h1, a20, a21);
+            if (TM.N > 3) (a30, a31) = PairFma2(TX.Load8(x3, k, j), l0, h0, l1, h1, a30, a31);
+        }
+        d[0] = Vector256.Sum(a00); d[1] = Vector256.Sum(a01);
+        if (TM.N > 1) { d[2] = Vector256.Sum(a10); d[3] = Vector256.Sum(a11); }
+        if (TM.N > 2) { d[4] = Vector256.Sum(a20); d[5] = Vector256.Sum(a21); }
+        if (TM.N > 3) { d[6] = Vector256.Sum(a30); d[7] = Vector256.Sum(a31); }
+        for (int q = 0; q < TM.N; q++)
+            for (int t = 0; t < 2; t++)
+                for (int jj = 2 * body; jj < k; jj++) d[q * 2 + t] += Bf16ToFloat(w[(long)t * k + jj]) * x[(long)q * k + jj];
+    }
+
+    /// <summary>One x row's even and odd vectors against the low and high halves of two bf16 weight vectors (AVX2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector256<float>, Vector256<float>) PairFma2((Vector256<float> E, Vector256<float> O) x,
+        Vector256<float> l0, Vector256<float> h0, Vector256<float> l1, Vector256<float> h1, Vector256<float> a0, Vector256<float> a1) =>
+        (Fma.MultiplyAdd(h0, x.O, Fma.MultiplyAdd(l0, x.E, a0)), Fma.MultiplyAdd(h1, x.O, Fma.MultiplyAdd(l1, x.E, a1)));
 
     /// <summary>
     /// How far ahead (bytes) the four-row blocks prefetch each weight row. Four interleaved rows are four streams per thread,

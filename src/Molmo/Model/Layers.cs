@@ -55,9 +55,9 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
     /// Most input rows a bf16 product sends to the CPU kernel. With AVX-512, measured against libtorch's GEMM on 7B-D's
     /// matrices (`gemv --rows N`): at 8 rows the kernel read 31–34 GB/s against 28.5–30; at 12 both 25–27; at 16 it fell
     /// behind. On an AVX2-only CPU, every batch the kernel takes (64 rows): there libtorch's bf16 GEMM is a loop of dot
-    /// products (~19 GFLOP/s on a Zen 3), and the kernel's 2 × 4 register block took 7B-D's three matrices in 101 ms at 16
-    /// rows, 155 ms at 32 and 354 ms at 64, against 224, 298 and 394 ms widened to float32 (<see cref="Float32Gemm"/>) and
-    /// 381, 779 and 1482 ms in libtorch's bf16 GEMM (`gemm`, docs/benchmarks.md, "bf16 products on an AVX2 CPU"). With .NET kept to AVX2 on a CPU
+    /// products (~19 GFLOP/s on a Zen 3), and the kernel's 2 × 4 register block took 7B-D's three matrices in 113 ms at 16
+    /// rows, 178 ms at 32 and 291 ms at 64, against 312, 378 and 487 ms widened to float32 (<see cref="Float32Gemm"/>) and
+    /// 389, 956 and 1491 ms in libtorch's bf16 GEMM (`gemm`, docs/benchmarks.md, "bf16 products on an AVX2 CPU"). With .NET kept to AVX2 on a CPU
     /// whose libtorch has oneDNN's bf16 GEMM (<c>DOTNET_EnableAVX512=0</c>), one row: there a register block of 2 weight rows
     /// × 4 x rows (tried on 2026-11-27) left 7B-D's batches of 2, 4 and 8 at 4.20, 7.70 and 10.03 tok/s, where libtorch's
     /// GEMM gave 4.42, 8.88 and 15.02 (docs/benchmarks.md, "7B-D on an AVX2 CPU"). Process-wide; the benchmarks set it for

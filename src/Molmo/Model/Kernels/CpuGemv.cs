@@ -287,8 +287,7 @@ public static unsafe partial class CpuGemv
             {
                 if (int4) { RowsInt4(r0, r1); return; }
                 if (int16) { RowsInt16(r0, r1); return; }
-                if (m > 1 && Avx512F.IsSupported) { RowsOfBatch(r0, r1); return; }
-                if (m > 1 && pairs) { Bf16RowsOfBatchAvx2(r0, r1); return; }
+                if (m > 1 && (Avx512F.IsSupported || pairs)) { RowsOfBatch(r0, r1); return; }   // (AVX2: bf16 only)
                 var d = stackalloc float[Block];
                 int step = four ? Block : 1;
                 for (int r = r0; r < r1; r += step)
@@ -306,42 +305,27 @@ public static unsafe partial class CpuGemv
                     }
                 }
             }
-            // Several input rows (a batched decode step): blocks of 4 weight rows × 4 input rows, so each weight vector is
-            // converted once per 4 input rows and each load of x serves 4 weight rows (see Block4).
+            // Several input rows (a batched decode step): blocks of weight rows × 4 input rows, so each weight vector is
+            // converted once per 4 input rows and each load of x serves every weight row of the block: 4 weight rows with
+            // AVX-512 (Block4, Bf16Block4), 2 with AVX2 (bf16 only, Bf16Block2x4Avx2: its 16 registers hold 8 accumulators,
+            // the two rows' even and odd halves and one x row's pair), the rows staying in cache for every group of 4 x rows.
             void RowsOfBatch(int r0, int r1)
             {
+                int width = Avx512F.IsSupported ? 4 : 2;
                 var d4 = stackalloc float[4 * 4];
                 int r = r0;
-                for (; r + 4 <= r1; r += 4)
+                for (; r + width <= r1; r += width)
                     for (int g = 0; g < m; g += 4)
                     {
                         int count = Math.Min(4, m - g);
                         if (int8) Block4<Int8Weights>(Row(r), k, X(g), count, d4, wrap);
                         else if (fp32) Block4<Fp32Weights>(Row(r), k, X(g), count, d4, wrap);
-                        else if (xbp != 0) Bf16Block4<Bf16X>((ushort*)Row(r), k, X(g), Bf16X.Row(xbp, k, g), count, d4, wrap);
-                        else Bf16Block4<SplitX>((ushort*)Row(r), k, X(g), SplitX.Row(xsp, k, g), count, d4, wrap);
+                        else if (xbp != 0) Bf16Block<Bf16X>((ushort*)Row(r), k, X(g), Bf16X.Row(xbp, k, g), count, d4, wrap, rowBytes);
+                        else Bf16Block<SplitX>((ushort*)Row(r), k, X(g), SplitX.Row(xsp, k, g), count, d4, wrap, rowBytes);
                         for (int q = 0; q < count; q++)
-                            for (int t = 0; t < 4; t++) Put(g + q, r + t, d4[q * 4 + t]);
+                            for (int t = 0; t < width; t++) Put(g + q, r + t, d4[q * width + t]);
                     }
-                // The last n mod 4 weight rows, one x row at a time.
-                for (; r < r1; r++)
-                    for (int i = 0; i < m; i++) Put(i, r, Dot(r, i));
-            }
-            // A batched bf16 step with AVX2 only: blocks of 2 weight rows × up to 4 x rows (16 registers: 8 accumulators, the
-            // two rows' even and odd halves, one x row's pair), each 2 rows staying in cache for every group of 4 x rows.
-            void Bf16RowsOfBatchAvx2(int r0, int r1)
-            {
-                var d8 = stackalloc float[2 * 4];
-                int r = r0;
-                for (; r + 2 <= r1; r += 2)
-                    for (int g = 0; g < m; g += 4)
-                    {
-                        int count = Math.Min(4, m - g);
-                        if (xbp != 0) Bf16Block2x4Avx2<Bf16X>((ushort*)Row(r), k, X(g), Bf16X.Row(xbp, k, g), count, d8, rowBytes);
-                        else Bf16Block2x4Avx2<SplitX>((ushort*)Row(r), k, X(g), SplitX.Row(xsp, k, g), count, d8, rowBytes);
-                        for (int q = 0; q < count; q++)
-                            for (int t = 0; t < 2; t++) Put(g + q, r + t, d8[q * 2 + t]);
-                    }
+                // The last weight rows short of a block, one x row at a time.
                 for (; r < r1; r++)
                     for (int i = 0; i < m; i++) Put(i, r, Dot(r, i));
             }
@@ -738,18 +722,21 @@ public static unsafe partial class CpuGemv
         public static float At(byte* row, int j) => ((float*)row)[j];
     }
 
-    /// <summary>Four bf16 weight rows against <paramref name="count"/> (1–4) x rows, float32 (x) and as pairs (xp, see
-    /// <see cref="IXPairs"/>): d[q·4 + t].</summary>
-    static void Bf16Block4<TX>(ushort* w, int k, float* x, nint xp, int count, float* d, long wrap) where TX : struct, IXPairs
+    /// <summary>A block of bf16 weight rows against <paramref name="count"/> (1–4) x rows, float32 (x) and as pairs (xp, see
+    /// <see cref="IXPairs"/>): 4 weight rows with AVX-512 (<see cref="Bf16Block4{TM, TX}"/>, d[q·4 + t]), 2 with AVX2
+    /// (<see cref="Bf16Block2x4Avx2{TM, TX}"/>, d[q·2 + t]).</summary>
+    static void Bf16Block<TX>(ushort* w, int k, float* x, nint xp, int count, float* d, long wrap, long rowBytes) where TX : struct, IXPairs
     {
+        bool avx512 = Avx512F.IsSupported;
         switch (count)
         {
-            case 1: Bf16Block4<R1, TX>(w, k, x, xp, d, wrap); break;
-            case 2: Bf16Block4<R2, TX>(w, k, x, xp, d, wrap); break;
-            case 3: Bf16Block4<R3, TX>(w, k, x, xp, d, wrap); break;
-            default: Bf16Block4<R4, TX>(w, k, x, xp, d, wrap); break;
+            case 1: if (avx512) Bf16Block4<R1, TX>(w, k, x, xp, d, wrap); else Bf16Block2x4Avx2<R1, TX>(w, k, x, xp, d, rowBytes); break;
+            case 2: if (avx512) Bf16Block4<R2, TX>(w, k, x, xp, d, wrap); else Bf16Block2x4Avx2<R2, TX>(w, k, x, xp, d, rowBytes); break;
+            case 3: if (avx512) Bf16Block4<R3, TX>(w, k, x, xp, d, wrap); else Bf16Block2x4Avx2<R3, TX>(w, k, x, xp, d, rowBytes); break;
+            default: if (avx512) Bf16Block4<R4, TX>(w, k, x, xp, d, wrap); else Bf16Block2x4Avx2<R4, TX>(w, k, x, xp, d, rowBytes); break;
         }
     }
+
 
     /// <summary>
     /// Where the bf16 blocks read x's even and odd elements (see <see cref="PairFma"/>) as float32 vectors: 16 pairs from
@@ -815,18 +802,6 @@ public static unsafe partial class CpuGemv
                 for (int jj = 2 * body; jj < k; jj++) d[q * 4 + t] += Bf16ToFloat(w[(long)t * k + jj]) * x[(long)q * k + jj];
     }
 
-    /// <summary>Two bf16 weight rows against <paramref name="count"/> (1–4) x rows with AVX2 (see
-    /// <see cref="Bf16Block2x4Avx2{TM, TX}(ushort*, int, float*, nint, float*, long)"/>): d[q·2 + t].</summary>
-    static void Bf16Block2x4Avx2<TX>(ushort* w, int k, float* x, nint xp, int count, float* d, long rowBytes) where TX : struct, IXPairs
-    {
-        switch (count)
-        {
-            case 1: Bf16Block2x4Avx2<R1, TX>(w, k, x, xp, d, rowBytes); break;
-            case 2: Bf16Block2x4Avx2<R2, TX>(w, k, x, xp, d, rowBytes); break;
-            case 3: Bf16Block2x4Avx2<R3, TX>(w, k, x, xp, d, rowBytes); break;
-            default: Bf16Block2x4Avx2<R4, TX>(w, k, x, xp, d, rowBytes); break;
-        }
-    }
 
     /// <summary>
     /// The AVX2 register block for batched bf16 steps: 2 weight rows × up to 4 x rows, 8 accumulators. Each 32-byte load of a

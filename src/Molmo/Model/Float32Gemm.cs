@@ -7,7 +7,8 @@ namespace Molmo.Model;
 /// Prefill-sized products of bf16 weights (and of int8 and int4 weights dequantised to bf16) on CPUs where libtorch has no
 /// fast bf16 GEMM: the weights widened to float32 a slice of rows at a time, each slice multiplied by libtorch's float32
 /// GEMM. libtorch hands bf16 products to oneDNN only on x86 CPUs with AVX-512 (BW, VL and DQ: its bf16 device check);
-/// elsewhere, on every AVX2-only CPU (AMD Zen 1–3, Intel's client cores from Alder Lake on), it falls back to a loop of
+/// elsewhere (AMD Zen 1–3, most Intel client cores; some recent ones with AVX-NE-CONVERT may get oneDNN's AVX2 bf16 route,
+/// untested, and are widened here too), it falls back to a loop of
 /// one dot product per output (<c>cpublas::gemm_transa_</c> → <c>bf16_dot_with_fp32_arith</c>), which kept a 1.5B model's
 /// 640×480 prefill on a Zen 3 running for over ten minutes (docs/benchmarks.md, "bf16 products on an AVX2 CPU"). A bf16
 /// value widens to float32 exactly, and libtorch's bf16 GEMM accumulates in float32 and rounds once to bf16 as this does,

@@ -737,7 +737,6 @@ public static unsafe partial class CpuGemv
         }
     }
 
-
     /// <summary>
     /// Where the bf16 blocks read x's even and odd elements (see <see cref="PairFma"/>) as float32 vectors: 16 pairs from
     /// pair <c>j</c> of the x row at <c>p</c> (rows of <c>k</c> elements, row q at <see cref="Row"/>).
@@ -802,13 +801,12 @@ public static unsafe partial class CpuGemv
                 for (int jj = 2 * body; jj < k; jj++) d[q * 4 + t] += Bf16ToFloat(w[(long)t * k + jj]) * x[(long)q * k + jj];
     }
 
-
     /// <summary>
     /// The AVX2 register block for batched bf16 steps: 2 weight rows × up to 4 x rows, 8 accumulators. Each 32-byte load of a
     /// weight row is split into its even and odd halves once (<see cref="Pairs(Vector256{uint})"/>) and serves every x row;
     /// each x load serves both weight rows. Both rows are fetched <see cref="PrefetchAhead"/> bytes ahead, running on into the
     /// next block's rows past the end. Row by row (each weight vector widened again for every x row, one FMA chain each),
-    /// 7B-D's three matrices took 160 ms at 16 rows on a Zen 3 (`gemm`, docs/benchmarks.md).
+    /// 7B-D's three matrices took 160 ms at 16 rows on a Zen 3; in this block 113 ms (`gemm`, docs/benchmarks.md).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
     static void Bf16Block2x4Avx2<TM, TX>(ushort* w, int k, float* x, nint xp, float* d, long rowBytes) where TM : struct, IRowCount where TX : struct, IXPairs

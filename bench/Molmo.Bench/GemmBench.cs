@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Molmo.Model;
 using Molmo.Model.Kernels;
@@ -59,18 +58,5 @@ public static class GemmBench
 
     /// <summary>Median seconds of <paramref name="f"/> over up to <paramref name="reps"/> runs after one to warm up, stopping
     /// once <paramref name="budget"/> seconds have gone (the baseline's larger products take tens of seconds on an AVX2 CPU).</summary>
-    static double Median(Func<Tensor> f, int reps, double budget)
-    {
-        var total = Stopwatch.StartNew();
-        f().Dispose();
-        var t = new List<double>();
-        while (t.Count < reps && (t.Count == 0 || total.Elapsed.TotalSeconds < budget))
-        {
-            var sw = Stopwatch.StartNew();
-            f().Dispose();
-            t.Add(sw.Elapsed.TotalSeconds);
-        }
-        t.Sort();
-        return t[t.Count / 2];
-    }
+    static double Median(Func<Tensor> f, int reps, double budget) => GemvBench.Median(() => f().Dispose(), reps, warmups: 1, budget);
 }

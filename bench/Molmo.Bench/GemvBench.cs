@@ -102,12 +102,14 @@ public static class GemvBench
 
     static double Median(Func<Tensor> f, int reps) => Median(() => f().Dispose(), reps);
 
-    /// <summary>Seconds of <paramref name="work"/>: the median of <paramref name="reps"/> runs after three to warm up.</summary>
-    internal static double Median(Action work, int reps)
+    /// <summary>Seconds of <paramref name="work"/>: the median of <paramref name="reps"/> runs after <paramref name="warmups"/>
+    /// to warm up, or of as many as have run (one at least) once <paramref name="budget"/> seconds have gone since the start.</summary>
+    internal static double Median(Action work, int reps, int warmups = 3, double budget = double.PositiveInfinity)
     {
-        for (int i = 0; i < 3; i++) work();
+        var total = Stopwatch.StartNew();
+        for (int i = 0; i < warmups; i++) work();
         var t = new List<double>();
-        for (int i = 0; i < reps; i++)
+        while (t.Count < reps && (t.Count == 0 || total.Elapsed.TotalSeconds < budget))
         {
             var sw = Stopwatch.StartNew();
             work();

@@ -287,7 +287,7 @@ public static class ModelBench
         // With --compare, each decode is measured in rounds that alternate the modes, so that a noisy host affects all alike;
         // medians.
         const int Rounds = 3, PrefillSamples = 7;
-        var otherDecodes = new List<string>();
+        var comparedRows = new List<string>();   // --compare: batch 1 decode (and a prefill) in the other modes
         var rows = new List<string[]>();
         double? decodeTokS = null, prefill640 = null, prefill1080 = null;
         bool decodeRounds = false;   // batch 1's decode measured in alternating rounds (--compare)
@@ -319,7 +319,7 @@ public static class ModelBench
                 {
                     double before = TokenTimes(model, inputs, special.Eos, 1, cuda, o)[0];
                     Console.Error.WriteLine($"640×480 prefill, {o.Name}: {Duration(before)}");
-                    otherDecodes.Add($"| prefill 640×480, {o.Name} (`--compare`, one prefill) | {Duration(before)} (the engine's, above: {Duration(prefill)}; {before / prefill:F1}× as long) | – | – |");
+                    comparedRows.Add($"| prefill 640×480, {o.Name} (`--compare`, one prefill) | {Duration(before)} (the engine's, above: {Duration(prefill)}; {before / prefill:F1}× as long) | – | – |");
                 }
                 decodeTokS = DecodeRate(times);
                 // A single sequence's decode steps are one-row products, which libtorch-bf16-gemm leaves alone: its rounds would
@@ -337,7 +337,7 @@ public static class ModelBench
                     }
                     decodeTokS = Median(mainRates);
                     for (int o = 0; o < decodeOthers.Count; o++)
-                        otherDecodes.Add($"| decode, batch 1, {decodeOthers[o].Name} (`--compare`, alternating rounds) | {Median(otherRates[o]):F2} tok/s (median of {Rounds}, {otherRates[o].Min():F1}–{otherRates[o].Max():F1}; {main!.Name}, same rounds: {mainRates.Min():F1}–{mainRates.Max():F1}) | – | – |");
+                        comparedRows.Add($"| decode, batch 1, {decodeOthers[o].Name} (`--compare`, alternating rounds) | {Median(otherRates[o]):F2} tok/s (median of {Rounds}, {otherRates[o].Min():F1}–{otherRates[o].Max():F1}; {main!.Name}, same rounds: {mainRates.Min():F1}–{mainRates.Max():F1}) | – | – |");
                 }
             }
             else prefill1080 = prefill;
@@ -646,7 +646,7 @@ public static class ModelBench
         if (partsRow is not null) sb.AppendLine(partsRow);
         sb.AppendLine($"| decode, batch 1, {decode} tokens{(main is null ? "" : $", {main.Name}")}{(decodeRounds ? $" (median of {Rounds} rounds)" : "")} | {decodeTokS:F2} tok/s | {R(RefCpuDecodeTokS, RefGpuDecodeTokS, "tok/s")} | " +
                       $"{limitBw / decodeBytes:F2} tok/s at {limitBw / 1e9:F1} GB/s |");
-        foreach (var row in otherDecodes) sb.AppendLine(row);
+        foreach (var row in comparedRows) sb.AppendLine(row);
         if (libtorchTokS is { } lt)
             sb.AppendLine($"| decode, batch 1, libtorch `linear` instead of the GEMV kernel (same run) | {lt:F2} tok/s ({lt * decodeBytes / 1e9:F1} GB/s) | – | – |");
         foreach (var r in batchRows) sb.AppendLine(r);

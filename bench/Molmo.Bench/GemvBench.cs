@@ -8,7 +8,7 @@ namespace Molmo.Bench;
 
 /// <summary>
 /// Decode-shaped matrix–vector products with 7B-D's matrices (1 or more input rows): libtorch's <c>linear</c> in fp32/bf16
-/// against the engine's streaming kernels (fp32, bf16, int8, int4; int8 also with the earlier float products as the baseline; with one input row, bf16 and int8 also without their single-row prefetch; with several, bf16 also as before it read bf16 x and prefetched across its blocks), as achieved weight bandwidth. Usage: <c>gemv [--rows 1] [--reps 20] [--gemv-threads N] [--matrix att_proj|ff_proj|ff_out|lm_head]</c>.
+/// against the engine's streaming kernels (fp32, bf16, int8, int4; int8 also with the earlier float products as the baseline; with one input row, bf16 and int8 also without their single-row prefetch; with several, bf16 also as before it read bf16 x and prefetched across its blocks, and on AVX2 CPUs int8 and int4 also row by row, as before their AVX2 blocks), as achieved weight bandwidth. Usage: <c>gemv [--rows 1] [--reps 20] [--gemv-threads N] [--matrix att_proj|ff_proj|ff_out|lm_head] [--copies N]</c>.
 /// </summary>
 public static class GemvBench
 {
@@ -29,16 +29,19 @@ public static class GemvBench
         // split into even and odd elements, the output converted back: CpuGemv.LibtorchConversions) and before its four-row
         // blocks prefetched into the next block (CpuGemv.PrefetchWithinRows), in alternating repetitions. The bf16 kernel
         // gets bf16 x, as a bf16 model passes it.
-        bool prefetch = m == 1;
-        string Baseline(string kernel) => prefetch ? $" {kernel} kernel, no row prefetch |" : "";
+        // Several rows on an AVX2 CPU: int8 and int4 also row by row, as before their AVX2 blocks (CpuGemv.IntBatchesRowByRow),
+        // in alternating repetitions.
+        bool prefetch = m == 1, rowByRow = m > 1 && !System.Runtime.Intrinsics.X86.Avx512BW.IsSupported;
+        string Baseline(string kernel) => prefetch ? $" {kernel} kernel, no row prefetch |" : rowByRow ? $" {kernel} kernel row by row (before) |" : "";
         string bf16Baseline = prefetch ? Baseline("bf16") : " bf16 kernel before (x and output converted by libtorch, prefetch within rows) |";
-        Console.WriteLine($"| matrix [N, K] | fp32 linear | fp32 kernel | bf16 linear | bf16 kernel |{bf16Baseline} int8 kernel |{Baseline("int8")} int8, float products (before) | int4 kernel (GB/s; ms) |   ({m} input row(s), GB/s of weights read (int4: with its scales), median of {reps})");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|" + (prefetch ? "---|" : ""));
+        Console.WriteLine($"| matrix [N, K] | fp32 linear | fp32 kernel | bf16 linear | bf16 kernel |{bf16Baseline} int8 kernel |{Baseline("int8")} int8, float products (before) | int4 kernel (GB/s; ms) |{(rowByRow ? Baseline("int4") : "")}   ({m} input row(s), GB/s of weights read (int4: with its scales), median of {reps})");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|" + (prefetch ? "---|" : rowByRow ? "---|---|" : ""));
         foreach (var (name, n, k) in shapes)
         {
             using var scope = NewDisposeScope();
             // Enough copies of each matrix to exceed the 32 MB L3 cache, cycled, so every product streams from DRAM.
-            int copies = (int)Math.Max(1, Math.Ceiling(160e6 / (1.0 * n * k)));
+            // (--copies N instead: e.g. 1, so that a matrix that fits stays in L3 and the kernels' arithmetic is what is timed.)
+            int copies = a.Get("--copies", null) is { } cp ? int.Parse(cp, CultureInfo.InvariantCulture) : (int)Math.Max(1, Math.Ceiling(160e6 / (1.0 * n * k)));
             var w32 = Enumerable.Range(0, copies).Select(_ => randn(n, k)).ToArray();
             var wbf = w32.Select(w => w.to(ScalarType.BFloat16)).ToArray();
             var q8 = w32.Select(Int8Quantizer.Quantize).ToArray();
@@ -60,20 +63,27 @@ public static class GemvBench
             else
             {
                 (rk, rkNo) = Alternating(() => CpuGemv.LinearBf16(xb, wbf[c++ % copies], null), 2L * n * k, reps, on => CpuGemv.LibtorchConversions = CpuGemv.PrefetchWithinRows = on);
-                r8 = Gb(i => CpuGemv.LinearInt8(x, q8[i].Q, q8[i].Scale, null), 1L * n * k);
+                if (rowByRow) (r8, r8No) = Alternating(() => CpuGemv.LinearInt8(x, q8[c % copies].Q, q8[c++ % copies].Scale, null), 1L * n * k, reps, on => CpuGemv.IntBatchesRowByRow = on);
+                else r8 = Gb(i => CpuGemv.LinearInt8(x, q8[i].Q, q8[i].Scale, null), 1L * n * k);
             }
             CpuGemv.Int8FloatProducts = true;
             string r8f;
             try { r8f = Gb(i => CpuGemv.LinearInt8(x, q8[i].Q, q8[i].Scale, null), 1L * n * k); }
             finally { CpuGemv.Int8FloatProducts = false; }
             long int4Bytes = n * (long)k / 2 + 4L * n * (k / Int4Quantizer.GroupSize(k));
-            string r4 = "–";
-            if (CpuGemv.SupportsInt4)
+            string r4 = "–", r4No = "–";
+            if (CpuGemv.SupportsInt4 && rowByRow)
+            {
+                var (engine, before) = AlternatingSeconds(() => CpuGemv.LinearInt4(x, q4[c % copies].Packed, q4[c++ % copies].Scale, null), reps, on => CpuGemv.IntBatchesRowByRow = on);
+                r4 = $"{int4Bytes / engine / 1e9:F1}; {engine * 1e3:F2}";
+                r4No = $"{int4Bytes / before / 1e9:F1}; {before * 1e3:F2}";
+            }
+            else if (CpuGemv.SupportsInt4)
             {
                 double int4Seconds = Median(() => CpuGemv.LinearInt4(x, q4[c % copies].Packed, q4[c++ % copies].Scale, null), reps);
                 r4 = $"{int4Bytes / int4Seconds / 1e9:F1}; {int4Seconds * 1e3:F2}";
             }
-            Console.WriteLine($"| {name} [{n}, {k}] | {r32} | {rk32} | {rbf} | {rk} | {rkNo} | {r8} |{(prefetch ? $" {r8No} |" : "")} {r8f} | {r4} |");
+            Console.WriteLine($"| {name} [{n}, {k}] | {r32} | {rk32} | {rbf} | {rk} | {rkNo} | {r8} |{(prefetch || rowByRow ? $" {r8No} |" : "")} {r8f} | {r4} |{(rowByRow ? $" {r4No} |" : "")}");
         }
         return 0;
     }
@@ -81,6 +91,14 @@ public static class GemvBench
     /// <summary>GB/s of <paramref name="f"/> as the engine runs it and with a baseline switched on (<paramref name="baseline"/>,
     /// a per-thread switch of CpuGemv), alternating rep by rep (medians), so that both see the same state of this VM's memory.</summary>
     static (string Engine, string Baseline) Alternating(Func<Tensor> f, long bytes, int reps, Action<bool> baseline)
+    {
+        var (on, off) = AlternatingSeconds(f, reps, baseline);
+        return ($"{bytes / on / 1e9:F1}", $"{bytes / off / 1e9:F1}");
+    }
+
+    /// <summary>The median seconds of <paramref name="f"/> as the engine runs it and with the baseline switched on, alternating
+    /// rep by rep (see <see cref="Alternating"/>).</summary>
+    static (double Engine, double Baseline) AlternatingSeconds(Func<Tensor> f, int reps, Action<bool> baseline)
     {
         var on = new List<double>();
         var off = new List<double>();
@@ -96,8 +114,8 @@ public static class GemvBench
                 }
                 finally { baseline(false); }
             }
-        static string Rate(List<double> t, long b) => $"{b / t.Order().ElementAt(t.Count / 2) / 1e9:F1}";
-        return (Rate(on, bytes), Rate(off, bytes));
+        static double MedianOf(List<double> t) => t.Order().ElementAt(t.Count / 2);
+        return (MedianOf(on), MedianOf(off));
     }
 
     static double Median(Func<Tensor> f, int reps) => Median(() => f().Dispose(), reps);

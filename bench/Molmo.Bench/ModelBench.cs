@@ -118,13 +118,14 @@ public static class ModelBench
         bool saved = CpuGemv.Int8FloatProducts, savedCuda = Molmo.Runtime.CudaQuantGemv.Enabled;
         bool savedPrefetch = CpuGemv.NoRowPrefetch, savedSplit = Molmo.Runtime.CudaQuantGemv.SplitColumns;
         bool savedConversions = CpuGemv.LibtorchConversions, savedWithin = CpuGemv.PrefetchWithinRows;
-        bool savedWidened = Float32Gemm.Enabled;
+        bool savedWidened = Float32Gemm.Enabled, savedRowByRow = CpuGemv.IntBatchesRowByRow;
         int savedKernelRows = Linear.Bf16KernelMaxRows;
         if (mode?.LibtorchBf16Gemm == true) (Float32Gemm.Enabled, Linear.Bf16KernelMaxRows) = (false, 1);
         CpuGemv.Int8FloatProducts = mode?.Int8FloatProducts ?? false;
         CpuGemv.NoRowPrefetch = mode?.NoRowPrefetch ?? false;
         CpuGemv.LibtorchConversions = mode?.LibtorchConversions ?? false;
         CpuGemv.PrefetchWithinRows = mode?.PrefetchWithinRows ?? false;
+        CpuGemv.IntBatchesRowByRow = mode?.IntRowByRow ?? false;
         Molmo.Runtime.CudaQuantGemv.Enabled = !(mode?.CudaDequantised ?? false);
         Molmo.Runtime.CudaQuantGemv.SplitColumns = !(mode?.Int8ByRows ?? false);
         return new Restore(() =>
@@ -133,6 +134,7 @@ public static class ModelBench
             CpuGemv.NoRowPrefetch = savedPrefetch;
             CpuGemv.LibtorchConversions = savedConversions;
             CpuGemv.PrefetchWithinRows = savedWithin;
+            CpuGemv.IntBatchesRowByRow = savedRowByRow;
             Molmo.Runtime.CudaQuantGemv.Enabled = savedCuda;
             Molmo.Runtime.CudaQuantGemv.SplitColumns = savedSplit;
             (Float32Gemm.Enabled, Linear.Bf16KernelMaxRows) = (savedWidened, savedKernelRows);
@@ -150,13 +152,14 @@ public static class ModelBench
     /// <c>no-prefetch</c> (CPU: a single sequence's weight rows without the kernel's software prefetch),
     /// <c>libtorch-conversions</c> (CPU: the kernel's input and output converted by libtorch around it), <c>within-rows</c>
     /// (CPU: the four-row blocks' prefetch kept inside each row), <c>libtorch-bf16-gemm</c> (CPU: libtorch's bf16 GEMM for
-    /// every bf16 product above one row, as before <see cref="Float32Gemm"/>; its 640×480 prefill is timed too).</summary>
+    /// every bf16 product above one row, as before <see cref="Float32Gemm"/>; its 640×480 prefill is timed too),
+    /// <c>int-row-by-row</c> (CPU with AVX2 only: batched int8 and int4 steps row by row, as before their AVX2 blocks).</summary>
     internal sealed record DecodeMode(string Name, bool? Pipelined, DecodeSteps Steps, bool Int8FloatProducts = false, bool CudaDequantised = false,
                                       bool NoRowPrefetch = false, bool Int8ByRows = false, bool LibtorchConversions = false,
-                                      bool PrefetchWithinRows = false, bool LibtorchBf16Gemm = false)
+                                      bool PrefetchWithinRows = false, bool LibtorchBf16Gemm = false, bool IntRowByRow = false)
     {
         /// <summary>Whether the mode switches a kernel route rather than how steps are issued.</summary>
-        public bool ComparesKernels => Int8FloatProducts || CudaDequantised || NoRowPrefetch || Int8ByRows || LibtorchConversions || PrefetchWithinRows || LibtorchBf16Gemm;
+        public bool ComparesKernels => Int8FloatProducts || CudaDequantised || NoRowPrefetch || Int8ByRows || LibtorchConversions || PrefetchWithinRows || LibtorchBf16Gemm || IntRowByRow;
 
         public static DecodeMode Parse(string s) => s switch
         {
@@ -170,11 +173,12 @@ public static class ModelBench
             "libtorch-conversions" => new("the GEMV kernel's input and output converted by libtorch around it (as before it read and wrote bf16 itself)", null, DecodeSteps.Auto, LibtorchConversions: true),
             "within-rows" => new("the GEMV kernel's four-row blocks prefetching only inside each row (as before they prefetched into the next block)", null, DecodeSteps.Auto, PrefetchWithinRows: true),
             "libtorch-bf16-gemm" => new("libtorch's bf16 GEMM for every bf16 product of more than one row (before prefill's products were widened to float32 and batches took the kernel, on CPUs without AVX-512)", null, DecodeSteps.Auto, LibtorchBf16Gemm: true),
+            "int-row-by-row" => new("batched int8 and int4 steps row by row (before the AVX2 CPU kernel's int8 and int4 blocks)", null, DecodeSteps.Auto, IntRowByRow: true),
             "sync" => new("each step's tokens read back before the next is queued", false, DecodeSteps.Eager),
             "queued" => new("steps queued one ahead", true, DecodeSteps.Eager),
             "fixed" => new("fixed-shape steps queued one ahead", true, DecodeSteps.FixedShape),
             "graph" => new("CUDA graph steps queued one ahead", true, DecodeSteps.CudaGraph),
-            _ => throw new ArgumentException($"unknown decode mode '{s}' (default, eager, sync, queued, fixed, graph, int8-float, int8-dequant, int4-dequant, int8-by-rows, no-prefetch, libtorch-conversions, within-rows, libtorch-bf16-gemm)"),
+            _ => throw new ArgumentException($"unknown decode mode '{s}' (default, eager, sync, queued, fixed, graph, int8-float, int8-dequant, int4-dequant, int8-by-rows, no-prefetch, libtorch-conversions, within-rows, libtorch-bf16-gemm, int-row-by-row)"),
         };
     }
 
@@ -322,9 +326,9 @@ public static class ModelBench
                     comparedRows.Add($"| prefill 640×480, {o.Name} (`--compare`, one prefill) | {Duration(before)} (the engine's, above: {Duration(prefill)}; {before / prefill:F1}× as long) | – | – |");
                 }
                 decodeTokS = DecodeRate(times);
-                // A single sequence's decode steps are one-row products, which libtorch-bf16-gemm leaves alone: its rounds would
-                // only repeat its prefill, timed above.
-                var decodeOthers = others.Where(o => !o.LibtorchBf16Gemm).ToList();
+                // A single sequence's decode steps are one-row products, which libtorch-bf16-gemm and int-row-by-row leave alone:
+                // their rounds would only repeat the engine's (or libtorch-bf16-gemm's prefill, timed above).
+                var decodeOthers = others.Where(o => !o.LibtorchBf16Gemm && !o.IntRowByRow).ToList();
                 if (decodeOthers.Count > 0)
                 {
                     decodeRounds = true;

@@ -22,6 +22,7 @@ public static class Program
         ["data-read"] = ("PixMo-Points reader and per-image grouping on a synthetic 500k-row file", DataReadBench.Run),
         ["load"] = ("loading a checkpoint into a CPU model: the engine's loader against the memory-mapped one it replaced", LoadBench.Run),
         ["bandwidth"] = ("DRAM read bandwidth, 1 thread and all threads", MemoryBandwidth.Run),
+        ["compute"] = ("float32 FMA and 16-bit multiply-add throughput, 1 thread and all threads at once: the arithmetic ceiling", ComputeProbe.Run),
         ["preprocess"] = ("image decode + Molmo preprocessing, 640×480 and 1920×1080 PNG", PreprocessBench.Run),
         ["synthetic"] = ("synthetic data generators: images/s/core at 336 and 1024 px", SyntheticBench.Run),
     };

@@ -189,6 +189,39 @@ public class CpuGemvTests
     }
 
     [Theory]
+    [InlineData(37, 300, 6)]     // int8: a scalar tail and a short last block of columns; a partial group of x rows
+    [InlineData(9, 13001, 17)]
+    public void Int8BatchesGiveTheSameBitsAsTheRowByRowBaseline(int n, int k, int m)
+    {
+        // The benchmarks' baseline (AVX2: each weight row against the x rows in turn) against the AVX2 1 × 4 blocks; with
+        // AVX-512 both take the 4 × 4 blocks. Either way the same bits.
+        using var scope = NewDisposeScope();
+        var (q, s) = Int8Quantizer.Quantize(randn(n, k));
+        var x = randn(m, k);
+        AssertSameBitsRowByRow(() => CpuGemv.LinearInt8(x, q, s, null));
+    }
+
+    [Theory]
+    [InlineData(37, 384, 6)]     // int4: a last block of one 128-column chunk
+    [InlineData(21, 3584, 17)]
+    public void Int4BatchesGiveTheSameBitsAsTheRowByRowBaseline(int n, int k, int m)
+    {
+        if (!CpuGemv.SupportsInt4) return;
+        using var scope = NewDisposeScope();
+        var (packed, s) = Int4Quantizer.Quantize(randn(n, k));
+        var x = randn(m, k);
+        AssertSameBitsRowByRow(() => CpuGemv.LinearInt4(x, packed, s, null));
+    }
+
+    static void AssertSameBitsRowByRow(Func<Tensor> product)
+    {
+        var blocks = product();
+        CpuGemv.IntBatchesRowByRow = true;
+        try { Assert.True(product().equal(blocks).all().item<bool>(), "row by row against the blocks"); }
+        finally { CpuGemv.IntBatchesRowByRow = false; }
+    }
+
+    [Theory]
     [MemberData(nameof(Shapes))]
     public void Fp32KernelMatchesFloat64Product(int n, int k, int m)
     {

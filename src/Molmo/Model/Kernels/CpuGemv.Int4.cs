@@ -235,6 +235,82 @@ public static unsafe partial class CpuGemv
         return (Fma.MultiplyAdd(Avx.ConvertToVector256Single(g1a), s1, lo), Fma.MultiplyAdd(Avx.ConvertToVector256Single(g1b), s1, hi));
     }
 
+    /// <summary>One packed int4 row (groups of 64) against <paramref name="count"/> (1–4) 16-bit x rows (AVX2): d[q].</summary>
+    static void Int4Block1x4Avx2(byte* w, int k, short* x, float* xs, int blocksPerRow, float* ws, int count, float* d, int ahead)
+    {
+        switch (count)
+        {
+            case 1: Int4Block1x4Avx2<R1>(w, k, x, xs, blocksPerRow, ws, d, ahead); break;
+            case 2: Int4Block1x4Avx2<R2>(w, k, x, xs, blocksPerRow, ws, d, ahead); break;
+            case 3: Int4Block1x4Avx2<R3>(w, k, x, xs, blocksPerRow, ws, d, ahead); break;
+            default: Int4Block1x4Avx2<R4>(w, k, x, xs, blocksPerRow, ws, d, ahead); break;
+        }
+    }
+
+    /// <summary>
+    /// The AVX2 int4 block for batched steps: 1 weight row × up to 4 x rows. Each group's nibbles are sign-extended once for
+    /// all x rows (the shifts were 40 % of a row's instructions); per x row the integer sums, their lanes and the float
+    /// accumulation (each group times its scale into the block's low and high accumulators, each block times x's scale into
+    /// the totals, in order) are <see cref="Int4Dot16Avx2"/>'s, so each x row gets the same bits as alone. 16 registers hold
+    /// one group's four word vectors and the 8 block accumulators; the totals, touched once per 256 columns, may live in
+    /// memory.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
+    static void Int4Block1x4Avx2<TM>(byte* w, int k, short* x, float* xs, int blocksPerRow, float* ws, float* d, int ahead) where TM : struct, IRowCount
+    {
+        var total = stackalloc Vector256<float>[8];   // x row q: total[2q] (low lanes), total[2q + 1] (high lanes)
+        for (int i = 0; i < 8; i++) total[i] = default;
+        for (int b = 0; b < k; b += QBlock)
+        {
+            Vector256<float> l0 = default, h0 = default, l1 = default, h1 = default, l2 = default, h2 = default, l3 = default, h3 = default;
+            for (int c = b; c < Math.Min(k, b + QBlock); c += 128)
+            {
+                Sse.Prefetch0(w + c / 2 + ahead);
+                var lower = Avx.LoadVector256((short*)(w + c / 2));
+                var upper = Avx.LoadVector256((short*)(w + c / 2 + 32));
+                for (int half = 0; half < 2; half++)
+                {
+                    // As in Int4ChunkAvx2: x per group is its 32 even columns, then its 32 odd ones; the lower 32 bytes'
+                    // words hold columns 0–31 of the group, the upper's 32–63.
+                    var (ea, oa) = Int4Words(lower, half);
+                    var (eb, ob) = Int4Words(upper, half);
+                    var s = Vector256.Create(ws[c / 64 + half]);
+                    short* xg = x + c + 64 * half;
+                    (l0, h0) = Int4GroupAvx2(xg, ea, oa, eb, ob, s, l0, h0);
+                    if (TM.N > 1) (l1, h1) = Int4GroupAvx2(xg + k, ea, oa, eb, ob, s, l1, h1);
+                    if (TM.N > 2) (l2, h2) = Int4GroupAvx2(xg + 2L * k, ea, oa, eb, ob, s, l2, h2);
+                    if (TM.N > 3) (l3, h3) = Int4GroupAvx2(xg + 3L * k, ea, oa, eb, ob, s, l3, h3);
+                }
+            }
+            int bi = b / QBlock;
+            TotalAvx2(total, xs[bi], l0, h0);
+            if (TM.N > 1) TotalAvx2(total + 2, xs[blocksPerRow + bi], l1, h1);
+            if (TM.N > 2) TotalAvx2(total + 4, xs[2 * blocksPerRow + bi], l2, h2);
+            if (TM.N > 3) TotalAvx2(total + 6, xs[3 * blocksPerRow + bi], l3, h3);
+        }
+        for (int q = 0; q < TM.N; q++) d[q] = Vector256.Sum(total[2 * q] + total[2 * q + 1]);
+    }
+
+    /// <summary>One group (its even and odd columns' words of the lower and upper halves, scale s) against one x row's 64
+    /// columns at <paramref name="x"/> into its low and high accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector256<float>, Vector256<float>) Int4GroupAvx2(short* x, Vector256<short> ea, Vector256<short> oa, Vector256<short> eb, Vector256<short> ob,
+        Vector256<float> s, Vector256<float> lo, Vector256<float> hi)
+    {
+        var ga = Avx2.MultiplyAddAdjacent(ea, Avx.LoadVector256(x)) + Avx2.MultiplyAddAdjacent(oa, Avx.LoadVector256(x + 32));
+        var gb = Avx2.MultiplyAddAdjacent(eb, Avx.LoadVector256(x + 16)) + Avx2.MultiplyAddAdjacent(ob, Avx.LoadVector256(x + 48));
+        return (Fma.MultiplyAdd(Avx.ConvertToVector256Single(ga), s, lo), Fma.MultiplyAdd(Avx.ConvertToVector256Single(gb), s, hi));
+    }
+
+    /// <summary>A block's low and high accumulators of one x row into its totals, times x's scale for the block (AVX2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void TotalAvx2(Vector256<float>* total, float xb, Vector256<float> lo, Vector256<float> hi)
+    {
+        var v = Vector256.Create(xb);
+        total[0] = Fma.MultiplyAdd(lo, v, total[0]);
+        total[1] = Fma.MultiplyAdd(hi, v, total[1]);
+    }
+
     /// <summary>How far ahead (bytes) a single int4 row is prefetched (int8's distance, <see cref="Int8RowPrefetch"/>).</summary>
     const int Int4RowPrefetch = 4096;
 

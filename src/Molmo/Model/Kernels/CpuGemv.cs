@@ -60,6 +60,14 @@ public static unsafe partial class CpuGemv
     [ThreadStatic] static bool _libtorchConversions;
 
     /// <summary>
+    /// Batched int8 and int4 steps on AVX2 taken row by row, each weight row against the x rows in turn, as before the AVX2
+    /// blocks (<see cref="Int16Block1x4Avx2{TM}"/>, <see cref="Int4Block1x4Avx2{TM}"/>): the benchmarks' baseline (the same
+    /// bits). Per calling thread.
+    /// </summary>
+    internal static bool IntBatchesRowByRow { get => _intBatchesRowByRow; set => _intBatchesRowByRow = value; }
+    [ThreadStatic] static bool _intBatchesRowByRow;
+
+    /// <summary>
     /// The four-row blocks' software prefetch kept inside each row, as first written, instead of running on into the next
     /// block's rows (<see cref="PrefetchBlock"/>): the benchmarks' baseline. Per calling thread.
     /// </summary>
@@ -245,6 +253,8 @@ public static unsafe partial class CpuGemv
         bool int16 = int8 && Int16Products && !Int8FloatProducts || int4;
         int int4Group = int4 ? Int4Quantizer.GroupSize(k) : 0;   // columns per int4 scale
         int blocksPerRow = (k + QBlock - 1) / QBlock;
+        // AVX2's int8 and int4 blocks for batched steps (read here: the rows run on the kernel threads).
+        bool intBlocksAvx2 = m > 1 && !Avx512BW.IsSupported && !IntBatchesRowByRow;
         short* xq = int16 ? (short*)NativeMemory.AlignedAlloc((nuint)(2L * m * k), 64) : null;
         float* xqScale = int16 ? (float*)NativeMemory.AlignedAlloc((nuint)(4L * m * blocksPerRow), 64) : null;
         try
@@ -329,9 +339,9 @@ public static unsafe partial class CpuGemv
                 for (; r < r1; r++)
                     for (int i = 0; i < m; i++) Put(i, r, Dot(r, i));
             }
-            // int4 × 16-bit x: blocks of 4 weight rows × up to 4 x rows for batched steps (groups of 64, AVX-512), single rows
-            // otherwise; both give the same bits for a row. (With AVX2 a batch takes each weight row against its x rows in turn,
-            // the row staying in L1: 16 registers hold too few accumulators for a block.)
+            // int4 × 16-bit x: for batched steps (groups of 64) blocks of 4 weight rows × up to 4 x rows with AVX-512, of 1
+            // weight row × up to 4 x rows with AVX2 (its 16 registers hold one row's group and 8 accumulators); single rows
+            // otherwise. Each gives the same bits for a row as the single-row loop of its instruction set.
             void RowsInt4(int r0, int r1)
             {
                 var d4 = stackalloc float[4 * 4];
@@ -348,19 +358,27 @@ public static unsafe partial class CpuGemv
                             for (int q = 0; q < count; q++)
                                 for (int t = 0; t < 4; t++) Put(g + q, r + t, d4[q * 4 + t]);
                         }
+                if (intBlocksAvx2 && int4Group == 64)
+                    for (; r < r1; r++)
+                        for (int g = 0; g < m; g += 4)
+                        {
+                            int count = Math.Min(4, m - g);
+                            Int4Block1x4Avx2(Row(r), k, Xq(g), Xs(g), blocksPerRow, Gs(r), count, d4, ahead);
+                            for (int q = 0; q < count; q++) Put(g + q, r, d4[q]);
+                        }
                 for (; r < r1; r++)
                     for (int i = 0; i < m; i++) Put(i, r, Int4Dot16(Row(r), k, int4Group, Xq(i), Xs(i), Gs(r), ahead));
             }
-            // int8 × 16-bit x: blocks of 4 weight rows × up to 4 x rows for batched steps and for x too wide for L1 next to
-            // one weight stream; otherwise one row at a time. Both sum the same integers in the same lanes and scale them in
-            // the same order, so a row's result does not depend on the path, the batch or the thread split.
+            // int8 × 16-bit x: with AVX-512 blocks of 4 weight rows × up to 4 x rows for batched steps and for x too wide for
+            // L1 next to one weight stream, with AVX2 blocks of 1 weight row × up to 4 x rows for batched steps; otherwise one
+            // row at a time. Each sums the same integers in the same lanes and scales them in the same order as the single-row
+            // loop of its instruction set, so a row's result does not depend on the path, the batch or the thread split.
             void RowsInt16(int r0, int r1)
             {
                 var d4 = stackalloc float[4 * 4];
                 short* Xq(int i) => (short*)xqp + (long)i * k;
                 float* Xs(int i) => (float*)xsq + (long)i * blocksPerRow;
                 int r = r0;
-                // (AVX2: row by row, each weight row against the x rows in turn from L1.)
                 if ((m > 1 || 2L * k > WideX) && Avx512BW.IsSupported)
                     for (; r + 4 <= r1; r += 4)
                         for (int g = 0; g < m; g += 4)
@@ -369,6 +387,14 @@ public static unsafe partial class CpuGemv
                             Int16Block4((sbyte*)Row(r), k, Xq(g), Xs(g), blocksPerRow, count, d4, wrap);
                             for (int q = 0; q < count; q++)
                                 for (int t = 0; t < 4; t++) Put(g + q, r + t, d4[q * 4 + t]);
+                        }
+                if (intBlocksAvx2)
+                    for (; r < r1; r++)
+                        for (int g = 0; g < m; g += 4)
+                        {
+                            int count = Math.Min(4, m - g);
+                            Int16Block1x4Avx2((sbyte*)Row(r), k, Xq(g), Xs(g), blocksPerRow, count, d4, ahead);
+                            for (int q = 0; q < count; q++) Put(g + q, r, d4[q]);
                         }
                 for (; r < r1; r++)
                     for (int i = 0; i < m; i++) Put(i, r, Int8Dot16((sbyte*)Row(r), Xq(i), Xs(i), k, ahead));

@@ -37,8 +37,8 @@ public static class ComputeProbe
         return 0;
     }
 
-    /// <summary>Instructions per second of <paramref name="body"/> on <paramref name="threads"/> threads started together (the
-    /// best of three passes of about <paramref name="seconds"/> each).</summary>
+    /// <summary>Instructions per second of <paramref name="body"/> on <paramref name="threads"/> threads started together: the
+    /// best of three passes, <paramref name="seconds"/> in all.</summary>
     static double Rate(Func<long, float> body, int threads, double seconds)
     {
         body(1 << 20);   // compiled and warm

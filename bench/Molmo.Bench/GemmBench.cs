@@ -21,8 +21,7 @@ public static class GemmBench
         var rowCounts = a.Get("--rows", "16,64,256,749")!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         int reps = int.Parse(a.Get("--reps", "5")!, CultureInfo.InvariantCulture);
         double budget = double.Parse(a.Get("--seconds", "20")!, CultureInfo.InvariantCulture);
-        var shapes = new (string Name, int N, int K)[] { ("att_proj", 4608, 3584), ("ff_proj", 37888, 3584), ("ff_out", 3584, 18944) }
-            .Where(x => a.Get("--matrix", null) is not { } only || x.Name == only).ToArray();
+        var shapes = GemvBench.Matrices(a, lmHead: false);
         Console.WriteLine($"CPU: {MachineInfo.Cpu()}");
         Console.WriteLine($"libtorch's bf16 GEMM in oneDNN here: {(Float32Gemm.LibTorchBf16GemmIsFast ? "yes" : "no")}; the engine widens prefill's bf16 products to float32: {(Float32Gemm.Enabled ? "yes" : "no")}");
         Console.WriteLine();

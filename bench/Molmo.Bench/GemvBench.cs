@@ -18,8 +18,7 @@ public static class GemvBench
         if (a.Get("--gemv-threads", null) is { } gt) CpuGemv.MaxThreads = int.Parse(gt, CultureInfo.InvariantCulture);
         int m = int.Parse(a.Get("--rows", "1")!, CultureInfo.InvariantCulture);
         int reps = int.Parse(a.Get("--reps", "20")!, CultureInfo.InvariantCulture);
-        var shapes = new (string Name, int N, int K)[] { ("att_proj", 4608, 3584), ("ff_proj", 37888, 3584), ("ff_out", 3584, 18944), ("lm_head", 152064, 3584) }
-            .Where(x => a.Get("--matrix", null) is not { } only || x.Name == only).ToArray();
+        var shapes = Matrices(a, lmHead: true);
         Console.WriteLine($"CPU: {MachineInfo.Cpu()}");
         Console.WriteLine();
         // One input row: the bf16 and int8 kernels also without their software prefetch of single rows (CpuGemv.NoRowPrefetch),
@@ -87,6 +86,11 @@ public static class GemvBench
         }
         return 0;
     }
+
+    /// <summary>7B-D's decoder matrices (with or without the LM head), or the one <c>--matrix</c> names.</summary>
+    internal static (string Name, int N, int K)[] Matrices(Args a, bool lmHead) =>
+        new (string Name, int N, int K)[] { ("att_proj", 4608, 3584), ("ff_proj", 37888, 3584), ("ff_out", 3584, 18944), ("lm_head", 152064, 3584) }
+            .Where(x => (lmHead || x.Name != "lm_head") && (a.Get("--matrix", null) is not { } only || x.Name == only)).ToArray();
 
     /// <summary>GB/s of <paramref name="f"/> as the engine runs it and with a baseline switched on (<paramref name="baseline"/>,
     /// a per-thread switch of CpuGemv), alternating rep by rep (medians), so that both see the same state of this VM's memory.</summary>

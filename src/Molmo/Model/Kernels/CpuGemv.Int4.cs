@@ -235,18 +235,6 @@ public static unsafe partial class CpuGemv
         return (Fma.MultiplyAdd(Avx.ConvertToVector256Single(g1a), s1, lo), Fma.MultiplyAdd(Avx.ConvertToVector256Single(g1b), s1, hi));
     }
 
-    /// <summary>One packed int4 row (groups of 64) against <paramref name="count"/> (1–4) 16-bit x rows (AVX2): d[q].</summary>
-    static void Int4Block1x4Avx2(byte* w, int k, short* x, float* xs, int blocksPerRow, float* ws, int count, float* d, int ahead)
-    {
-        switch (count)
-        {
-            case 1: Int4Block1x4Avx2<R1>(w, k, x, xs, blocksPerRow, ws, d, ahead); break;
-            case 2: Int4Block1x4Avx2<R2>(w, k, x, xs, blocksPerRow, ws, d, ahead); break;
-            case 3: Int4Block1x4Avx2<R3>(w, k, x, xs, blocksPerRow, ws, d, ahead); break;
-            default: Int4Block1x4Avx2<R4>(w, k, x, xs, blocksPerRow, ws, d, ahead); break;
-        }
-    }
-
     /// <summary>
     /// The AVX2 int4 block for batched steps: 1 weight row × up to 4 x rows. Each group's nibbles are sign-extended once for
     /// all x rows (the shifts were 40 % of a row's instructions); per x row the integer sums, their lanes and the float

@@ -206,15 +206,17 @@ public static unsafe partial class CpuGemv
         StoreBlock<TM>(d, f00, f01, f02, f03, f10, f11, f12, f13, f20, f21, f22, f23, f30, f31, f32, f33);
     }
 
-    /// <summary>One int8 weight row against <paramref name="count"/> (1–4) 16-bit x rows (AVX2): d[q].</summary>
-    static void Int16Block1x4Avx2(sbyte* w, int k, short* x, float* scales, int blocksPerRow, int count, float* d, int ahead)
+    /// <summary>One int8 weight row, or one packed int4 row (groups of 64, scales <paramref name="ws"/>), against
+    /// <paramref name="count"/> (1–4) 16-bit x rows (AVX2: <see cref="Int16Block1x4Avx2{TM}"/>,
+    /// <see cref="Int4Block1x4Avx2{TM}"/>): d[q].</summary>
+    static void IntBlock1x4Avx2(bool int4, byte* w, int k, short* x, float* xs, int blocksPerRow, float* ws, int count, float* d, int ahead)
     {
         switch (count)
         {
-            case 1: Int16Block1x4Avx2<R1>(w, k, x, scales, blocksPerRow, d, ahead); break;
-            case 2: Int16Block1x4Avx2<R2>(w, k, x, scales, blocksPerRow, d, ahead); break;
-            case 3: Int16Block1x4Avx2<R3>(w, k, x, scales, blocksPerRow, d, ahead); break;
-            default: Int16Block1x4Avx2<R4>(w, k, x, scales, blocksPerRow, d, ahead); break;
+            case 1: if (int4) Int4Block1x4Avx2<R1>(w, k, x, xs, blocksPerRow, ws, d, ahead); else Int16Block1x4Avx2<R1>((sbyte*)w, k, x, xs, blocksPerRow, d, ahead); break;
+            case 2: if (int4) Int4Block1x4Avx2<R2>(w, k, x, xs, blocksPerRow, ws, d, ahead); else Int16Block1x4Avx2<R2>((sbyte*)w, k, x, xs, blocksPerRow, d, ahead); break;
+            case 3: if (int4) Int4Block1x4Avx2<R3>(w, k, x, xs, blocksPerRow, ws, d, ahead); else Int16Block1x4Avx2<R3>((sbyte*)w, k, x, xs, blocksPerRow, d, ahead); break;
+            default: if (int4) Int4Block1x4Avx2<R4>(w, k, x, xs, blocksPerRow, ws, d, ahead); else Int16Block1x4Avx2<R4>((sbyte*)w, k, x, xs, blocksPerRow, d, ahead); break;
         }
     }
 

@@ -253,8 +253,8 @@ public static unsafe partial class CpuGemv
         bool int16 = int8 && Int16Products && !Int8FloatProducts || int4;
         int int4Group = int4 ? Int4Quantizer.GroupSize(k) : 0;   // columns per int4 scale
         int blocksPerRow = (k + QBlock - 1) / QBlock;
-        // AVX2's int8 and int4 blocks for batched steps (read here: the rows run on the kernel threads).
-        bool intBlocksAvx2 = m > 1 && !Avx512BW.IsSupported && !IntBatchesRowByRow;
+        // AVX2's int8 and int4 blocks for batched steps (int4: groups of 64), read here: the rows run on the kernel threads.
+        bool intBlocksAvx2 = int16 && m > 1 && !Avx512BW.IsSupported && !IntBatchesRowByRow && (!int4 || int4Group == 64);
         short* xq = int16 ? (short*)NativeMemory.AlignedAlloc((nuint)(2L * m * k), 64) : null;
         float* xqScale = int16 ? (float*)NativeMemory.AlignedAlloc((nuint)(4L * m * blocksPerRow), 64) : null;
         try
@@ -295,6 +295,7 @@ public static unsafe partial class CpuGemv
                 : Bf16DotAvx2((ushort*)Row(r), X(i), k);
             void Rows(int r0, int r1)
             {
+                if (intBlocksAvx2) { RowsOfBatchInt16Avx2(r0, r1); return; }
                 if (int4) { RowsInt4(r0, r1); return; }
                 if (int16) { RowsInt16(r0, r1); return; }
                 if (m > 1 && (Avx512F.IsSupported || pairs)) { RowsOfBatch(r0, r1); return; }   // (AVX2: bf16 only)
@@ -339,9 +340,23 @@ public static unsafe partial class CpuGemv
                 for (; r < r1; r++)
                     for (int i = 0; i < m; i++) Put(i, r, Dot(r, i));
             }
-            // int4 × 16-bit x: for batched steps (groups of 64) blocks of 4 weight rows × up to 4 x rows with AVX-512, of 1
-            // weight row × up to 4 x rows with AVX2 (its 16 registers hold one row's group and 8 accumulators); single rows
-            // otherwise. Each gives the same bits for a row as the single-row loop of its instruction set.
+            // A batched int8 or int4 step with AVX2: each weight row against the x rows 4 at a time (IntBlock1x4Avx2: 16
+            // registers hold one row's unpacked weights and the accumulators of 4 x rows), the same bits for a row as the
+            // single-row loops below.
+            void RowsOfBatchInt16Avx2(int r0, int r1)
+            {
+                var d4 = stackalloc float[4];
+                for (int r = r0; r < r1; r++)
+                    for (int g = 0; g < m; g += 4)
+                    {
+                        int count = Math.Min(4, m - g);
+                        float* ws = int4 ? (float*)gsp + (long)r * groupsPerRow : null;
+                        IntBlock1x4Avx2(int4, Row(r), k, (short*)xqp + (long)g * k, (float*)xsq + (long)g * blocksPerRow, blocksPerRow, ws, count, d4, ahead);
+                        for (int q = 0; q < count; q++) Put(g + q, r, d4[q]);
+                    }
+            }
+            // int4 × 16-bit x: blocks of 4 weight rows × up to 4 x rows for batched steps (groups of 64, AVX-512), single rows
+            // otherwise; both give the same bits for a row. (AVX2 batches: RowsOfBatchInt16Avx2.)
             void RowsInt4(int r0, int r1)
             {
                 var d4 = stackalloc float[4 * 4];
@@ -358,21 +373,13 @@ public static unsafe partial class CpuGemv
                             for (int q = 0; q < count; q++)
                                 for (int t = 0; t < 4; t++) Put(g + q, r + t, d4[q * 4 + t]);
                         }
-                if (intBlocksAvx2 && int4Group == 64)
-                    for (; r < r1; r++)
-                        for (int g = 0; g < m; g += 4)
-                        {
-                            int count = Math.Min(4, m - g);
-                            Int4Block1x4Avx2(Row(r), k, Xq(g), Xs(g), blocksPerRow, Gs(r), count, d4, ahead);
-                            for (int q = 0; q < count; q++) Put(g + q, r, d4[q]);
-                        }
                 for (; r < r1; r++)
                     for (int i = 0; i < m; i++) Put(i, r, Int4Dot16(Row(r), k, int4Group, Xq(i), Xs(i), Gs(r), ahead));
             }
-            // int8 × 16-bit x: with AVX-512 blocks of 4 weight rows × up to 4 x rows for batched steps and for x too wide for
-            // L1 next to one weight stream, with AVX2 blocks of 1 weight row × up to 4 x rows for batched steps; otherwise one
-            // row at a time. Each sums the same integers in the same lanes and scales them in the same order as the single-row
-            // loop of its instruction set, so a row's result does not depend on the path, the batch or the thread split.
+            // int8 × 16-bit x: blocks of 4 weight rows × up to 4 x rows for batched steps and for x too wide for L1 next to
+            // one weight stream (AVX-512); otherwise one row at a time (AVX2 batches: RowsOfBatchInt16Avx2). Each sums the same
+            // integers in the same lanes and scales them in the same order as the single-row loop of its instruction set, so a
+            // row's result does not depend on the path, the batch or the thread split.
             void RowsInt16(int r0, int r1)
             {
                 var d4 = stackalloc float[4 * 4];
@@ -387,14 +394,6 @@ public static unsafe partial class CpuGemv
                             Int16Block4((sbyte*)Row(r), k, Xq(g), Xs(g), blocksPerRow, count, d4, wrap);
                             for (int q = 0; q < count; q++)
                                 for (int t = 0; t < 4; t++) Put(g + q, r + t, d4[q * 4 + t]);
-                        }
-                if (intBlocksAvx2)
-                    for (; r < r1; r++)
-                        for (int g = 0; g < m; g += 4)
-                        {
-                            int count = Math.Min(4, m - g);
-                            Int16Block1x4Avx2((sbyte*)Row(r), k, Xq(g), Xs(g), blocksPerRow, count, d4, ahead);
-                            for (int q = 0; q < count; q++) Put(g + q, r, d4[q]);
                         }
                 for (; r < r1; r++)
                     for (int i = 0; i < m; i++) Put(i, r, Int8Dot16((sbyte*)Row(r), Xq(i), Xs(i), k, ahead));

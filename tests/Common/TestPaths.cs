@@ -28,21 +28,42 @@ public static class TestPaths
     public static string Golden => Path.Combine(Shared, "golden");
     public static string Models => Path.Combine(Shared, "models");
 
-    static readonly List<string> Created = [];
-
-    static TestPaths() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    /// <summary>
+    /// This process's temporary folders: one folder per test process under <c>$TMPDIR/molmo-tests</c>, named after its
+    /// process id. The test host is stopped soon after its last test (VSTest does not wait for exit handlers to finish), so a
+    /// run's folders can outlive it (a whole run left ~0.6 GB); each process therefore also removes the folders of earlier
+    /// test processes that are no longer running.
+    /// </summary>
+    static readonly Lazy<string> ProcessTemp = new(() =>
     {
-        lock (Created)
-            foreach (var d in Created)
-                try { Directory.Delete(d, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    };
+        var root = Path.Combine(Path.GetTempPath(), "molmo-tests");
+        Directory.CreateDirectory(root);
+        foreach (var stale in Directory.EnumerateDirectories(root))
+            if (int.TryParse(Path.GetFileName(stale), out int pid) && pid != Environment.ProcessId && !IsRunning(pid))
+                TryDelete(stale);
+        var mine = Path.Combine(root, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(mine);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(mine);
+        return mine;
+    });
 
-    /// <summary>A fresh empty temporary directory, deleted when the test process exits.</summary>
+    static bool IsRunning(int pid)
+    {
+        try { using var p = System.Diagnostics.Process.GetProcessById(pid); return !p.HasExited; }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
+    static void TryDelete(string dir)
+    {
+        try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>A fresh empty temporary directory, deleted when the test process exits (or by a later test process).</summary>
     public static string NewTempDir(string prefix = "molmo-test")
     {
-        var d = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
+        var d = Path.Combine(ProcessTemp.Value, $"{prefix}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(d);
-        lock (Created) Created.Add(d);
         return d;
     }
 }

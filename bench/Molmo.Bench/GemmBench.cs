@@ -7,9 +7,10 @@ namespace Molmo.Bench;
 
 /// <summary>
 /// Prefill- and batch-shaped products of 7B-D's bf16 matrices (16 to 749 input rows): libtorch's bf16 <c>linear</c> (the
-/// baseline; on a CPU without AVX-512 a loop of dot products), the engine's route widening the weights to float32 for
-/// libtorch's float32 GEMM (<see cref="Float32Gemm"/>), libtorch's float32 <c>linear</c> over weights already in float32 (what
-/// the route can reach), and, up to the kernels' rows, the engine's bf16 decode kernel. ms a product and GFLOP/s; each figure
+/// baseline; on a CPU without AVX-512 a loop of dot products), the engine's route (<see cref="Float32Gemm"/>: with AVX2 and
+/// FMA the packed GEMM, <see cref="CpuGemm"/>), the route before the packed GEMM (the weights widened to float32 a slice at a
+/// time for libtorch's float32 GEMM, <see cref="Float32Gemm.WidenedSlices"/>), libtorch's float32 <c>linear</c> over weights
+/// already in float32, and, up to the kernels' rows, the engine's bf16 decode kernel. ms a product and GFLOP/s; each figure
 /// the median of up to <c>--reps</c> runs within about <c>--seconds</c> (one run at least).
 /// Usage: <c>gemm [--rows 16,64,256,749] [--reps 5] [--seconds 20] [--matrix att_proj|ff_proj|ff_out]</c>.
 /// </summary>
@@ -25,9 +26,11 @@ public static class GemmBench
         Console.WriteLine($"CPU: {MachineInfo.Cpu()}");
         Console.WriteLine($"libtorch's bf16 GEMM in oneDNN here: {(Float32Gemm.LibTorchBf16GemmIsFast ? "yes" : "no")}; the engine widens prefill's bf16 products to float32: {(Float32Gemm.Enabled ? "yes" : "no")}");
         Console.WriteLine();
-        Console.WriteLine($"| matrix [N, K] | rows | bf16 linear (libtorch) | bf16 widened to float32 GEMM (engine) | float32 linear, float32 weights | bf16 decode kernel |   (ms a product (GFLOP/s), median of up to {reps})");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        string engine = CpuGemm.IsSupported ? "packed GEMM, bf16 widened while packing (engine)" : "bf16 widened to float32 GEMM (engine)";
+        Console.WriteLine($"| matrix [N, K] | rows | bf16 linear (libtorch) | {engine} | widened slices, libtorch's float32 GEMM (before) | float32 linear, float32 weights | bf16 decode kernel |   (ms a product (GFLOP/s), median of up to {reps})");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
         bool enabled = Float32Gemm.Enabled;
+        Float32Gemm.WidenedSlices = false;
         try
         {
             foreach (var (name, n, k) in shapes)
@@ -45,9 +48,16 @@ public static class GemmBench
                     Float32Gemm.Enabled = false;
                     var baseline = Cell(Median(() => nn.functional.linear(xb, wbf), reps, budget));
                     var route = Cell(Median(() => Float32Gemm.Linear(xb, wbf, null), reps, budget));
+                    string slices = "–";
+                    if (CpuGemm.IsSupported)
+                    {
+                        Float32Gemm.WidenedSlices = true;
+                        try { slices = Cell(Median(() => Float32Gemm.Linear(xb, wbf, null), reps, budget)); }
+                        finally { Float32Gemm.WidenedSlices = false; }
+                    }
                     var fp32 = Cell(Median(() => nn.functional.linear(x32, w32), reps, budget));
                     var kernel = m <= CpuGemv.MaxRows && CpuGemv.IsSupported ? Cell(Median(() => CpuGemv.LinearBf16(xb, wbf, null), reps, budget)) : "–";
-                    Console.WriteLine($"| {name} [{n}, {k}] | {m} | {baseline} | {route} | {fp32} | {kernel} |");
+                    Console.WriteLine($"| {name} [{n}, {k}] | {m} | {baseline} | {route} | {slices} | {fp32} | {kernel} |");
                 }
             }
         }

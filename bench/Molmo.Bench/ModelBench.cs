@@ -118,7 +118,7 @@ public static class ModelBench
         bool saved = CpuGemv.Int8FloatProducts, savedCuda = Molmo.Runtime.CudaQuantGemv.Enabled;
         bool savedPrefetch = CpuGemv.NoRowPrefetch, savedSplit = Molmo.Runtime.CudaQuantGemv.SplitColumns;
         bool savedConversions = CpuGemv.LibtorchConversions, savedWithin = CpuGemv.PrefetchWithinRows;
-        bool savedWidened = Float32Gemm.Enabled, savedRowByRow = CpuGemv.IntBatchesRowByRow;
+        bool savedWidened = Float32Gemm.Enabled, savedRowByRow = CpuGemv.IntBatchesRowByRow, savedSlices = Float32Gemm.WidenedSlices;
         int savedKernelRows = Linear.Bf16KernelMaxRows;
         if (mode?.LibtorchBf16Gemm == true) (Float32Gemm.Enabled, Linear.Bf16KernelMaxRows) = (false, 1);
         CpuGemv.Int8FloatProducts = mode?.Int8FloatProducts ?? false;
@@ -126,6 +126,7 @@ public static class ModelBench
         CpuGemv.LibtorchConversions = mode?.LibtorchConversions ?? false;
         CpuGemv.PrefetchWithinRows = mode?.PrefetchWithinRows ?? false;
         CpuGemv.IntBatchesRowByRow = mode?.IntRowByRow ?? false;
+        Float32Gemm.WidenedSlices = mode?.WidenedSlices ?? false;
         Molmo.Runtime.CudaQuantGemv.Enabled = !(mode?.CudaDequantised ?? false);
         Molmo.Runtime.CudaQuantGemv.SplitColumns = !(mode?.Int8ByRows ?? false);
         return new Restore(() =>
@@ -135,6 +136,7 @@ public static class ModelBench
             CpuGemv.LibtorchConversions = savedConversions;
             CpuGemv.PrefetchWithinRows = savedWithin;
             CpuGemv.IntBatchesRowByRow = savedRowByRow;
+            Float32Gemm.WidenedSlices = savedSlices;
             Molmo.Runtime.CudaQuantGemv.Enabled = savedCuda;
             Molmo.Runtime.CudaQuantGemv.SplitColumns = savedSplit;
             (Float32Gemm.Enabled, Linear.Bf16KernelMaxRows) = (savedWidened, savedKernelRows);
@@ -153,13 +155,19 @@ public static class ModelBench
     /// <c>libtorch-conversions</c> (CPU: the kernel's input and output converted by libtorch around it), <c>within-rows</c>
     /// (CPU: the four-row blocks' prefetch kept inside each row), <c>libtorch-bf16-gemm</c> (CPU: libtorch's bf16 GEMM for
     /// every bf16 product above one row, as before <see cref="Float32Gemm"/>; its 640×480 prefill is timed too),
-    /// <c>int-row-by-row</c> (CPU with AVX2 only: batched int8 and int4 steps row by row, as before their AVX2 blocks).</summary>
+    /// <c>int-row-by-row</c> (CPU with AVX2 only: batched int8 and int4 steps row by row, as before their AVX2 blocks),
+    /// <c>widened-slices</c> (CPU with AVX2 but no fast bf16 GEMM in libtorch: prefill's bf16 products widened a slice at a time
+    /// for libtorch's float32 GEMM, as before the packed GEMM; its 640×480 prefill is timed too).</summary>
     internal sealed record DecodeMode(string Name, bool? Pipelined, DecodeSteps Steps, bool Int8FloatProducts = false, bool CudaDequantised = false,
                                       bool NoRowPrefetch = false, bool Int8ByRows = false, bool LibtorchConversions = false,
-                                      bool PrefetchWithinRows = false, bool LibtorchBf16Gemm = false, bool IntRowByRow = false)
+                                      bool PrefetchWithinRows = false, bool LibtorchBf16Gemm = false, bool IntRowByRow = false,
+                                      bool WidenedSlices = false)
     {
         /// <summary>Whether the mode switches a kernel route rather than how steps are issued.</summary>
-        public bool ComparesKernels => Int8FloatProducts || CudaDequantised || NoRowPrefetch || Int8ByRows || LibtorchConversions || PrefetchWithinRows || LibtorchBf16Gemm || IntRowByRow;
+        public bool ComparesKernels => Int8FloatProducts || CudaDequantised || NoRowPrefetch || Int8ByRows || LibtorchConversions || PrefetchWithinRows || LibtorchBf16Gemm || IntRowByRow || WidenedSlices;
+
+        /// <summary>Whether the mode changes prefill's products and nothing a decode step does (its prefill is timed instead).</summary>
+        public bool ChangesPrefillOnly => LibtorchBf16Gemm || WidenedSlices;
 
         public static DecodeMode Parse(string s) => s switch
         {
@@ -174,11 +182,12 @@ public static class ModelBench
             "within-rows" => new("the GEMV kernel's four-row blocks prefetching only inside each row (as before they prefetched into the next block)", null, DecodeSteps.Auto, PrefetchWithinRows: true),
             "libtorch-bf16-gemm" => new("libtorch's bf16 GEMM for every bf16 product of more than one row (before prefill's products were widened to float32 and batches took the kernel, on CPUs without AVX-512)", null, DecodeSteps.Auto, LibtorchBf16Gemm: true),
             "int-row-by-row" => new("batched int8 and int4 steps row by row (before the AVX2 CPU kernel's int8 and int4 blocks)", null, DecodeSteps.Auto, IntRowByRow: true),
+            "widened-slices" => new("prefill's bf16 products widened a slice at a time for libtorch's float32 GEMM (before the packed AVX2 GEMM)", null, DecodeSteps.Auto, WidenedSlices: true),
             "sync" => new("each step's tokens read back before the next is queued", false, DecodeSteps.Eager),
             "queued" => new("steps queued one ahead", true, DecodeSteps.Eager),
             "fixed" => new("fixed-shape steps queued one ahead", true, DecodeSteps.FixedShape),
             "graph" => new("CUDA graph steps queued one ahead", true, DecodeSteps.CudaGraph),
-            _ => throw new ArgumentException($"unknown decode mode '{s}' (default, eager, sync, queued, fixed, graph, int8-float, int8-dequant, int4-dequant, int8-by-rows, no-prefetch, libtorch-conversions, within-rows, libtorch-bf16-gemm, int-row-by-row)"),
+            _ => throw new ArgumentException($"unknown decode mode '{s}' (default, eager, sync, queued, fixed, graph, int8-float, int8-dequant, int4-dequant, int8-by-rows, no-prefetch, libtorch-conversions, within-rows, libtorch-bf16-gemm, int-row-by-row, widened-slices)"),
         };
     }
 
@@ -318,17 +327,17 @@ public static class ModelBench
             if (w == 640)
             {
                 prefill640 = prefill;
-                // The 640×480 prefill again in a mode that changes prefill's products (libtorch-bf16-gemm).
-                foreach (var o in others.Where(o => o.LibtorchBf16Gemm))
+                // The 640×480 prefill again in a mode that changes prefill's products (libtorch-bf16-gemm, widened-slices).
+                foreach (var o in others.Where(o => o.ChangesPrefillOnly))
                 {
                     double before = TokenTimes(model, inputs, special.Eos, 1, cuda, o)[0];
                     Console.Error.WriteLine($"640×480 prefill, {o.Name}: {Duration(before)}");
                     comparedRows.Add($"| prefill 640×480, {o.Name} (`--compare`, one prefill) | {Duration(before)} (the engine's, above: {Duration(prefill)}; {before / prefill:F1}× as long) | – | – |");
                 }
                 decodeTokS = DecodeRate(times);
-                // A single sequence's decode steps are one-row products, which libtorch-bf16-gemm and int-row-by-row leave alone:
-                // their rounds would only repeat the engine's (or libtorch-bf16-gemm's prefill, timed above).
-                var decodeOthers = others.Where(o => !o.LibtorchBf16Gemm && !o.IntRowByRow).ToList();
+                // A single sequence's decode steps are one-row products, which libtorch-bf16-gemm, widened-slices and
+                // int-row-by-row leave alone: their rounds would only repeat the engine's (the first two's prefill is timed above).
+                var decodeOthers = others.Where(o => !o.ChangesPrefillOnly && !o.IntRowByRow).ToList();
                 if (decodeOthers.Count > 0)
                 {
                     decodeRounds = true;

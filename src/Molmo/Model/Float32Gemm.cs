@@ -12,7 +12,9 @@ namespace Molmo.Model;
 /// one dot product per output (<c>cpublas::gemm_transa_</c> → <c>bf16_dot_with_fp32_arith</c>), which kept a 1.5B model's
 /// 640×480 prefill on a Zen 3 running for over ten minutes (docs/benchmarks.md, "bf16 products on an AVX2 CPU"). A bf16
 /// value widens to float32 exactly, and libtorch's bf16 GEMM accumulates in float32 and rounds once to bf16 as this does,
-/// so the two agree but for the order of the sums.
+/// so the two agree but for the order of the sums. With AVX2 and FMA the product is the engine's packed GEMM
+/// (<see cref="Kernels.CpuGemm"/>), which widens the weights as it packs them; elsewhere, or as the benchmarks' baseline
+/// (<see cref="WidenedSlices"/>), each slice of widened weights goes to libtorch's float32 GEMM.
 /// </summary>
 public static class Float32Gemm
 {
@@ -29,6 +31,13 @@ public static class Float32Gemm
     /// </summary>
     public static bool Enabled { get => _enabled ?? !LibTorchBf16GemmIsFast; set => _enabled = value; }
     [ThreadStatic] static bool? _enabled;
+
+    /// <summary>
+    /// True: the weights are widened a slice at a time for libtorch's float32 GEMM even where the packed GEMM runs (the route
+    /// before it; the benchmarks' baseline). Per calling thread.
+    /// </summary>
+    public static bool WidenedSlices { get => _widenedSlices; set => _widenedSlices = value; }
+    [ThreadStatic] static bool _widenedSlices;
 
     /// <summary>Products <see cref="Linear"/> has computed on the calling thread so far (tests: which route a pass took).</summary>
     internal static int CallsOnThisThread => _calls;
@@ -56,8 +65,19 @@ public static class Float32Gemm
         long n = weight.shape[0], k = weight.shape[1];
         _calls++;
         using var scope = NewDisposeScope();
-        var xf = x.reshape(-1, k).to(ScalarType.Float32);
+        var xf = x.reshape(-1, k).to(ScalarType.Float32).contiguous();
         var y = empty([xf.shape[0], n], ScalarType.Float32);
+        if (Kernels.CpuGemm.IsSupported && !WidenedSlices && weight.dtype == ScalarType.BFloat16 && xf.shape[0] <= int.MaxValue && n <= int.MaxValue && k <= int.MaxValue)
+        {
+            var w = weight.contiguous();
+            lock (ScratchLock)
+                unsafe
+                {
+                    Kernels.CpuGemm.Bf16((float*)Checkpoints.NativeTensor.DataPointer(xf), (int)xf.shape[0], (int)k,
+                                         (ushort*)Checkpoints.NativeTensor.DataPointer(w), (int)n, (float*)Checkpoints.NativeTensor.DataPointer(y));
+                }
+            return Finish(x, y, bias, n).MoveToOuterDisposeScope();
+        }
         long sliceRows = Math.Min(Math.Max(SliceElements / k, SliceMinRows), n);
         // One buffer for the process, as the dequantised weights' (DequantisedLinear): a fresh one per product would be
         // faulted in anew each time. Products are serialised on it; each uses every core anyway.
@@ -77,9 +97,15 @@ public static class Float32Gemm
                 y.narrow(1, r0, rows).copy_(mm(xf, wf.t()));
             }
         }
+        return Finish(x, y, bias, n).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>y [rows, N] float32 plus the bias, rounded once to x's dtype, in x's leading shape.</summary>
+    static Tensor Finish(Tensor x, Tensor y, Tensor? bias, long n)
+    {
         if (bias is not null) y.add_(bias.to(ScalarType.Float32), Runtime.Scalars.One);
         long[] shape = [.. x.shape[..^1], n];
-        return y.to(x.dtype).view(shape).MoveToOuterDisposeScope();
+        return y.to(x.dtype).view(shape);
     }
 
     static bool HasAvx512ForOneDnn()

@@ -5,8 +5,9 @@ using static TorchSharp.torch;
 namespace Molmo.Tests.Model;
 
 /// <summary>
-/// bf16 products widened to float32 for libtorch's float32 GEMM (<see cref="Float32Gemm"/>, the route of CPUs without
-/// AVX-512): against a float64 product rounded once, over one slice and several, 2-D and 3-D inputs, with and without bias;
+/// bf16 products widened to float32 (<see cref="Float32Gemm"/>, the route of CPUs without AVX-512), through the packed GEMM
+/// (AVX2 and FMA) and through slices for libtorch's float32 GEMM: against a float64 product rounded once, over one slice and
+/// several, register blocks whole and cut short in each direction, 2-D and 3-D inputs, with and without bias;
 /// the golden checkpoints' prompts through it and through libtorch's bf16 GEMM, in bf16 and with int8 and int4 weights
 /// dequantised for it; which CPUs take it; and what it refuses.
 /// </summary>
@@ -16,7 +17,26 @@ public class Float32GemmTests
     [InlineData(37, 64, new long[] { 9 }, true)]          // one slice, fewer weight rows than a slice holds
     [InlineData(600, 8192, new long[] { 2, 5 }, true)]    // three slices of at least 256 rows (256, 256, 88), x [2, 5, K]
     [InlineData(300, 8192, new long[] { 40 }, false)]     // two slices, no bias
+    [InlineData(531, 517, new long[] { 151 }, true)]      // packed GEMM: 26 panels of 6 rows (the last of 1), 3 blocks of
+                                                           // weight rows (the last of 19: a strip of 3), K 256 + 256 + 5
+    [InlineData(16, 8, new long[] { 6 }, false)]          // one whole register block
     public void MatchesTheFloat64ProductRoundedOnce(int n, int k, long[] lead, bool withBias)
+    {
+        // Where the packed GEMM runs (AVX2 and FMA), through it and through the widened slices it replaced.
+        foreach (bool slices in Molmo.Model.Kernels.CpuGemm.IsSupported ? new[] { false, true } : [true])
+        {
+            Float32Gemm.WidenedSlices = slices;
+            try
+            {
+                int packed = Molmo.Model.Kernels.CpuGemm.CallsOnThisThread;
+                CheckAgainstFloat64(n, k, lead, withBias);
+                Assert.Equal(packed + (slices ? 0 : 2), Molmo.Model.Kernels.CpuGemm.CallsOnThisThread);
+            }
+            finally { Float32Gemm.WidenedSlices = false; }
+        }
+    }
+
+    static void CheckAgainstFloat64(int n, int k, long[] lead, bool withBias)
     {
         using var scope = NewDisposeScope();
         using var g = new TorchSharp.torch.Generator(7);

@@ -1,0 +1,208 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Molmo.Model.Kernels;
+
+/// <summary>
+/// Prefill-sized products y [M, N] = x [M, K] · wᵀ of float32 rows and bf16 weights [N, K] on CPUs with AVX2 and FMA, for
+/// <see cref="Float32Gemm"/> (CPUs where libtorch has no fast bf16 GEMM). A packed GEMM of the usual (BLIS) shape:
+/// <list type="bullet">
+/// <item>x is packed once into panels of 6 rows, [panel][K][6];</item>
+/// <item>each work item is a block of 256 weight rows (output columns); for each 256 of its K columns it widens the weights to
+/// float32 into 16-row strips, [strip][256][16] (256 KB, kept in L2), with an 8 × 8 transpose in registers;</item>
+/// <item>then, for 24 x panels at a time, each strip (16 KB, in L1) meets each panel in a 6 × 16 register block: 12
+/// accumulators, two weight vectors and one broadcast x value a step, 12 FMAs to 8 loads.</item>
+/// </list>
+/// Each output is a float32 sum in ascending K within each 256 columns, the blocks' sums added in order. On a Zen 3 this runs
+/// at 120–130 GFLOP/s on two cores where libtorch's float32 GEMM (MKL) over the same weights, widened a slice at a time,
+/// reached 80–100 (docs/benchmarks.md, "A packed GEMM for prefill on AVX2 CPUs").
+/// </summary>
+public static unsafe class CpuGemm
+{
+    const int MR = 6;         // x rows a register block
+    const int NR = 16;        // output columns a register block (two vectors of 8)
+    const int KC = 256;       // K columns a packed weight block
+    const int NC = 256;       // weight rows (output columns) a work item
+    const int MC = 24;        // x panels a weight strip meets while it stays in L1
+
+    /// <summary>Whether the kernel runs here (AVX2 and FMA).</summary>
+    public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>Products <see cref="Bf16"/> has computed for the calling thread so far (tests: which route a product took).</summary>
+    internal static int CallsOnThisThread => _calls;
+    [ThreadStatic] static int _calls;
+
+    // The packed x, kept for the process and grown as needed up to 64 MB (a fresh buffer was faulted in anew for every
+    // product: 20 ms of a 7B-D ff_out product on a Zen 3); larger ones (long prompts' FFN inputs) are made for the product.
+    // Callers serialise on it (Float32Gemm's lock); each product uses every kernel thread anyway.
+    const long KeptPackedXBytes = 64L << 20;
+    static float* _packedX;
+    static long _packedXBytes;
+
+    /// <summary>
+    /// y [M, N] (row stride N) = x [M, K] (float32, row stride K) · w [N, K]ᵀ (bf16, row stride K), on the kernel threads
+    /// (<see cref="CpuGemv.MaxThreads"/>). Not reentrant: one product at a time in the process.
+    /// </summary>
+    internal static void Bf16(float* x, int m, int k, ushort* w, int n, float* y)
+    {
+        if (!IsSupported) throw new PlatformNotSupportedException("the packed GEMM needs AVX2 and FMA");
+        _calls++;
+        if (m <= 0 || n <= 0 || k <= 0) return;
+        int panels = (m + MR - 1) / MR;
+        long bytes = (long)panels * k * MR * sizeof(float);
+        bool kept = bytes <= KeptPackedXBytes;
+        if (kept && _packedXBytes < bytes)
+        {
+            NativeMemory.AlignedFree(_packedX);
+            _packedX = null;
+            _packedXBytes = 0;
+            _packedX = (float*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+            _packedXBytes = bytes;
+        }
+        float* px = kept ? _packedX : (float*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        try
+        {
+            KernelThreads.ForEach(panels, CpuGemv.MaxThreads, p => PackX(x, m, k, p, px + (long)p * k * MR));
+            // Each thread's weight block (256 KB) for the product.
+            KernelThreads.ForEach((n + NC - 1) / NC, CpuGemv.MaxThreads,
+                () => (nint)NativeMemory.AlignedAlloc(KC * NC * sizeof(float), 64),
+                (item, pw) => Item(px, m, k, w, n, y, item, (float*)pw),
+                pw => NativeMemory.AlignedFree((void*)pw));
+        }
+        finally { if (!kept) NativeMemory.AlignedFree(px); }
+    }
+
+    /// <summary>x rows [6·panel, 6·panel + 6) as [K][6], rows past M zero.</summary>
+    static void PackX(float* x, int m, int k, int panel, float* dst)
+    {
+        int r0 = panel * MR, rows = Math.Min(MR, m - r0);
+        for (int r = 0; r < MR; r++)
+        {
+            float* src = x + (long)(r0 + r) * k;
+            if (r < rows) for (int c = 0; c < k; c++) dst[(long)c * MR + r] = src[c];
+            else for (int c = 0; c < k; c++) dst[(long)c * MR + r] = 0;
+        }
+    }
+
+    /// <summary>Output columns [256·item, 256·item + 256): every x panel against the item's weight rows, 256 K columns at a time.</summary>
+    static void Item(float* px, int m, int k, ushort* w, int n, float* y, int item, float* pw)
+    {
+        int n0 = item * NC, nc = Math.Min(NC, n - n0), strips = (nc + NR - 1) / NR, panels = (m + MR - 1) / MR;
+        for (int k0 = 0; k0 < k; k0 += KC)
+        {
+            int kc = Math.Min(KC, k - k0);
+            PackW(w + (long)n0 * k + k0, k, nc, kc, pw);
+            for (int p0 = 0; p0 < panels; p0 += MC)
+                for (int s = 0; s < strips; s++)
+                    for (int p = p0; p < Math.Min(panels, p0 + MC); p++)
+                        Block6x16(px + ((long)p * k + k0) * MR, pw + (long)s * kc * NR, kc, y + (long)p * MR * n + n0 + s * NR, n,
+                                  Math.Min(MR, m - p * MR), Math.Min(NR, nc - s * NR), accumulate: k0 > 0);
+        }
+    }
+
+    /// <summary>Weight rows [nc, kc] (bf16, row stride k) widened into 16-row strips laid out [strip][kc][16], rows past nc zero.</summary>
+    static void PackW(ushort* w, int k, int nc, int kc, float* dst)
+    {
+        for (int s = 0; s * NR < nc; s++)
+        {
+            float* d = dst + (long)s * kc * NR;
+            int c = 0;
+            if (nc - s * NR >= NR)
+            {
+                ushort* src = w + (long)s * NR * k;
+                for (; c + 8 <= kc; c += 8)
+                {
+                    Transpose8(src + c, k, d + c * NR);
+                    Transpose8(src + 8L * k + c, k, d + c * NR + 8);
+                }
+            }
+            // The columns past the last 8 of a whole strip, and every column of a strip cut short by nc.
+            for (int r = 0; r < NR; r++)
+            {
+                int row = s * NR + r;
+                ushort* src = w + (long)row * k;
+                for (int cc = c; cc < kc; cc++) ((uint*)d)[cc * NR + r] = row < nc ? (uint)src[cc] << 16 : 0;
+            }
+        }
+    }
+
+    /// <summary>8 weight rows × 8 columns (bf16, row stride k) widened (a bf16 value is a float32's upper 16 bits) and
+    /// transposed into 8 rows of a strip (stride 16 floats).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Transpose8(ushort* w, int k, float* d)
+    {
+        static Vector256<float> Row(ushort* p) => Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(p), 16).AsSingle();
+        var v0 = Row(w); var v1 = Row(w + k); var v2 = Row(w + 2L * k); var v3 = Row(w + 3L * k);
+        var v4 = Row(w + 4L * k); var v5 = Row(w + 5L * k); var v6 = Row(w + 6L * k); var v7 = Row(w + 7L * k);
+        // Pairs of rows interleaved, then quarters: u0 holds column 0 of rows 0–3 and column 4 of rows 0–3, and so on.
+        var t0 = Avx.UnpackLow(v0, v1); var t1 = Avx.UnpackHigh(v0, v1); var t2 = Avx.UnpackLow(v2, v3); var t3 = Avx.UnpackHigh(v2, v3);
+        var t4 = Avx.UnpackLow(v4, v5); var t5 = Avx.UnpackHigh(v4, v5); var t6 = Avx.UnpackLow(v6, v7); var t7 = Avx.UnpackHigh(v6, v7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE); var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE); var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.StoreAligned(d, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.StoreAligned(d + NR, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.StoreAligned(d + 2 * NR, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.StoreAligned(d + 3 * NR, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.StoreAligned(d + 4 * NR, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.StoreAligned(d + 5 * NR, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.StoreAligned(d + 6 * NR, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.StoreAligned(d + 7 * NR, Avx.Permute2x128(u3, u7, 0x31));
+    }
+
+    /// <summary>
+    /// y[r, c] (+)= Σ_p a[p][r] · b[p][c] for r &lt; rows, c &lt; cols: 6 packed x rows against one 16-column weight strip over
+    /// kc columns. An earlier block's sums (accumulate) are added after this block's.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Block6x16(float* a, float* b, int kc, float* y, int ldy, int rows, int cols, bool accumulate)
+    {
+        // The earlier blocks' sums are in L3 by now, rows thousands of floats apart: asked for first, they arrive while this
+        // block's sums are made (7–9 % of a 7B-D product on a Zen 3).
+        if (accumulate) for (int r = 0; r < rows; r++) Sse.Prefetch0(y + (long)r * ldy);
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Avx.LoadAlignedVector256(b);
+            var b1 = Avx.LoadAlignedVector256(b + 8);
+            var v = Avx.BroadcastScalarToVector256(a);
+            c00 = Fma.MultiplyAdd(v, b0, c00); c01 = Fma.MultiplyAdd(v, b1, c01);
+            v = Avx.BroadcastScalarToVector256(a + 1);
+            c10 = Fma.MultiplyAdd(v, b0, c10); c11 = Fma.MultiplyAdd(v, b1, c11);
+            v = Avx.BroadcastScalarToVector256(a + 2);
+            c20 = Fma.MultiplyAdd(v, b0, c20); c21 = Fma.MultiplyAdd(v, b1, c21);
+            v = Avx.BroadcastScalarToVector256(a + 3);
+            c30 = Fma.MultiplyAdd(v, b0, c30); c31 = Fma.MultiplyAdd(v, b1, c31);
+            v = Avx.BroadcastScalarToVector256(a + 4);
+            c40 = Fma.MultiplyAdd(v, b0, c40); c41 = Fma.MultiplyAdd(v, b1, c41);
+            v = Avx.BroadcastScalarToVector256(a + 5);
+            c50 = Fma.MultiplyAdd(v, b0, c50); c51 = Fma.MultiplyAdd(v, b1, c51);
+            a += MR;
+            b += NR;
+        }
+        if (rows == MR && cols == NR)
+        {
+            Store(y, c00, c01, accumulate); Store(y + ldy, c10, c11, accumulate); Store(y + 2 * ldy, c20, c21, accumulate);
+            Store(y + 3 * ldy, c30, c31, accumulate); Store(y + 4 * ldy, c40, c41, accumulate); Store(y + 5 * ldy, c50, c51, accumulate);
+            return;
+        }
+        // The last panel's rows past M, and a strip's columns past N: through a tile on the stack.
+        float* t = stackalloc float[MR * NR];
+        Avx.Store(t, c00); Avx.Store(t + 8, c01); Avx.Store(t + 16, c10); Avx.Store(t + 24, c11);
+        Avx.Store(t + 32, c20); Avx.Store(t + 40, c21); Avx.Store(t + 48, c30); Avx.Store(t + 56, c31);
+        Avx.Store(t + 64, c40); Avx.Store(t + 72, c41); Avx.Store(t + 80, c50); Avx.Store(t + 88, c51);
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                y[(long)r * ldy + c] = accumulate ? y[(long)r * ldy + c] + t[r * NR + c] : t[r * NR + c];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store(float* y, Vector256<float> lo, Vector256<float> hi, bool accumulate)
+    {
+        if (accumulate) { lo += Avx.LoadVector256(y); hi += Avx.LoadVector256(y + 8); }
+        Avx.Store(y, lo);
+        Avx.Store(y + 8, hi);
+    }
+}

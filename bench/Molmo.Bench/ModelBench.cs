@@ -23,7 +23,8 @@ namespace Molmo.Bench;
 /// GEMV kernel, the engine's earlier path, as a baseline measured in the same run. With <c>--compare int8-float</c> (int8 on
 /// the CPU) decode and the batches are also timed with the earlier int8 kernel (float32 products), in alternating rounds;
 /// <c>--compare int8-dequant</c> (int8 on CUDA) likewise with the matrices dequantised for cuBLAS instead of the int8 kernel.
-/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8|int4] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--steps default|eager|sync|queued|fixed|graph] [--compare MODE[,MODE…] | --compare-sync] [--gemv-threads N] [--threads N] [--weights DIR] [--no-1080p] [--no-prefix] [--prefill-parts] [--compare-libtorch] [--append FILE]</c>
+/// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8|int4] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--steps default|eager|sync|queued|fixed|graph] [--compare MODE[,MODE…] | --compare-sync] [--gemv-threads N] [--threads N] [--weights DIR] [--no-1080p] [--no-prefix] [--prefill-rounds N] [--prefill-parts] [--compare-libtorch] [--append FILE]</c>
+/// With <c>--prefill-rounds N</c> and a compared mode that changes prefill (<c>libtorch-bf16-gemm</c>, <c>widened-slices</c>), N 640×480 prefills each way, alternating.
 /// </summary>
 public static class ModelBench
 {
@@ -219,6 +220,7 @@ public static class ModelBench
         string dtypeName = a.Get("--dtype", "bf16")!;
         string deviceName = a.Get("--device", "cpu")!;
         int decode = int.Parse(a.Get("--decode", "128")!, CultureInfo.InvariantCulture);
+        int prefillRounds = Math.Max(1, int.Parse(a.Get("--prefill-rounds", "1")!, CultureInfo.InvariantCulture));
         bool with1080 = !a.Has("--no-1080p");
         ArchConfig(arch);   // an unknown --arch fails here, before anything is written
         if (a.Get("--gemv-threads", null) is { } gt) CpuGemv.MaxThreads = int.Parse(gt, CultureInfo.InvariantCulture);
@@ -328,11 +330,22 @@ public static class ModelBench
             {
                 prefill640 = prefill;
                 // The 640×480 prefill again in a mode that changes prefill's products (libtorch-bf16-gemm, widened-slices).
+                // --prefill-rounds N: N prefills each way, alternating (the engine's first is the one above).
                 foreach (var o in others.Where(o => o.ChangesPrefillOnly))
                 {
-                    double before = TokenTimes(model, inputs, special.Eos, 1, cuda, o)[0];
-                    Console.Error.WriteLine($"640×480 prefill, {o.Name}: {Duration(before)}");
-                    comparedRows.Add($"| prefill 640×480, {o.Name} (`--compare`, one prefill) | {Duration(before)} (the engine's, above: {Duration(prefill)}; {before / prefill:F1}× as long) | – | – |");
+                    var theirs = new List<double>();
+                    var ours = new List<double> { prefill };
+                    for (int round = 0; round < prefillRounds; round++)
+                    {
+                        theirs.Add(TokenTimes(model, inputs, special.Eos, 1, cuda, o)[0]);
+                        Console.Error.WriteLine($"640×480 prefill, {o.Name}: {Duration(theirs[^1])}");
+                        if (round < prefillRounds - 1) ours.Add(TokenTimes(model, inputs, special.Eos, 1, cuda, main)[0]);
+                    }
+                    double before = Median(theirs), after = Median(ours);
+                    string Each(List<double> t) => t.Count == 1 ? "" : $", median of {t.Count}: {string.Join(", ", t.Select(Duration))}";
+                    comparedRows.Add(prefillRounds == 1
+                        ? $"| prefill 640×480, {o.Name} (`--compare`, one prefill) | {Duration(before)} (the engine's, above: {Duration(prefill)}; {before / prefill:F1}× as long) | – | – |"
+                        : $"| prefill 640×480, {o.Name} (`--compare`, alternating with the engine's) | {Duration(before)}{Each(theirs)} (the engine's{Each(ours)}: {Duration(after)}; {before / after:F2}× as long) | – | – |");
                 }
                 decodeTokS = DecodeRate(times);
                 // A single sequence's decode steps are one-row products, which libtorch-bf16-gemm, widened-slices and

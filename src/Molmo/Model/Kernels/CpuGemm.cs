@@ -16,8 +16,8 @@ namespace Molmo.Model.Kernels;
 /// accumulators, two weight vectors and one broadcast x value a step, 12 FMAs to 8 loads.</item>
 /// </list>
 /// Each output is a float32 sum in ascending K within each 256 columns, the blocks' sums added in order. On a Zen 3 this runs
-/// at 120–130 GFLOP/s on two cores where libtorch's float32 GEMM (MKL) over the same weights, widened a slice at a time,
-/// reached 80–100 (docs/benchmarks.md, "A packed GEMM for prefill on AVX2 CPUs").
+/// at 122–132 GFLOP/s on two cores (78–84 % of its FMA ceiling) where libtorch's float32 GEMM (MKL) over the same weights,
+/// widened a slice at a time, reached 93–103 (docs/benchmarks.md, "A packed GEMM for prefill on AVX2 CPUs").
 /// </summary>
 public static unsafe class CpuGemm
 {

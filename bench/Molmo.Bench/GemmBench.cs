@@ -10,7 +10,8 @@ namespace Molmo.Bench;
 /// baseline; on a CPU without AVX-512 a loop of dot products), the engine's route (<see cref="Float32Gemm"/>: with AVX2 and
 /// FMA the packed GEMM, <see cref="CpuGemm"/>), the route before the packed GEMM (the weights widened to float32 a slice at a
 /// time for libtorch's float32 GEMM, <see cref="Float32Gemm.WidenedSlices"/>), libtorch's float32 <c>linear</c> over weights
-/// already in float32, and, up to the kernels' rows, the engine's bf16 decode kernel. ms a product and GFLOP/s; each figure
+/// already in float32 (before the packed GEMM took float32 weights on CPUs without AVX-512), the packed GEMM over them, and,
+/// up to the kernels' rows, the engine's bf16 decode kernel. ms a product and GFLOP/s; each figure
 /// the median of up to <c>--reps</c> runs within about <c>--seconds</c> (one run at least).
 /// Usage: <c>gemm [--rows 16,64,256,749] [--reps 5] [--seconds 20] [--matrix att_proj|ff_proj|ff_out]</c>.
 /// </summary>
@@ -27,8 +28,8 @@ public static class GemmBench
         Console.WriteLine($"libtorch's bf16 GEMM in oneDNN here: {(Float32Gemm.LibTorchBf16GemmIsFast ? "yes" : "no")}; the engine widens prefill's bf16 products to float32: {(Float32Gemm.Enabled ? "yes" : "no")}");
         Console.WriteLine();
         string engine = CpuGemm.IsSupported ? "packed GEMM, bf16 widened while packing (engine)" : "bf16 widened to float32 GEMM (engine)";
-        Console.WriteLine($"| matrix [N, K] | rows | bf16 linear (libtorch) | {engine} | widened slices, libtorch's float32 GEMM (before) | float32 linear, float32 weights | bf16 decode kernel |   (ms a product (GFLOP/s), median of up to {reps})");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Console.WriteLine($"| matrix [N, K] | rows | bf16 linear (libtorch) | {engine} | widened slices, libtorch's float32 GEMM (before) | float32 linear, float32 weights | packed GEMM, float32 weights | bf16 decode kernel |   (ms a product (GFLOP/s), median of up to {reps})");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
         bool enabled = Float32Gemm.Enabled;
         Float32Gemm.WidenedSlices = false;
         try
@@ -56,8 +57,9 @@ public static class GemmBench
                         finally { Float32Gemm.WidenedSlices = false; }
                     }
                     var fp32 = Cell(Median(() => nn.functional.linear(x32, w32), reps, budget));
+                    var packed32 = CpuGemm.IsSupported ? Cell(Median(() => Float32Gemm.Linear(x32, w32, null), reps, budget)) : "–";
                     var kernel = m <= CpuGemv.MaxRows && CpuGemv.IsSupported ? Cell(Median(() => CpuGemv.LinearBf16(xb, wbf, null), reps, budget)) : "–";
-                    Console.WriteLine($"| {name} [{n}, {k}] | {m} | {baseline} | {route} | {slices} | {fp32} | {kernel} |");
+                    Console.WriteLine($"| {name} [{n}, {k}] | {m} | {baseline} | {route} | {slices} | {fp32} | {packed32} | {kernel} |");
                 }
             }
         }

@@ -157,8 +157,9 @@ public static class ModelBench
     /// (CPU: the four-row blocks' prefetch kept inside each row), <c>libtorch-bf16-gemm</c> (CPU: libtorch's bf16 GEMM for
     /// every bf16 product above one row, as before <see cref="Float32Gemm"/>; its 640×480 prefill is timed too),
     /// <c>int-row-by-row</c> (CPU with AVX2 only: batched int8 and int4 steps row by row, as before their AVX2 blocks),
-    /// <c>widened-slices</c> (CPU with AVX2 but no fast bf16 GEMM in libtorch: prefill's bf16 products widened a slice at a time
-    /// for libtorch's float32 GEMM, as before the packed GEMM; its 640×480 prefill is timed too).</summary>
+    /// <c>widened-slices</c> (CPU with AVX2 but no fast bf16 GEMM in libtorch: prefill's products in libtorch's float32 GEMM,
+    /// bf16 weights widened a slice at a time, float32 ones as they are, as before the packed GEMM; its 640×480 prefill is
+    /// timed too).</summary>
     internal sealed record DecodeMode(string Name, bool? Pipelined, DecodeSteps Steps, bool Int8FloatProducts = false, bool CudaDequantised = false,
                                       bool NoRowPrefetch = false, bool Int8ByRows = false, bool LibtorchConversions = false,
                                       bool PrefetchWithinRows = false, bool LibtorchBf16Gemm = false, bool IntRowByRow = false,
@@ -183,7 +184,7 @@ public static class ModelBench
             "within-rows" => new("the GEMV kernel's four-row blocks prefetching only inside each row (as before they prefetched into the next block)", null, DecodeSteps.Auto, PrefetchWithinRows: true),
             "libtorch-bf16-gemm" => new("libtorch's bf16 GEMM for every bf16 product of more than one row (before prefill's products were widened to float32 and batches took the kernel, on CPUs without AVX-512)", null, DecodeSteps.Auto, LibtorchBf16Gemm: true),
             "int-row-by-row" => new("batched int8 and int4 steps row by row (before the AVX2 CPU kernel's int8 and int4 blocks)", null, DecodeSteps.Auto, IntRowByRow: true),
-            "widened-slices" => new("prefill's bf16 products widened a slice at a time for libtorch's float32 GEMM (before the packed AVX2 GEMM)", null, DecodeSteps.Auto, WidenedSlices: true),
+            "widened-slices" => new("prefill's products in libtorch's float32 GEMM, bf16 weights widened a slice at a time (before the packed AVX2 GEMM)", null, DecodeSteps.Auto, WidenedSlices: true),
             "sync" => new("each step's tokens read back before the next is queued", false, DecodeSteps.Eager),
             "queued" => new("steps queued one ahead", true, DecodeSteps.Eager),
             "fixed" => new("fixed-shape steps queued one ahead", true, DecodeSteps.FixedShape),

@@ -33,11 +33,20 @@ public static class Float32Gemm
     [ThreadStatic] static bool? _enabled;
 
     /// <summary>
-    /// True: the weights are widened a slice at a time for libtorch's float32 GEMM even where the packed GEMM runs (the route
-    /// before it; the benchmarks' baseline). Per calling thread.
+    /// True: the routes before the packed GEMM, even where it runs (the benchmarks' baseline): bf16 weights are widened a slice
+    /// at a time for libtorch's float32 GEMM, and float32 weights go to libtorch's <c>linear</c>
+    /// (<see cref="TakesFloat32Weights"/> is false). Per calling thread.
     /// </summary>
     public static bool WidenedSlices { get => _widenedSlices; set => _widenedSlices = value; }
     [ThreadStatic] static bool _widenedSlices;
+
+    /// <summary>
+    /// Whether CPU float32 products above the decode kernels' rows take <see cref="Linear"/> (the packed GEMM) instead of
+    /// libtorch's float32 GEMM: on the same CPUs as bf16's route (<see cref="Enabled"/>: no AVX-512 for libtorch; with it,
+    /// MKL's AVX-512 GEMM has twice the width), with AVX2 and FMA. On a Zen 3, MKL read 95–127 GFLOP/s in 7B-D's
+    /// prefill-sized float32 products, the packed GEMM 120–130 (docs/benchmarks.md, "A packed GEMM for prefill").
+    /// </summary>
+    public static bool TakesFloat32Weights => Enabled && Kernels.CpuGemm.IsSupported && !WidenedSlices;
 
     /// <summary>Products <see cref="Linear"/> has computed on the calling thread so far (tests: which route a pass took).</summary>
     internal static int CallsOnThisThread => _calls;
@@ -57,7 +66,8 @@ public static class Float32Gemm
     static readonly object ScratchLock = new();
     static Tensor? _scratch;
 
-    /// <summary>x [..., K] (any float dtype) times bf16 weight [N, K] (+ bias [N]) → [..., N] in x's dtype, on the CPU.</summary>
+    /// <summary>x [..., K] (any float dtype) times a bf16 (or float32) weight [N, K] (+ bias [N]) → [..., N] in x's dtype, on
+    /// the CPU.</summary>
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
     {
         if (weight.dim() != 2 || x.shape[^1] != weight.shape[1] || weight.device_type != TorchSharp.DeviceType.CPU)
@@ -67,14 +77,15 @@ public static class Float32Gemm
         using var scope = NewDisposeScope();
         var xf = x.reshape(-1, k).to(ScalarType.Float32).contiguous();
         var y = empty([xf.shape[0], n], ScalarType.Float32);
-        if (Kernels.CpuGemm.IsSupported && !WidenedSlices && weight.dtype == ScalarType.BFloat16 && xf.shape[0] <= int.MaxValue && n <= int.MaxValue && k <= int.MaxValue)
+        if (Kernels.CpuGemm.IsSupported && !WidenedSlices && weight.dtype is ScalarType.BFloat16 or ScalarType.Float32 && xf.shape[0] <= int.MaxValue && n <= int.MaxValue && k <= int.MaxValue)
         {
             var w = weight.contiguous();
             lock (ScratchLock)
                 unsafe
                 {
-                    Kernels.CpuGemm.Bf16((float*)Checkpoints.NativeTensor.DataPointer(xf), (int)xf.shape[0], (int)k,
-                                         (ushort*)Checkpoints.NativeTensor.DataPointer(w), (int)n, (float*)Checkpoints.NativeTensor.DataPointer(y));
+                    float* px = (float*)Checkpoints.NativeTensor.DataPointer(xf), py = (float*)Checkpoints.NativeTensor.DataPointer(y);
+                    if (w.dtype == ScalarType.BFloat16) Kernels.CpuGemm.Bf16(px, (int)xf.shape[0], (int)k, (ushort*)Checkpoints.NativeTensor.DataPointer(w), (int)n, py);
+                    else Kernels.CpuGemm.Float32(px, (int)xf.shape[0], (int)k, (float*)Checkpoints.NativeTensor.DataPointer(w), (int)n, py);
                 }
             return Finish(x, y, bias, n).MoveToOuterDisposeScope();
         }

@@ -104,6 +104,9 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
             // Where libtorch's bf16 GEMM is a loop of dot products (CPUs without AVX-512), bf16 weights widen to float32.
             if (cpu && weight.dtype == ScalarType.BFloat16 && Float32Gemm.Enabled)
                 return Float32Gemm.Linear(x, weight, bias);
+            // And float32 ones take the same packed GEMM there, faster than libtorch's float32 GEMM on such CPUs.
+            if (cpu && weight.dtype == ScalarType.Float32 && Float32Gemm.TakesFloat32Weights)
+                return Float32Gemm.Linear(x, weight, bias);
             return nn.functional.linear(x, weight, bias);
         }
         if (weight.dtype == ScalarType.Byte)

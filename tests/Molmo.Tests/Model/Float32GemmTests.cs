@@ -142,6 +142,62 @@ public class Float32GemmTests
         finally { Float32Gemm.Enabled = saved; }
     }
 
+    [Theory]
+    [InlineData(300, 517, 151)]     // as the bf16 case: every register block edge, three K blocks, three blocks of weight rows
+    [InlineData(64, 4096, 70)]
+    public void Float32WeightsThroughThePackedGemmMatchTheFloat64Product(int n, int k, int m)
+    {
+        if (!Molmo.Model.Kernels.CpuGemm.IsSupported) return;    // no AVX2 and FMA: float32 weights stay on libtorch
+        using var scope = NewDisposeScope();
+        using var g = new TorchSharp.torch.Generator(11);
+        var w = randn([n, k], generator: g);
+        var b = randn([n], generator: g);
+        var x = randn([m, k], generator: g);
+        var x64 = x.to(ScalarType.Float64);
+        var w64 = w.to(ScalarType.Float64);
+        var reference = x64.matmul(w64.t()).add(b.to(ScalarType.Float64), Scalars.One);
+        // Each float32 product rounded (half an ulp), then K float32 sums and the bias.
+        var bound = x64.abs().matmul(w64.abs().t()).add(b.to(ScalarType.Float64).abs(), Scalars.One).mul(Scalars.Of((k + 2) * Math.Pow(2, -23)));
+        int packed = Molmo.Model.Kernels.CpuGemm.CallsOnThisThread;
+        var got = Float32Gemm.Linear(x, w, b);
+        Assert.Equal(packed + 1, Molmo.Model.Kernels.CpuGemm.CallsOnThisThread);
+        Assert.Equal(ScalarType.Float32, got.dtype);
+        var err = (got.to(ScalarType.Float64) - reference).abs();
+        Assert.False(err.gt(bound).any().item<bool>(), $"max |Δ| {err.max().item<double>()} beyond the bound");
+    }
+
+    [Theory]
+    [InlineData("tiny_d_style")]
+    [InlineData("tiny_o_style")]
+    public void Float32CheckpointsMatchTheGoldenLogitsThroughThePackedGemm(string variant)
+    {
+        if (!Molmo.Model.Kernels.CpuGemm.IsSupported) return;
+        // Where the route is on (CPUs without AVX-512; forced on here so that every CPU runs it), a float32 model's prefill-sized
+        // products take the packed GEMM, and the reference's logits hold at the float32 tests' bound (TinyGoldenForwardTests);
+        // with the baseline switch they go to libtorch's float32 GEMM instead.
+        var dir = Golden.TinyDir(variant);
+        using var model = Molmo.Checkpoints.ModelLoader.Load(dir, new ModelPlacement(ScalarType.Float32, CPU));
+        var expected = Golden.Read(Path.Combine(dir, "img_100x100.golden.safetensors"), "logits");
+        bool saved = Float32Gemm.Enabled;
+        try
+        {
+            foreach (bool packed in new[] { true, false })
+            {
+                (Float32Gemm.Enabled, Float32Gemm.WidenedSlices) = (true, !packed);
+                Assert.Equal(packed, Float32Gemm.TakesFloat32Weights);
+                int before = Molmo.Model.Kernels.CpuGemm.CallsOnThisThread;
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
+                using var output = model.Forward(TinyInputs.Load(variant, "img_100x100"));
+                int calls = Molmo.Model.Kernels.CpuGemm.CallsOnThisThread - before;
+                if (packed) Assert.True(calls > 10, $"{calls} products packed");
+                else Assert.Equal(0, calls);
+                Golden.AssertClose(expected, output.Logits[0], 1e-4, 0, $"logits ({(packed ? "packed GEMM" : "libtorch")})");
+            }
+        }
+        finally { (Float32Gemm.Enabled, Float32Gemm.WidenedSlices) = (saved, false); }
+    }
+
     [Fact]
     public void LibTorchsBf16GemmIsCountedFastExactlyWithAvx512()
     {

@@ -45,7 +45,13 @@ public static unsafe class CpuGemm
     /// y [M, N] (row stride N) = x [M, K] (float32, row stride K) · w [N, K]ᵀ (bf16, row stride K), on the kernel threads
     /// (<see cref="CpuGemv.MaxThreads"/>). Not reentrant: one product at a time in the process.
     /// </summary>
-    internal static void Bf16(float* x, int m, int k, ushort* w, int n, float* y)
+    internal static void Bf16(float* x, int m, int k, ushort* w, int n, float* y) => Run(x, m, k, w, n, y);
+
+    /// <summary><see cref="Bf16"/> with float32 weights [N, K] (row stride K), packed as they are.</summary>
+    internal static void Float32(float* x, int m, int k, float* w, int n, float* y) => Run(x, m, k, w, n, y);
+
+    // TW: ushort (bf16 bits) or float; the JIT compiles each apart, so the weights' type costs no test in the loops.
+    static void Run<TW>(float* x, int m, int k, TW* w, int n, float* y) where TW : unmanaged
     {
         if (!IsSupported) throw new PlatformNotSupportedException("the packed GEMM needs AVX2 and FMA");
         _calls++;
@@ -87,7 +93,7 @@ public static unsafe class CpuGemm
     }
 
     /// <summary>Output columns [256·item, 256·item + 256): every x panel against the item's weight rows, 256 K columns at a time.</summary>
-    static void Item(float* px, int m, int k, ushort* w, int n, float* y, int item, float* pw)
+    static void Item<TW>(float* px, int m, int k, TW* w, int n, float* y, int item, float* pw) where TW : unmanaged
     {
         int n0 = item * NC, nc = Math.Min(NC, n - n0), strips = (nc + NR - 1) / NR, panels = (m + MR - 1) / MR;
         for (int k0 = 0; k0 < k; k0 += KC)
@@ -102,8 +108,8 @@ public static unsafe class CpuGemm
         }
     }
 
-    /// <summary>Weight rows [nc, kc] (bf16, row stride k) widened into 16-row strips laid out [strip][kc][16], rows past nc zero.</summary>
-    static void PackW(ushort* w, int k, int nc, int kc, float* dst)
+    /// <summary>Weight rows [nc, kc] (row stride k; bf16 widened) into 16-row strips laid out [strip][kc][16], rows past nc zero.</summary>
+    static void PackW<TW>(TW* w, int k, int nc, int kc, float* dst) where TW : unmanaged
     {
         for (int s = 0; s * NR < nc; s++)
         {
@@ -111,7 +117,7 @@ public static unsafe class CpuGemm
             int c = 0;
             if (nc - s * NR >= NR)
             {
-                ushort* src = w + (long)s * NR * k;
+                TW* src = w + (long)s * NR * k;
                 for (; c + 8 <= kc; c += 8)
                 {
                     Transpose8(src + c, k, d + c * NR);
@@ -122,18 +128,26 @@ public static unsafe class CpuGemm
             for (int r = 0; r < NR; r++)
             {
                 int row = s * NR + r;
-                ushort* src = w + (long)row * k;
-                for (int cc = c; cc < kc; cc++) ((uint*)d)[cc * NR + r] = row < nc ? (uint)src[cc] << 16 : 0;
+                TW* src = w + (long)row * k;
+                for (int cc = c; cc < kc; cc++) d[cc * NR + r] = row < nc ? Widen(src + cc) : 0;
             }
         }
     }
 
-    /// <summary>8 weight rows × 8 columns (bf16, row stride k) widened (a bf16 value is a float32's upper 16 bits) and
-    /// transposed into 8 rows of a strip (stride 16 floats).</summary>
+    /// <summary>One weight as float32 (a bf16 value is a float32's upper 16 bits).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Transpose8(ushort* w, int k, float* d)
+    static float Widen<TW>(TW* p) where TW : unmanaged =>
+        typeof(TW) == typeof(ushort) ? BitConverter.Int32BitsToSingle(*(ushort*)p << 16) : *(float*)p;
+
+    /// <summary>8 consecutive weights as float32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> Row<TW>(TW* p) where TW : unmanaged =>
+        typeof(TW) == typeof(ushort) ? Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)p), 16).AsSingle() : Avx.LoadVector256((float*)p);
+
+    /// <summary>8 weight rows × 8 columns (row stride k) as float32, transposed into 8 rows of a strip (stride 16 floats).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Transpose8<TW>(TW* w, int k, float* d) where TW : unmanaged
     {
-        static Vector256<float> Row(ushort* p) => Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(p), 16).AsSingle();
         var v0 = Row(w); var v1 = Row(w + k); var v2 = Row(w + 2L * k); var v3 = Row(w + 3L * k);
         var v4 = Row(w + 4L * k); var v5 = Row(w + 5L * k); var v6 = Row(w + 6L * k); var v7 = Row(w + 7L * k);
         // Pairs of rows interleaved, then quarters: u0 holds column 0 of rows 0–3 and column 4 of rows 0–3, and so on.

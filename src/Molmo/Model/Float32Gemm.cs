@@ -43,8 +43,9 @@ public static class Float32Gemm
     /// <summary>
     /// Whether CPU float32 products above the decode kernels' rows take <see cref="Linear"/> (the packed GEMM) instead of
     /// libtorch's float32 GEMM: on the same CPUs as bf16's route (<see cref="Enabled"/>: no AVX-512 for libtorch; with it,
-    /// MKL's AVX-512 GEMM has twice the width), with AVX2 and FMA. On a Zen 3, MKL read 95–127 GFLOP/s in 7B-D's
-    /// prefill-sized float32 products, the packed GEMM 120–130 (docs/benchmarks.md, "A packed GEMM for prefill").
+    /// MKL's AVX-512 GEMM has twice the width), with AVX2 and FMA. On a Zen 3, over 7B-D's matrices, the packed GEMM ran at
+    /// 0.94–2.4× libtorch's float32 GEMM at 65 and 200 rows and 1.07–1.6× at 749 (docs/benchmarks.md, "A packed GEMM for
+    /// prefill").
     /// </summary>
     public static bool TakesFloat32Weights => Enabled && Kernels.CpuGemm.IsSupported && !WidenedSlices;
 

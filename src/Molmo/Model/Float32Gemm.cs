@@ -67,6 +67,22 @@ public static class Float32Gemm
     static readonly object ScratchLock = new();
     static Tensor? _scratch;
 
+    /// <summary>Most float32 sums kept between products (128 MB); see <see cref="Linear"/>.</summary>
+    const long KeptSumsElements = 32L << 20;
+    static Tensor? _sums;
+
+    /// <summary>The kept sums' buffer, at least <paramref name="elements"/> long (under ScratchLock).</summary>
+    static Tensor KeptSums(long elements)
+    {
+        if (_sums is null || _sums.NumberOfElements < elements)
+        {
+            _sums?.Dispose();
+            _sums = null;
+            _sums = empty([elements], ScalarType.Float32).DetachFromDisposeScope();
+        }
+        return _sums.narrow(0, 0, elements);
+    }
+
     /// <summary>x [..., K] (any float dtype) times a bf16 (or float32) weight [N, K] (+ bias [N]) → [..., N] in x's dtype, on
     /// the CPU.</summary>
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
@@ -76,20 +92,32 @@ public static class Float32Gemm
         long n = weight.shape[0], k = weight.shape[1];
         _calls++;
         using var scope = NewDisposeScope();
-        var xf = x.reshape(-1, k).to(ScalarType.Float32).contiguous();
-        var y = empty([xf.shape[0], n], ScalarType.Float32);
-        if (Kernels.CpuGemm.IsSupported && !WidenedSlices && weight.dtype is ScalarType.BFloat16 or ScalarType.Float32 && xf.shape[0] <= int.MaxValue && n <= int.MaxValue && k <= int.MaxValue)
+        long m = x.shape[..^1].Aggregate(1L, (a, b) => a * b);
+        if (Kernels.CpuGemm.IsSupported && !WidenedSlices && weight.dtype is ScalarType.BFloat16 or ScalarType.Float32 && m <= int.MaxValue && n <= int.MaxValue && k <= int.MaxValue)
         {
+            // bf16 x is widened as the GEMM packs it; other dtypes go to float32 first.
+            bool bf16 = x.dtype == ScalarType.BFloat16 && weight.dtype == ScalarType.BFloat16;
+            var xs = bf16 ? x.reshape(-1, k).contiguous() : x.reshape(-1, k).to(ScalarType.Float32).contiguous();
             var w = weight.contiguous();
             lock (ScratchLock)
+            {
+                // The float32 sums go into a buffer kept for the process when the result is rounded to another dtype anyway
+                // (up to 128 MB: a 749-token prompt's ff_proj; a fresh one was zeroed page by page on first touch); a float32
+                // result is the sums themselves.
+                var y = x.dtype != ScalarType.Float32 && m * n <= KeptSumsElements ? KeptSums(m * n).view(m, n) : empty([m, n], ScalarType.Float32);
                 unsafe
                 {
-                    float* px = (float*)Checkpoints.NativeTensor.DataPointer(xf), py = (float*)Checkpoints.NativeTensor.DataPointer(y);
-                    if (w.dtype == ScalarType.BFloat16) Kernels.CpuGemm.Bf16(px, (int)xf.shape[0], (int)k, (ushort*)Checkpoints.NativeTensor.DataPointer(w), (int)n, py);
-                    else Kernels.CpuGemm.Float32(px, (int)xf.shape[0], (int)k, (float*)Checkpoints.NativeTensor.DataPointer(w), (int)n, py);
+                    float* py = (float*)Checkpoints.NativeTensor.DataPointer(y);
+                    nint px = Checkpoints.NativeTensor.DataPointer(xs), pw = Checkpoints.NativeTensor.DataPointer(w);
+                    if (bf16) Kernels.CpuGemm.Bf16((ushort*)px, (int)m, (int)k, (ushort*)pw, (int)n, py);
+                    else if (w.dtype == ScalarType.BFloat16) Kernels.CpuGemm.Bf16((float*)px, (int)m, (int)k, (ushort*)pw, (int)n, py);
+                    else Kernels.CpuGemm.Float32((float*)px, (int)m, (int)k, (float*)pw, (int)n, py);
                 }
-            return Finish(x, y, bias, n).MoveToOuterDisposeScope();
+                return Finish(x, y, bias, n).MoveToOuterDisposeScope();
+            }
         }
+        var xf = x.reshape(-1, k).to(ScalarType.Float32);
+        var y32 = empty([m, n], ScalarType.Float32);
         long sliceRows = Math.Min(Math.Max(SliceElements / k, SliceMinRows), n);
         // One buffer for the process, as the dequantised weights' (DequantisedLinear): a fresh one per product would be
         // faulted in anew each time. Products are serialised on it; each uses every core anyway.
@@ -106,13 +134,14 @@ public static class Float32Gemm
                 long rows = Math.Min(sliceRows, n - r0);
                 var wf = _scratch.narrow(0, 0, rows * k).view(rows, k);
                 wf.copy_(weight.narrow(0, r0, rows));
-                y.narrow(1, r0, rows).copy_(mm(xf, wf.t()));
+                y32.narrow(1, r0, rows).copy_(mm(xf, wf.t()));
             }
         }
-        return Finish(x, y, bias, n).MoveToOuterDisposeScope();
+        return Finish(x, y32, bias, n).MoveToOuterDisposeScope();
     }
 
-    /// <summary>y [rows, N] float32 plus the bias, rounded once to x's dtype, in x's leading shape.</summary>
+    /// <summary>y [rows, N] float32 plus the bias, rounded once to x's dtype (a new tensor unless x is float32), in x's leading
+    /// shape.</summary>
     static Tensor Finish(Tensor x, Tensor y, Tensor? bias, long n)
     {
         if (bias is not null) y.add_(bias.to(ScalarType.Float32), Runtime.Scalars.One);

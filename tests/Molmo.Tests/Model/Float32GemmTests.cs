@@ -199,6 +199,20 @@ public class Float32GemmTests
     }
 
     [Fact]
+    public void EachResultIsItsOwnWhileTheSumsBufferIsReused()
+    {
+        // bf16 results are rounded from float32 sums kept between products: a later product must not change an earlier result.
+        using var scope = NewDisposeScope();
+        using var g = new TorchSharp.torch.Generator(5);
+        var w = randn([96, 40], generator: g).to(ScalarType.BFloat16);
+        var first = Float32Gemm.Linear(randn([70, 40], generator: g).to(ScalarType.BFloat16), w, null);
+        var copy = first.clone();
+        using var second = Float32Gemm.Linear(randn([70, 40], generator: g).to(ScalarType.BFloat16), w, null);
+        Assert.True(first.equal(copy).item<bool>());
+        Assert.False(first.equal(second).item<bool>());
+    }
+
+    [Fact]
     public void LibTorchsBf16GemmIsCountedFastExactlyWithAvx512()
     {
         // libtorch takes oneDNN for bf16 where the CPU has AVX-512 F, BW, VL and DQ; the flags the kernel reports say which.

@@ -47,11 +47,14 @@ public static unsafe class CpuGemm
     /// </summary>
     internal static void Bf16(float* x, int m, int k, ushort* w, int n, float* y) => Run(x, m, k, w, n, y);
 
+    /// <summary><see cref="Bf16"/> with bf16 x [M, K] (row stride K), widened as it is packed.</summary>
+    internal static void Bf16(ushort* x, int m, int k, ushort* w, int n, float* y) => Run(x, m, k, w, n, y);
+
     /// <summary><see cref="Bf16"/> with float32 weights [N, K] (row stride K), packed as they are.</summary>
     internal static void Float32(float* x, int m, int k, float* w, int n, float* y) => Run(x, m, k, w, n, y);
 
-    // TW: ushort (bf16 bits) or float; the JIT compiles each apart, so the weights' type costs no test in the loops.
-    static void Run<TW>(float* x, int m, int k, TW* w, int n, float* y) where TW : unmanaged
+    // TX, TW: ushort (bf16 bits) or float; the JIT compiles each pair apart, so the types cost no test in the loops.
+    static void Run<TX, TW>(TX* x, int m, int k, TW* w, int n, float* y) where TX : unmanaged where TW : unmanaged
     {
         if (!IsSupported) throw new PlatformNotSupportedException("the packed GEMM needs AVX2 and FMA");
         _calls++;
@@ -80,14 +83,14 @@ public static unsafe class CpuGemm
         finally { if (!kept) NativeMemory.AlignedFree(px); }
     }
 
-    /// <summary>x rows [6·panel, 6·panel + 6) as [K][6], rows past M zero.</summary>
-    static void PackX(float* x, int m, int k, int panel, float* dst)
+    /// <summary>x rows [6·panel, 6·panel + 6) as float32 [K][6], rows past M zero.</summary>
+    static void PackX<TX>(TX* x, int m, int k, int panel, float* dst) where TX : unmanaged
     {
         int r0 = panel * MR, rows = Math.Min(MR, m - r0);
         for (int r = 0; r < MR; r++)
         {
-            float* src = x + (long)(r0 + r) * k;
-            if (r < rows) for (int c = 0; c < k; c++) dst[(long)c * MR + r] = src[c];
+            TX* src = x + (long)(r0 + r) * k;
+            if (r < rows) for (int c = 0; c < k; c++) dst[(long)c * MR + r] = Widen(src + c);
             else for (int c = 0; c < k; c++) dst[(long)c * MR + r] = 0;
         }
     }
@@ -134,7 +137,7 @@ public static unsafe class CpuGemm
         }
     }
 
-    /// <summary>One weight as float32 (a bf16 value is a float32's upper 16 bits).</summary>
+    /// <summary>One value (bf16 or float32) as float32 (a bf16 value is a float32's upper 16 bits).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static float Widen<TW>(TW* p) where TW : unmanaged =>
         typeof(TW) == typeof(ushort) ? BitConverter.Int32BitsToSingle(*(ushort*)p << 16) : *(float*)p;

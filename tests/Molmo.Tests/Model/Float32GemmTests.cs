@@ -208,8 +208,8 @@ public class Float32GemmTests
         var first = Float32Gemm.Linear(randn([70, 40], generator: g).to(ScalarType.BFloat16), w, null);
         var copy = first.clone();
         using var second = Float32Gemm.Linear(randn([70, 40], generator: g).to(ScalarType.BFloat16), w, null);
-        Assert.True(first.equal(copy).item<bool>());
-        Assert.False(first.equal(second).item<bool>());
+        Assert.True(first.eq(copy).all().item<bool>());
+        Assert.False(first.eq(second).all().item<bool>());
     }
 
     [Fact]

@@ -6,10 +6,11 @@ using System.Runtime.Intrinsics.X86;
 namespace Molmo.Model.Kernels;
 
 /// <summary>
-/// Prefill-sized products y [M, N] = x [M, K] · wᵀ of float32 rows and bf16 weights [N, K] on CPUs with AVX2 and FMA, for
-/// <see cref="Float32Gemm"/> (CPUs where libtorch has no fast bf16 GEMM). A packed GEMM of the usual (BLIS) shape:
+/// Prefill-sized products y [M, N] = x [M, K] · wᵀ of float32 or bf16 rows and bf16 or float32 weights [N, K], in float32,
+/// on CPUs with AVX2 and FMA, for <see cref="Float32Gemm"/> (CPUs where libtorch has no fast bf16 GEMM). A packed GEMM of the
+/// usual (BLIS) shape:
 /// <list type="bullet">
-/// <item>x is packed once into panels of 6 rows, [panel][K][6];</item>
+/// <item>x is packed once (widened from bf16) into panels of 6 rows, [panel][K][6];</item>
 /// <item>each work item is a block of 256 weight rows (output columns); for each 256 of its K columns it widens the weights to
 /// float32 into 16-row strips, [strip][256][16] (256 KB, kept in L2), with an 8 × 8 transpose in registers;</item>
 /// <item>then, for 24 x panels at a time, each strip (16 KB, in L1) meets each panel in a 6 × 16 register block: 12
@@ -30,7 +31,8 @@ public static unsafe class CpuGemm
     /// <summary>Whether the kernel runs here (AVX2 and FMA).</summary>
     public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
 
-    /// <summary>Products <see cref="Bf16"/> has computed for the calling thread so far (tests: which route a product took).</summary>
+    /// <summary>Products (<c>Bf16</c> and <c>Float32</c>, either x) computed for the calling thread so far (tests: which route
+    /// a product took).</summary>
     internal static int CallsOnThisThread => _calls;
     [ThreadStatic] static int _calls;
 

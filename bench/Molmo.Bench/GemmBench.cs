@@ -13,7 +13,7 @@ namespace Molmo.Bench;
 /// already in float32 (before the packed GEMM took float32 weights on CPUs without AVX-512), the packed GEMM over them, and,
 /// up to the kernels' rows, the engine's bf16 decode kernel. ms a product and GFLOP/s; each figure
 /// the median of up to <c>--reps</c> runs within about <c>--seconds</c> (one run at least).
-/// Usage: <c>gemm [--rows 16,64,256,749] [--reps 5] [--seconds 20] [--matrix att_proj|ff_proj|ff_out]</c>.
+/// Usage: <c>gemm [--rows 16,64,256,749] [--reps 5] [--seconds 20] [--matrix att_proj|ff_proj|ff_out|vit_wq|vit_w1|vit_w2]</c>.
 /// </summary>
 public static class GemmBench
 {

@@ -8,7 +8,7 @@ namespace Molmo.Bench;
 
 /// <summary>
 /// Decode-shaped matrix–vector products with 7B-D's matrices (1 or more input rows): libtorch's <c>linear</c> in fp32/bf16
-/// against the engine's streaming kernels (fp32, bf16, int8, int4; int8 also with the earlier float products as the baseline; with one input row, bf16 and int8 also without their single-row prefetch; with several, bf16 also as before it read bf16 x and prefetched across its blocks, and on AVX2 CPUs int8 and int4 also row by row, as before their AVX2 blocks), as achieved weight bandwidth. Usage: <c>gemv [--rows 1] [--reps 20] [--gemv-threads N] [--matrix att_proj|ff_proj|ff_out|lm_head] [--copies N]</c>.
+/// against the engine's streaming kernels (fp32, bf16, int8, int4; int8 also with the earlier float products as the baseline; with one input row, bf16 and int8 also without their single-row prefetch; with several, bf16 also as before it read bf16 x and prefetched across its blocks, and on AVX2 CPUs int8 and int4 also row by row, as before their AVX2 blocks), as achieved weight bandwidth. Usage: <c>gemv [--rows 1] [--reps 20] [--gemv-threads N] [--matrix att_proj|ff_proj|ff_out|lm_head|vit_wq|vit_w1|vit_w2] [--copies N]</c>.
 /// </summary>
 public static class GemvBench
 {
@@ -89,8 +89,14 @@ public static class GemvBench
 
     /// <summary>7B-D's decoder matrices (with or without the LM head), or the one <c>--matrix</c> names.</summary>
     internal static (string Name, int N, int K)[] Matrices(Args a, bool lmHead) =>
-        new (string Name, int N, int K)[] { ("att_proj", 4608, 3584), ("ff_proj", 37888, 3584), ("ff_out", 3584, 18944), ("lm_head", 152064, 3584) }
-            .Where(x => (lmHead || x.Name != "lm_head") && (a.Get("--matrix", null) is not { } only || x.Name == only)).ToArray();
+        new (string Name, int N, int K)[]
+        {
+            ("att_proj", 4608, 3584), ("ff_proj", 37888, 3584), ("ff_out", 3584, 18944), ("lm_head", 152064, 3584),
+            // The ViT's (ViT-L/14 at 336 px; --matrix vit_… only): each of wq, wk, wv and wo, and the MLP's w1 and w2.
+            ("vit_wq", 1024, 1024), ("vit_w1", 4096, 1024), ("vit_w2", 1024, 4096),
+        }
+        .Where(x => a.Get("--matrix", null) is { } only ? x.Name == only : (lmHead || x.Name != "lm_head") && !x.Name.StartsWith("vit_", StringComparison.Ordinal))
+        .ToArray();
 
     /// <summary>GB/s of <paramref name="f"/> as the engine runs it and with a baseline switched on (<paramref name="baseline"/>,
     /// a per-thread switch of CpuGemv), alternating rep by rep (medians), so that both see the same state of this VM's memory.</summary>

@@ -544,6 +544,9 @@ public static class ModelBench
         // Batched decoding of independent requests of different lengths: aggregate decode tokens/s. --batch: text requests;
         // --batch-images: every request with its own image (sizes vary, so prompt lengths do too), prefilled one by one.
         var batchRows = new List<string>();
+        // widened-slices changes only prefill's products (a batch's steps stay in the decode kernel): no batch rounds for it.
+        var batchOthers = others.Where(o => !o.WidenedSlices).ToList();
+        bool batchCompare = batchOthers.Count > 0;
         var batches = Sizes("--batch").Select(n => (n, false)).Concat(Sizes("--batch-images").Select(n => (n, true)));
         foreach (var (bs, images) in batches)
         {
@@ -566,20 +569,20 @@ public static class ModelBench
                 return (produced - bs) / (clock.Elapsed.TotalSeconds - prefillDone);
             }
             var rates = new List<double>();
-            var otherRates = others.Select(_ => new List<double>()).ToList();
-            for (int round = 0; round < (compare ? Rounds : 1); round++)
+            var otherRates = batchOthers.Select(_ => new List<double>()).ToList();
+            for (int round = 0; round < (batchCompare ? Rounds : 1); round++)
             {
                 rates.Add(BatchRate(main));
-                for (int o = 0; o < others.Count; o++) otherRates[o].Add(BatchRate(others[o]));
+                for (int o = 0; o < batchOthers.Count; o++) otherRates[o].Add(BatchRate(batchOthers[o]));
             }
             double tokS = Median(rates);
             string kind = images ? $"independent image requests of {requests.Min(r => r.InputIds.shape[1])}–{requests.Max(r => r.InputIds.shape[1])} tokens" : "independent text requests";
             Console.Error.WriteLine($"batch {bs}{(images ? " (images)" : "")}: {tokS:F2} tok/s aggregate decode" +
-                                    string.Concat(others.Select((o, i) => $" ({o.Name}: {Median(otherRates[i]):F2})")));
-            string spread = compare ? $", median of {Rounds}: {Spread(rates)}" : "";
+                                    string.Concat(batchOthers.Select((o, i) => $" ({o.Name}: {Median(otherRates[i]):F2})")));
+            string spread = batchCompare ? $", median of {Rounds}: {Spread(rates)}" : "";
             batchRows.Add($"| decode, batch {bs} ({kind}, {steps} steps) | {tokS:F2} tok/s aggregate ({tokS / bs:F2} per request{spread}) | – | – |");
-            for (int o = 0; o < others.Count; o++)
-                batchRows.Add($"| decode, batch {bs}, {others[o].Name} (`--compare`, same rounds) | {Median(otherRates[o]):F2} tok/s aggregate (median of {Rounds}: {Spread(otherRates[o])}) | – | – |");
+            for (int o = 0; o < batchOthers.Count; o++)
+                batchRows.Add($"| decode, batch {bs}, {batchOthers[o].Name} (`--compare`, same rounds) | {Median(otherRates[o]):F2} tok/s aggregate (median of {Rounds}: {Spread(otherRates[o])}) | – | – |");
         }
 
         // Whole requests as `eval run` answers them (preprocess, prefill, a short answer): one at a time through AskAsync, then

@@ -347,13 +347,15 @@ public static unsafe partial class CpuGemv
             {
                 var d4 = stackalloc float[4];
                 for (int r = r0; r < r1; r++)
+                {
+                    float* ws = int4 ? (float*)gsp + (long)r * groupsPerRow : null;   // the row's int4 scales
                     for (int g = 0; g < m; g += 4)
                     {
                         int count = Math.Min(4, m - g);
-                        float* ws = int4 ? (float*)gsp + (long)r * groupsPerRow : null;
                         IntBlock1x4Avx2(int4, Row(r), k, (short*)xqp + (long)g * k, (float*)xsq + (long)g * blocksPerRow, blocksPerRow, ws, count, d4, ahead);
                         for (int q = 0; q < count; q++) Put(g + q, r, d4[q]);
                     }
+                }
             }
             // int4 × 16-bit x: blocks of 4 weight rows × up to 4 x rows for batched steps (groups of 64, AVX-512), single rows
             // otherwise; both give the same bits for a row. (AVX2 batches: RowsOfBatchInt16Avx2.)

@@ -20,6 +20,9 @@ public class Float32GemmTests
     [InlineData(531, 517, new long[] { 151 }, true)]      // packed GEMM: 26 panels of 6 rows (the last of 1), 3 blocks of
                                                            // weight rows (the last of 19: a strip of 3), K 256 + 256 + 5
     [InlineData(16, 8, new long[] { 6 }, false)]          // one whole register block
+    [InlineData(40, 9, new long[] { 2, 7 }, true)]        // x packed 8 columns at a time and 1 alone; panels of 6 and 2 rows;
+                                                           // K one pass of 4 columns twice and 1; strips of 16, 16 and 8
+    [InlineData(20, 44, new long[] { 11 }, false)]        // panels of 6 and 5 rows; x's 8-column runs up to column 40
     public void MatchesTheFloat64ProductRoundedOnce(int n, int k, long[] lead, bool withBias)
     {
         // Where the packed GEMM runs (AVX2 and FMA), through it and through the widened slices it replaced.

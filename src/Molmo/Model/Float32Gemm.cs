@@ -41,6 +41,13 @@ public static class Float32Gemm
     [ThreadStatic] static bool _widenedSlices;
 
     /// <summary>
+    /// True: int8 and int4 prefill dequantise the weights to bf16 first, then take the bf16 route, as before the packed GEMM
+    /// read quantised weights itself (<see cref="LinearInt8"/>; the benchmarks' baseline). Per calling thread.
+    /// </summary>
+    public static bool DequantiseFirst { get => _dequantiseFirst; set => _dequantiseFirst = value; }
+    [ThreadStatic] static bool _dequantiseFirst;
+
+    /// <summary>
     /// Whether CPU float32 products above the decode kernels' rows take <see cref="Linear"/> (the packed GEMM) instead of
     /// libtorch's float32 GEMM: on the same CPUs as bf16's route (<see cref="Enabled"/>: no AVX-512 for libtorch; with it,
     /// MKL's AVX-512 GEMM has twice the width), with AVX2 and FMA. On a Zen 3, over 7B-D's matrices, the packed GEMM ran at
@@ -95,25 +102,13 @@ public static class Float32Gemm
         long m = x.shape[..^1].Aggregate(1L, (a, b) => a * b);
         if (Kernels.CpuGemm.IsSupported && !WidenedSlices && weight.dtype is ScalarType.BFloat16 or ScalarType.Float32 && m <= int.MaxValue && n <= int.MaxValue && k <= int.MaxValue)
         {
-            // bf16 x is widened as the GEMM packs it; other dtypes go to float32 first.
-            bool bf16 = x.dtype == ScalarType.BFloat16 && weight.dtype == ScalarType.BFloat16;
-            var xs = bf16 ? x.reshape(-1, k).contiguous() : x.reshape(-1, k).to(ScalarType.Float32).contiguous();
             var w = weight.contiguous();
-            lock (ScratchLock)
+            nint pw = Checkpoints.NativeTensor.DataPointer(w);
+            unsafe
             {
-                // The float32 sums go into a buffer kept for the process when the result is rounded to another dtype anyway
-                // (up to 128 MB: a 749-token prompt's ff_proj; a fresh one was zeroed page by page on first touch); a float32
-                // result is the sums themselves.
-                var y = x.dtype != ScalarType.Float32 && m * n <= KeptSumsElements ? KeptSums(m * n).view(m, n) : empty([m, n], ScalarType.Float32);
-                unsafe
-                {
-                    float* py = (float*)Checkpoints.NativeTensor.DataPointer(y);
-                    nint px = Checkpoints.NativeTensor.DataPointer(xs), pw = Checkpoints.NativeTensor.DataPointer(w);
-                    if (bf16) Kernels.CpuGemm.Bf16((ushort*)px, (int)m, (int)k, (ushort*)pw, (int)n, py);
-                    else if (w.dtype == ScalarType.BFloat16) Kernels.CpuGemm.Bf16((float*)px, (int)m, (int)k, (ushort*)pw, (int)n, py);
-                    else Kernels.CpuGemm.Float32((float*)px, (int)m, (int)k, (float*)pw, (int)n, py);
-                }
-                return Finish(x, y, bias, n).MoveToOuterDisposeScope();
+                return w.dtype == ScalarType.BFloat16
+                    ? Packed(x, new Kernels.CpuGemm.Bf16Rows((ushort*)pw, (int)k), n, k, bias).MoveToOuterDisposeScope()
+                    : Packed(x, new Kernels.CpuGemm.Float32Rows((float*)pw, (int)k), n, k, bias).MoveToOuterDisposeScope();
             }
         }
         var xf = x.reshape(-1, k).to(ScalarType.Float32);
@@ -138,6 +133,70 @@ public static class Float32Gemm
             }
         }
         return Finish(x, y32, bias, n).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// x [..., K] · (q · scale)ᵀ (+ bias) for int8 weights q [N, K] with a float32 scale a row, through the packed GEMM, which
+    /// reads the int8 rows as it packs them (bf16(q · scale), the values <see cref="Int8Quantizer.DequantizeBf16"/> writes).
+    /// Null where the packed GEMM does not take it (no AVX2 and FMA, the baseline switch, not this route's CPUs): the caller
+    /// dequantises instead.
+    /// </summary>
+    public static unsafe Tensor? LinearInt8(Tensor x, Tensor q, Tensor scale, Tensor? bias)
+    {
+        if (!TakesQuantised(x, q, scale, ScalarType.Int8, q.shape[1])) return null;
+        _calls++;
+        using var scope = NewDisposeScope();
+        var rows = new Kernels.CpuGemm.Int8Rows((sbyte*)Checkpoints.NativeTensor.DataPointer(q), (float*)Checkpoints.NativeTensor.DataPointer(scale), (int)q.shape[1]);
+        var y = Packed(x, rows, q.shape[0], q.shape[1], bias);
+        GC.KeepAlive(q); GC.KeepAlive(scale);
+        return y.MoveToOuterDisposeScope();
+    }
+
+    /// <summary><see cref="LinearInt8"/> for int4 weights packed two to a byte [N, K/2] with a scale per group of columns
+    /// (<see cref="Int4Quantizer"/>).</summary>
+    public static unsafe Tensor? LinearInt4(Tensor x, Tensor packed, Tensor scale, Tensor? bias)
+    {
+        long k = packed.shape[1] * 2;
+        if (!TakesQuantised(x, packed, scale, ScalarType.Byte, k)) return null;
+        int g = Int4Quantizer.GroupSize(k);
+        if (!scale.shape.SequenceEqual(new[] { packed.shape[0], k / g }))
+            throw new ArgumentException($"int4 weights [{packed.shape[0]}, {packed.shape[1]}] need a scale of shape [{packed.shape[0]}, {k / g}]; got [{string.Join(", ", scale.shape)}]");
+        _calls++;
+        using var scope = NewDisposeScope();
+        var rows = new Kernels.CpuGemm.Int4Rows((byte*)Checkpoints.NativeTensor.DataPointer(packed), (float*)Checkpoints.NativeTensor.DataPointer(scale), (int)k, g);
+        var y = Packed(x, rows, packed.shape[0], k, bias);
+        GC.KeepAlive(packed); GC.KeepAlive(scale);
+        return y.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Whether quantised weights (contiguous CPU tensors of <paramref name="dtype"/>, a contiguous float32 scale) of
+    /// <paramref name="k"/> columns go to the packed GEMM for x.</summary>
+    static bool TakesQuantised(Tensor x, Tensor w, Tensor scale, ScalarType dtype, long k) =>
+        Enabled && Kernels.CpuGemm.IsSupported && !WidenedSlices && !DequantiseFirst && !x.requires_grad && x.device_type == TorchSharp.DeviceType.CPU
+        && w.dim() == 2 && w.dtype == dtype && w.device_type == TorchSharp.DeviceType.CPU && w.is_contiguous()
+        && scale.dtype == ScalarType.Float32 && scale.device_type == TorchSharp.DeviceType.CPU && scale.is_contiguous()
+        && x.shape[^1] == k && w.shape[0] <= int.MaxValue && k <= int.MaxValue && x.NumberOfElements / k <= int.MaxValue;
+
+    /// <summary>
+    /// The packed GEMM over weights read through <paramref name="w"/> [N, K]: bf16 x is widened as it is packed (exactly, as
+    /// a conversion would), other dtypes go to float32 first. The float32 sums go into a buffer kept for the process when the result is rounded to another
+    /// dtype anyway (up to 128 MB: a 749-token prompt's ff_proj; a fresh one was zeroed page by page on first touch); a
+    /// float32 result is the sums themselves. A new tensor in the caller's scope.
+    /// </summary>
+    static unsafe Tensor Packed<TW>(Tensor x, TW w, long n, long k, Tensor? bias) where TW : struct, Kernels.IWeightRows
+    {
+        long m = x.NumberOfElements / k;
+        bool bf16 = x.dtype == ScalarType.BFloat16;
+        var xs = bf16 ? x.reshape(-1, k).contiguous() : x.reshape(-1, k).to(ScalarType.Float32).contiguous();
+        lock (ScratchLock)
+        {
+            var y = x.dtype != ScalarType.Float32 && m * n <= KeptSumsElements ? KeptSums(m * n).view(m, n) : empty([m, n], ScalarType.Float32);
+            float* py = (float*)Checkpoints.NativeTensor.DataPointer(y);
+            nint px = Checkpoints.NativeTensor.DataPointer(xs);
+            if (bf16) Kernels.CpuGemm.Product((ushort*)px, (int)m, (int)k, w, (int)n, py);
+            else Kernels.CpuGemm.Product((float*)px, (int)m, (int)k, w, (int)n, py);
+            return Finish(x, y, bias, n);
+        }
     }
 
     /// <summary>y [rows, N] float32 plus the bias, rounded once to x's dtype (a new tensor unless x is float32), in x's leading

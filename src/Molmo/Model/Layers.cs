@@ -111,13 +111,14 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
         }
         if (weight.dtype == ScalarType.Byte)
         {
-            // int4 on the CPU: decode steps of up to 64 rows through the kernel (AVX-512 or AVX2), prefill-sized inputs
-            // dequantised to bf16 for libtorch's GEMM. On CUDA, decode steps through the CUDA kernel. Elsewhere (prefill on a
+            // int4 on the CPU: decode steps of up to 64 rows through the kernel (AVX-512 or AVX2); prefill-sized inputs through
+            // the packed GEMM, which reads the int4 rows as it packs them (CPUs with AVX2 but not AVX-512), or dequantised to
+            // bf16 for libtorch's GEMM. On CUDA, decode steps through the CUDA kernel. Elsewhere (prefill on a
             // GPU, a CPU without AVX2, float32 activations) the weights are dequantised by libtorch ops for each product.
             if (kernels && Kernels.CpuGemv.SupportsInt4 && rows <= Kernels.CpuGemv.MaxRows)
                 return Kernels.CpuGemv.LinearInt4(x, weight, weight_scale, bias);
             if (cpu && x.dtype == ScalarType.BFloat16 && Kernels.CpuGemv.SupportsInt4)
-                return Int4Quantizer.LinearDequantised(x, weight, weight_scale, bias);
+                return Float32Gemm.LinearInt4(x, weight, weight_scale, bias) ?? Int4Quantizer.LinearDequantised(x, weight, weight_scale, bias);
             // On CUDA, decode steps of up to CudaQuantGemv.MaxRows rows read the int4 weights in the engine's kernel (when it
             // loads there).
             if (weight.device_type == TorchSharp.DeviceType.CUDA && !x.requires_grad && Runtime.CudaQuantGemv.TryLinearInt4(x, weight, weight_scale, bias) is { } fast4)
@@ -126,8 +127,9 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
             return nn.functional.linear(x, w, bias);
         }
         // int8 on the CPU: decode steps of up to 64 rows (batched decoding) stream the int8 rows through the kernel, 1 byte per
-        // weight read once per step; prefill-sized inputs (and every bf16 input on a CPU without the kernels) dequantise to
-        // bf16 in one pass for libtorch's GEMM.
+        // weight read once per step; prefill-sized inputs (and every bf16 input on a CPU without the kernels) go to the packed
+        // GEMM, which reads the int8 rows as it packs them (CPUs with AVX2 but not AVX-512), or dequantise to bf16 in one pass
+        // for libtorch's GEMM.
         if (kernels && rows <= Kernels.CpuGemv.MaxRows)
             return Kernels.CpuGemv.LinearInt8(x, weight, weight_scale, bias);
         // On CUDA, decode steps of up to CudaQuantGemv.MaxRows rows read the int8 weights in the engine's own kernel (when it
@@ -136,7 +138,7 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
             return fast;
         using var scope = NewDisposeScope();
         if (cpu && x.dtype == ScalarType.BFloat16)
-            return Int8Quantizer.LinearDequantised(x, weight, weight_scale, bias).MoveToOuterDisposeScope();
+            return (Float32Gemm.LinearInt8(x, weight, weight_scale, bias) ?? Int8Quantizer.LinearDequantised(x, weight, weight_scale, bias)).MoveToOuterDisposeScope();
         // Elsewhere (CUDA, fp32): the integers converted exactly (|q| ≤ 127), the GEMM, then each output column times its
         // row's scale — one full-size pass over the weights instead of two (convert, then scale).
         var y = nn.functional.linear(x, weight.to(x.dtype)) * weight_scale.to(x.dtype);

@@ -113,7 +113,7 @@ public class Float32GemmTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void QuantisedPrefillDequantisesForEitherGemm(bool int4)
+    public void QuantisedPrefillStaysWithinItsBoundThroughEitherGemm(bool int4)
     {
         var dir = Golden.TinyDir("tiny_d_style");
         using var model = Molmo.Checkpoints.ModelLoader.Load(dir, new ModelPlacement(ScalarType.BFloat16, CPU, Int8Decoder: !int4) { Int4Decoder = int4 });
@@ -143,6 +143,46 @@ public class Float32GemmTests
             foreach (var t in results) t.Dispose();
         }
         finally { Float32Gemm.Enabled = saved; }
+    }
+
+    [Theory]
+    [InlineData(false, 300, 517, 151)]  // int8: every register block edge, three K blocks (the last of 5 columns), three blocks
+                                        // of weight rows
+    [InlineData(false, 16, 9, 6)]       // int8: one run of 8 columns and one alone
+    [InlineData(true, 300, 640, 151)]   // int4, groups of 64: K blocks of 256, 256 and 128 (the low and high nibbles' runs)
+    [InlineData(true, 40, 192, 13)]     // int4, groups of 32
+    [InlineData(true, 20, 96, 7)]       // int4, groups of 16
+    public void QuantisedWeightsPackedAsTheyAreReadGiveTheBitsOfTheirDequantisedBf16Weights(bool int4, int n, int k, int m)
+    {
+        if (!Molmo.Model.Kernels.CpuGemm.IsSupported) return;    // no AVX2 and FMA: quantised prefill dequantises for libtorch
+        using var scope = NewDisposeScope();
+        using var g = new TorchSharp.torch.Generator(5);
+        var w = randn([n, k], generator: g).mul(Scalars.Of(3));
+        var x = randn([2, m, k], generator: g).to(ScalarType.BFloat16);
+        var b = randn([n], generator: g).to(ScalarType.BFloat16);
+        var (q, s) = int4 ? Int4Quantizer.Quantize(w) : Int8Quantizer.Quantize(w);
+        Tensor? Direct() => int4 ? Float32Gemm.LinearInt4(x, q, s, b) : Float32Gemm.LinearInt8(x, q, s, b);
+        bool saved = Float32Gemm.Enabled;
+        Float32Gemm.Enabled = true;
+        try
+        {
+            // The one-pass dequantiser's bf16 weights through the bf16 route: what quantised prefill computed before.
+            var want = Float32Gemm.Linear(x, int4 ? Int4Quantizer.DequantizeBf16(q, s) : Int8Quantizer.DequantizeBf16(q, s), b);
+            int packed = Molmo.Model.Kernels.CpuGemm.CallsOnThisThread;
+            var got = Direct();
+            Assert.Equal(packed + 1, Molmo.Model.Kernels.CpuGemm.CallsOnThisThread);
+            Assert.NotNull(got);
+            Assert.Equal(want.shape, got!.shape);
+            Assert.True(got.eq(want).all().item<bool>(), $"max |Δ| {(got - want).abs().max().to(ScalarType.Float32).item<float>()}");
+            // The baseline switch hands it back to the caller to dequantise.
+            Float32Gemm.DequantiseFirst = true;
+            Assert.Null(Direct());
+        }
+        finally
+        {
+            Float32Gemm.Enabled = saved;
+            Float32Gemm.DequantiseFirst = false;
+        }
     }
 
     [Theory]

@@ -20,7 +20,7 @@ namespace Molmo.Model.Kernels;
 /// at 122–132 GFLOP/s on two cores (78–84 % of its FMA ceiling) where libtorch's float32 GEMM (MKL) over the same weights,
 /// widened a slice at a time, reached 93–103 (docs/benchmarks.md, "A packed GEMM for prefill on AVX2 CPUs").
 /// </summary>
-public static unsafe class CpuGemm
+public static unsafe partial class CpuGemm
 {
     const int MR = 6;         // x rows a register block
     const int NR = 16;        // output columns a register block (two vectors of 8)
@@ -44,19 +44,13 @@ public static unsafe class CpuGemm
     static long _packedXBytes;
 
     /// <summary>
-    /// y [M, N] (row stride N) = x [M, K] (float32, row stride K) · w [N, K]ᵀ (bf16, row stride K), on the kernel threads
+    /// y [M, N] (row stride N) = x [M, K] (float32 or bf16 bits, row stride K) · wᵀ, w [N, K] read through <typeparamref name="TW"/>
+    /// (<see cref="Bf16Rows"/>, <see cref="Float32Rows"/>, <see cref="Int8Rows"/>, <see cref="Int4Rows"/>), on the kernel threads
     /// (<see cref="CpuGemv.MaxThreads"/>). Not reentrant: one product at a time in the process.
     /// </summary>
-    internal static void Bf16(float* x, int m, int k, ushort* w, int n, float* y) => Run(x, m, k, w, n, y);
-
-    /// <summary><see cref="Bf16"/> with bf16 x [M, K] (row stride K), widened as it is packed.</summary>
-    internal static void Bf16(ushort* x, int m, int k, ushort* w, int n, float* y) => Run(x, m, k, w, n, y);
-
-    /// <summary><see cref="Bf16"/> with float32 weights [N, K] (row stride K), packed as they are.</summary>
-    internal static void Float32(float* x, int m, int k, float* w, int n, float* y) => Run(x, m, k, w, n, y);
-
-    // TX, TW: ushort (bf16 bits) or float; the JIT compiles each pair apart, so the types cost no test in the loops.
-    static void Run<TX, TW>(TX* x, int m, int k, TW* w, int n, float* y) where TX : unmanaged where TW : unmanaged
+    // TX (ushort: bf16 bits, or float) and TW (a struct) are type arguments, so the JIT compiles each pair apart and the
+    // sources' reads are inlined: the types cost no test in the loops.
+    internal static void Product<TX, TW>(TX* x, int m, int k, TW w, int n, float* y) where TX : unmanaged where TW : struct, IWeightRows
     {
         if (!IsSupported) throw new PlatformNotSupportedException("the packed GEMM needs AVX2 and FMA");
         _calls++;
@@ -91,9 +85,9 @@ public static unsafe class CpuGemm
         int r0 = panel * MR, rows = Math.Min(MR, m - r0);
         TX* s0 = x + (long)r0 * k;
         int c = 0;
-        // 8 columns of the 6 rows at a time, transposed in registers into 8 runs of 6. Each run is stored as a whole vector,
-        // ascending, so its last 2 floats are overwritten by the next run; the 8th run's land on the next 8 columns' first
-        // 2 (hence c + 8 < k: those columns exist, and are written after).
+        // 8 columns of the 6 rows at a time, transposed in registers into 8 runs of 6 (4.5 % of a 1.5B prefill on a Zen 3,
+        // scalar). Each run is stored as a whole vector, ascending, so its last 2 floats are overwritten by the next run; the
+        // 8th run's land on the next 8 columns' first 2 (hence c + 8 < k: those columns exist, and are written after).
         for (; c + 8 < k; c += 8)
         {
             var v0 = Row(s0 + c);
@@ -102,20 +96,7 @@ public static unsafe class CpuGemm
             var v3 = rows > 3 ? Row(s0 + 3L * k + c) : default;
             var v4 = rows > 4 ? Row(s0 + 4L * k + c) : default;
             var v5 = rows > 5 ? Row(s0 + 5L * k + c) : default;
-            var t0 = Avx.UnpackLow(v0, v1); var t1 = Avx.UnpackHigh(v0, v1); var t2 = Avx.UnpackLow(v2, v3); var t3 = Avx.UnpackHigh(v2, v3);
-            var t4 = Avx.UnpackLow(v4, v5); var t5 = Avx.UnpackHigh(v4, v5);
-            // u0: column 0 of rows 0–3 and column 4 of rows 0–3; u4: column 0 of rows 4–5 (twice) and column 4 of rows 4–5.
-            var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE); var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
-            var u4 = Avx.Shuffle(t4, t4, 0x44); var u5 = Avx.Shuffle(t4, t4, 0xEE); var u6 = Avx.Shuffle(t5, t5, 0x44); var u7 = Avx.Shuffle(t5, t5, 0xEE);
-            float* d = dst + (long)c * MR;
-            Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
-            Avx.Store(d + MR, Avx.Permute2x128(u1, u5, 0x20));
-            Avx.Store(d + 2 * MR, Avx.Permute2x128(u2, u6, 0x20));
-            Avx.Store(d + 3 * MR, Avx.Permute2x128(u3, u7, 0x20));
-            Avx.Store(d + 4 * MR, Avx.Permute2x128(u0, u4, 0x31));
-            Avx.Store(d + 5 * MR, Avx.Permute2x128(u1, u5, 0x31));
-            Avx.Store(d + 6 * MR, Avx.Permute2x128(u2, u6, 0x31));
-            Avx.Store(d + 7 * MR, Avx.Permute2x128(u3, u7, 0x31));
+            Transpose8(v0, v1, v2, v3, v4, v5, default, default, dst + (long)c * MR, MR);
         }
         for (int r = 0; r < MR; r++)
         {
@@ -126,13 +107,13 @@ public static unsafe class CpuGemm
     }
 
     /// <summary>Output columns [256·item, 256·item + 256): every x panel against the item's weight rows, 256 K columns at a time.</summary>
-    static void Item<TW>(float* px, int m, int k, TW* w, int n, float* y, int item, float* pw) where TW : unmanaged
+    static void Item<TW>(float* px, int m, int k, TW w, int n, float* y, int item, float* pw) where TW : struct, IWeightRows
     {
         int n0 = item * NC, nc = Math.Min(NC, n - n0), strips = (nc + NR - 1) / NR, panels = (m + MR - 1) / MR;
         for (int k0 = 0; k0 < k; k0 += KC)
         {
             int kc = Math.Min(KC, k - k0);
-            PackW(w + (long)n0 * k + k0, k, nc, kc, pw);
+            PackW(w, n0, k0, nc, kc, pw);
             for (int p0 = 0; p0 < panels; p0 += MC)
                 for (int s = 0; s < strips; s++)
                     for (int p = p0; p < Math.Min(panels, p0 + MC); p++)
@@ -141,29 +122,25 @@ public static unsafe class CpuGemm
         }
     }
 
-    /// <summary>Weight rows [nc, kc] (row stride k; bf16 widened) into 16-row strips laid out [strip][kc][16], rows past nc zero.</summary>
-    static void PackW<TW>(TW* w, int k, int nc, int kc, float* dst) where TW : unmanaged
+    /// <summary>Weight rows [n0, n0 + nc) × columns [k0, k0 + kc), as float32, into 16-row strips laid out [strip][kc][16], rows
+    /// past nc zero.</summary>
+    static void PackW<TW>(TW w, int n0, int k0, int nc, int kc, float* dst) where TW : struct, IWeightRows
     {
         for (int s = 0; s * NR < nc; s++)
         {
             float* d = dst + (long)s * kc * NR;
-            int c = 0;
+            int c = 0, r0 = n0 + s * NR;
             if (nc - s * NR >= NR)
-            {
-                TW* src = w + (long)s * NR * k;
                 for (; c + 8 <= kc; c += 8)
-                {
-                    Transpose8(src + c, k, d + c * NR);
-                    Transpose8(src + 8L * k + c, k, d + c * NR + 8);
-                }
-            }
+                    for (int half = 0; half < NR; half += 8)
+                    {
+                        int r = r0 + half, col = k0 + c;
+                        Transpose8(w.Eight(r, col), w.Eight(r + 1, col), w.Eight(r + 2, col), w.Eight(r + 3, col),
+                                   w.Eight(r + 4, col), w.Eight(r + 5, col), w.Eight(r + 6, col), w.Eight(r + 7, col), d + c * NR + half, NR);
+                    }
             // The columns past the last 8 of a whole strip, and every column of a strip cut short by nc.
             for (int r = 0; r < NR; r++)
-            {
-                int row = s * NR + r;
-                TW* src = w + (long)row * k;
-                for (int cc = c; cc < kc; cc++) d[cc * NR + r] = row < nc ? Widen(src + cc) : 0;
-            }
+                for (int cc = c; cc < kc; cc++) d[cc * NR + r] = s * NR + r < nc ? w.One(r0 + r, k0 + cc) : 0;
         }
     }
 
@@ -177,25 +154,25 @@ public static unsafe class CpuGemm
     static Vector256<float> Row<TW>(TW* p) where TW : unmanaged =>
         typeof(TW) == typeof(ushort) ? Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)p), 16).AsSingle() : Avx.LoadVector256((float*)p);
 
-    /// <summary>8 weight rows × 8 columns (row stride k) as float32, transposed into 8 rows of a strip (stride 16 floats).</summary>
+    /// <summary>8 rows of 8 values (v0 … v7) transposed: column j's 8 values stored at d + j · stride, j ascending (a stride
+    /// under 8 overwrites each run's tail with the next run).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Transpose8<TW>(TW* w, int k, float* d) where TW : unmanaged
+    static void Transpose8(Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, Vector256<float> v3,
+                           Vector256<float> v4, Vector256<float> v5, Vector256<float> v6, Vector256<float> v7, float* d, int stride)
     {
-        var v0 = Row(w); var v1 = Row(w + k); var v2 = Row(w + 2L * k); var v3 = Row(w + 3L * k);
-        var v4 = Row(w + 4L * k); var v5 = Row(w + 5L * k); var v6 = Row(w + 6L * k); var v7 = Row(w + 7L * k);
         // Pairs of rows interleaved, then quarters: u0 holds column 0 of rows 0–3 and column 4 of rows 0–3, and so on.
         var t0 = Avx.UnpackLow(v0, v1); var t1 = Avx.UnpackHigh(v0, v1); var t2 = Avx.UnpackLow(v2, v3); var t3 = Avx.UnpackHigh(v2, v3);
         var t4 = Avx.UnpackLow(v4, v5); var t5 = Avx.UnpackHigh(v4, v5); var t6 = Avx.UnpackLow(v6, v7); var t7 = Avx.UnpackHigh(v6, v7);
         var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE); var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
         var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE); var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.StoreAligned(d, Avx.Permute2x128(u0, u4, 0x20));
-        Avx.StoreAligned(d + NR, Avx.Permute2x128(u1, u5, 0x20));
-        Avx.StoreAligned(d + 2 * NR, Avx.Permute2x128(u2, u6, 0x20));
-        Avx.StoreAligned(d + 3 * NR, Avx.Permute2x128(u3, u7, 0x20));
-        Avx.StoreAligned(d + 4 * NR, Avx.Permute2x128(u0, u4, 0x31));
-        Avx.StoreAligned(d + 5 * NR, Avx.Permute2x128(u1, u5, 0x31));
-        Avx.StoreAligned(d + 6 * NR, Avx.Permute2x128(u2, u6, 0x31));
-        Avx.StoreAligned(d + 7 * NR, Avx.Permute2x128(u3, u7, 0x31));
+        Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(d + stride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(d + 2 * stride, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(d + 3 * stride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(d + 4 * stride, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(d + 5 * stride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(d + 6 * stride, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(d + 7 * stride, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     /// <summary>

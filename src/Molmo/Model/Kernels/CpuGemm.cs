@@ -6,13 +6,15 @@ using System.Runtime.Intrinsics.X86;
 namespace Molmo.Model.Kernels;
 
 /// <summary>
-/// Prefill-sized products y [M, N] = x [M, K] · wᵀ of float32 or bf16 rows and bf16 or float32 weights [N, K], in float32,
-/// on CPUs with AVX2 and FMA, for <see cref="Float32Gemm"/> (CPUs where libtorch has no fast bf16 GEMM). A packed GEMM of the
-/// usual (BLIS) shape:
+/// Prefill-sized products y [M, N] = x [M, K] · wᵀ of float32 or bf16 rows and bf16, float32, int8 or int4 weights [N, K], in
+/// float32, on CPUs with AVX2 and FMA, for <see cref="Float32Gemm"/> (CPUs where libtorch has no fast bf16 GEMM). A packed GEMM
+/// of the usual (BLIS) shape:
 /// <list type="bullet">
-/// <item>x is packed once (widened from bf16) into panels of 6 rows, [panel][K][6];</item>
-/// <item>each work item is a block of 256 weight rows (output columns); for each 256 of its K columns it widens the weights to
-/// float32 into 16-row strips, [strip][256][16] (256 KB, kept in L2), with an 8 × 8 transpose in registers;</item>
+/// <item>x is packed once (widened from bf16) into panels of 6 rows, [panel][K][6], 8 columns at a time through a transpose
+/// in registers;</item>
+/// <item>each work item is a block of 256 weight rows (output columns); for each 256 of its K columns it reads the weights as
+/// float32 (<see cref="IWeightRows"/>: bf16 widened, int8 and int4 dequantised to their bf16 values) into 16-row strips,
+/// [strip][256][16] (256 KB, kept in L2), with an 8 × 8 transpose in registers;</item>
 /// <item>then, for 24 x panels at a time, each strip (16 KB, in L1) meets each panel in a 6 × 16 register block: 12
 /// accumulators, two weight vectors and one broadcast x value a step, 12 FMAs to 8 loads.</item>
 /// </list>
@@ -85,8 +87,8 @@ public static unsafe partial class CpuGemm
         int r0 = panel * MR, rows = Math.Min(MR, m - r0);
         TX* s0 = x + (long)r0 * k;
         int c = 0;
-        // 8 columns of the 6 rows at a time, transposed in registers into 8 runs of 6 (4.5 % of a 1.5B prefill on a Zen 3,
-        // scalar). Each run is stored as a whole vector, ascending, so its last 2 floats are overwritten by the next run; the
+        // 8 columns of the 6 rows at a time, transposed in registers into 8 runs of 6 (scalar, this pack was 2.4 % of a 1.5B
+        // prefill's time on a Zen 3). Each run is stored as a whole vector, ascending, so its last 2 floats are overwritten by the next run; the
         // 8th run's land on the next 8 columns' first 2 (hence c + 8 < k: those columns exist, and are written after).
         for (; c + 8 < k; c += 8)
         {
@@ -144,15 +146,15 @@ public static unsafe partial class CpuGemm
         }
     }
 
-    /// <summary>One value (bf16 or float32) as float32 (a bf16 value is a float32's upper 16 bits).</summary>
+    /// <summary>One x value (bf16 bits or float32) as float32 (a bf16 value is a float32's upper 16 bits).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static float Widen<TW>(TW* p) where TW : unmanaged =>
-        typeof(TW) == typeof(ushort) ? BitConverter.Int32BitsToSingle(*(ushort*)p << 16) : *(float*)p;
+    static float Widen<TX>(TX* p) where TX : unmanaged =>
+        typeof(TX) == typeof(ushort) ? BitConverter.Int32BitsToSingle(*(ushort*)p << 16) : *(float*)p;
 
-    /// <summary>8 consecutive weights as float32.</summary>
+    /// <summary>8 consecutive x values as float32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> Row<TW>(TW* p) where TW : unmanaged =>
-        typeof(TW) == typeof(ushort) ? Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)p), 16).AsSingle() : Avx.LoadVector256((float*)p);
+    static Vector256<float> Row<TX>(TX* p) where TX : unmanaged =>
+        typeof(TX) == typeof(ushort) ? Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)p), 16).AsSingle() : Avx.LoadVector256((float*)p);
 
     /// <summary>8 rows of 8 values (v0 … v7) transposed: column j's 8 values stored at d + j · stride, j ascending (a stride
     /// under 8 overwrites each run's tail with the next run).</summary>
@@ -187,8 +189,9 @@ public static unsafe partial class CpuGemm
         if (accumulate) for (int r = 0; r < rows; r++) Sse.Prefetch0(y + (long)r * ldy);
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        // Four K columns a pass (the JIT does not unroll; the loop's own instructions were 4 of every 24): 7–20 % faster
-        // on a Zen 3 (docs/benchmarks.md, "The packed GEMM's x packing and inner loop").
+        // Four K columns a pass (the JIT does not unroll; the loop's own instructions were 4 of every 24). With x's vector
+        // packing, a 1.5B prefill 1.05× and a 7B-D one 1.03× as fast on a Zen 3 (docs/benchmarks.md, "The packed GEMM's x
+        // packing and inner loop").
         int p = 0;
         for (; p + 4 <= kc; p += 4)
         {

@@ -4,8 +4,8 @@ using static TorchSharp.torch;
 namespace Molmo.Model;
 
 /// <summary>
-/// Prefill-sized products of bf16 weights (and of int8 and int4 weights dequantised to bf16) on CPUs where libtorch has no
-/// fast bf16 GEMM: the weights widened to float32 a slice of rows at a time, each slice multiplied by libtorch's float32
+/// Prefill-sized products of bf16 weights (and of int8 and int4 weights, at their dequantised bf16 values) on CPUs where
+/// libtorch has no fast bf16 GEMM: the weights widened to float32 a slice of rows at a time, each slice multiplied by libtorch's float32
 /// GEMM. libtorch hands bf16 products to oneDNN only on x86 CPUs with AVX-512 (BW, VL and DQ: its bf16 device check);
 /// elsewhere (AMD Zen 1–3, most Intel client cores; some recent ones with AVX-NE-CONVERT may get oneDNN's AVX2 bf16 route,
 /// untested, and are widened here too), it falls back to a loop of
@@ -13,8 +13,10 @@ namespace Molmo.Model;
 /// 640×480 prefill on a Zen 3 running for over ten minutes (docs/benchmarks.md, "bf16 products on an AVX2 CPU"). A bf16
 /// value widens to float32 exactly, and libtorch's bf16 GEMM accumulates in float32 and rounds once to bf16 as this does,
 /// so the two agree but for the order of the sums. With AVX2 and FMA the product is the engine's packed GEMM
-/// (<see cref="Kernels.CpuGemm"/>), which widens the weights as it packs them; elsewhere, or as the benchmarks' baseline
-/// (<see cref="WidenedSlices"/>), each slice of widened weights goes to libtorch's float32 GEMM.
+/// (<see cref="Kernels.CpuGemm"/>), which widens the weights as it packs them, and reads int8 and int4 rows itself
+/// (<see cref="LinearInt8"/>, <see cref="LinearInt4"/>); elsewhere, or as the benchmarks' baseline
+/// (<see cref="WidenedSlices"/>), each slice of widened weights goes to libtorch's float32 GEMM, and quantised weights are
+/// dequantised to bf16 first.
 /// </summary>
 public static class Float32Gemm
 {
@@ -179,9 +181,9 @@ public static class Float32Gemm
 
     /// <summary>
     /// The packed GEMM over weights read through <paramref name="w"/> [N, K]: bf16 x is widened as it is packed (exactly, as
-    /// a conversion would), other dtypes go to float32 first. The float32 sums go into a buffer kept for the process when the result is rounded to another
-    /// dtype anyway (up to 128 MB: a 749-token prompt's ff_proj; a fresh one was zeroed page by page on first touch); a
-    /// float32 result is the sums themselves. A new tensor in the caller's scope.
+    /// a conversion would), other dtypes go to float32 first. The float32 sums go into a buffer kept for the process when
+    /// the result is rounded to another dtype anyway (up to 128 MB: a 749-token prompt's ff_proj; a fresh one was zeroed
+    /// page by page on first touch); a float32 result is the sums themselves. A new tensor in the caller's scope.
     /// </summary>
     static unsafe Tensor Packed<TW>(Tensor x, TW w, long n, long k, Tensor? bias) where TW : struct, Kernels.IWeightRows
     {

@@ -185,7 +185,7 @@ public static class Float32Gemm
     /// the result is rounded to another dtype anyway (up to 128 MB: a 749-token prompt's ff_proj; a fresh one was zeroed
     /// page by page on first touch); a float32 result is the sums themselves. A new tensor in the caller's scope.
     /// </summary>
-    static unsafe Tensor Packed<TW>(Tensor x, TW w, long n, long k, Tensor? bias) where TW : struct, Kernels.IWeightRows
+    static unsafe Tensor Packed<TW>(Tensor x, TW w, long n, long k, Tensor? bias) where TW : struct, Kernels.IMatrixRows
     {
         long m = x.NumberOfElements / k;
         bool bf16 = x.dtype == ScalarType.BFloat16;
@@ -195,8 +195,8 @@ public static class Float32Gemm
             var y = x.dtype != ScalarType.Float32 && m * n <= KeptSumsElements ? KeptSums(m * n).view(m, n) : empty([m, n], ScalarType.Float32);
             float* py = (float*)Checkpoints.NativeTensor.DataPointer(y);
             nint px = Checkpoints.NativeTensor.DataPointer(xs);
-            if (bf16) Kernels.CpuGemm.Product((ushort*)px, (int)m, (int)k, w, (int)n, py);
-            else Kernels.CpuGemm.Product((float*)px, (int)m, (int)k, w, (int)n, py);
+            if (bf16) Kernels.CpuGemm.Product(new Kernels.CpuGemm.Bf16Rows((ushort*)px, (int)k), (int)m, (int)k, w, (int)n, py);
+            else Kernels.CpuGemm.Product(new Kernels.CpuGemm.Float32Rows((float*)px, (int)k), (int)m, (int)k, w, (int)n, py);
             return Finish(x, y, bias, n);
         }
     }

@@ -277,10 +277,8 @@ public static class Int4Quantizer
                     for (int j = 0; j < 64; j += 8)
                     {
                         // Bytes j … j + 7: columns c + j … (low nibbles) and c + 64 + j … (high ones).
-                        var bytes = Avx2.ConvertToVector256Int32(row + c / 2 + j);
-                        var eight = Vector256.Create(8);
-                        var low = ((bytes & Vector256.Create(15)) ^ eight) - eight;
-                        var high = (Avx2.ShiftRightLogical(bytes, 4) ^ eight) - eight;
+                        var low = Nibbles8(row + c / 2 + j, high: false);
+                        var high = Nibbles8(row + c / 2 + j, high: true);
                         Sse2.Store(o + c + j, Kernels.CpuGemv.FloatToBf16x8(Avx.Multiply(Avx.ConvertToVector256Single(low), Vector256.Create(s[c / 64]))));
                         Sse2.Store(o + c + 64 + j, Kernels.CpuGemv.FloatToBf16x8(Avx.Multiply(Avx.ConvertToVector256Single(high), Vector256.Create(s[c / 64 + 1]))));
                     }
@@ -289,6 +287,16 @@ public static class Int4Quantizer
         });
         GC.KeepAlive(packed); GC.KeepAlive(scale);
         return w;
+    }
+
+    /// <summary>8 int4 values from 8 packed bytes, their low nibbles or their high ones, sign-extended to int32 (AVX2: a
+    /// 4-bit two's complement t is (t ^ 8) − 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe Vector256<int> Nibbles8(byte* bytes, bool high)
+    {
+        var b = Avx2.ConvertToVector256Int32(bytes);
+        var eight = Vector256.Create(8);
+        return ((high ? Avx2.ShiftRightLogical(b, 4) : b & Vector256.Create(15)) ^ eight) - eight;
     }
 
     /// <summary>A 64-byte load of packed int4 weights → its low nibbles and its high nibbles as signed bytes, in column order

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -5,75 +6,92 @@ using System.Runtime.Intrinsics.X86;
 namespace Molmo.Model.Kernels;
 
 /// <summary>
-/// A weight matrix [N, K] as the packed GEMM reads it while packing: 8 consecutive weights of a row, or one, as float32.
-/// Implemented by structs, so that each kind's reads are compiled into its own copy of the packing loop.
+/// A row-major matrix [rows, K] as the packed GEMM reads it while packing, x and weights alike: 8 consecutive values of a row,
+/// or one, as float32. Implemented by structs, so that each kind's reads are compiled into its own copy of the packing loops.
 /// </summary>
-internal interface IWeightRows
+internal interface IMatrixRows
 {
-    /// <summary>Weights [row, col … col + 7] as float32; col is a multiple of 8 and col + 8 ≤ K.</summary>
+    /// <summary>Values [row, col … col + 7] as float32; col is a multiple of 8 and col + 8 ≤ K.</summary>
     Vector256<float> Eight(int row, int col);
 
-    /// <summary>Weight [row, col] as float32.</summary>
+    /// <summary>Value [row, col] as float32.</summary>
     float One(int row, int col);
 }
 
 public static unsafe partial class CpuGemm
 {
-    /// <summary>bf16 weights [N, K] (row stride K), widened exactly.</summary>
-    internal readonly struct Bf16Rows(ushort* w, int k) : IWeightRows
+    /// <summary>bf16 values [rows, K] (row stride K), widened exactly.</summary>
+    internal readonly struct Bf16Rows(ushort* p, int k) : IMatrixRows
     {
-        public Vector256<float> Eight(int row, int col) => Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w + (long)row * k + col), 16).AsSingle();
-        public float One(int row, int col) => BitConverter.Int32BitsToSingle(w[(long)row * k + col] << 16);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Eight(int row, int col) => CpuGemv.Bf16ToFloat8(p + (long)row * k + col);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float One(int row, int col) => CpuGemv.Bf16ToFloat(p[(long)row * k + col]);
     }
 
-    /// <summary>float32 weights [N, K] (row stride K), as they are.</summary>
-    internal readonly struct Float32Rows(float* w, int k) : IWeightRows
+    /// <summary>float32 values [rows, K] (row stride K), as they are.</summary>
+    internal readonly struct Float32Rows(float* p, int k) : IMatrixRows
     {
-        public Vector256<float> Eight(int row, int col) => Avx.LoadVector256(w + (long)row * k + col);
-        public float One(int row, int col) => w[(long)row * k + col];
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Eight(int row, int col) => Avx.LoadVector256(p + (long)row * k + col);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float One(int row, int col) => p[(long)row * k + col];
     }
 
     /// <summary>
     /// int8 weights q [N, K] with a float32 scale a row (<see cref="Int8Quantizer"/>): bf16(q · scale), the bits the one-pass
     /// dequantiser wrote for the GEMM before the packing read the int8 rows itself, so a prefill's results did not change.
     /// </summary>
-    internal readonly struct Int8Rows(sbyte* q, float* scale, int k) : IWeightRows
+    internal readonly struct Int8Rows(sbyte* q, float* scale, int k) : IMatrixRows
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<float> Eight(int row, int col) =>
             RoundToBf16(Avx.Multiply(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(q + (long)row * k + col)), Vector256.Create(scale[row])));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public float One(int row, int col) => RoundToBf16(q[(long)row * k + col] * scale[row]);
     }
 
     /// <summary>
-    /// int4 weights packed two to a byte [N, K/2] with a float32 scale per group of <paramref name="g"/> columns [N, K/g]
-    /// (<see cref="Int4Quantizer"/>'s layout: chunk c of a row, 2g columns in g bytes, holds column 2g·c + j in byte j's low
-    /// nibble and column 2g·c + g + j in its high one): bf16(q · scale), as <see cref="Int8Rows"/>. g is at least 16, so 8
-    /// columns from a multiple of 8 lie in one group and one nibble half.
+    /// int4 weights packed two to a byte [N, K/2] with a float32 scale per group of g columns [N, K/g] (<see cref="Int4Quantizer"/>'s
+    /// layout: chunk c of a row, 2g columns in g bytes, holds group 2c in its bytes' low nibbles and group 2c + 1 in their
+    /// high ones): bf16(q · scale), as <see cref="Int8Rows"/>. g is 16, 32 or 64, so 8 columns from a multiple of 8 lie in one
+    /// group; the group's index comes by shifts (divisions by g, 4 for each 8 weights, were most of the packing's work).
     /// </summary>
-    internal readonly struct Int4Rows(byte* packed, float* scale, int k, int g) : IWeightRows
+    internal readonly struct Int4Rows : IMatrixRows
     {
-        public Vector256<float> Eight(int row, int col)
+        readonly byte* _packed;
+        readonly float* _scale;
+        readonly int _rowBytes, _groups, _shift, _g;
+
+        public Int4Rows(byte* packed, float* scale, int k, int g)
         {
-            int within = col % (2 * g);
-            var bytes = Avx2.ConvertToVector256Int32(packed + (long)row * (k / 2) + col / (2 * g) * g + within % g);
-            var nibbles = within < g ? bytes & Vector256.Create(15) : Avx2.ShiftRightLogical(bytes, 4);
-            var eight = Vector256.Create(8);
-            var q = (nibbles ^ eight) - eight;   // 4-bit two's complement
-            return RoundToBf16(Avx.Multiply(Avx.ConvertToVector256Single(q), Vector256.Create(scale[(long)row * (k / g) + col / g])));
+            if (g < 8 || !BitOperations.IsPow2(g) || k % (2 * g) != 0) throw new ArgumentException($"int4 groups of {g} columns do not fit rows of {k}");
+            _packed = packed;
+            _scale = scale;
+            (_rowBytes, _groups, _shift, _g) = (k / 2, k / g, BitOperations.Log2((uint)g), g);
         }
 
-        public float One(int row, int col) => RoundToBf16(Int4Quantizer.At(packed + (long)row * (k / 2), col, g) * scale[(long)row * (k / g) + col / g]);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+
+        public Vector256<float> Eight(int row, int col)
+        {
+            int group = col >> _shift;
+            byte* bytes = _packed + (long)row * _rowBytes + ((group >> 1) << _shift) + (col & (_g - 1));
+            var q = Int4Quantizer.Nibbles8(bytes, high: (group & 1) == 1);
+            return RoundToBf16(Avx.Multiply(Avx.ConvertToVector256Single(q), Vector256.Create(_scale[(long)row * _groups + group])));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+
+        public float One(int row, int col) =>
+            RoundToBf16(Int4Quantizer.At(_packed + (long)row * _rowBytes, col, _g) * _scale[(long)row * _groups + (col >> _shift)]);
     }
 
-    /// <summary>Float32 values rounded to bf16 precision, as <see cref="CpuGemv.FloatToBf16x8"/> rounds them (to nearest even,
-    /// NaN → 0x7FC0), left in float32.</summary>
+    /// <summary>Float32 values rounded to bf16 as the dequantisers round them (<see cref="CpuGemv.FloatToBf16x8"/>), left in
+    /// float32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> RoundToBf16(Vector256<float> f)
-    {
-        var bits = f.AsUInt32();
-        var rounded = (bits + Vector256.Create(0x7FFFu) + (Avx2.ShiftRightLogical(bits, 16) & Vector256.Create(1u))) & Vector256.Create(0xFFFF0000u);
-        return Vector256.ConditionalSelect(Avx.CompareUnordered(f, f).AsUInt32(), Vector256.Create(0x7FC00000u), rounded).AsSingle();
-    }
+    static Vector256<float> RoundToBf16(Vector256<float> f) =>
+        Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(CpuGemv.FloatToBf16x8(f)), 16).AsSingle();
 
-    static float RoundToBf16(float f) => BitConverter.Int32BitsToSingle(CpuGemv.FloatToBf16(f) << 16);
+    static float RoundToBf16(float f) => CpuGemv.Bf16ToFloat(CpuGemv.FloatToBf16(f));
 }

@@ -13,7 +13,7 @@ namespace Molmo.Model.Kernels;
 /// <item>x is packed once (widened from bf16) into panels of 6 rows, [panel][K][6], 8 columns at a time through a transpose
 /// in registers;</item>
 /// <item>each work item is a block of 256 weight rows (output columns); for each 256 of its K columns it reads the weights as
-/// float32 (<see cref="IWeightRows"/>: bf16 widened, int8 and int4 dequantised to their bf16 values) into 16-row strips,
+/// float32 (<see cref="IMatrixRows"/>: bf16 widened, int8 and int4 dequantised to their bf16 values) into 16-row strips,
 /// [strip][256][16] (256 KB, kept in L2), with an 8 × 8 transpose in registers;</item>
 /// <item>then, for 24 x panels at a time, each strip (16 KB, in L1) meets each panel in a 6 × 16 register block: 12
 /// accumulators, two weight vectors and one broadcast x value a step, 12 FMAs to 8 loads.</item>
@@ -46,13 +46,14 @@ public static unsafe partial class CpuGemm
     static long _packedXBytes;
 
     /// <summary>
-    /// y [M, N] (row stride N) = x [M, K] (float32 or bf16 bits, row stride K) · wᵀ, w [N, K] read through <typeparamref name="TW"/>
-    /// (<see cref="Bf16Rows"/>, <see cref="Float32Rows"/>, <see cref="Int8Rows"/>, <see cref="Int4Rows"/>), on the kernel threads
+    /// y [M, N] (row stride N) = x [M, K] · wᵀ, x read through <typeparamref name="TX"/> (<see cref="Bf16Rows"/>,
+    /// <see cref="Float32Rows"/>) and w [N, K] through <typeparamref name="TW"/> (those, <see cref="Int8Rows"/>,
+    /// <see cref="Int4Rows"/>), on the kernel threads
     /// (<see cref="CpuGemv.MaxThreads"/>). Not reentrant: one product at a time in the process.
     /// </summary>
-    // TX (ushort: bf16 bits, or float) and TW (a struct) are type arguments, so the JIT compiles each pair apart and the
-    // sources' reads are inlined: the types cost no test in the loops.
-    internal static void Product<TX, TW>(TX* x, int m, int k, TW w, int n, float* y) where TX : unmanaged where TW : struct, IWeightRows
+    // TX and TW are structs, so the JIT compiles each pair apart and their reads are inlined: the kinds cost no test in the
+    // loops.
+    internal static void Product<TX, TW>(TX x, int m, int k, TW w, int n, float* y) where TX : struct, IMatrixRows where TW : struct, IMatrixRows
     {
         if (!IsSupported) throw new PlatformNotSupportedException("the packed GEMM needs AVX2 and FMA");
         _calls++;
@@ -82,34 +83,30 @@ public static unsafe partial class CpuGemm
     }
 
     /// <summary>x rows [6·panel, 6·panel + 6) as float32 [K][6], rows past M zero.</summary>
-    static void PackX<TX>(TX* x, int m, int k, int panel, float* dst) where TX : unmanaged
+    static void PackX<TX>(TX x, int m, int k, int panel, float* dst) where TX : struct, IMatrixRows
     {
         int r0 = panel * MR, rows = Math.Min(MR, m - r0);
-        TX* s0 = x + (long)r0 * k;
         int c = 0;
         // 8 columns of the 6 rows at a time, transposed in registers into 8 runs of 6 (scalar, this pack was 2.4 % of a 1.5B
-        // prefill's time on a Zen 3). Each run is stored as a whole vector, ascending, so its last 2 floats are overwritten by the next run; the
-        // 8th run's land on the next 8 columns' first 2 (hence c + 8 < k: those columns exist, and are written after).
+        // prefill's time on a Zen 3). Each run is stored as a whole vector, ascending, so its last 2 floats are overwritten by
+        // the next run; the 8th run's land on the next 8 columns' first 2 (hence c + 8 < k: those columns exist, and are
+        // written after).
         for (; c + 8 < k; c += 8)
         {
-            var v0 = Row(s0 + c);
-            var v1 = rows > 1 ? Row(s0 + k + c) : default;
-            var v2 = rows > 2 ? Row(s0 + 2L * k + c) : default;
-            var v3 = rows > 3 ? Row(s0 + 3L * k + c) : default;
-            var v4 = rows > 4 ? Row(s0 + 4L * k + c) : default;
-            var v5 = rows > 5 ? Row(s0 + 5L * k + c) : default;
+            var v0 = x.Eight(r0, c);
+            var v1 = rows > 1 ? x.Eight(r0 + 1, c) : default;
+            var v2 = rows > 2 ? x.Eight(r0 + 2, c) : default;
+            var v3 = rows > 3 ? x.Eight(r0 + 3, c) : default;
+            var v4 = rows > 4 ? x.Eight(r0 + 4, c) : default;
+            var v5 = rows > 5 ? x.Eight(r0 + 5, c) : default;
             Transpose8(v0, v1, v2, v3, v4, v5, default, default, dst + (long)c * MR, MR);
         }
         for (int r = 0; r < MR; r++)
-        {
-            TX* src = s0 + (long)r * k;
-            if (r < rows) for (int cc = c; cc < k; cc++) dst[(long)cc * MR + r] = Widen(src + cc);
-            else for (int cc = c; cc < k; cc++) dst[(long)cc * MR + r] = 0;
-        }
+            for (int cc = c; cc < k; cc++) dst[(long)cc * MR + r] = r < rows ? x.One(r0 + r, cc) : 0;
     }
 
     /// <summary>Output columns [256·item, 256·item + 256): every x panel against the item's weight rows, 256 K columns at a time.</summary>
-    static void Item<TW>(float* px, int m, int k, TW w, int n, float* y, int item, float* pw) where TW : struct, IWeightRows
+    static void Item<TW>(float* px, int m, int k, TW w, int n, float* y, int item, float* pw) where TW : struct, IMatrixRows
     {
         int n0 = item * NC, nc = Math.Min(NC, n - n0), strips = (nc + NR - 1) / NR, panels = (m + MR - 1) / MR;
         for (int k0 = 0; k0 < k; k0 += KC)
@@ -126,7 +123,7 @@ public static unsafe partial class CpuGemm
 
     /// <summary>Weight rows [n0, n0 + nc) × columns [k0, k0 + kc), as float32, into 16-row strips laid out [strip][kc][16], rows
     /// past nc zero.</summary>
-    static void PackW<TW>(TW w, int n0, int k0, int nc, int kc, float* dst) where TW : struct, IWeightRows
+    static void PackW<TW>(TW w, int n0, int k0, int nc, int kc, float* dst) where TW : struct, IMatrixRows
     {
         for (int s = 0; s * NR < nc; s++)
         {
@@ -145,16 +142,6 @@ public static unsafe partial class CpuGemm
                 for (int cc = c; cc < kc; cc++) d[cc * NR + r] = s * NR + r < nc ? w.One(r0 + r, k0 + cc) : 0;
         }
     }
-
-    /// <summary>One x value (bf16 bits or float32) as float32 (a bf16 value is a float32's upper 16 bits).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static float Widen<TX>(TX* p) where TX : unmanaged =>
-        typeof(TX) == typeof(ushort) ? BitConverter.Int32BitsToSingle(*(ushort*)p << 16) : *(float*)p;
-
-    /// <summary>8 consecutive x values as float32.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> Row<TX>(TX* p) where TX : unmanaged =>
-        typeof(TX) == typeof(ushort) ? Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)p), 16).AsSingle() : Avx.LoadVector256((float*)p);
 
     /// <summary>8 rows of 8 values (v0 … v7) transposed: column j's 8 values stored at d + j · stride, j ascending (a stride
     /// under 8 overwrites each run's tail with the next run).</summary>

@@ -13,7 +13,10 @@ namespace Molmo.Bench;
 /// already in float32 (before the packed GEMM took float32 weights on CPUs without AVX-512), the packed GEMM over them, and,
 /// up to the kernels' rows, the engine's bf16 decode kernel. ms a product and GFLOP/s; each figure
 /// the median of up to <c>--reps</c> runs within about <c>--seconds</c> (one run at least).
-/// Usage: <c>gemm [--rows 16,64,256,749] [--reps 5] [--seconds 20] [--matrix att_proj|ff_proj|ff_out|vit_wq|vit_w1|vit_w2]</c>.
+/// With <c>--quantised int8|int4</c>, quantised weights instead: the engine's integer products
+/// (<see cref="CpuGemm.ProductInt16{TX, TW}"/>) against the weights read as bf16(q · scale) into the float32 packed GEMM
+/// (<see cref="Float32Gemm.QuantisedAsBf16Weights"/>, before), alternating rep by rep.
+/// Usage: <c>gemm [--rows 16,64,256,749] [--reps 5] [--seconds 20] [--matrix att_proj|ff_proj|ff_out|vit_wq|vit_w1|vit_w2] [--quantised int8|int4]</c>.
 /// </summary>
 public static class GemmBench
 {
@@ -25,6 +28,7 @@ public static class GemmBench
         double budget = double.Parse(a.Get("--seconds", "20")!, CultureInfo.InvariantCulture);
         var shapes = GemvBench.Matrices(a, lmHead: false);
         Console.WriteLine($"CPU: {MachineInfo.Cpu()}");
+        if (a.Get("--quantised", null) is { } kind) return Quantised(kind, shapes, rowCounts, reps);
         Console.WriteLine($"libtorch's bf16 GEMM in oneDNN here: {(Float32Gemm.LibTorchBf16GemmIsFast ? "yes" : "no")}; the engine widens prefill's bf16 products to float32: {(Float32Gemm.Enabled ? "yes" : "no")}");
         Console.WriteLine();
         string engine = CpuGemm.IsSupported ? "packed GEMM, bf16 widened while packing (engine)" : "bf16 widened to float32 GEMM (engine)";
@@ -60,6 +64,39 @@ public static class GemmBench
                     var packed32 = CpuGemm.IsSupported ? Cell(Median(() => Float32Gemm.Linear(x32, w32, null), reps, budget)) : "–";
                     var kernel = m <= CpuGemv.MaxRows && CpuGemv.IsSupported ? Cell(Median(() => CpuGemv.LinearBf16(xb, wbf, null), reps, budget)) : "–";
                     Console.WriteLine($"| {name} [{n}, {k}] | {m} | {baseline} | {route} | {slices} | {fp32} | {packed32} | {kernel} |");
+                }
+            }
+        }
+        finally { Float32Gemm.Enabled = enabled; }
+        return 0;
+    }
+
+    /// <summary>int8 or int4 weights, bf16 x: integer products against bf16 weights through the float32 GEMM, alternating.</summary>
+    static int Quantised(string kind, (string Name, int N, int K)[] shapes, int[] rowCounts, int reps)
+    {
+        if (kind is not ("int8" or "int4")) throw new ArgumentException($"--quantised takes int8 or int4, not '{kind}'");
+        bool int4 = kind == "int4";
+        if (!CpuGemm.IsSupported) { Console.WriteLine("no AVX2 and FMA here: int8 prefill dequantises for libtorch"); return 0; }
+        Console.WriteLine();
+        Console.WriteLine($"| matrix [N, K] | rows | {kind}, integer products (engine) | {kind} read as bf16(q · scale), float32 packed GEMM (before) | speed-up |   (ms a product (GFLOP/s), medians of {reps}, alternating)");
+        Console.WriteLine("|---|---|---|---|---|");
+        bool enabled = Float32Gemm.Enabled;
+        Float32Gemm.Enabled = true;
+        try
+        {
+            foreach (var (name, n, k) in shapes)
+            {
+                using var scope = NewDisposeScope();
+                var (q, s) = int4 ? Int4Quantizer.Quantize(randn(n, k)) : Int8Quantizer.Quantize(randn(n, k));
+                foreach (int m in rowCounts)
+                {
+                    using var inner = NewDisposeScope();
+                    var xb = randn(m, k).to(ScalarType.BFloat16);
+                    double flop = 2.0 * m * n * k;
+                    var (engine, before) = GemvBench.AlternatingSeconds(() => (int4 ? Float32Gemm.LinearInt4(xb, q, s, null) : Float32Gemm.LinearInt8(xb, q, s, null))!,
+                                                                        reps, on => Float32Gemm.QuantisedAsBf16Weights = on);
+                    string Cell(double t) => $"{t * 1e3:F1} ({flop / t / 1e9:F1})";
+                    Console.WriteLine($"| {name} [{n}, {k}] | {m} | {Cell(engine)} | {Cell(before)} | {before / engine:F2}× |");
                 }
             }
         }

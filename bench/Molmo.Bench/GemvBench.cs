@@ -108,7 +108,7 @@ public static class GemvBench
 
     /// <summary>The median seconds of <paramref name="f"/> as the engine runs it and with the baseline switched on, alternating
     /// rep by rep (see <see cref="Alternating"/>).</summary>
-    static (double Engine, double Baseline) AlternatingSeconds(Func<Tensor> f, int reps, Action<bool> baseline)
+    internal static (double Engine, double Baseline) AlternatingSeconds(Func<Tensor> f, int reps, Action<bool> baseline)
     {
         var on = new List<double>();
         var off = new List<double>();

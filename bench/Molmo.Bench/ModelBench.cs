@@ -24,7 +24,7 @@ namespace Molmo.Bench;
 /// the CPU) decode and the batches are also timed with the earlier int8 kernel (float32 products), in alternating rounds;
 /// <c>--compare int8-dequant</c> (int8 on CUDA) likewise with the matrices dequantised for cuBLAS instead of the int8 kernel.
 /// Usage: <c>model --arch tiny|1b|7b-d [--dtype bf16|fp32|int8|int4] [--device cpu|cuda] [--decode N] [--batch 1,4,16] [--batch-images 4] [--ask-batch 8] [--steps default|eager|sync|queued|fixed|graph] [--compare MODE[,MODE…] | --compare-sync] [--gemv-threads N] [--threads N] [--weights DIR] [--no-1080p] [--no-prefix] [--prefill-rounds N] [--prefill-parts] [--compare-libtorch] [--append FILE]</c>
-/// With <c>--prefill-rounds N</c> and a compared mode that changes prefill (<c>libtorch-bf16-gemm</c>, <c>widened-slices</c>, <c>dequantise-first</c>), N 640×480 prefills each way, alternating.
+/// With <c>--prefill-rounds N</c> and a compared mode that changes prefill (<c>libtorch-bf16-gemm</c>, <c>widened-slices</c>, <c>dequantise-first</c>, <c>bf16-weights</c>), N 640×480 prefills each way, alternating.
 /// </summary>
 public static class ModelBench
 {
@@ -120,7 +120,7 @@ public static class ModelBench
         bool savedPrefetch = CpuGemv.NoRowPrefetch, savedSplit = Molmo.Runtime.CudaQuantGemv.SplitColumns;
         bool savedConversions = CpuGemv.LibtorchConversions, savedWithin = CpuGemv.PrefetchWithinRows;
         bool savedWidened = Float32Gemm.Enabled, savedRowByRow = CpuGemv.IntBatchesRowByRow, savedSlices = Float32Gemm.WidenedSlices;
-        bool savedDequantiseFirst = Float32Gemm.DequantiseFirst;
+        bool savedDequantiseFirst = Float32Gemm.DequantiseFirst, savedBf16Weights = Float32Gemm.QuantisedAsBf16Weights;
         int savedKernelRows = Linear.Bf16KernelMaxRows;
         if (mode?.LibtorchBf16Gemm == true) (Float32Gemm.Enabled, Linear.Bf16KernelMaxRows) = (false, 1);
         CpuGemv.Int8FloatProducts = mode?.Int8FloatProducts ?? false;
@@ -130,6 +130,7 @@ public static class ModelBench
         CpuGemv.IntBatchesRowByRow = mode?.IntRowByRow ?? false;
         Float32Gemm.WidenedSlices = mode?.WidenedSlices ?? false;
         Float32Gemm.DequantiseFirst = mode?.DequantiseFirst ?? false;
+        Float32Gemm.QuantisedAsBf16Weights = mode?.Bf16Weights ?? false;
         Molmo.Runtime.CudaQuantGemv.Enabled = !(mode?.CudaDequantised ?? false);
         Molmo.Runtime.CudaQuantGemv.SplitColumns = !(mode?.Int8ByRows ?? false);
         return new Restore(() =>
@@ -141,6 +142,7 @@ public static class ModelBench
             CpuGemv.IntBatchesRowByRow = savedRowByRow;
             Float32Gemm.WidenedSlices = savedSlices;
             Float32Gemm.DequantiseFirst = savedDequantiseFirst;
+            Float32Gemm.QuantisedAsBf16Weights = savedBf16Weights;
             Molmo.Runtime.CudaQuantGemv.Enabled = savedCuda;
             Molmo.Runtime.CudaQuantGemv.SplitColumns = savedSplit;
             (Float32Gemm.Enabled, Linear.Bf16KernelMaxRows) = (savedWidened, savedKernelRows);
@@ -163,17 +165,19 @@ public static class ModelBench
     /// <c>widened-slices</c> (CPU with AVX2 but no fast bf16 GEMM in libtorch: prefill's products in libtorch's float32 GEMM,
     /// bf16 weights widened a slice at a time, float32 ones as they are, as before the packed GEMM; its 640×480 prefill is
     /// timed too), <c>dequantise-first</c> (int8 and int4 on a CPU with the packed GEMM: prefill's weights dequantised to bf16
-    /// before the packed GEMM widens them, as before it read the quantised rows itself; its 640×480 prefill is timed too).</summary>
+    /// before the packed GEMM widens them, as before it read the quantised rows itself; its 640×480 prefill is timed too),
+    /// <c>bf16-weights</c> (int8 and int4 on a CPU with the packed GEMM: prefill's weights read as bf16(q · scale) into the
+    /// float32 GEMM, as before its integer products; its 640×480 prefill is timed too).</summary>
     internal sealed record DecodeMode(string Name, bool? Pipelined, DecodeSteps Steps, bool Int8FloatProducts = false, bool CudaDequantised = false,
                                       bool NoRowPrefetch = false, bool Int8ByRows = false, bool LibtorchConversions = false,
                                       bool PrefetchWithinRows = false, bool LibtorchBf16Gemm = false, bool IntRowByRow = false,
-                                      bool WidenedSlices = false, bool DequantiseFirst = false)
+                                      bool WidenedSlices = false, bool DequantiseFirst = false, bool Bf16Weights = false)
     {
         /// <summary>Whether the mode switches a kernel route rather than how steps are issued.</summary>
-        public bool ComparesKernels => Int8FloatProducts || CudaDequantised || NoRowPrefetch || Int8ByRows || LibtorchConversions || PrefetchWithinRows || LibtorchBf16Gemm || IntRowByRow || WidenedSlices || DequantiseFirst;
+        public bool ComparesKernels => Int8FloatProducts || CudaDequantised || NoRowPrefetch || Int8ByRows || LibtorchConversions || PrefetchWithinRows || LibtorchBf16Gemm || IntRowByRow || WidenedSlices || DequantiseFirst || Bf16Weights;
 
         /// <summary>Whether the mode changes prefill's products and nothing a decode step does (its prefill is timed instead).</summary>
-        public bool ChangesPrefillOnly => LibtorchBf16Gemm || WidenedSlices || DequantiseFirst;
+        public bool ChangesPrefillOnly => LibtorchBf16Gemm || WidenedSlices || DequantiseFirst || Bf16Weights;
 
         public static DecodeMode Parse(string s) => s switch
         {
@@ -190,11 +194,12 @@ public static class ModelBench
             "int-row-by-row" => new("batched int8 and int4 steps row by row (before the AVX2 CPU kernel's int8 and int4 blocks)", null, DecodeSteps.Auto, IntRowByRow: true),
             "widened-slices" => new("prefill's products in libtorch's float32 GEMM, bf16 weights widened a slice at a time (before the packed AVX2 GEMM)", null, DecodeSteps.Auto, WidenedSlices: true),
             "dequantise-first" => new("int8 and int4 prefill's weights dequantised to bf16 before the packed GEMM (before it read the quantised rows as it packs them)", null, DecodeSteps.Auto, DequantiseFirst: true),
+            "bf16-weights" => new("int8 and int4 prefill's weights read as bf16(q · scale) into the float32 packed GEMM (before its integer products)", null, DecodeSteps.Auto, Bf16Weights: true),
             "sync" => new("each step's tokens read back before the next is queued", false, DecodeSteps.Eager),
             "queued" => new("steps queued one ahead", true, DecodeSteps.Eager),
             "fixed" => new("fixed-shape steps queued one ahead", true, DecodeSteps.FixedShape),
             "graph" => new("CUDA graph steps queued one ahead", true, DecodeSteps.CudaGraph),
-            _ => throw new ArgumentException($"unknown decode mode '{s}' (default, eager, sync, queued, fixed, graph, int8-float, int8-dequant, int4-dequant, int8-by-rows, no-prefetch, libtorch-conversions, within-rows, libtorch-bf16-gemm, int-row-by-row, widened-slices, dequantise-first)"),
+            _ => throw new ArgumentException($"unknown decode mode '{s}' (default, eager, sync, queued, fixed, graph, int8-float, int8-dequant, int4-dequant, int8-by-rows, no-prefetch, libtorch-conversions, within-rows, libtorch-bf16-gemm, int-row-by-row, widened-slices, dequantise-first, bf16-weights)"),
         };
     }
 
@@ -336,7 +341,7 @@ public static class ModelBench
             {
                 prefill640 = prefill;
                 // The 640×480 prefill again in a mode that changes prefill's products (libtorch-bf16-gemm, widened-slices,
-                // dequantise-first).
+                // dequantise-first, bf16-weights).
                 // --prefill-rounds N: N prefills each way, alternating (the engine's first is the one above).
                 foreach (var o in others.Where(o => o.ChangesPrefillOnly))
                 {
@@ -356,7 +361,7 @@ public static class ModelBench
                 }
                 decodeTokS = DecodeRate(times);
                 // A single sequence's decode steps are one-row products, which libtorch-bf16-gemm, widened-slices,
-                // dequantise-first and int-row-by-row leave alone: their rounds would only repeat the engine's (the prefill of all
+                // dequantise-first, bf16-weights and int-row-by-row leave alone: their rounds would only repeat the engine's (the prefill of all
                 // but the last is timed above).
                 var decodeOthers = others.Where(o => !o.ChangesPrefillOnly && !o.IntRowByRow).ToList();
                 if (decodeOthers.Count > 0)
@@ -551,9 +556,9 @@ public static class ModelBench
         // Batched decoding of independent requests of different lengths: aggregate decode tokens/s. --batch: text requests;
         // --batch-images: every request with its own image (sizes vary, so prompt lengths do too), prefilled one by one.
         var batchRows = new List<string>();
-        // widened-slices and dequantise-first change only prefill's products (a batch's steps stay in the decode kernel): no
+        // widened-slices, dequantise-first and bf16-weights change only prefill's products (a batch's steps stay in the decode kernel): no
         // batch rounds for them.
-        var batchOthers = others.Where(o => !o.WidenedSlices && !o.DequantiseFirst).ToList();
+        var batchOthers = others.Where(o => !o.WidenedSlices && !o.DequantiseFirst && !o.Bf16Weights).ToList();
         bool batchCompare = batchOthers.Count > 0;
         var batches = Sizes("--batch").Select(n => (n, false)).Concat(Sizes("--batch-images").Select(n => (n, true)));
         foreach (var (bs, images) in batches)

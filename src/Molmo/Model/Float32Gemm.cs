@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Molmo.Model;
 
 /// <summary>
-/// Prefill-sized products of bf16 weights (and of int8 and int4 weights, at their dequantised bf16 values) on CPUs where
+/// Prefill-sized products of bf16 weights (and of int8 and int4 weights) on CPUs where
 /// libtorch has no fast bf16 GEMM: the weights widened to float32 a slice of rows at a time, each slice multiplied by libtorch's float32
 /// GEMM. libtorch hands bf16 products to oneDNN only on x86 CPUs with AVX-512 (BW, VL and DQ: its bf16 device check);
 /// elsewhere (AMD Zen 1–3, most Intel client cores; some recent ones with AVX-NE-CONVERT may get oneDNN's AVX2 bf16 route,
@@ -13,10 +13,10 @@ namespace Molmo.Model;
 /// 640×480 prefill on a Zen 3 running for over ten minutes (docs/benchmarks.md, "bf16 products on an AVX2 CPU"). A bf16
 /// value widens to float32 exactly, and libtorch's bf16 GEMM accumulates in float32 and rounds once to bf16 as this does,
 /// so the two agree but for the order of the sums. With AVX2 and FMA the product is the engine's packed GEMM
-/// (<see cref="Kernels.CpuGemm"/>), which widens the weights as it packs them, and reads int8 and int4 rows itself
-/// (<see cref="LinearInt8"/>, <see cref="LinearInt4"/>); elsewhere, or as the benchmarks' baseline
-/// (<see cref="WidenedSlices"/>), each slice of widened weights goes to libtorch's float32 GEMM, and quantised weights are
-/// dequantised to bf16 first.
+/// (<see cref="Kernels.CpuGemm"/>), which widens the weights as it packs them, and multiplies int8 and int4 rows as
+/// integers against x rounded to 16 bits (<see cref="LinearInt8"/>, <see cref="LinearInt4"/>); elsewhere, or as the
+/// benchmarks' baseline (<see cref="WidenedSlices"/>), each slice of widened weights goes to libtorch's float32 GEMM, and
+/// quantised weights are dequantised to bf16 first.
 /// </summary>
 public static class Float32Gemm
 {
@@ -109,8 +109,8 @@ public static class Float32Gemm
             unsafe
             {
                 return w.dtype == ScalarType.BFloat16
-                    ? Packed(x, new Kernels.CpuGemm.Bf16Rows((ushort*)pw, (int)k), n, k, bias).MoveToOuterDisposeScope()
-                    : Packed(x, new Kernels.CpuGemm.Float32Rows((float*)pw, (int)k), n, k, bias).MoveToOuterDisposeScope();
+                    ? Packed(x, new FloatWeights<Kernels.CpuGemm.Bf16Rows>(new((ushort*)pw, (int)k)), n, k, bias).MoveToOuterDisposeScope()
+                    : Packed(x, new FloatWeights<Kernels.CpuGemm.Float32Rows>(new((float*)pw, (int)k)), n, k, bias).MoveToOuterDisposeScope();
             }
         }
         var xf = x.reshape(-1, k).to(ScalarType.Float32);
@@ -138,18 +138,31 @@ public static class Float32Gemm
     }
 
     /// <summary>
-    /// x [..., K] · (q · scale)ᵀ (+ bias) for int8 weights q [N, K] with a float32 scale a row, through the packed GEMM, which
-    /// reads the int8 rows as it packs them (bf16(q · scale), the values <see cref="Int8Quantizer.DequantizeBf16"/> writes).
-    /// Null where the packed GEMM does not take it (no AVX2 and FMA, the baseline switch, not this route's CPUs): the caller
-    /// dequantises instead.
+    /// True: int8 and int4 prefill read the weights as bf16(q · scale) into the float32 packed GEMM
+    /// (<see cref="Kernels.CpuGemm.Int8Rows"/>, <see cref="Kernels.CpuGemm.Int4Rows"/>), as before they multiplied integers
+    /// (the benchmarks' baseline). Per calling thread.
+    /// </summary>
+    public static bool QuantisedAsBf16Weights { get => _quantisedAsBf16Weights; set => _quantisedAsBf16Weights = value; }
+    [ThreadStatic] static bool _quantisedAsBf16Weights;
+
+    /// <summary>
+    /// x [..., K] · (q · scale)ᵀ (+ bias) for int8 weights q [N, K] with a float32 scale a row, through the packed GEMM in
+    /// integers (<see cref="Kernels.CpuGemm.ProductInt16{TX, TW}"/>: x rounded to 16 bits per 256 columns, as the decode
+    /// kernels round it, and exact integer sums; on a Zen 3 1.2–1.7× the float32 GEMM's speed over the same weights). With
+    /// <see cref="QuantisedAsBf16Weights"/>, the float32 GEMM over bf16(q · scale), the values
+    /// <see cref="Int8Quantizer.DequantizeBf16"/> writes. Null where the packed GEMM does not take it (no AVX2 and FMA, the
+    /// baseline switch <see cref="DequantiseFirst"/>, not this route's CPUs): the caller dequantises instead.
     /// </summary>
     public static unsafe Tensor? LinearInt8(Tensor x, Tensor q, Tensor scale, Tensor? bias)
     {
         if (!TakesQuantised(x, q, scale, ScalarType.Int8, q.shape[1])) return null;
         _calls++;
         using var scope = NewDisposeScope();
-        var rows = new Kernels.CpuGemm.Int8Rows((sbyte*)Checkpoints.NativeTensor.DataPointer(q), (float*)Checkpoints.NativeTensor.DataPointer(scale), (int)q.shape[1]);
-        var y = Packed(x, rows, q.shape[0], q.shape[1], bias);
+        sbyte* pq = (sbyte*)Checkpoints.NativeTensor.DataPointer(q);
+        float* ps = (float*)Checkpoints.NativeTensor.DataPointer(scale);
+        var y = QuantisedAsBf16Weights
+            ? Packed(x, new FloatWeights<Kernels.CpuGemm.Int8Rows>(new(pq, ps, (int)q.shape[1])), q.shape[0], q.shape[1], bias)
+            : Packed(x, new IntegerWeights<Kernels.CpuGemm.Int8Pairs>(new(pq, ps, (int)q.shape[1])), q.shape[0], q.shape[1], bias);
         GC.KeepAlive(q); GC.KeepAlive(scale);
         return y.MoveToOuterDisposeScope();
     }
@@ -165,8 +178,11 @@ public static class Float32Gemm
             throw new ArgumentException($"int4 weights [{packed.shape[0]}, {packed.shape[1]}] need a scale of shape [{packed.shape[0]}, {k / g}]; got [{string.Join(", ", scale.shape)}]");
         _calls++;
         using var scope = NewDisposeScope();
-        var rows = new Kernels.CpuGemm.Int4Rows((byte*)Checkpoints.NativeTensor.DataPointer(packed), (float*)Checkpoints.NativeTensor.DataPointer(scale), (int)k, g);
-        var y = Packed(x, rows, packed.shape[0], k, bias);
+        byte* pq = (byte*)Checkpoints.NativeTensor.DataPointer(packed);
+        float* ps = (float*)Checkpoints.NativeTensor.DataPointer(scale);
+        var y = QuantisedAsBf16Weights
+            ? Packed(x, new FloatWeights<Kernels.CpuGemm.Int4Rows>(new(pq, ps, (int)k, g)), packed.shape[0], k, bias)
+            : Packed(x, new IntegerWeights<Kernels.CpuGemm.Int4Pairs>(new(pq, ps, (int)k, g)), packed.shape[0], k, bias);
         GC.KeepAlive(packed); GC.KeepAlive(scale);
         return y.MoveToOuterDisposeScope();
     }
@@ -179,13 +195,31 @@ public static class Float32Gemm
         && scale.dtype == ScalarType.Float32 && scale.device_type == TorchSharp.DeviceType.CPU && scale.is_contiguous()
         && x.shape[^1] == k && w.shape[0] <= int.MaxValue && k <= int.MaxValue && x.NumberOfElements / k <= int.MaxValue;
 
+    /// <summary>What <see cref="Packed{TP}"/> multiplies x by: packed x read through TX, [M, K] · wᵀ into y [M, N].</summary>
+    unsafe interface IPackedProduct
+    {
+        void Run<TX>(TX x, int m, int k, int n, float* y) where TX : struct, Kernels.IMatrixRows;
+    }
+
+    /// <summary>Weights [N, K] read as float32 through TW, in the float32 packed GEMM.</summary>
+    readonly unsafe struct FloatWeights<TW>(TW w) : IPackedProduct where TW : struct, Kernels.IMatrixRows
+    {
+        public void Run<TX>(TX x, int m, int k, int n, float* y) where TX : struct, Kernels.IMatrixRows => Kernels.CpuGemm.Product(x, m, k, w, n, y);
+    }
+
+    /// <summary>Quantised weights [N, K] read as 16-bit values through TW, in the packed GEMM's integer products.</summary>
+    readonly unsafe struct IntegerWeights<TW>(TW w) : IPackedProduct where TW : struct, Kernels.IPairRows
+    {
+        public void Run<TX>(TX x, int m, int k, int n, float* y) where TX : struct, Kernels.IMatrixRows => Kernels.CpuGemm.ProductInt16(x, m, k, w, n, y);
+    }
+
     /// <summary>
-    /// The packed GEMM over weights read through <paramref name="w"/> [N, K]: bf16 x is widened as it is packed (exactly, as
-    /// a conversion would), other dtypes go to float32 first. The float32 sums go into a buffer kept for the process when
+    /// The packed GEMM, x [..., K] times weights [N, K] as <paramref name="product"/> reads them: bf16 x is widened as it is
+    /// packed (exactly, as a conversion would), other dtypes go to float32 first. The float32 sums go into a buffer kept for the process when
     /// the result is rounded to another dtype anyway (up to 128 MB: a 749-token prompt's ff_proj; a fresh one was zeroed
     /// page by page on first touch); a float32 result is the sums themselves. A new tensor in the caller's scope.
     /// </summary>
-    static unsafe Tensor Packed<TW>(Tensor x, TW w, long n, long k, Tensor? bias) where TW : struct, Kernels.IMatrixRows
+    static unsafe Tensor Packed<TP>(Tensor x, TP product, long n, long k, Tensor? bias) where TP : struct, IPackedProduct
     {
         long m = x.NumberOfElements / k;
         bool bf16 = x.dtype == ScalarType.BFloat16;
@@ -195,8 +229,8 @@ public static class Float32Gemm
             var y = x.dtype != ScalarType.Float32 && m * n <= KeptSumsElements ? KeptSums(m * n).view(m, n) : empty([m, n], ScalarType.Float32);
             float* py = (float*)Checkpoints.NativeTensor.DataPointer(y);
             nint px = Checkpoints.NativeTensor.DataPointer(xs);
-            if (bf16) Kernels.CpuGemm.Product(new Kernels.CpuGemm.Bf16Rows((ushort*)px, (int)k), (int)m, (int)k, w, (int)n, py);
-            else Kernels.CpuGemm.Product(new Kernels.CpuGemm.Float32Rows((float*)px, (int)k), (int)m, (int)k, w, (int)n, py);
+            if (bf16) product.Run(new Kernels.CpuGemm.Bf16Rows((ushort*)px, (int)k), (int)m, (int)k, (int)n, py);
+            else product.Run(new Kernels.CpuGemm.Float32Rows((float*)px, (int)k), (int)m, (int)k, (int)n, py);
             return Finish(x, y, bias, n);
         }
     }

@@ -299,6 +299,15 @@ public static class Int4Quantizer
         return ((high ? Avx2.ShiftRightLogical(b, 4) : b & Vector256.Create(15)) ^ eight) - eight;
     }
 
+    /// <summary><see cref="Nibbles8"/> for 16 bytes, sign-extended to int16 (the packed GEMM's integer products).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe Vector256<short> Nibbles16(byte* bytes, bool high)
+    {
+        var b = Avx2.ConvertToVector256Int16(bytes);
+        var eight = Vector256.Create((short)8);
+        return ((high ? Avx2.ShiftRightLogical(b, 4) : b & Vector256.Create((short)15)) ^ eight) - eight;
+    }
+
     /// <summary>A 64-byte load of packed int4 weights → its low nibbles and its high nibbles as signed bytes, in column order
     /// (a 4-bit two's complement t is (t ^ 8) − 8), for dequantising. The kernels take groups out of 16-bit words instead
     /// (CpuGemv.Int4Words), in the even/odd order of their rearranged x.</summary>

@@ -112,8 +112,8 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
         if (weight.dtype == ScalarType.Byte)
         {
             // int4 on the CPU: decode steps of up to 64 rows through the kernel (AVX-512 or AVX2); prefill-sized inputs through
-            // the packed GEMM, which reads the int4 rows as it packs them (CPUs with AVX2 but not AVX-512), or dequantised to
-            // bf16 for libtorch's GEMM. On CUDA, decode steps through the CUDA kernel. Elsewhere (prefill on a
+            // the packed GEMM's integer products, which read the int4 rows as they pack them (CPUs with AVX2 but not AVX-512),
+            // or dequantised to bf16 for libtorch's GEMM. On CUDA, decode steps through the CUDA kernel. Elsewhere (prefill on a
             // GPU, a CPU without AVX2, float32 activations) the weights are dequantised by libtorch ops for each product.
             if (kernels && Kernels.CpuGemv.SupportsInt4 && rows <= Kernels.CpuGemv.MaxRows)
                 return Kernels.CpuGemv.LinearInt4(x, weight, weight_scale, bias);
@@ -128,8 +128,8 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
         }
         // int8 on the CPU: decode steps of up to 64 rows (batched decoding) stream the int8 rows through the kernel, 1 byte per
         // weight read once per step; prefill-sized inputs (and every bf16 input on a CPU without the kernels) go to the packed
-        // GEMM, which reads the int8 rows as it packs them (CPUs with AVX2 but not AVX-512), or dequantise to bf16 in one pass
-        // for libtorch's GEMM.
+        // GEMM's integer products, which read the int8 rows as they pack them (CPUs with AVX2 but not AVX-512), or dequantise
+        // to bf16 in one pass for libtorch's GEMM.
         if (kernels && rows <= Kernels.CpuGemv.MaxRows)
             return Kernels.CpuGemv.LinearInt8(x, weight, weight_scale, bias);
         // On CUDA, decode steps of up to CudaQuantGemv.MaxRows rows read the int8 weights in the engine's own kernel (when it

@@ -372,15 +372,24 @@ public class CpuGemvTests
     }
 
     [Fact]
-    public void Int8LinearWithBf16ActivationsUsesTheDequantisedWeightsForPrefill()
+    public void Int8LinearWithBf16ActivationsTakesThePrefillRouteOfItsGemm()
     {
+        // libtorch's bf16 GEMM and the widened slices take the dequantised bf16 weights; the packed GEMM (AVX2 and FMA)
+        // multiplies integers, or, with its baseline switch, reads the same bf16 weights.
         using var scope = NewDisposeScope();
         var (layer, q, s, _) = RandomInt8Layer(ScalarType.BFloat16, CPU, hasBias: false);
         var x = randn(1, 100, 96).to(ScalarType.BFloat16);
-        foreach (bool widened in new[] { false, true })
+        var bf16 = (q.to(ScalarType.Float32) * s.unsqueeze(1)).to(ScalarType.BFloat16);
+        foreach (var (widened, asBf16) in new[] { (false, false), (true, false), (true, true) })
         {
-            var want = PrefillGemm(widened, x, (q.to(ScalarType.Float32) * s.unsqueeze(1)).to(ScalarType.BFloat16), null);
-            Assert.True(WithGemm(widened, () => layer.forward(x)).equal(want).all().item<bool>(), $"widened {widened}");
+            Float32Gemm.QuantisedAsBf16Weights = asBf16;
+            try
+            {
+                bool integers = widened && !asBf16 && Molmo.Model.Kernels.CpuGemm.IsSupported;
+                var want = integers ? WithGemm(true, () => Float32Gemm.LinearInt8(x, q, s, null)!) : PrefillGemm(widened, x, bf16, null);
+                Assert.True(WithGemm(widened, () => layer.forward(x)).equal(want).all().item<bool>(), $"widened {widened}, bf16 weights {asBf16}");
+            }
+            finally { Float32Gemm.QuantisedAsBf16Weights = false; }
         }
     }
 

@@ -164,6 +164,7 @@ public class Float32GemmTests
         Tensor? Direct() => int4 ? Float32Gemm.LinearInt4(x, q, s, b) : Float32Gemm.LinearInt8(x, q, s, b);
         bool saved = Float32Gemm.Enabled;
         Float32Gemm.Enabled = true;
+        Float32Gemm.QuantisedAsBf16Weights = true;    // the float32 GEMM's route (the baseline), not integer products
         try
         {
             // The one-pass dequantiser's bf16 weights through the bf16 route: what quantised prefill computed before.
@@ -182,7 +183,49 @@ public class Float32GemmTests
         {
             Float32Gemm.Enabled = saved;
             Float32Gemm.DequantiseFirst = false;
+            Float32Gemm.QuantisedAsBf16Weights = false;
         }
+    }
+
+    [Theory]
+    [InlineData(false, 300, 517, 151)]  // int8: every register block edge; two x blocks and one of 5 columns, its last pair half
+                                        // past K; two items of weight rows
+    [InlineData(false, 16, 9, 6)]       // int8: one register block, 5 column pairs (x and weights packed a pair at a time)
+    [InlineData(false, 40, 1024, 13)]   // int8: four whole x blocks, pairs packed 8 at a time; strips of 16, 16 and 8 rows
+    [InlineData(false, 20, 40, 14)]     // int8: x's pairs 8 at a time, then 4 alone; weights' 16 columns at a time, then 4
+    [InlineData(true, 300, 640, 151)]   // int4, groups of 64: 4 groups an x block, the last block of 2 (low and high nibbles)
+    [InlineData(true, 40, 192, 13)]     // int4, groups of 32
+    [InlineData(true, 20, 96, 7)]       // int4, groups of 16
+    public void QuantisedPrefillInIntegersStaysWithinTheSixteenBitBound(bool int4, int n, int k, int m)
+    {
+        if (!Molmo.Model.Kernels.CpuGemm.IsSupported) return;    // no AVX2 and FMA: quantised prefill dequantises for libtorch
+        using var scope = NewDisposeScope();
+        using var g = new TorchSharp.torch.Generator(17);
+        var w = randn([n, k], generator: g);
+        var (q, s) = int4 ? Int4Quantizer.Quantize(w) : Int8Quantizer.Quantize(w);
+        var b = randn([n], generator: g);
+        Tensor? Product(Tensor x) => int4 ? Float32Gemm.LinearInt4(x, q, s, b) : Float32Gemm.LinearInt8(x, q, s, b);
+        // A few large values, as activations have: their blocks' other values keep fewer of their bits.
+        var x = randn([m, k], generator: g).mul(randn([m, k], generator: g).abs().gt(Scalars.Of(2.5)).mul(Scalars.Of(30)).add(Scalars.One, Scalars.One));
+        var wq = int4 ? Int4Quantizer.Dequantize(q, s, ScalarType.Float64) : q.to(ScalarType.Float64) * s.to(ScalarType.Float64).unsqueeze(1);
+        var want = x.to(ScalarType.Float64).matmul(wq.t()).add(b.to(ScalarType.Float64), Scalars.One);
+        bool saved = Float32Gemm.Enabled;
+        Float32Gemm.Enabled = true;
+        try
+        {
+            int packed = Molmo.Model.Kernels.CpuGemm.CallsOnThisThread;
+            var got = Product(x);
+            Assert.Equal(packed + 1, Molmo.Model.Kernels.CpuGemm.CallsOnThisThread);
+            Assert.NotNull(got);
+            Assert.Equal(ScalarType.Float32, got!.dtype);
+            CpuGemvTests.AssertWithinInt16Bound(want, got, x, wq);
+            // bf16 x: its float32 widening's result, rounded once.
+            var xb = x.to(ScalarType.BFloat16);
+            var fromBf16 = Product(xb)!;
+            var widened = Product(xb.to(ScalarType.Float32))!.to(ScalarType.BFloat16);
+            Assert.True(fromBf16.eq(widened).all().item<bool>(), $"max |Δ| {(fromBf16 - widened).abs().max().to(ScalarType.Float32).item<float>()}");
+        }
+        finally { Float32Gemm.Enabled = saved; }
     }
 
     [Theory]

@@ -40,7 +40,8 @@ public static unsafe partial class CpuGemm
 
     /// <summary>
     /// int8 weights q [N, K] with a float32 scale a row (<see cref="Int8Quantizer"/>): bf16(q · scale), the bits the one-pass
-    /// dequantiser wrote for the GEMM before the packing read the int8 rows itself, so a prefill's results did not change.
+    /// dequantiser writes. The benchmarks' baseline (<see cref="Float32Gemm.QuantisedAsBf16Weights"/>) since prefill
+    /// multiplies integers (<see cref="Int8Pairs"/>).
     /// </summary>
     internal readonly struct Int8Rows(sbyte* q, float* scale, int k) : IMatrixRows
     {

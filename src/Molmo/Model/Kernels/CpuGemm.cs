@@ -13,7 +13,8 @@ namespace Molmo.Model.Kernels;
 /// <item>x is packed once (widened from bf16) into panels of 6 rows, [panel][K][6], 8 columns at a time through a transpose
 /// in registers;</item>
 /// <item>each work item is a block of 256 weight rows (output columns); for each 256 of its K columns it reads the weights as
-/// float32 (<see cref="IMatrixRows"/>: bf16 widened, int8 and int4 dequantised to their bf16 values) into 16-row strips,
+/// float32 (<see cref="IMatrixRows"/>: bf16 widened; int8 and int4, in the benchmarks' baseline, dequantised to their bf16
+/// values, which the integer products of CpuGemm.Int16.cs replaced) into 16-row strips,
 /// [strip][256][16] (256 KB, kept in L2), with an 8 × 8 transpose in registers;</item>
 /// <item>then, for 24 x panels at a time, each strip (16 KB, in L1) meets each panel in a 6 × 16 register block: 12
 /// accumulators, two weight vectors and one broadcast x value a step, 12 FMAs to 8 loads.</item>
@@ -59,17 +60,7 @@ public static unsafe partial class CpuGemm
         _calls++;
         if (m <= 0 || n <= 0 || k <= 0) return;
         int panels = (m + MR - 1) / MR;
-        long bytes = (long)panels * k * MR * sizeof(float);
-        bool kept = bytes <= KeptPackedXBytes;
-        if (kept && _packedXBytes < bytes)
-        {
-            NativeMemory.AlignedFree(_packedX);
-            _packedX = null;
-            _packedXBytes = 0;
-            _packedX = (float*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
-            _packedXBytes = bytes;
-        }
-        float* px = kept ? _packedX : (float*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        float* px = PackedXBuffer((long)panels * k * MR * sizeof(float), out bool kept);
         try
         {
             KernelThreads.ForEach(panels, CpuGemv.MaxThreads, p => PackX(x, m, k, p, px + (long)p * k * MR));
@@ -80,6 +71,23 @@ public static unsafe partial class CpuGemm
                 pw => NativeMemory.AlignedFree((void*)pw));
         }
         finally { if (!kept) NativeMemory.AlignedFree(px); }
+    }
+
+    /// <summary>A buffer of <paramref name="bytes"/> for packed x: the one kept for the process (grown as needed) up to
+    /// <see cref="KeptPackedXBytes"/>, else a new one, which the caller frees (<paramref name="kept"/> false).</summary>
+    static float* PackedXBuffer(long bytes, out bool kept)
+    {
+        kept = bytes <= KeptPackedXBytes;
+        if (!kept) return (float*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        if (_packedXBytes < bytes)
+        {
+            NativeMemory.AlignedFree(_packedX);
+            _packedX = null;
+            _packedXBytes = 0;
+            _packedX = (float*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+            _packedXBytes = bytes;
+        }
+        return _packedX;
     }
 
     /// <summary>x rows [6·panel, 6·panel + 6) as float32 [K][6], rows past M zero.</summary>

@@ -4,15 +4,14 @@ using static TorchSharp.torch;
 namespace Molmo.Model;
 
 /// <summary>
-/// Prefill-sized products of bf16 weights (and of int8 and int4 weights) on CPUs where
-/// libtorch has no fast bf16 GEMM: the weights widened to float32 a slice of rows at a time, each slice multiplied by libtorch's float32
-/// GEMM. libtorch hands bf16 products to oneDNN only on x86 CPUs with AVX-512 (BW, VL and DQ: its bf16 device check);
-/// elsewhere (AMD Zen 1–3, most Intel client cores; some recent ones with AVX-NE-CONVERT may get oneDNN's AVX2 bf16 route,
-/// untested, and are widened here too), it falls back to a loop of
-/// one dot product per output (<c>cpublas::gemm_transa_</c> → <c>bf16_dot_with_fp32_arith</c>), which kept a 1.5B model's
-/// 640×480 prefill on a Zen 3 running for over ten minutes (docs/benchmarks.md, "bf16 products on an AVX2 CPU"). A bf16
-/// value widens to float32 exactly, and libtorch's bf16 GEMM accumulates in float32 and rounds once to bf16 as this does,
-/// so the two agree but for the order of the sums. With AVX2 and FMA the product is the engine's packed GEMM
+/// Prefill-sized products of bf16 weights (and of int8 and int4 weights) on CPUs where libtorch has no fast bf16 GEMM: the
+/// weights widened to float32 a slice of rows at a time, each slice multiplied by libtorch's float32 GEMM. libtorch hands
+/// bf16 products to oneDNN only on x86 CPUs with AVX-512 (BW, VL and DQ: its bf16 device check); elsewhere (AMD Zen 1–3,
+/// most Intel client cores; some recent ones with AVX-NE-CONVERT may get oneDNN's AVX2 bf16 route, untested, and are widened
+/// here too), it falls back to a loop of one dot product per output (<c>cpublas::gemm_transa_</c> →
+/// <c>bf16_dot_with_fp32_arith</c>), which kept a 1.5B model's 640×480 prefill on a Zen 3 running for over ten minutes
+/// (docs/benchmarks.md, "bf16 products on an AVX2 CPU"). A bf16 value widens to float32 exactly, and libtorch's bf16 GEMM
+/// accumulates in float32 and rounds once to bf16 as this does, so the two agree but for the order of the sums. With AVX2 and FMA the product is the engine's packed GEMM
 /// (<see cref="Kernels.CpuGemm"/>), which widens the weights as it packs them, and multiplies int8 and int4 rows as
 /// integers against x rounded to 16 bits (<see cref="LinearInt8"/>, <see cref="LinearInt4"/>); elsewhere, or as the
 /// benchmarks' baseline (<see cref="WidenedSlices"/>), each slice of widened weights goes to libtorch's float32 GEMM, and
@@ -215,8 +214,8 @@ public static class Float32Gemm
 
     /// <summary>
     /// The packed GEMM, x [..., K] times weights [N, K] as <paramref name="product"/> reads them: bf16 x is widened as it is
-    /// packed (exactly, as a conversion would), other dtypes go to float32 first. The float32 sums go into a buffer kept for the process when
-    /// the result is rounded to another dtype anyway (up to 128 MB: a 749-token prompt's ff_proj; a fresh one was zeroed
+    /// packed (exactly, as a conversion would), other dtypes go to float32 first. The float32 sums go into a buffer kept for
+    /// the process when the result is rounded to another dtype anyway (up to 128 MB: a 749-token prompt's ff_proj; a fresh one was zeroed
     /// page by page on first touch); a float32 result is the sums themselves. A new tensor in the caller's scope.
     /// </summary>
     static unsafe Tensor Packed<TP>(Tensor x, TP product, long n, long k, Tensor? bias) where TP : struct, IPackedProduct

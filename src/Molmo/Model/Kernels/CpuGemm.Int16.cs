@@ -111,7 +111,7 @@ public static unsafe partial class CpuGemm
         float* buffer = PackedXBuffer(4 * (pairWords + (long)panels * blocks * MR), out bool kept);
         int* px = (int*)buffer;
         float* xs = buffer + pairWords;
-        // Each thread's weight block: 128 pairs and the group scales of 256 rows (136 KB with int4's groups of 16).
+        // Each thread's weight block: 128 pairs of 256 rows (128 KB) and their group scales (up to 16 KB: int4's groups of 16).
         int groupsPerBlock = CpuGemv.QBlock / w.GroupSize;
         long pwWords = (long)KPairs * NC + (long)groupsPerBlock * NC;
         try
@@ -124,6 +124,7 @@ public static unsafe partial class CpuGemm
         }
         finally { if (!kept) NativeMemory.AlignedFree(buffer); }
     }
+
     /// <summary>
     /// x rows [6·panel, 6·panel + 6) rounded to 16 bits per block: the pairs [K/2][6] (an odd K's last pair ends in 0; rows
     /// past M are 0) and the scales [block][6].

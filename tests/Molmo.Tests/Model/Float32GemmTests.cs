@@ -145,13 +145,21 @@ public class Float32GemmTests
         finally { Float32Gemm.Enabled = saved; }
     }
 
+    /// <summary>Quantised products' shapes (int4?, N, K, M) for both routes' tests.</summary>
+    public static TheoryData<bool, int, int, int> QuantisedShapes => new()
+    {
+        { false, 300, 517, 151 },   // int8: every register block edge; K blocks of 256, 256 and 5 (the integer route: its last
+                                    // pair half past K); two blocks of weight rows
+        { false, 16, 9, 6 },        // int8: one register block; a run of 8 columns and one alone (5 column pairs)
+        { false, 40, 1024, 13 },    // int8: four whole K blocks; strips of 16, 16 and 8 weight rows
+        { false, 20, 40, 14 },      // int8: x's pairs 8 at a time, then 4 alone; weights' 16 columns at a time, then 4
+        { true, 300, 640, 151 },    // int4, groups of 64: K blocks of 256, 256 and 128 (the low and high nibbles' runs)
+        { true, 40, 192, 13 },      // int4, groups of 32
+        { true, 20, 96, 7 },        // int4, groups of 16
+    };
+
     [Theory]
-    [InlineData(false, 300, 517, 151)]  // int8: every register block edge, three K blocks (the last of 5 columns), three blocks
-                                        // of weight rows
-    [InlineData(false, 16, 9, 6)]       // int8: one run of 8 columns and one alone
-    [InlineData(true, 300, 640, 151)]   // int4, groups of 64: K blocks of 256, 256 and 128 (the low and high nibbles' runs)
-    [InlineData(true, 40, 192, 13)]     // int4, groups of 32
-    [InlineData(true, 20, 96, 7)]       // int4, groups of 16
+    [MemberData(nameof(QuantisedShapes))]
     public void QuantisedWeightsPackedAsTheyAreReadGiveTheBitsOfTheirDequantisedBf16Weights(bool int4, int n, int k, int m)
     {
         if (!Molmo.Model.Kernels.CpuGemm.IsSupported) return;    // no AVX2 and FMA: quantised prefill dequantises for libtorch
@@ -188,14 +196,7 @@ public class Float32GemmTests
     }
 
     [Theory]
-    [InlineData(false, 300, 517, 151)]  // int8: every register block edge; two x blocks and one of 5 columns, its last pair half
-                                        // past K; two items of weight rows
-    [InlineData(false, 16, 9, 6)]       // int8: one register block, 5 column pairs (x and weights packed a pair at a time)
-    [InlineData(false, 40, 1024, 13)]   // int8: four whole x blocks, pairs packed 8 at a time; strips of 16, 16 and 8 rows
-    [InlineData(false, 20, 40, 14)]     // int8: x's pairs 8 at a time, then 4 alone; weights' 16 columns at a time, then 4
-    [InlineData(true, 300, 640, 151)]   // int4, groups of 64: 4 groups an x block, the last block of 2 (low and high nibbles)
-    [InlineData(true, 40, 192, 13)]     // int4, groups of 32
-    [InlineData(true, 20, 96, 7)]       // int4, groups of 16
+    [MemberData(nameof(QuantisedShapes))]
     public void QuantisedPrefillInIntegersStaysWithinTheSixteenBitBound(bool int4, int n, int k, int m)
     {
         if (!Molmo.Model.Kernels.CpuGemm.IsSupported) return;    // no AVX2 and FMA: quantised prefill dequantises for libtorch

@@ -247,18 +247,7 @@ public static unsafe partial class CpuGemm
     {
         Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<int> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        int p = 0;
-        for (; p + 4 <= kp; p += 4)
-        {
-            PairStep(a, b, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
-            PairStep(a + MR, b + NR, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
-            PairStep(a + 2 * MR, b + 2 * NR, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
-            PairStep(a + 3 * MR, b + 3 * NR, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
-            a += 4 * MR;
-            b += 4 * NR;
-        }
-        for (; p < kp; p++, a += MR, b += NR)
-            PairStep(a, b, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+        Steps<PairStep, int>(a, b, kp, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
         if (rows == MR && cols == NR)
         {
             var w0 = Avx.LoadVector256(ws);
@@ -270,9 +259,7 @@ public static unsafe partial class CpuGemm
         }
         // The last panel's rows past M, and a strip's columns past N: the same arithmetic a value at a time.
         int* t = stackalloc int[MR * NR];
-        Avx.Store(t, c00); Avx.Store(t + 8, c01); Avx.Store(t + 16, c10); Avx.Store(t + 24, c11);
-        Avx.Store(t + 32, c20); Avx.Store(t + 40, c21); Avx.Store(t + 48, c30); Avx.Store(t + 56, c31);
-        Avx.Store(t + 64, c40); Avx.Store(t + 72, c41); Avx.Store(t + 80, c50); Avx.Store(t + 88, c51);
+        Tile(t, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < cols; c++)
             {
@@ -283,25 +270,28 @@ public static unsafe partial class CpuGemm
 
     /// <summary>One column pair: 6 x pairs (each broadcast) times 16 weight pairs, multiplied and added pairwise into the 12
     /// accumulators.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void PairStep(int* a, int* b, ref Vector256<int> c00, ref Vector256<int> c01, ref Vector256<int> c10, ref Vector256<int> c11,
-        ref Vector256<int> c20, ref Vector256<int> c21, ref Vector256<int> c30, ref Vector256<int> c31,
-        ref Vector256<int> c40, ref Vector256<int> c41, ref Vector256<int> c50, ref Vector256<int> c51)
+    readonly struct PairStep : IRegisterStep<int>
     {
-        var b0 = Avx.LoadAlignedVector256((short*)b);
-        var b1 = Avx.LoadAlignedVector256((short*)(b + 8));
-        var v = Avx2.BroadcastScalarToVector256(a).AsInt16();
-        c00 += Avx2.MultiplyAddAdjacent(v, b0); c01 += Avx2.MultiplyAddAdjacent(v, b1);
-        v = Avx2.BroadcastScalarToVector256(a + 1).AsInt16();
-        c10 += Avx2.MultiplyAddAdjacent(v, b0); c11 += Avx2.MultiplyAddAdjacent(v, b1);
-        v = Avx2.BroadcastScalarToVector256(a + 2).AsInt16();
-        c20 += Avx2.MultiplyAddAdjacent(v, b0); c21 += Avx2.MultiplyAddAdjacent(v, b1);
-        v = Avx2.BroadcastScalarToVector256(a + 3).AsInt16();
-        c30 += Avx2.MultiplyAddAdjacent(v, b0); c31 += Avx2.MultiplyAddAdjacent(v, b1);
-        v = Avx2.BroadcastScalarToVector256(a + 4).AsInt16();
-        c40 += Avx2.MultiplyAddAdjacent(v, b0); c41 += Avx2.MultiplyAddAdjacent(v, b1);
-        v = Avx2.BroadcastScalarToVector256(a + 5).AsInt16();
-        c50 += Avx2.MultiplyAddAdjacent(v, b0); c51 += Avx2.MultiplyAddAdjacent(v, b1);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Step(int* a, int* b, ref Vector256<int> c00, ref Vector256<int> c01, ref Vector256<int> c10, ref Vector256<int> c11,
+            ref Vector256<int> c20, ref Vector256<int> c21, ref Vector256<int> c30, ref Vector256<int> c31,
+            ref Vector256<int> c40, ref Vector256<int> c41, ref Vector256<int> c50, ref Vector256<int> c51)
+        {
+            var b0 = Avx.LoadAlignedVector256((short*)b);
+            var b1 = Avx.LoadAlignedVector256((short*)(b + 8));
+            var v = Avx2.BroadcastScalarToVector256(a).AsInt16();
+            c00 += Avx2.MultiplyAddAdjacent(v, b0); c01 += Avx2.MultiplyAddAdjacent(v, b1);
+            v = Avx2.BroadcastScalarToVector256(a + 1).AsInt16();
+            c10 += Avx2.MultiplyAddAdjacent(v, b0); c11 += Avx2.MultiplyAddAdjacent(v, b1);
+            v = Avx2.BroadcastScalarToVector256(a + 2).AsInt16();
+            c20 += Avx2.MultiplyAddAdjacent(v, b0); c21 += Avx2.MultiplyAddAdjacent(v, b1);
+            v = Avx2.BroadcastScalarToVector256(a + 3).AsInt16();
+            c30 += Avx2.MultiplyAddAdjacent(v, b0); c31 += Avx2.MultiplyAddAdjacent(v, b1);
+            v = Avx2.BroadcastScalarToVector256(a + 4).AsInt16();
+            c40 += Avx2.MultiplyAddAdjacent(v, b0); c41 += Avx2.MultiplyAddAdjacent(v, b1);
+            v = Avx2.BroadcastScalarToVector256(a + 5).AsInt16();
+            c50 += Avx2.MultiplyAddAdjacent(v, b0); c51 += Avx2.MultiplyAddAdjacent(v, b1);
+        }
     }
 
     /// <summary>One row of a register block's 16 sums, converted, times x's block scale times the weights' group scales,

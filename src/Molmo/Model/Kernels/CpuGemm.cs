@@ -184,21 +184,7 @@ public static unsafe partial class CpuGemm
         if (accumulate) for (int r = 0; r < rows; r++) Sse.Prefetch0(y + (long)r * ldy);
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        // Four K columns a pass (the JIT does not unroll; the loop's own instructions were 4 of every 24). With x's vector
-        // packing, a 1.5B prefill 1.05× and a 7B-D one 1.03× as fast on a Zen 3 (docs/benchmarks.md, "The packed GEMM's x
-        // packing and inner loop").
-        int p = 0;
-        for (; p + 4 <= kc; p += 4)
-        {
-            Step(a, b, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
-            Step(a + MR, b + NR, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
-            Step(a + 2 * MR, b + 2 * NR, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
-            Step(a + 3 * MR, b + 3 * NR, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
-            a += 4 * MR;
-            b += 4 * NR;
-        }
-        for (; p < kc; p++, a += MR, b += NR)
-            Step(a, b, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+        Steps<FmaStep, float>(a, b, kc, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
         if (rows == MR && cols == NR)
         {
             Store(y, c00, c01, accumulate); Store(y + ldy, c10, c11, accumulate); Store(y + 2 * ldy, c20, c21, accumulate);
@@ -207,34 +193,78 @@ public static unsafe partial class CpuGemm
         }
         // The last panel's rows past M, and a strip's columns past N: through a tile on the stack.
         float* t = stackalloc float[MR * NR];
-        Avx.Store(t, c00); Avx.Store(t + 8, c01); Avx.Store(t + 16, c10); Avx.Store(t + 24, c11);
-        Avx.Store(t + 32, c20); Avx.Store(t + 40, c21); Avx.Store(t + 48, c30); Avx.Store(t + 56, c31);
-        Avx.Store(t + 64, c40); Avx.Store(t + 72, c41); Avx.Store(t + 80, c50); Avx.Store(t + 88, c51);
+        Tile(t, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < cols; c++)
                 y[(long)r * ldy + c] = accumulate ? y[(long)r * ldy + c] + t[r * NR + c] : t[r * NR + c];
     }
 
-    /// <summary>One K column: 6 x values times 16 weights into the 12 accumulators.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Step(float* a, float* b, ref Vector256<float> c00, ref Vector256<float> c01, ref Vector256<float> c10, ref Vector256<float> c11,
-        ref Vector256<float> c20, ref Vector256<float> c21, ref Vector256<float> c30, ref Vector256<float> c31,
-        ref Vector256<float> c40, ref Vector256<float> c41, ref Vector256<float> c50, ref Vector256<float> c51)
+    /// <summary>One step of a 6 × 16 register block: 6 packed x values against a strip's 16, into the 12 accumulators.
+    /// Structs, so that each block's loop (<see cref="Steps{TS, T}"/>) is compiled with its own step inlined.</summary>
+    interface IRegisterStep<T> where T : unmanaged
     {
-        var b0 = Avx.LoadAlignedVector256(b);
-        var b1 = Avx.LoadAlignedVector256(b + 8);
-        var v = Avx.BroadcastScalarToVector256(a);
-        c00 = Fma.MultiplyAdd(v, b0, c00); c01 = Fma.MultiplyAdd(v, b1, c01);
-        v = Avx.BroadcastScalarToVector256(a + 1);
-        c10 = Fma.MultiplyAdd(v, b0, c10); c11 = Fma.MultiplyAdd(v, b1, c11);
-        v = Avx.BroadcastScalarToVector256(a + 2);
-        c20 = Fma.MultiplyAdd(v, b0, c20); c21 = Fma.MultiplyAdd(v, b1, c21);
-        v = Avx.BroadcastScalarToVector256(a + 3);
-        c30 = Fma.MultiplyAdd(v, b0, c30); c31 = Fma.MultiplyAdd(v, b1, c31);
-        v = Avx.BroadcastScalarToVector256(a + 4);
-        c40 = Fma.MultiplyAdd(v, b0, c40); c41 = Fma.MultiplyAdd(v, b1, c41);
-        v = Avx.BroadcastScalarToVector256(a + 5);
-        c50 = Fma.MultiplyAdd(v, b0, c50); c51 = Fma.MultiplyAdd(v, b1, c51);
+        static abstract void Step(T* a, T* b, ref Vector256<T> c00, ref Vector256<T> c01, ref Vector256<T> c10, ref Vector256<T> c11,
+            ref Vector256<T> c20, ref Vector256<T> c21, ref Vector256<T> c30, ref Vector256<T> c31,
+            ref Vector256<T> c40, ref Vector256<T> c41, ref Vector256<T> c50, ref Vector256<T> c51);
+    }
+
+    /// <summary>
+    /// kc steps of <typeparamref name="TS"/> over a (6 values a step) and b (16 a step). Four steps a pass: the JIT does not
+    /// unroll, and the loop's own instructions were 4 of every 24 of the float32 block's. With x's vector packing, a 1.5B
+    /// prefill 1.05× and a 7B-D one 1.03× as fast on a Zen 3 (docs/benchmarks.md, "The packed GEMM's x packing and inner
+    /// loop").
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Steps<TS, T>(T* a, T* b, int kc, ref Vector256<T> c00, ref Vector256<T> c01, ref Vector256<T> c10, ref Vector256<T> c11,
+        ref Vector256<T> c20, ref Vector256<T> c21, ref Vector256<T> c30, ref Vector256<T> c31,
+        ref Vector256<T> c40, ref Vector256<T> c41, ref Vector256<T> c50, ref Vector256<T> c51) where TS : struct, IRegisterStep<T> where T : unmanaged
+    {
+        int p = 0;
+        for (; p + 4 <= kc; p += 4)
+        {
+            TS.Step(a, b, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+            TS.Step(a + MR, b + NR, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+            TS.Step(a + 2 * MR, b + 2 * NR, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+            TS.Step(a + 3 * MR, b + 3 * NR, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+            a += 4 * MR;
+            b += 4 * NR;
+        }
+        for (; p < kc; p++, a += MR, b += NR)
+            TS.Step(a, b, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+    }
+
+    /// <summary>A register block's 12 accumulators stored as a 6 × 16 tile at t (the blocks' partial tiles).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Tile<T>(T* t, Vector256<T> c00, Vector256<T> c01, Vector256<T> c10, Vector256<T> c11, Vector256<T> c20, Vector256<T> c21,
+        Vector256<T> c30, Vector256<T> c31, Vector256<T> c40, Vector256<T> c41, Vector256<T> c50, Vector256<T> c51) where T : unmanaged
+    {
+        c00.Store(t); c01.Store(t + 8); c10.Store(t + 16); c11.Store(t + 24); c20.Store(t + 32); c21.Store(t + 40);
+        c30.Store(t + 48); c31.Store(t + 56); c40.Store(t + 64); c41.Store(t + 72); c50.Store(t + 80); c51.Store(t + 88);
+    }
+
+    /// <summary>One K column: 6 x values times 16 weights into the 12 accumulators.</summary>
+    readonly struct FmaStep : IRegisterStep<float>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Step(float* a, float* b, ref Vector256<float> c00, ref Vector256<float> c01, ref Vector256<float> c10, ref Vector256<float> c11,
+            ref Vector256<float> c20, ref Vector256<float> c21, ref Vector256<float> c30, ref Vector256<float> c31,
+            ref Vector256<float> c40, ref Vector256<float> c41, ref Vector256<float> c50, ref Vector256<float> c51)
+        {
+            var b0 = Avx.LoadAlignedVector256(b);
+            var b1 = Avx.LoadAlignedVector256(b + 8);
+            var v = Avx.BroadcastScalarToVector256(a);
+            c00 = Fma.MultiplyAdd(v, b0, c00); c01 = Fma.MultiplyAdd(v, b1, c01);
+            v = Avx.BroadcastScalarToVector256(a + 1);
+            c10 = Fma.MultiplyAdd(v, b0, c10); c11 = Fma.MultiplyAdd(v, b1, c11);
+            v = Avx.BroadcastScalarToVector256(a + 2);
+            c20 = Fma.MultiplyAdd(v, b0, c20); c21 = Fma.MultiplyAdd(v, b1, c21);
+            v = Avx.BroadcastScalarToVector256(a + 3);
+            c30 = Fma.MultiplyAdd(v, b0, c30); c31 = Fma.MultiplyAdd(v, b1, c31);
+            v = Avx.BroadcastScalarToVector256(a + 4);
+            c40 = Fma.MultiplyAdd(v, b0, c40); c41 = Fma.MultiplyAdd(v, b1, c41);
+            v = Avx.BroadcastScalarToVector256(a + 5);
+            c50 = Fma.MultiplyAdd(v, b0, c50); c51 = Fma.MultiplyAdd(v, b1, c51);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

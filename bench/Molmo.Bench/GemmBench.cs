@@ -76,7 +76,7 @@ public static class GemmBench
     {
         if (kind is not ("int8" or "int4")) throw new ArgumentException($"--quantised takes int8 or int4, not '{kind}'");
         bool int4 = kind == "int4";
-        if (!CpuGemm.IsSupported) { Console.WriteLine("no AVX2 and FMA here: int8 prefill dequantises for libtorch"); return 0; }
+        if (!CpuGemm.IsSupported) { Console.WriteLine($"no AVX2 and FMA here: {kind} prefill dequantises for libtorch"); return 0; }
         Console.WriteLine();
         Console.WriteLine($"| matrix [N, K] | rows | {kind}, integer products (engine) | {kind} read as bf16(q · scale), float32 packed GEMM (before) | speed-up |   (ms a product (GFLOP/s), medians of {reps}, alternating)");
         Console.WriteLine("|---|---|---|---|---|");

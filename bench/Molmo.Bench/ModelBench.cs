@@ -556,8 +556,8 @@ public static class ModelBench
         // Batched decoding of independent requests of different lengths: aggregate decode tokens/s. --batch: text requests;
         // --batch-images: every request with its own image (sizes vary, so prompt lengths do too), prefilled one by one.
         var batchRows = new List<string>();
-        // widened-slices, dequantise-first and bf16-weights change only prefill's products (a batch's steps stay in the decode kernel): no
-        // batch rounds for them.
+        // widened-slices, dequantise-first and bf16-weights change only prefill's products (a batch's steps stay in the
+        // decode kernel): no batch rounds for them.
         var batchOthers = others.Where(o => !o.WidenedSlices && !o.DequantiseFirst && !o.Bf16Weights).ToList();
         bool batchCompare = batchOthers.Count > 0;
         var batches = Sizes("--batch").Select(n => (n, false)).Concat(Sizes("--batch-images").Select(n => (n, true)));

@@ -11,11 +11,11 @@ namespace Molmo.Model;
 /// here too), it falls back to a loop of one dot product per output (<c>cpublas::gemm_transa_</c> →
 /// <c>bf16_dot_with_fp32_arith</c>), which kept a 1.5B model's 640×480 prefill on a Zen 3 running for over ten minutes
 /// (docs/benchmarks.md, "bf16 products on an AVX2 CPU"). A bf16 value widens to float32 exactly, and libtorch's bf16 GEMM
-/// accumulates in float32 and rounds once to bf16 as this does, so the two agree but for the order of the sums. With AVX2 and FMA the product is the engine's packed GEMM
-/// (<see cref="Kernels.CpuGemm"/>), which widens the weights as it packs them, and multiplies int8 and int4 rows as
-/// integers against x rounded to 16 bits (<see cref="LinearInt8"/>, <see cref="LinearInt4"/>); elsewhere, or as the
-/// benchmarks' baseline (<see cref="WidenedSlices"/>), each slice of widened weights goes to libtorch's float32 GEMM, and
-/// quantised weights are dequantised to bf16 first.
+/// accumulates in float32 and rounds once to bf16 as this does, so the two agree but for the order of the sums. With AVX2
+/// and FMA the product is the engine's packed GEMM (<see cref="Kernels.CpuGemm"/>), which widens the weights as it packs
+/// them, and multiplies int8 and int4 rows as integers against x rounded to 16 bits (<see cref="LinearInt8"/>,
+/// <see cref="LinearInt4"/>); elsewhere, or as the benchmarks' baseline (<see cref="WidenedSlices"/>), each slice of widened
+/// weights goes to libtorch's float32 GEMM, and quantised weights are dequantised to bf16 first.
 /// </summary>
 public static class Float32Gemm
 {
@@ -159,9 +159,8 @@ public static class Float32Gemm
         using var scope = NewDisposeScope();
         sbyte* pq = (sbyte*)Checkpoints.NativeTensor.DataPointer(q);
         float* ps = (float*)Checkpoints.NativeTensor.DataPointer(scale);
-        var y = QuantisedAsBf16Weights
-            ? Packed(x, new FloatWeights<Kernels.CpuGemm.Int8Rows>(new(pq, ps, (int)q.shape[1])), q.shape[0], q.shape[1], bias)
-            : Packed(x, new IntegerWeights<Kernels.CpuGemm.Int8Pairs>(new(pq, ps, (int)q.shape[1])), q.shape[0], q.shape[1], bias);
+        int k = (int)q.shape[1];
+        var y = Quantised(x, new Kernels.CpuGemm.Int8Rows(pq, ps, k), new Kernels.CpuGemm.Int8Pairs(pq, ps, k), q.shape[0], k, bias);
         GC.KeepAlive(q); GC.KeepAlive(scale);
         return y.MoveToOuterDisposeScope();
     }
@@ -179,12 +178,16 @@ public static class Float32Gemm
         using var scope = NewDisposeScope();
         byte* pq = (byte*)Checkpoints.NativeTensor.DataPointer(packed);
         float* ps = (float*)Checkpoints.NativeTensor.DataPointer(scale);
-        var y = QuantisedAsBf16Weights
-            ? Packed(x, new FloatWeights<Kernels.CpuGemm.Int4Rows>(new(pq, ps, (int)k, g)), packed.shape[0], k, bias)
-            : Packed(x, new IntegerWeights<Kernels.CpuGemm.Int4Pairs>(new(pq, ps, (int)k, g)), packed.shape[0], k, bias);
+        var y = Quantised(x, new Kernels.CpuGemm.Int4Rows(pq, ps, (int)k, g), new Kernels.CpuGemm.Int4Pairs(pq, ps, (int)k, g), packed.shape[0], k, bias);
         GC.KeepAlive(packed); GC.KeepAlive(scale);
         return y.MoveToOuterDisposeScope();
     }
+
+    /// <summary>Quantised weights [N, K] through the packed GEMM: as bf16 weights (<paramref name="asBf16"/>) with
+    /// <see cref="QuantisedAsBf16Weights"/>, else in integers (<paramref name="pairs"/>).</summary>
+    static Tensor Quantised<TR, TP>(Tensor x, TR asBf16, TP pairs, long n, long k, Tensor? bias)
+        where TR : struct, Kernels.IMatrixRows where TP : struct, Kernels.IPairRows =>
+        QuantisedAsBf16Weights ? Packed(x, new FloatWeights<TR>(asBf16), n, k, bias) : Packed(x, new IntegerWeights<TP>(pairs), n, k, bias);
 
     /// <summary>Whether quantised weights (contiguous CPU tensors of <paramref name="dtype"/>, a contiguous float32 scale) of
     /// <paramref name="k"/> columns go to the packed GEMM for x.</summary>
@@ -215,8 +218,9 @@ public static class Float32Gemm
     /// <summary>
     /// The packed GEMM, x [..., K] times weights [N, K] as <paramref name="product"/> reads them: bf16 x is widened as it is
     /// packed (exactly, as a conversion would), other dtypes go to float32 first. The float32 sums go into a buffer kept for
-    /// the process when the result is rounded to another dtype anyway (up to 128 MB: a 749-token prompt's ff_proj; a fresh one was zeroed
-    /// page by page on first touch); a float32 result is the sums themselves. A new tensor in the caller's scope.
+    /// the process when the result is rounded to another dtype anyway (up to 128 MB: a 749-token prompt's ff_proj; a fresh
+    /// one was zeroed page by page on first touch); a float32 result is the sums themselves. A new tensor in the caller's
+    /// scope.
     /// </summary>
     static unsafe Tensor Packed<TP>(Tensor x, TP product, long n, long k, Tensor? bias) where TP : struct, IPackedProduct
     {

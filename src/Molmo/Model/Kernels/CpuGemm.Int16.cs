@@ -59,40 +59,22 @@ public static unsafe partial class CpuGemm
         public float Scale(int row, int col) => scale[row];
     }
 
-    /// <summary>
-    /// int4 weights packed two to a byte [N, K/2] with a float32 scale per group of g columns [N, K/g] (<see cref="Int4Quantizer"/>'s
-    /// layout, see <see cref="Int4Rows"/>), sign-extended: 16 columns from a multiple of 16 lie in one group (g ≥ 16).
-    /// </summary>
-    internal readonly struct Int4Pairs : IPairRows
+    /// <summary>int4 weights (<see cref="Int4Layout"/>), sign-extended; g ≥ 16, so 16 columns from a multiple of 16 lie in one
+    /// group.</summary>
+    internal readonly struct Int4Pairs(byte* packed, float* scale, int k, int g) : IPairRows
     {
-        readonly byte* _packed;
-        readonly float* _scale;
-        readonly int _rowBytes, _groups, _shift, _g;
+        readonly Int4Layout _w = new(packed, scale, k, g, run: 16);
 
-        public Int4Pairs(byte* packed, float* scale, int k, int g)
-        {
-            if (g < 16 || g > CpuGemv.QBlock || !System.Numerics.BitOperations.IsPow2(g) || k % (2 * g) != 0)
-                throw new ArgumentException($"int4 groups of {g} columns do not fit rows of {k}");
-            _packed = packed;
-            _scale = scale;
-            (_rowBytes, _groups, _shift, _g) = (k / 2, k / g, System.Numerics.BitOperations.Log2((uint)g), g);
-        }
-
-        public int GroupSize => _g;
+        public int GroupSize => _w.G;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<short> Sixteen(int row, int col)
-        {
-            int group = col >> _shift;
-            byte* bytes = _packed + (long)row * _rowBytes + ((group >> 1) << _shift) + (col & (_g - 1));
-            return Int4Quantizer.Nibbles16(bytes, high: (group & 1) == 1);
-        }
+        public Vector256<short> Sixteen(int row, int col) => Int4Quantizer.Nibbles16(_w.Bytes(row, col, out bool high), high);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public short One(int row, int col) => (short)Int4Quantizer.At(_packed + (long)row * _rowBytes, col, _g);
+        public short One(int row, int col) => (short)_w.At(row, col);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public float Scale(int row, int col) => _scale[(long)row * _groups + (col >> _shift)];
+        public float Scale(int row, int col) => _w.Scale(row, col);
     }
 
     /// <summary>
@@ -116,7 +98,12 @@ public static unsafe partial class CpuGemm
         long pwWords = (long)KPairs * NC + (long)groupsPerBlock * NC;
         try
         {
-            KernelThreads.ForEach(panels, CpuGemv.MaxThreads, p => PackXPairs(x, m, k, p, px + (long)p * pairs * MR, xs + (long)p * blocks * MR));
+            // Each thread's scratch for rounding x: a row as float32, 6 rows of 16-bit values, a row's block scales.
+            long scratch = 4L * k + 2L * MR * 2 * pairs + 4L * blocks;
+            KernelThreads.ForEach(panels, CpuGemv.MaxThreads,
+                () => (nint)NativeMemory.AlignedAlloc((nuint)scratch, 64),
+                (p, buf) => PackXPairs(x, m, k, p, px + (long)p * pairs * MR, xs + (long)p * blocks * MR, (byte*)buf),
+                buf => NativeMemory.AlignedFree((void*)buf));
             KernelThreads.ForEach((n + NC - 1) / NC, CpuGemv.MaxThreads,
                 () => (nint)NativeMemory.AlignedAlloc((nuint)(4 * pwWords), 64),
                 (item, pw) => ItemInt16(px, xs, m, k, w, n, y, item, (int*)pw, (float*)pw + (long)KPairs * NC),
@@ -127,52 +114,43 @@ public static unsafe partial class CpuGemm
 
     /// <summary>
     /// x rows [6·panel, 6·panel + 6) rounded to 16 bits per block: the pairs [K/2][6] (an odd K's last pair ends in 0; rows
-    /// past M are 0) and the scales [block][6].
+    /// past M are 0) and the scales [block][6]. <paramref name="scratch"/>: the thread's buffer (see ProductInt16).
     /// </summary>
-    static void PackXPairs<TX>(TX x, int m, int k, int panel, int* dst, float* scales) where TX : struct, IMatrixRows
+    static void PackXPairs<TX>(TX x, int m, int k, int panel, int* dst, float* scales, byte* scratch) where TX : struct, IMatrixRows
     {
         int r0 = panel * MR, rows = Math.Min(MR, m - r0), pairs = (k + 1) / 2, blocks = (k + CpuGemv.QBlock - 1) / CpuGemv.QBlock;
-        var row = (float*)NativeMemory.AlignedAlloc((nuint)(4L * k), 64);
-        var q = (short*)NativeMemory.AlignedAlloc((nuint)(2L * MR * 2 * pairs), 64);
-        var s = (float*)NativeMemory.AlignedAlloc((nuint)(4L * blocks), 64);
-        try
+        var row = (float*)scratch;
+        var q = (short*)(row + k);
+        var s = (float*)(q + MR * 2L * pairs);
+        for (int r = 0; r < MR; r++)
         {
-            for (int r = 0; r < MR; r++)
+            short* qr = q + (long)r * 2 * pairs;
+            qr[2 * pairs - 1] = 0;
+            if (r < rows)
             {
-                short* qr = q + (long)r * 2 * pairs;
-                qr[2 * pairs - 1] = 0;
-                if (r < rows)
-                {
-                    int c = 0;
-                    for (; c + 8 <= k; c += 8) Avx.Store(row + c, x.Eight(r0 + r, c));
-                    for (; c < k; c++) row[c] = x.One(r0 + r, c);
-                    CpuGemv.QuantizeBlocks(row, k, qr, s);
-                }
-                else
-                {
-                    new Span<short>(qr, 2 * pairs).Clear();
-                    new Span<float>(s, blocks).Clear();
-                }
-                for (int b = 0; b < blocks; b++) scales[b * MR + r] = s[b];
+                int c = 0;
+                for (; c + 8 <= k; c += 8) Avx.Store(row + c, x.Eight(r0 + r, c));
+                for (; c < k; c++) row[c] = x.One(r0 + r, c);
+                CpuGemv.QuantizeBlocks(row, k, qr, s);
             }
-            // Each row's pairs are its 32-bit words: 6 rows of them transposed into runs of 6, 8 pairs at a time (the stores
-            // overlap as x's float32 packing's do, hence p + 8 < pairs).
-            int* w = (int*)q;
-            int p = 0;
-            for (; p + 8 < pairs; p += 8)
+            else
             {
-                Vector256<float> Row(int r) => Avx.LoadVector256((float*)(w + (long)r * pairs + p));
-                Transpose8(Row(0), Row(1), Row(2), Row(3), Row(4), Row(5), default, default, (float*)(dst + (long)p * MR), MR);
+                new Span<short>(qr, 2 * pairs).Clear();
+                new Span<float>(s, blocks).Clear();
             }
-            for (; p < pairs; p++)
-                for (int r = 0; r < MR; r++) dst[(long)p * MR + r] = w[(long)r * pairs + p];
+            for (int b = 0; b < blocks; b++) scales[b * MR + r] = s[b];
         }
-        finally
+        // Each row's pairs are its 32-bit words: 6 rows of them transposed into runs of 6, 8 pairs at a time (the stores
+        // overlap as x's float32 packing's do, hence p + 8 < pairs).
+        int* w = (int*)q;
+        int p = 0;
+        for (; p + 8 < pairs; p += 8)
         {
-            NativeMemory.AlignedFree(row);
-            NativeMemory.AlignedFree(q);
-            NativeMemory.AlignedFree(s);
+            Vector256<float> Row(int r) => Avx.LoadVector256((float*)(w + (long)r * pairs + p));
+            Transpose8(Row(0), Row(1), Row(2), Row(3), Row(4), Row(5), default, default, (float*)(dst + (long)p * MR), MR);
         }
+        for (; p < pairs; p++)
+            for (int r = 0; r < MR; r++) dst[(long)p * MR + r] = w[(long)r * pairs + p];
     }
 
     /// <summary>Output columns [256·item, 256·item + 256): every x panel against the item's weight rows, one x block at a time,

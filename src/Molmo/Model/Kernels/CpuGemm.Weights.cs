@@ -53,39 +53,63 @@ public static unsafe partial class CpuGemm
     }
 
     /// <summary>
-    /// int4 weights packed two to a byte [N, K/2] with a float32 scale per group of g columns [N, K/g] (<see cref="Int4Quantizer"/>'s
-    /// layout: chunk c of a row, 2g columns in g bytes, holds group 2c in its bytes' low nibbles and group 2c + 1 in their
-    /// high ones): bf16(q · scale), as <see cref="Int8Rows"/>. g is 16, 32 or 64, so 8 columns from a multiple of 8 lie in one
-    /// group; the group's index comes by shifts (divisions by g, 4 for each 8 weights, were most of the packing's work).
+    /// int4 weights packed two to a byte [N, K/2] with a float32 scale per group of g columns [N, K/g], in
+    /// <see cref="Int4Quantizer"/>'s layout: chunk c of a row, 2g columns in g bytes, holds group 2c in its bytes' low nibbles
+    /// and group 2c + 1 in their high ones. Where a run of columns lies and which scale it takes, for the packing readers
+    /// (<see cref="Int4Rows"/>, <see cref="Int4Pairs"/>). g is a power of two, so groups are found by shifts (divisions by g,
+    /// 4 for each 8 weights, were most of the packing's work).
     /// </summary>
-    internal readonly struct Int4Rows : IMatrixRows
+    internal readonly struct Int4Layout
     {
         readonly byte* _packed;
         readonly float* _scale;
-        readonly int _rowBytes, _groups, _shift, _g;
+        readonly int _rowBytes, _groups, _shift;
 
-        public Int4Rows(byte* packed, float* scale, int k, int g)
+        /// <param name="run">Columns read at a time from a multiple of run: they must lie in one group (g ≥ run).</param>
+        public Int4Layout(byte* packed, float* scale, int k, int g, int run)
         {
-            if (g < 8 || !BitOperations.IsPow2(g) || k % (2 * g) != 0) throw new ArgumentException($"int4 groups of {g} columns do not fit rows of {k}");
+            if (g < run || !BitOperations.IsPow2(g) || k % (2 * g) != 0) throw new ArgumentException($"int4 groups of {g} columns do not fit rows of {k}");
             _packed = packed;
             _scale = scale;
-            (_rowBytes, _groups, _shift, _g) = (k / 2, k / g, BitOperations.Log2((uint)g), g);
+            (_rowBytes, _groups, _shift, G) = (k / 2, k / g, BitOperations.Log2((uint)g), g);
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        /// <summary>Columns a scale.</summary>
+        public int G { get; }
 
-        public Vector256<float> Eight(int row, int col)
+        /// <summary>The bytes holding [row, col …] and whether it is in their high nibbles.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public byte* Bytes(int row, int col, out bool high)
         {
             int group = col >> _shift;
-            byte* bytes = _packed + (long)row * _rowBytes + ((group >> 1) << _shift) + (col & (_g - 1));
-            var q = Int4Quantizer.Nibbles8(bytes, high: (group & 1) == 1);
-            return RoundToBf16(Avx.Multiply(Avx.ConvertToVector256Single(q), Vector256.Create(_scale[(long)row * _groups + group])));
+            high = (group & 1) == 1;
+            return _packed + (long)row * _rowBytes + ((group >> 1) << _shift) + (col & (G - 1));
+        }
+
+        /// <summary>Value [row, col].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int At(int row, int col) => Int4Quantizer.At(_packed + (long)row * _rowBytes, col, G);
+
+        /// <summary>The scale of [row, col]'s group.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float Scale(int row, int col) => _scale[(long)row * _groups + (col >> _shift)];
+    }
+
+    /// <summary>int4 weights (<see cref="Int4Layout"/>): bf16(q · scale), as <see cref="Int8Rows"/>; g ≥ 8, so 8 columns from
+    /// a multiple of 8 lie in one group.</summary>
+    internal readonly struct Int4Rows(byte* packed, float* scale, int k, int g) : IMatrixRows
+    {
+        readonly Int4Layout _w = new(packed, scale, k, g, run: 8);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Eight(int row, int col)
+        {
+            var q = Int4Quantizer.Nibbles8(_w.Bytes(row, col, out bool high), high);
+            return RoundToBf16(Avx.Multiply(Avx.ConvertToVector256Single(q), Vector256.Create(_w.Scale(row, col))));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-
-        public float One(int row, int col) =>
-            RoundToBf16(Int4Quantizer.At(_packed + (long)row * _rowBytes, col, _g) * _scale[(long)row * _groups + (col >> _shift)]);
+        public float One(int row, int col) => RoundToBf16(_w.At(row, col) * _w.Scale(row, col));
     }
 
     /// <summary>Float32 values rounded to bf16 as the dequantisers round them (<see cref="CpuGemv.FloatToBf16x8"/>), left in

@@ -158,6 +158,13 @@ public class Float32GemmTests
         { true, 20, 96, 7 },        // int4, groups of 16
     };
 
+    /// <summary>A random [n, k] matrix times <paramref name="scale"/>, quantised to int4 or int8: (q, scale).</summary>
+    static (Tensor Q, Tensor S) RandomQuantised(bool int4, int n, int k, TorchSharp.torch.Generator g, double scale)
+    {
+        using var w = randn([n, k], generator: g).mul(Scalars.Of(scale));
+        return int4 ? Int4Quantizer.Quantize(w) : Int8Quantizer.Quantize(w);
+    }
+
     [Theory]
     [MemberData(nameof(QuantisedShapes))]
     public void QuantisedWeightsPackedAsTheyAreReadGiveTheBitsOfTheirDequantisedBf16Weights(bool int4, int n, int k, int m)
@@ -165,10 +172,9 @@ public class Float32GemmTests
         if (!Molmo.Model.Kernels.CpuGemm.IsSupported) return;    // no AVX2 and FMA: quantised prefill dequantises for libtorch
         using var scope = NewDisposeScope();
         using var g = new TorchSharp.torch.Generator(5);
-        var w = randn([n, k], generator: g).mul(Scalars.Of(3));
+        var (q, s) = RandomQuantised(int4, n, k, g, 3);
         var x = randn([2, m, k], generator: g).to(ScalarType.BFloat16);
         var b = randn([n], generator: g).to(ScalarType.BFloat16);
-        var (q, s) = int4 ? Int4Quantizer.Quantize(w) : Int8Quantizer.Quantize(w);
         Tensor? Direct() => int4 ? Float32Gemm.LinearInt4(x, q, s, b) : Float32Gemm.LinearInt8(x, q, s, b);
         bool saved = Float32Gemm.Enabled;
         Float32Gemm.Enabled = true;
@@ -202,8 +208,7 @@ public class Float32GemmTests
         if (!Molmo.Model.Kernels.CpuGemm.IsSupported) return;    // no AVX2 and FMA: quantised prefill dequantises for libtorch
         using var scope = NewDisposeScope();
         using var g = new TorchSharp.torch.Generator(17);
-        var w = randn([n, k], generator: g);
-        var (q, s) = int4 ? Int4Quantizer.Quantize(w) : Int8Quantizer.Quantize(w);
+        var (q, s) = RandomQuantised(int4, n, k, g, 1);
         var b = randn([n], generator: g);
         Tensor? Product(Tensor x) => int4 ? Float32Gemm.LinearInt4(x, q, s, b) : Float32Gemm.LinearInt8(x, q, s, b);
         // A few large values, as activations have: their blocks' other values keep fewer of their bits.

@@ -8,7 +8,7 @@ namespace Molmo.Bench;
 
 /// <summary>
 /// Decode-shaped matrix–vector products with 7B-D's matrices (1 or more input rows): libtorch's <c>linear</c> in fp32/bf16
-/// against the engine's streaming kernels (fp32, bf16, int8, int4; int8 also with the earlier float products as the baseline; with one input row, bf16 and int8 also without their single-row prefetch; with several, bf16 also as before it read bf16 x and prefetched across its blocks, and on AVX2 CPUs int8 and int4 also row by row, as before their AVX2 blocks), as achieved weight bandwidth. Usage: <c>gemv [--rows 1] [--reps 20] [--gemv-threads N] [--matrix att_proj|ff_proj|ff_out|lm_head|vit_wq|vit_w1|vit_w2] [--copies N]</c>.
+/// against the engine's streaming kernels (fp32, bf16, int8, int4; int8 also with the earlier float products as the baseline; with one input row, int8 also without its single-row prefetch, bf16 with AVX2 also one row at a time widened (with AVX-512 without its prefetch); with several, bf16 also as before it read bf16 x and prefetched across its blocks, and on AVX2 CPUs int8 and int4 also row by row, as before their AVX2 blocks), as achieved weight bandwidth. Usage: <c>gemv [--rows 1] [--reps 20] [--gemv-threads N] [--matrix att_proj|ff_proj|ff_out|lm_head|vit_wq|vit_w1|vit_w2] [--copies N]</c>.
 /// </summary>
 public static class GemvBench
 {
@@ -21,9 +21,10 @@ public static class GemvBench
         var shapes = Matrices(a, lmHead: true);
         Console.WriteLine($"CPU: {MachineInfo.Cpu()}");
         Console.WriteLine();
-        // One input row: the bf16 and int8 kernels also without their software prefetch of single rows (CpuGemv.NoRowPrefetch),
-        // in alternating repetitions with the default. ff_out's rows go four at a time (x too wide for L1): there the switch
-        // takes the bf16 block's prefetch away (int8's blocks keep theirs).
+        // One input row: the int8 kernel also without its software prefetch of single rows (CpuGemv.NoRowPrefetch), in
+        // alternating repetitions with the default; the bf16 kernel with AVX2 also with its rows one at a time, each widened
+        // against float32 x, as before single rows took the batched blocks' arithmetic (CpuGemv.Bf16RowsWidened; ff_out's
+        // rows go four at a time either way), with AVX-512 without its software prefetch.
         // Several rows: the bf16 kernel also as it was before it read bf16 x itself (x converted by libtorch to float32 and
         // split into even and odd elements, the output converted back: CpuGemv.LibtorchConversions) and before its four-row
         // blocks prefetched into the next block (CpuGemv.PrefetchWithinRows), in alternating repetitions. The bf16 kernel
@@ -32,7 +33,8 @@ public static class GemvBench
         // in alternating repetitions.
         bool prefetch = m == 1, rowByRow = m > 1 && !System.Runtime.Intrinsics.X86.Avx512BW.IsSupported;
         string Baseline(string kernel) => prefetch ? $" {kernel} kernel, no row prefetch |" : rowByRow ? $" {kernel} kernel row by row (before) |" : "";
-        string bf16Baseline = prefetch ? Baseline("bf16") : " bf16 kernel before (x and output converted by libtorch, prefetch within rows) |";
+        bool widened = prefetch && CpuGemv.Bf16BatchInvariant;
+        string bf16Baseline = widened ? " bf16 kernel, rows one at a time widened (before) |" : prefetch ? Baseline("bf16") : " bf16 kernel before (x and output converted by libtorch, prefetch within rows) |";
         Console.WriteLine($"| matrix [N, K] | fp32 linear | fp32 kernel | bf16 linear | bf16 kernel |{bf16Baseline} int8 kernel |{Baseline("int8")} int8, float products (before) | int4 kernel (GB/s; ms) |{(rowByRow ? Baseline("int4") : "")}   ({m} input row(s), GB/s of weights read (int4: with its scales), median of {reps})");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|" + (prefetch ? "---|" : rowByRow ? "---|---|" : ""));
         foreach (var (name, n, k) in shapes)
@@ -56,7 +58,8 @@ public static class GemvBench
             string rk, r8, rkNo, r8No = "";
             if (prefetch)
             {
-                (rk, rkNo) = Alternating(() => CpuGemv.LinearBf16(xb, wbf[c++ % copies], null), 2L * n * k, reps, on => CpuGemv.NoRowPrefetch = on);
+                (rk, rkNo) = Alternating(() => CpuGemv.LinearBf16(xb, wbf[c++ % copies], null), 2L * n * k, reps,
+                                         on => { if (widened) CpuGemv.Bf16RowsWidened = on; else CpuGemv.NoRowPrefetch = on; });
                 (r8, r8No) = Alternating(() => CpuGemv.LinearInt8(x, q8[c % copies].Q, q8[c++ % copies].Scale, null), 1L * n * k, reps, on => CpuGemv.NoRowPrefetch = on);
             }
             else

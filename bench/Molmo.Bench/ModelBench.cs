@@ -121,6 +121,7 @@ public static class ModelBench
         bool savedConversions = CpuGemv.LibtorchConversions, savedWithin = CpuGemv.PrefetchWithinRows;
         bool savedWidened = Float32Gemm.Enabled, savedRowByRow = CpuGemv.IntBatchesRowByRow, savedSlices = Float32Gemm.WidenedSlices;
         bool savedDequantiseFirst = Float32Gemm.DequantiseFirst, savedBf16Weights = Float32Gemm.QuantisedAsBf16Weights;
+        bool savedRowsWidened = CpuGemv.Bf16RowsWidened;
         int savedKernelRows = Linear.Bf16KernelMaxRows;
         if (mode?.LibtorchBf16Gemm == true) (Float32Gemm.Enabled, Linear.Bf16KernelMaxRows) = (false, 1);
         CpuGemv.Int8FloatProducts = mode?.Int8FloatProducts ?? false;
@@ -131,6 +132,7 @@ public static class ModelBench
         Float32Gemm.WidenedSlices = mode?.WidenedSlices ?? false;
         Float32Gemm.DequantiseFirst = mode?.DequantiseFirst ?? false;
         Float32Gemm.QuantisedAsBf16Weights = mode?.Bf16Weights ?? false;
+        CpuGemv.Bf16RowsWidened = mode?.RowsWidened ?? false;
         Molmo.Runtime.CudaQuantGemv.Enabled = !(mode?.CudaDequantised ?? false);
         Molmo.Runtime.CudaQuantGemv.SplitColumns = !(mode?.Int8ByRows ?? false);
         return new Restore(() =>
@@ -143,6 +145,7 @@ public static class ModelBench
             Float32Gemm.WidenedSlices = savedSlices;
             Float32Gemm.DequantiseFirst = savedDequantiseFirst;
             Float32Gemm.QuantisedAsBf16Weights = savedBf16Weights;
+            CpuGemv.Bf16RowsWidened = savedRowsWidened;
             Molmo.Runtime.CudaQuantGemv.Enabled = savedCuda;
             Molmo.Runtime.CudaQuantGemv.SplitColumns = savedSplit;
             (Float32Gemm.Enabled, Linear.Bf16KernelMaxRows) = (savedWidened, savedKernelRows);
@@ -167,14 +170,16 @@ public static class ModelBench
     /// timed too), <c>dequantise-first</c> (int8 and int4 on a CPU with the packed GEMM: prefill's weights dequantised to bf16
     /// before the packed GEMM widens them, as before it read the quantised rows itself; its 640×480 prefill is timed too),
     /// <c>bf16-weights</c> (int8 and int4 on a CPU with the packed GEMM: prefill's weights read as bf16(q · scale) into the
-    /// float32 GEMM, as before its integer products; its 640×480 prefill is timed too).</summary>
+    /// float32 GEMM, as before its integer products; its 640×480 prefill is timed too), <c>rows-widened</c> (bf16 on a CPU with
+    /// AVX2 only: a single sequence's rows one at a time, each widened against float32 x, as before they took the batched
+    /// blocks' arithmetic).</summary>
     internal sealed record DecodeMode(string Name, bool? Pipelined, DecodeSteps Steps, bool Int8FloatProducts = false, bool CudaDequantised = false,
                                       bool NoRowPrefetch = false, bool Int8ByRows = false, bool LibtorchConversions = false,
                                       bool PrefetchWithinRows = false, bool LibtorchBf16Gemm = false, bool IntRowByRow = false,
-                                      bool WidenedSlices = false, bool DequantiseFirst = false, bool Bf16Weights = false)
+                                      bool WidenedSlices = false, bool DequantiseFirst = false, bool Bf16Weights = false, bool RowsWidened = false)
     {
         /// <summary>Whether the mode switches a kernel route rather than how steps are issued.</summary>
-        public bool ComparesKernels => Int8FloatProducts || CudaDequantised || NoRowPrefetch || Int8ByRows || LibtorchConversions || PrefetchWithinRows || LibtorchBf16Gemm || IntRowByRow || WidenedSlices || DequantiseFirst || Bf16Weights;
+        public bool ComparesKernels => Int8FloatProducts || CudaDequantised || NoRowPrefetch || Int8ByRows || LibtorchConversions || PrefetchWithinRows || LibtorchBf16Gemm || IntRowByRow || WidenedSlices || DequantiseFirst || Bf16Weights || RowsWidened;
 
         /// <summary>Whether the mode changes prefill's products and nothing a decode step does (its prefill is timed instead).</summary>
         public bool ChangesPrefillOnly => LibtorchBf16Gemm || WidenedSlices || DequantiseFirst || Bf16Weights;
@@ -195,11 +200,12 @@ public static class ModelBench
             "widened-slices" => new("prefill's products in libtorch's float32 GEMM, bf16 weights widened a slice at a time (before the packed AVX2 GEMM)", null, DecodeSteps.Auto, WidenedSlices: true),
             "dequantise-first" => new("int8 and int4 prefill's weights dequantised to bf16 before the packed GEMM (before it read the quantised rows as it packs them)", null, DecodeSteps.Auto, DequantiseFirst: true),
             "bf16-weights" => new("int8 and int4 prefill's weights read as bf16(q · scale) into the float32 packed GEMM (before its integer products)", null, DecodeSteps.Auto, Bf16Weights: true),
+            "rows-widened" => new("a single sequence's bf16 rows one at a time, each widened against float32 x (before single rows took the batched blocks' arithmetic, on CPUs with AVX2 only)", null, DecodeSteps.Auto, RowsWidened: true),
             "sync" => new("each step's tokens read back before the next is queued", false, DecodeSteps.Eager),
             "queued" => new("steps queued one ahead", true, DecodeSteps.Eager),
             "fixed" => new("fixed-shape steps queued one ahead", true, DecodeSteps.FixedShape),
             "graph" => new("CUDA graph steps queued one ahead", true, DecodeSteps.CudaGraph),
-            _ => throw new ArgumentException($"unknown decode mode '{s}' (default, eager, sync, queued, fixed, graph, int8-float, int8-dequant, int4-dequant, int8-by-rows, no-prefetch, libtorch-conversions, within-rows, libtorch-bf16-gemm, int-row-by-row, widened-slices, dequantise-first, bf16-weights)"),
+            _ => throw new ArgumentException($"unknown decode mode '{s}' (default, eager, sync, queued, fixed, graph, int8-float, int8-dequant, int4-dequant, int8-by-rows, no-prefetch, libtorch-conversions, within-rows, libtorch-bf16-gemm, int-row-by-row, widened-slices, dequantise-first, bf16-weights, rows-widened)"),
         };
     }
 

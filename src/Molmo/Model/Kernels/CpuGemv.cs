@@ -60,6 +60,22 @@ public static unsafe partial class CpuGemv
     [ThreadStatic] static bool _libtorchConversions;
 
     /// <summary>
+    /// Whether a bf16 request's products are the same bits alone and in a batched step: with AVX2 (and no AVX-512), where a
+    /// single sequence's rows take the batched blocks' arithmetic (<see cref="Bf16Dot4Avx2{TX}"/>). int8 and int4 are
+    /// wherever their kernels run, float32 with AVX2 (row by row either way). With AVX-512 a single bf16 or float32 row is
+    /// summed in another order than a batch's block (both within the kernels' rounding bound).
+    /// </summary>
+    public static bool Bf16BatchInvariant => !Avx512F.IsSupported && Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>
+    /// A single sequence's bf16 rows read one at a time, each widened against float32 x (<see cref="Bf16DotAvx2"/>), as
+    /// before they took the batched blocks' arithmetic (AVX2): the benchmarks' baseline, not batch-invariant. Per calling
+    /// thread.
+    /// </summary>
+    internal static bool Bf16RowsWidened { get => _bf16RowsWidened; set => _bf16RowsWidened = value; }
+    [ThreadStatic] static bool _bf16RowsWidened;
+
+    /// <summary>
     /// Batched int8 and int4 steps on AVX2 taken row by row, each weight row against the x rows in turn, as before the AVX2
     /// blocks (<see cref="Int16Block1x4Avx2{TM}"/>, <see cref="Int4Block1x4Avx2{TM}"/>): the benchmarks' baseline (the same
     /// bits). Per calling thread.
@@ -239,7 +255,10 @@ public static unsafe partial class CpuGemv
         // read float32 x as it is.
         // With AVX2 only the same: a batch in blocks of 2 weight rows × 4 x rows (Bf16Block2x4Avx2), the wide x four rows at a
         // time (Bf16Dot4Avx2).
-        bool pairs = kind == Weights.Bf16 && (Avx512F.IsSupported || Avx2.IsSupported && Fma.IsSupported) && (m > 1 || four);
+        // With AVX2 only, a single sequence's rows go four at a time too (Bf16Dot4Avx2), in the batched block's arithmetic, so
+        // that a request's results are the same bits alone or batched (see Bf16BatchInvariant).
+        bool invariant = kind == Weights.Bf16 && Bf16BatchInvariant && !Bf16RowsWidened;
+        bool pairs = kind == Weights.Bf16 && (Avx512F.IsSupported || Avx2.IsSupported && Fma.IsSupported) && (m > 1 || four || invariant);
         bool split = pairs && xb == null;
         // Prefetching 0 bytes ahead touches the line being read anyway: the baseline without changing the loops.
         int ahead = NoRowPrefetch ? 0 : int8 ? Int8RowPrefetch : int4 ? Int4RowPrefetch : Bf16RowPrefetch;
@@ -292,6 +311,8 @@ public static unsafe partial class CpuGemv
                 int8 ? Int8Dot((sbyte*)Row(r), X(i), k)
                 : fp32 ? (Avx512F.IsSupported ? Dot<Fp32Weights>(Row(r), X(i), k) : Fp32DotAvx2((float*)Row(r), X(i), k))
                 : Avx512F.IsSupported ? Bf16Dot((ushort*)Row(r), X(i), k, ahead)
+                : invariant && xbp != 0 ? Bf16Dot1Avx2<Bf16X>((ushort*)Row(r), k, X(i), Bf16X.Row(xbp, k, i))
+                : invariant ? Bf16Dot1Avx2<SplitX>((ushort*)Row(r), k, X(i), SplitX.Row(xsp, k, i))
                 : Bf16DotAvx2((ushort*)Row(r), X(i), k);
             void Rows(int r0, int r1)
             {
@@ -300,7 +321,7 @@ public static unsafe partial class CpuGemv
                 if (int16) { RowsInt16(r0, r1); return; }
                 if (m > 1 && (Avx512F.IsSupported || pairs)) { RowsOfBatch(r0, r1); return; }   // (AVX2: bf16 only)
                 var d = stackalloc float[Block];
-                int step = four ? Block : 1;
+                int step = four || invariant ? Block : 1;
                 for (int r = r0; r < r1; r += step)
                 {
                     int rows = Math.Min(step, r1 - r);
@@ -475,40 +496,65 @@ public static unsafe partial class CpuGemv
     }
 
     /// <summary>
-    /// <see cref="Bf16Dot4{TX}"/> with AVX2: 32-byte vectors of pairs, 16 pairs a step. Reading each weight row by widening
-    /// against float32 x instead, one row at a time, re-read x (74 KB for ff_out) from L2 for every row: 24 against
+    /// <see cref="Bf16Dot4{TX}"/> with AVX2: 8 pairs a step, each row in the arithmetic of the batched block
+    /// (<see cref="Bf16Block2x4Avx2{TM, TX}"/>: one accumulator a row, <see cref="PairStep"/>, the same tail), so that a row
+    /// gets the same bits here as in a batch. Each row's accumulator is one chain of two FMAs a step; the four rows keep four
+    /// chains going, 128 bytes of weights every 8 cycles, well above what DRAM gives a core. Reading each weight row by
+    /// widening against float32 x instead, one row at a time, re-read x (74 KB for ff_out) from L2 for every row: 24 against
     /// 40–50 GB/s for the other matrices (`gemv` with DOTNET_EnableAVX512=0).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
     static void Bf16Dot4Avx2<TX>(ushort* w, long k, float* x, nint xp, float* d, int ahead, long wrap) where TX : struct, IXPairs
     {
-        int len = (int)k, body = len / 32 * 16;
+        int len = (int)k, body = len / 16 * 8;    // pairs handled by vectors, as in Bf16Block2x4Avx2
         uint* w0 = (uint*)w, w1 = (uint*)(w + k), w2 = (uint*)(w + 2 * k), w3 = (uint*)(w + 3 * k);
-        Vector256<float> e0 = default, o0 = default, e1 = default, o1 = default, e2 = default, o2 = default, e3 = default, o3 = default;
-        for (int j = 0; j < body; j += 16)
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int j = 0; j < body; j += 8)
         {
-            PrefetchBlock((byte*)w, 2 * k, 4L * j, ahead, wrap);
-            for (int h = j; h < j + 16; h += 8)
-            {
-                var (ve, vo) = TX.Load8(xp, k, h);
-                (e0, o0) = PairFma(Avx.LoadVector256(w0 + h), ve, vo, e0, o0);
-                (e1, o1) = PairFma(Avx.LoadVector256(w1 + h), ve, vo, e1, o1);
-                (e2, o2) = PairFma(Avx.LoadVector256(w2 + h), ve, vo, e2, o2);
-                (e3, o3) = PairFma(Avx.LoadVector256(w3 + h), ve, vo, e3, o3);
-            }
+            if ((j & 15) == 0) PrefetchBlock((byte*)w, 2 * k, 4L * j, ahead, wrap);
+            var xj = TX.Load8(xp, k, j);
+            a0 = PairStep(Avx.LoadVector256(w0 + j), xj, a0);
+            a1 = PairStep(Avx.LoadVector256(w1 + j), xj, a1);
+            a2 = PairStep(Avx.LoadVector256(w2 + j), xj, a2);
+            a3 = PairStep(Avx.LoadVector256(w3 + j), xj, a3);
         }
-        d[0] = Vector256.Sum(e0 + o0); d[1] = Vector256.Sum(e1 + o1); d[2] = Vector256.Sum(e2 + o2); d[3] = Vector256.Sum(e3 + o3);
+        d[0] = Vector256.Sum(a0); d[1] = Vector256.Sum(a1); d[2] = Vector256.Sum(a2); d[3] = Vector256.Sum(a3);
         for (int q = 0; q < 4; q++)
             for (int j = 2 * body; j < len; j++) d[q] += Bf16ToFloat(w[q * k + j]) * x[j];
     }
 
-    /// <summary><see cref="PairFma(Vector512{uint}, Vector512{float}, Vector512{float}, Vector512{float}, Vector512{float})"/> for AVX2: 16 weights as 8 pairs.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static (Vector256<float> E, Vector256<float> O) PairFma(Vector256<uint> w, Vector256<float> xe, Vector256<float> xo, Vector256<float> e, Vector256<float> o)
+    /// <summary>
+    /// One bf16 row in the batched block's arithmetic (see <see cref="Bf16Dot4Avx2{TX}"/>): the rows of a matrix short of a
+    /// block of four (or of two, in a batch). One chain of two FMAs a step, so about half the speed of memory here; a matrix
+    /// has at most three such rows.
+    /// </summary>
+    static float Bf16Dot1Avx2<TX>(ushort* w, long k, float* x, nint xp) where TX : struct, IXPairs
     {
-        var (we, wo) = Pairs(w);
-        return (Fma.MultiplyAdd(we, xe, e), Fma.MultiplyAdd(wo, xo, o));
+        int len = (int)k, body = len / 16 * 8;
+        Vector256<float> a = default;
+        for (int j = 0; j < body; j += 8) a = PairStep(Avx.LoadVector256((uint*)w + j), TX.Load8(xp, k, j), a);
+        float s = Vector256.Sum(a);
+        for (int j = 2 * body; j < len; j++) s += Bf16ToFloat(w[j]) * x[j];
+        return s;
     }
+
+    /// <summary>
+    /// The step of every AVX2 bf16 path that reads pairs: 8 pairs of weights (one 32-byte load) against 8 pairs of x into one
+    /// accumulator, the even products first: a + w_even·x_even, then + w_odd·x_odd, each rounded once (FMA). Single rows and
+    /// batched blocks all take it, so a row's sum is the same in each.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> PairStep(Vector256<uint> w, (Vector256<float> E, Vector256<float> O) x, Vector256<float> a)
+    {
+        var (l, h) = Pairs(w);
+        return PairStep(l, h, x, a);
+    }
+
+    /// <summary><see cref="PairStep(Vector256{uint}, ValueTuple{Vector256{float}, Vector256{float}}, Vector256{float})"/> for
+    /// weights already split into their even (<paramref name="l"/>) and odd (<paramref name="h"/>) halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> PairStep(Vector256<float> l, Vector256<float> h, (Vector256<float> E, Vector256<float> O) x, Vector256<float> a) =>
+        Fma.MultiplyAdd(h, x.O, Fma.MultiplyAdd(l, x.E, a));
 
     /// <summary>
     /// 32-bit words each holding a pair of bf16 values → the pairs' first (even) and second (odd) values as float32, exactly:
@@ -870,7 +916,7 @@ public static unsafe partial class CpuGemv
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector256<float>, Vector256<float>) PairFma2((Vector256<float> E, Vector256<float> O) x,
         Vector256<float> l0, Vector256<float> h0, Vector256<float> l1, Vector256<float> h1, Vector256<float> a0, Vector256<float> a1) =>
-        (Fma.MultiplyAdd(h0, x.O, Fma.MultiplyAdd(l0, x.E, a0)), Fma.MultiplyAdd(h1, x.O, Fma.MultiplyAdd(l1, x.E, a1)));
+        (PairStep(l0, h0, x, a0), PairStep(l1, h1, x, a1));
 
     /// <summary>
     /// How far ahead (bytes) the four-row blocks prefetch each weight row. Four interleaved rows are four streams per thread,

@@ -33,7 +33,7 @@ public static class GemvBench
         // in alternating repetitions.
         bool prefetch = m == 1, rowByRow = m > 1 && !System.Runtime.Intrinsics.X86.Avx512BW.IsSupported;
         string Baseline(string kernel) => prefetch ? $" {kernel} kernel, no row prefetch |" : rowByRow ? $" {kernel} kernel row by row (before) |" : "";
-        bool widened = prefetch && CpuGemv.Bf16BatchInvariant;
+        bool widened = prefetch && CpuGemv.BatchInvariant;
         string bf16Baseline = widened ? " bf16 kernel, rows one at a time widened (before) |" : prefetch ? Baseline("bf16") : " bf16 kernel before (x and output converted by libtorch, prefetch within rows) |";
         Console.WriteLine($"| matrix [N, K] | fp32 linear | fp32 kernel | bf16 linear | bf16 kernel |{bf16Baseline} int8 kernel |{Baseline("int8")} int8, float products (before) | int4 kernel (GB/s; ms) |{(rowByRow ? Baseline("int4") : "")}   ({m} input row(s), GB/s of weights read (int4: with its scales), median of {reps})");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|" + (prefetch ? "---|" : rowByRow ? "---|---|" : ""));

@@ -81,6 +81,30 @@ public class CpuAttentionTests
         Assert.Equal(MathF.Exp(-87f), At(-87f), 1e-44f);      // near the smallest normal float
     }
 
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.BFloat16)]
+    public void ARowOfABatchEqualsTheRowAloneBitForBit(ScalarType cacheType)
+    {
+        // A batched decode step: rows of different lengths in one cache, the shorter ones masked past their end. Each row's
+        // output must be the bits it gets alone, over only its own keys and with no mask (what batched decoding promises).
+        if (!CpuAttention.IsSupported) return;
+        using var scope = NewDisposeScope();
+        int[] lengths = [803, 1, 37, 798];   // 7B-D's heads; lengths that are and are not multiples of the 4-key blocks
+        int b = lengths.Length, longest = lengths.Max();
+        var q = randn(b, 28, 1, 128).to(cacheType);
+        var k = randn(b, 4, longest + 5, 128).to(cacheType);
+        var v = randn(b, 4, longest + 5, 128).to(cacheType);
+        var mask = Scalars.Arange(0, longest, ScalarType.Int64).unsqueeze(0)
+            .lt(tensor(lengths.Select(l => (long)l).ToArray()).unsqueeze(1)).view(b, 1, 1, longest);
+        var all = CpuAttention.Decode(q, k.narrow(2, 0, longest), v.narrow(2, 0, longest), mask);
+        for (int i = 0; i < b; i++)
+        {
+            var alone = CpuAttention.Decode(q.narrow(0, i, 1), k.narrow(0, i, 1).narrow(2, 0, lengths[i]), v.narrow(0, i, 1).narrow(2, 0, lengths[i]), null);
+            Assert.True(alone.eq(all.narrow(0, i, 1)).all().item<bool>(), $"{cacheType}: row {i} ({lengths[i]} keys)");
+        }
+    }
+
     [Fact]
     public void ThreadSplitDoesNotChangeResults()
     {

@@ -191,26 +191,28 @@ public class CpuGemvTests
     [Theory]
     [InlineData(37, 300)]       // rows short of a block of four (alone) and of two (batched); 12 columns past the last 16
     [InlineData(40, 3584)]      // 7B-D's width: no tail
-    [InlineData(21, 6217)]      // x too wide for L1: alone four rows at a time as before; an odd width
+    [InlineData(21, 6217)]      // x too wide for L1: four rows at a time alone, as before; an odd width
     [InlineData(6, 24)]         // one step of 8 pairs and a tail of 8 columns
-    public void Bf16RowsOfABatchEqualTheRowAloneBitForBit(int n, int k)
+    public void Bf16AndFloat32RowsOfABatchEqualTheRowAloneBitForBit(int n, int k)
     {
         // Where the single rows take the batched blocks' arithmetic (AVX2 without AVX-512), a request gets the same bits
-        // alone or batched, with float32 and with bf16 x (which the kernel reads as pairs itself). Elsewhere the bound of
-        // Bf16KernelMatchesFloat64Product is what holds.
-        if (!CpuGemv.Bf16BatchInvariant) return;
+        // alone or batched: bf16 with float32 and with bf16 x (which the kernel reads as pairs itself), and float32 weights.
+        // Elsewhere the bound of Bf16KernelMatchesFloat64Product is what holds.
+        if (!CpuGemv.BatchInvariant) return;
         using var scope = NewDisposeScope();
-        var w = randn(n, k).to(ScalarType.BFloat16);
+        var w = randn(n, k);
         var bias = randn(n);
-        AssertRowsOfABatchEqualTheRowAlone(k, x => CpuGemv.LinearBf16(x, w, bias));
-        AssertRowsOfABatchEqualTheRowAlone(k, x => CpuGemv.LinearBf16(x.to(ScalarType.BFloat16), w, bias.to(ScalarType.BFloat16)));
-        // The single rows as before (one at a time, widened): the benchmarks' baseline, within the kernel's bound.
+        var wb = w.to(ScalarType.BFloat16);
+        AssertRowsOfABatchEqualTheRowAlone(k, x => CpuGemv.LinearBf16(x, wb, bias));
+        AssertRowsOfABatchEqualTheRowAlone(k, x => CpuGemv.LinearBf16(x.to(ScalarType.BFloat16), wb, bias.to(ScalarType.BFloat16)));
+        AssertRowsOfABatchEqualTheRowAlone(k, x => CpuGemv.LinearFp32(x, w, bias));
+        // The bf16 single rows as before (one at a time, widened): the benchmarks' baseline, within the kernel's bound.
         var one = randn(1, k);
         CpuGemv.Bf16RowsWidened = true;
         Tensor widened;
-        try { widened = CpuGemv.LinearBf16(one, w, bias); }
+        try { widened = CpuGemv.LinearBf16(one, wb, bias); }
         finally { CpuGemv.Bf16RowsWidened = false; }
-        AssertClose(nn.functional.linear(one.to(ScalarType.Float64), w.to(ScalarType.Float64), bias.to(ScalarType.Float64)), widened, k);
+        AssertClose(nn.functional.linear(one.to(ScalarType.Float64), wb.to(ScalarType.Float64), bias.to(ScalarType.Float64)), widened, k);
     }
 
     [Theory]

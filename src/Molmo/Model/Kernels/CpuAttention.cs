@@ -187,7 +187,11 @@ public static unsafe class CpuAttention
         return Sse3.HorizontalAdd(Sse3.HorizontalAdd(Half(a0), Half(a1)), Sse3.HorizontalAdd(Half(a2), Half(a3)));
     }
 
-    /// <summary>Replaces a row of scores by exp(score − max) and returns their sum (the softmax's denominator).</summary>
+    /// <summary>
+    /// Replaces a row of scores by exp(score − max) and returns their sum (the softmax's denominator). Every score, the last
+    /// ones too, goes through the vector e^x into lane t mod the vector width, so scores past a row's end that are −∞ (masked
+    /// keys) change no bit of the others or of the sum.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: this loop is part of every decode step
     internal static float SoftmaxNumerators(float* row, int len)
     {
@@ -206,9 +210,19 @@ public static unsafe class CpuAttention
             Avx512F.Store(row + j, e);
             vsum += e;
         }
-        float sum = Vector512.Sum(vsum);
-        for (int t = j; t < len; t++) { row[t] = MathF.Exp(row[t] - max); sum += row[t]; }
-        return sum;
+        if (j < len)
+        {
+            // The last scores as a whole vector, −∞ past the end (e^−∞ = 0): score t is raised by the same vector e^x and
+            // summed in lane t mod 16 whatever the row's length, so a row padded with masked keys (a shorter request in a
+            // batched step) gets the bits it gets alone.
+            var last = stackalloc float[16];
+            for (int i = 0; i < 16; i++) last[i] = j + i < len ? row[j + i] : float.NegativeInfinity;
+            var e = Exp(Avx512F.LoadVector512(last) - vm);
+            Avx512F.Store(last, e);
+            for (int i = 0; j + i < len; i++) row[j + i] = last[i];
+            vsum += e;
+        }
+        return Vector512.Sum(vsum);
     }
 
     /// <summary><see cref="SoftmaxNumerators"/> with AVX2.</summary>
@@ -229,9 +243,17 @@ public static unsafe class CpuAttention
             Avx.Store(row + j, e);
             vsum += e;
         }
-        float sum = Vector256.Sum(vsum);
-        for (int t = j; t < len; t++) { row[t] = MathF.Exp(row[t] - max); sum += row[t]; }
-        return sum;
+        if (j < len)
+        {
+            // As with AVX-512: the last scores as a whole vector, −∞ past the end, so that a padded row sums as alone.
+            var last = stackalloc float[8];
+            for (int i = 0; i < 8; i++) last[i] = j + i < len ? row[j + i] : float.NegativeInfinity;
+            var e = Exp(Avx.LoadVector256(last) - vm);
+            Avx.Store(last, e);
+            for (int i = 0; j + i < len; i++) row[j + i] = last[i];
+            vsum += e;
+        }
+        return Vector256.Sum(vsum);
     }
 
     /// <summary>

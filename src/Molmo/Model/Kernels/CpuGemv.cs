@@ -60,12 +60,13 @@ public static unsafe partial class CpuGemv
     [ThreadStatic] static bool _libtorchConversions;
 
     /// <summary>
-    /// Whether a bf16 request's products are the same bits alone and in a batched step: with AVX2 (and no AVX-512), where a
-    /// single sequence's rows take the batched blocks' arithmetic (<see cref="Bf16Dot4Avx2{TX}"/>). int8 and int4 are
-    /// wherever their kernels run, float32 with AVX2 (row by row either way). With AVX-512 a single bf16 or float32 row is
-    /// summed in another order than a batch's block (both within the kernels' rounding bound).
+    /// Whether every dtype's kernel here gives a row of x the same bits alone and in a batched step (up to
+    /// <see cref="MaxRows"/> rows): with AVX2 and not AVX-512, where a single sequence's bf16 rows take the batched blocks'
+    /// arithmetic (<see cref="Bf16Dot4Avx2{TX}"/>) and float32 rows are summed row by row either way. int8's and int4's
+    /// kernels are with AVX-512 too; its bf16 and float32 one-row kernels sum in another order than its 4 × 4 blocks (both
+    /// within the kernels' rounding bound).
     /// </summary>
-    public static bool Bf16BatchInvariant => !Avx512F.IsSupported && Avx2.IsSupported && Fma.IsSupported;
+    public static bool BatchInvariant => !Avx512F.IsSupported && Avx2.IsSupported && Fma.IsSupported;
 
     /// <summary>
     /// A single sequence's bf16 rows read one at a time, each widened against float32 x (<see cref="Bf16DotAvx2"/>), as
@@ -256,8 +257,8 @@ public static unsafe partial class CpuGemv
         // With AVX2 only the same: a batch in blocks of 2 weight rows × 4 x rows (Bf16Block2x4Avx2), the wide x four rows at a
         // time (Bf16Dot4Avx2).
         // With AVX2 only, a single sequence's rows go four at a time too (Bf16Dot4Avx2), in the batched block's arithmetic, so
-        // that a request's results are the same bits alone or batched (see Bf16BatchInvariant).
-        bool invariant = kind == Weights.Bf16 && Bf16BatchInvariant && !Bf16RowsWidened;
+        // that a request's results are the same bits alone or batched (BatchInvariant).
+        bool invariant = kind == Weights.Bf16 && BatchInvariant && !Bf16RowsWidened;
         bool pairs = kind == Weights.Bf16 && (Avx512F.IsSupported || Avx2.IsSupported && Fma.IsSupported) && (m > 1 || four || invariant);
         bool split = pairs && xb == null;
         // Prefetching 0 bytes ahead touches the line being read anyway: the baseline without changing the loops.

@@ -216,10 +216,9 @@ public static unsafe class CpuAttention
             // summed in lane t mod 16 whatever the row's length, so a row padded with masked keys (a shorter request in a
             // batched step) gets the bits it gets alone.
             var last = stackalloc float[16];
-            for (int i = 0; i < 16; i++) last[i] = j + i < len ? row[j + i] : float.NegativeInfinity;
-            var e = Exp(Avx512F.LoadVector512(last) - vm);
+            var e = Exp(Avx512F.LoadVector512(Padded(row, j, len, last, 16)) - vm);
             Avx512F.Store(last, e);
-            for (int i = 0; j + i < len; i++) row[j + i] = last[i];
+            Unpad(last, row, j, len);
             vsum += e;
         }
         return Vector512.Sum(vsum);
@@ -247,14 +246,23 @@ public static unsafe class CpuAttention
         {
             // As with AVX-512: the last scores as a whole vector, −∞ past the end, so that a padded row sums as alone.
             var last = stackalloc float[8];
-            for (int i = 0; i < 8; i++) last[i] = j + i < len ? row[j + i] : float.NegativeInfinity;
-            var e = Exp(Avx.LoadVector256(last) - vm);
+            var e = Exp(Avx.LoadVector256(Padded(row, j, len, last, 8)) - vm);
             Avx.Store(last, e);
-            for (int i = 0; j + i < len; i++) row[j + i] = last[i];
+            Unpad(last, row, j, len);
             vsum += e;
         }
         return Vector256.Sum(vsum);
     }
+
+    /// <summary>row[j … len) into the first lanes of <paramref name="last"/> (<paramref name="width"/> of them), −∞ in the rest.</summary>
+    static float* Padded(float* row, int j, int len, float* last, int width)
+    {
+        for (int i = 0; i < width; i++) last[i] = j + i < len ? row[j + i] : float.NegativeInfinity;
+        return last;
+    }
+
+    /// <summary>The first len − j lanes of <paramref name="last"/> back into row[j … len).</summary>
+    static void Unpad(float* last, float* row, int j, int len) => new Span<float>(last, len - j).CopyTo(new Span<float>(row + j, len - j));
 
     /// <summary>
     /// e^x in float32 within one ulp (largest relative error 1.2e-7 over the whole range), 0 below −87.34 and for −∞, NaN for

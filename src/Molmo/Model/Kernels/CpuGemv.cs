@@ -499,8 +499,10 @@ public static unsafe partial class CpuGemv
     /// <summary>
     /// <see cref="Bf16Dot4{TX}"/> with AVX2: 8 pairs a step, each row in the arithmetic of the batched block
     /// (<see cref="Bf16Block2x4Avx2{TM, TX}"/>: one accumulator a row, <see cref="PairStep"/>, the same tail), so that a row
-    /// gets the same bits here as in a batch. Each row's accumulator is one chain of two FMAs a step; the four rows keep four
-    /// chains going, 128 bytes of weights every 8 cycles, well above what DRAM gives a core. Reading each weight row by
+    /// gets the same bits here as in a batch. Each row's accumulator is one chain of two dependent FMAs a step; the four rows
+    /// keep four chains going (128 bytes of weights per two FMA latencies, well above what DRAM gives a core), and read
+    /// 1.18–1.30× as fast as one row at a time widened against float32 x on a Zen 3 (`gemv --rows 1`, the baseline
+    /// <see cref="Bf16RowsWidened"/>). Reading each weight row by
     /// widening against float32 x instead, one row at a time, re-read x (74 KB for ff_out) from L2 for every row: 24 against
     /// 40–50 GB/s for the other matrices (`gemv` with DOTNET_EnableAVX512=0).
     /// </summary>
@@ -526,7 +528,7 @@ public static unsafe partial class CpuGemv
 
     /// <summary>
     /// One bf16 row in the batched block's arithmetic (see <see cref="Bf16Dot4Avx2{TX}"/>): the rows of a matrix short of a
-    /// block of four (or of two, in a batch). One chain of two FMAs a step, so about half the speed of memory here; a matrix
+    /// block of four (or of two, in a batch). A single chain of two dependent FMAs a step, slower than a block, but a matrix
     /// has at most three such rows.
     /// </summary>
     static float Bf16Dot1Avx2<TX>(ushort* w, long k, float* x, nint xp) where TX : struct, IXPairs

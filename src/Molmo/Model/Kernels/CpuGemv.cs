@@ -608,7 +608,8 @@ public static unsafe partial class CpuGemv
             for (int jj = j; jj < len; jj++) d[q] += w[q * k + jj] * x[jj];
     }
 
-    /// <summary>bf16 without AVX-512: widen eight values at a time.</summary>
+    /// <summary>bf16 without AVX-512, one row widened eight values at a time: single rows before they took the batched blocks'
+    /// arithmetic (the baseline <see cref="Bf16RowsWidened"/>), and the scalar route without AVX2 and FMA.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // straight to optimised code: these loops are the decode step
     static float Bf16DotAvx2(ushort* w, float* x, int len)
     {
